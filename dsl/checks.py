@@ -1,0 +1,705 @@
+"""Static checks of a resolved ruleset: names, types, sources, tables and cycles.
+
+Every problem is a `Diagnostic` at the place it was written. The same name resolution
+(`resolve`) is used by the engine's compiler, so what the checker accepts is exactly
+what the interpreter evaluates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from . import ast, types as T
+from .errors import Diagnostic, did_you_mean
+from .model import BUILTIN_NAMES, Ruleset
+
+# name → (argument types or None for "checked by hand", result type or None)
+FUNCTIONS = {
+    "min": None, "max": None, "abs": None, "sum": None, "count": None, "any": None, "all": None,
+    "years_between": ((T.DATE, T.DATE), T.INT),
+    "months_between": ((T.DATE, T.DATE), T.INT),
+    "days_between": ((T.DATE, T.DATE), T.INT),
+    "add_years": ((T.DATE, T.INT), T.DATE),
+    "add_months": ((T.DATE, T.INT), T.DATE),
+    "add_days": ((T.DATE, T.INT), T.DATE),
+    "first_day_of_next_month": ((T.DATE,), T.DATE),
+    "date": ((T.INT, T.INT, T.INT), T.DATE),
+    "year": ((T.DATE,), T.INT),
+    "failed": None,
+}
+
+
+# ---------------------------------------------------------------- name resolution
+
+@dataclass(frozen=True)
+class Ref:
+    kind: str  # local | rule | parameter | table | condition | builtin | input | enum_member | record_field | unknown
+    name: str = ""
+    member: str = ""
+
+
+def dotted(expr: ast.Expr) -> str | None:
+    if isinstance(expr, ast.Name):
+        return expr.name
+    if isinstance(expr, ast.Field):
+        head = dotted(expr.target)
+        return f"{head}.{expr.name}" if head else None
+    return None
+
+
+def resolve(model: Ruleset, expr: ast.Expr, local_names) -> Ref:
+    """What a Name or Field refers to in `model`, given the local names in scope."""
+    if isinstance(expr, ast.Name):
+        name = expr.name
+        if name in local_names:
+            return Ref("local", name)
+        kind, _ = model.value_declaration(name)
+        if kind:
+            return Ref(kind, name)
+        if name in BUILTIN_NAMES:
+            return Ref("builtin", name)
+        if name in model.inputs:
+            return Ref("input", name)
+        return Ref("unknown", name)
+    assert isinstance(expr, ast.Field)
+    path = dotted(expr)
+    if path and path.split(".")[0] not in local_names and model.value_declaration(path.split(".")[0])[0] is None:
+        if path in model.inputs:
+            return Ref("input", path)
+        head = dotted(expr.target)
+        if head in model.inputs:
+            return Ref("unknown", path)
+        if isinstance(expr.target, ast.Name) and head in model.enums:
+            return Ref("enum_member", head, expr.name)
+    return Ref("record_field", expr.name)
+
+
+def input_children(model: Ruleset, path: str) -> list[str]:
+    prefix = path + "."
+    return [p[len(prefix):] for p in model.inputs if p.startswith(prefix) and "." not in p[len(prefix):]]
+
+
+# ---------------------------------------------------------------- the checker
+
+@dataclass
+class CheckResult:
+    diagnostics: list[Diagnostic]
+    rule_types: dict[str, T.Type]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+@dataclass
+class _Scope:
+    locals: dict[str, T.Type] = field(default_factory=dict)
+    proven_set: frozenset[str] = frozenset()  # input paths known to be present here
+
+    def with_local(self, name: str, t: T.Type) -> "_Scope":
+        return _Scope({**self.locals, name: t}, self.proven_set)
+
+    def with_proven(self, paths) -> "_Scope":
+        return _Scope(self.locals, self.proven_set | frozenset(paths))
+
+
+def check(model: Ruleset, require_sources: bool = False) -> CheckResult:
+    checker = _Checker(model, require_sources)
+    checker.run()
+    return CheckResult(checker.diagnostics, checker.rule_types)
+
+
+class _Checker:
+    def __init__(self, model: Ruleset, require_sources: bool):
+        self.model = model
+        self.require_sources = require_sources
+        self.diagnostics: list[Diagnostic] = []
+        self.rule_types: dict[str, T.Type] = {}
+        self._in_progress: list[str] = []
+        self._reported_cycles: set[frozenset] = set()
+        self.used: set[str] = set()  # value names and input paths referenced anywhere
+        own = model.file
+        self.own_locs = {id(d) for d in own.declarations}
+
+    def error(self, loc, message, hint=None, code="type"):
+        self.diagnostics.append(Diagnostic(loc, message, "error", hint, code))
+
+    def warning(self, loc, message, hint=None, code="type"):
+        self.diagnostics.append(Diagnostic(loc, message, "warning", hint, code))
+
+    # -- driver
+    def run(self):
+        m = self.model
+        self._check_header()
+        for decl in m.inputs.values():
+            m.resolve_type(decl.type, self.diagnostics)
+            self._sources(decl.sources, decl.loc, f"input `{decl.path}`", required=False)
+        for decl in m.parameters.values():
+            self._parameter(decl)
+        for decl in m.tables.values():
+            self._table(decl)
+        for name in m.rules:
+            self.rule_type(name)
+        for decl in m.conditions.values():
+            self._condition(decl)
+        for name, loc in self._output_locs():
+            if m.value_declaration(name)[0] is None:
+                self.error(loc, f"output `{name}` is not a rule or condition of this ruleset",
+                           hint=did_you_mean(name, m.value_names()), code="name")
+            self.used.add(name)
+        self._unused()
+
+    def _check_header(self):
+        h = self.model.header
+        if h.effective_from is None:
+            self.error(h.loc, f"ruleset `{h.id}` does not say when it takes effect",
+                       hint="add `effective from YYYY-MM-DD` to its header", code="time")
+        elif h.effective_until and h.effective_until < h.effective_from:
+            self.error(h.loc, f"ruleset `{h.id}` ends ({h.effective_until}) before it starts ({h.effective_from})",
+                       code="time")
+        for src in h.sources:
+            self._source_ref(src)
+
+    def _output_locs(self):
+        seen = []
+        for f in self.model.chain:
+            for d in f.declarations:
+                if isinstance(d, ast.OutputDecl):
+                    seen.extend((n, loc) for n, loc in d.names if n in self.model.outputs)
+        return seen
+
+    # -- sources
+    def _sources(self, sources, loc, what: str, required: bool = True):
+        for src in sources:
+            self._source_ref(src)
+        if required and not sources:
+            message = f"{what} has no legal source"
+            hint = "add `source REFERENCE article \"…\" quote \"…\"` naming the text it encodes"
+            if self.require_sources:
+                self.error(loc, message, hint, code="law")
+            else:
+                self.warning(loc, message, hint, code="law")
+
+    def _source_ref(self, src: ast.Source):
+        if src.is_reference_name and src.reference not in self.model.references:
+            self.error(src.loc, f"unknown reference `{src.reference}`",
+                       hint=did_you_mean(src.reference, self.model.references) or
+                       f"declare it: reference {src.reference} \"title of the instrument\" url \"…\"", code="name")
+
+    # -- declarations
+    def _parameter(self, decl: ast.ParameterDecl):
+        declared = self.model.resolve_type(decl.type, self.diagnostics)
+        actual = self.expr(decl.value, _Scope())
+        if not T.assignable(actual, declared):
+            self.error(decl.value.loc, f"parameter `{decl.name}` is declared {declared} but its value is {actual}")
+        self._sources(decl.sources, decl.loc, f"parameter `{decl.name}`")
+
+    def _table(self, decl: ast.TableDecl):
+        m = self.model
+        value_type = m.resolve_type(decl.type, self.diagnostics)
+        self._sources(decl.sources, decl.loc, f"table `{decl.name}`")
+        keys_by_dim = [decl.row_keys] + ([decl.column_keys] if len(decl.dims) > 1 else [])
+        for dim, keys in zip(decl.dims, keys_by_dim):
+            self._table_keys(decl, dim, keys)
+        for row in decl.cells:
+            for cell in row:
+                if cell.kind != "value":
+                    continue
+                cell_type = self.expr(cell.expr, _Scope())
+                if value_type.kind == "money" and cell_type.kind in T.PLAIN_NUMBERS:
+                    continue  # a bare number in a money table is an amount in euros
+                if value_type.kind == "percent" and cell_type.kind in T.PLAIN_NUMBERS:
+                    self.error(cell.loc, f"cell `{cell.text}` of percent table `{decl.name}` needs a `%`",
+                               hint=f"write `{cell.text} %`")
+                elif not T.assignable(cell_type, value_type):
+                    self.error(cell.loc, f"cell `{cell.text}` is {cell_type}, table `{decl.name}` holds {value_type}")
+
+    def _table_keys(self, decl: ast.TableDecl, dim: ast.TableDim, keys: list[ast.TableKey]):
+        key_type = self.model.resolve_type(dim.type, self.diagnostics)
+        if key_type.kind == "enum":
+            members = [mm.name for mm in self.model.enums[key_type.name].members]
+            for key in keys:
+                if key.kind != "exact" or key.value not in members:
+                    self.error(key.loc, f"`{key.text}` is not a member of `{key_type.name}`",
+                               hint=did_you_mean(str(key.value), members) or "members are " + ", ".join(members),
+                               code="table")
+            missing = [mm for mm in members if mm not in {k.value for k in keys}]
+            if missing:
+                self.warning(dim.loc, f"table `{decl.name}` has no {dim.axis[:-1]} for "
+                             + ", ".join(f"`{mm}`" for mm in missing),
+                             hint="add it with `—` in each cell where the text gives no value", code="table")
+            return
+        numeric = key_type.kind in T.NUMERIC
+        intervals = []
+        for key in keys:
+            if key.kind == "exact":
+                ok = isinstance(key.value, (int, Decimal)) if numeric else isinstance(key.value, str)
+                if not ok:
+                    self.error(key.loc, f"`{key.text}` is not a {key_type} heading", code="table")
+                    continue
+                if numeric:
+                    intervals.append((Decimal(key.value), Decimal(key.value), True, key))
+            elif not numeric:
+                self.error(key.loc, f"a range heading needs numbers, `{dim.name}` is {key_type}", code="table")
+            else:
+                low = key.low if key.low is not None else Decimal("-Infinity")
+                high = key.high if key.high is not None else Decimal("Infinity")
+                intervals.append((low, high, False, key))
+        self._bands(decl, intervals, key_type)
+
+    def _bands(self, decl, intervals, key_type):
+        """Headings must not overlap; bands of a decimal heading must not leave a gap."""
+        intervals.sort(key=lambda i: (i[0], i[1]))
+        for (lo1, hi1, exact1, k1), (lo2, hi2, exact2, k2) in zip(intervals, intervals[1:]):
+            overlap = lo2 <= hi1 if (exact1 or exact2) else lo2 < hi1
+            if exact1 and not exact2:
+                overlap = lo2 <= lo1
+            if overlap and not (exact1 and exact2 and lo1 != lo2):
+                self.error(k2.loc, f"heading `{k2.text}` of table `{decl.name}` overlaps `{k1.text}`",
+                           hint="bands are half-open: `90..95` covers 90 up to, not including, 95", code="table")
+            elif not exact1 and not exact2 and hi1 < lo2:
+                self.warning(k2.loc, f"table `{decl.name}` has no row between {hi1} and {lo2}",
+                             hint=f"`{k1.text}` stops at {hi1} and `{k2.text}` starts at {lo2}", code="table")
+            elif key_type.kind == "int" and exact1 and not exact2 and lo2 > lo1 + 1:
+                self.warning(k2.loc, f"table `{decl.name}` has no row for {lo1 + 1}", code="table")
+
+    def rule_type(self, name: str) -> T.Type:
+        if name in self.rule_types:
+            return self.rule_types[name]
+        if name in self._in_progress:
+            cycle = self._in_progress[self._in_progress.index(name):] + [name]
+            key = frozenset(cycle)
+            if key not in self._reported_cycles:
+                self._reported_cycles.add(key)
+                decl = self.model.rules[name]
+                self.error(decl.loc, "rules depend on each other in a cycle: " + " → ".join(cycle),
+                           hint="a rule cannot use its own value, even through other rules", code="cycle")
+            return T.ANY
+        decl = self.model.rules[name]
+        self._in_progress.append(name)
+        try:
+            scope = _Scope({p.name: self.model.resolve_type(p.type, self.diagnostics) for p in decl.params})
+            declared = self.model.resolve_type(decl.type, self.diagnostics) if decl.type else None
+            if declared is not None:
+                self.rule_types[name] = declared  # lets recursion through `as of` type-check
+            actual = self.expr(decl.expr, scope)
+            for exc in decl.exceptions:
+                when = self.condition_expr(exc.when, scope, f"the condition of exception “{exc.label}”")
+                value = self.expr(exc.value, scope.with_proven(_proven(exc.when, self.model)))
+                merged = T.unify(actual, value)
+                if merged is None:
+                    self.error(exc.value.loc, f"exception “{exc.label}” gives {value} where rule `{name}` gives {actual}")
+                else:
+                    actual = merged
+                self._sources(exc.sources, exc.loc, f"exception “{exc.label}”")
+            if declared is not None and not T.assignable(actual, declared):
+                self.error(decl.expr.loc, f"rule `{name}` is declared {declared} but computes {actual}")
+            result = declared or actual
+            self._sources(decl.sources, decl.loc, f"rule `{name}`")
+        finally:
+            self._in_progress.pop()
+        self.rule_types[name] = result
+        return result
+
+    def _condition(self, decl: ast.ConditionDecl):
+        for req in decl.requirements:
+            self.condition_expr(req.expr, _Scope(), f"requirement `{decl.name}.{req.name}`")
+            self._sources(req.sources, req.loc, f"requirement `{decl.name}.{req.name}`")
+            for waiver in req.waivers:
+                self.condition_expr(waiver.when, _Scope(), f"the waiver “{waiver.label}”")
+                self._sources(waiver.sources, waiver.loc, f"waiver “{waiver.label}”")
+        if not decl.requirements:
+            self.warning(decl.loc, f"condition `{decl.name}` has no requirement, so it always holds", code="name")
+
+    def condition_expr(self, expr: ast.Expr, scope: _Scope, what: str) -> T.Type:
+        t = self.expr(expr, scope)
+        if t.kind not in ("bool", "any"):
+            self.error(expr.loc, f"{what} must be true or false, but `{expr.text}` is {t}")
+        return t
+
+    # -- unused declarations (own file only: a base's leftovers are the base's business)
+    def _unused(self):
+        own = self.model.file
+        if not self.model.outputs:
+            return
+        for decl in own.declarations:
+            decl = decl.declaration if isinstance(decl, ast.Replace) else decl
+            if isinstance(decl, (ast.RuleDecl, ast.ParameterDecl, ast.TableDecl, ast.ConditionDecl)):
+                if decl.name not in self.used and decl.name in self.model.value_names():
+                    self.warning(decl.loc, f"{decl.key[0]} `{decl.name}` is never used by an output", code="unused")
+            elif isinstance(decl, ast.InputDecl) and decl.type.kind != "group":
+                if not any(u == decl.path or u.startswith(decl.path + ".") for u in self.used):
+                    self.warning(decl.loc, f"input `{decl.path}` is never used", code="unused")
+
+    # -- expressions
+    def expr(self, e: ast.Expr, scope: _Scope) -> T.Type:
+        method = getattr(self, "_" + type(e).__name__)
+        return method(e, scope)
+
+    def _Literal(self, e, scope):
+        if e.kind == "number":
+            return T.INT if isinstance(e.value, int) else T.DECIMAL
+        return {"money": T.MONEY, "percent": T.PERCENT, "date": T.DATE, "string": T.TEXT,
+                "bool": T.BOOL, "none": T.NONE}[e.kind]
+
+    def _NotEstablished(self, e, scope):
+        return T.ANY
+
+    def _reference_type(self, e, scope) -> T.Type:
+        ref = resolve(self.model, e, scope.locals)
+        m = self.model
+        if ref.kind == "local":
+            return scope.locals[ref.name]
+        if ref.kind in ("rule", "parameter", "table", "condition"):
+            self.used.add(ref.name)
+        if ref.kind == "rule":
+            decl = m.rules[ref.name]
+            if decl.params:
+                self.error(e.loc, f"rule `{ref.name}` takes {len(decl.params)} argument(s)",
+                           hint=f"write {ref.name}({', '.join(p.name for p in decl.params)})", code="name")
+            t = self.rule_type(ref.name)
+            return t.base if ref.name in scope.proven_set else t
+        if ref.kind == "parameter":
+            return m.resolve_type(m.parameters[ref.name].type)
+        if ref.kind == "table":
+            self.error(e.loc, f"table `{ref.name}` must be looked up with its headings",
+                       hint=f"write {ref.name}[{', '.join(d.name for d in m.tables[ref.name].dims)}]", code="name")
+            return T.ANY
+        if ref.kind == "condition":
+            return T.BOOL
+        if ref.kind == "builtin":
+            return BUILTIN_NAMES[ref.name]
+        if ref.kind == "input":
+            self.used.add(ref.name)
+            t = m.input_type(ref.name).base
+            if t.kind != "group" and m.input_is_optional(ref.name) and not self._is_proven(ref.name, scope):
+                return T.optional(t)
+            return t
+        if ref.kind == "enum_member":
+            members = [mm.name for mm in m.enums[ref.name].members]
+            if ref.member not in members:
+                self.error(e.loc, f"`{ref.name}` has no member `{ref.member}`",
+                           hint=did_you_mean(ref.member, members) or "members are " + ", ".join(members),
+                           code="name")
+            return T.Type("enum", name=ref.name)
+        if ref.kind == "unknown":
+            return self._unknown_name(e, scope)
+        # record field access
+        target = self.expr(e.target, scope)
+        if target.kind == "any":
+            return T.ANY
+        if target.base.kind in ("record", "reason"):
+            if target.kind == "optional":
+                self.error(e.loc, f"`{e.target.text}` may be missing", hint="test it with `is set` first")
+            field_type = target.base.field(e.name)
+            if field_type is None:
+                self.error(e.loc, f"`{e.target.text}` has no field `{e.name}`",
+                           hint=did_you_mean(e.name, [f for f, _ in target.base.fields]), code="name")
+                return T.ANY
+            return field_type
+        self.error(e.loc, f"`{e.target.text}` is {target}, it has no field `{e.name}`", code="name")
+        return T.ANY
+
+    _Name = _reference_type
+    _Field = _reference_type
+
+    def _is_proven(self, path: str, scope: _Scope) -> bool:
+        parts = path.split(".")
+        for i in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:i])
+            if self.model.inputs[prefix].type.kind == "optional" and prefix not in scope.proven_set:
+                return False
+        return True
+
+    def _unknown_name(self, e, scope) -> T.Type:
+        m = self.model
+        path = dotted(e) or getattr(e, "name", "?")
+        head, _, last = path.rpartition(".")
+        if head and head in m.inputs:
+            candidates = input_children(m, head)
+            self.error(e.loc, f"input group `{head}` has no field `{last}`",
+                       hint=did_you_mean(last, candidates) or "its fields are " + ", ".join(candidates), code="name")
+        else:
+            candidates = set(scope.locals) | m.value_names() | set(BUILTIN_NAMES) | set(m.inputs) | set(m.enums)
+            self.error(e.loc, f"unknown name `{path}`",
+                       hint=did_you_mean(path, candidates) or "declare it as a rule, parameter, table or input",
+                       code="name")
+        return T.ANY
+
+    def _Call(self, e, scope):
+        m = self.model
+        if e.function in m.rules and e.function not in scope.locals:
+            self.used.add(e.function)
+            decl = m.rules[e.function]
+            if len(e.args) != len(decl.params):
+                self.error(e.loc, f"rule `{e.function}` takes {len(decl.params)} argument(s), "
+                           f"{len(e.args)} given", code="name")
+            for arg, param in zip(e.args, decl.params):
+                t, want = self.expr(arg, scope), m.resolve_type(param.type)
+                if not T.assignable(t, want):
+                    self.error(arg.loc, f"argument `{param.name}` of `{e.function}` is {want}, `{arg.text}` is {t}")
+            return self.rule_type(e.function)
+        if e.function not in FUNCTIONS:
+            self.error(e.loc, f"unknown function `{e.function}`",
+                       hint=did_you_mean(e.function, list(FUNCTIONS) + list(m.rules)), code="name")
+            for arg in e.args:
+                self.expr(arg, scope)
+            return T.ANY
+        if e.function == "failed":
+            if len(e.args) != 1 or not isinstance(e.args[0], ast.Name) or e.args[0].name not in m.conditions:
+                self.error(e.loc, "failed(…) takes the name of a condition",
+                           hint=did_you_mean(e.args[0].text if e.args else "", m.conditions), code="name")
+            else:
+                self.used.add(e.args[0].name)
+            return T.list_of(T.REASON)
+        arg_types = [self.expr(a, scope) for a in e.args]
+        signature = FUNCTIONS[e.function]
+        if signature is not None:
+            params, result = signature
+            if len(arg_types) != len(params):
+                self.error(e.loc, f"{e.function}(…) takes {len(params)} argument(s), {len(arg_types)} given")
+                return result
+            for arg, t, want in zip(e.args, arg_types, params):
+                if not T.assignable(t, want):
+                    self.error(arg.loc, f"{e.function}(…) expects {want} here, `{arg.text}` is {t}",
+                               hint="test it with `is set` first" if t.kind == "optional" else None)
+            return result
+        return self._generic_call(e, arg_types)
+
+    def _generic_call(self, e, arg_types) -> T.Type:
+        name = e.function
+        if name in ("count", "sum", "any", "all"):
+            if len(arg_types) != 1 or arg_types[0].kind not in ("list", "set", "any"):
+                self.error(e.loc, f"{name}(…) takes one list")
+                return T.ANY
+            element = arg_types[0].args[0] if arg_types[0].kind != "any" else T.ANY
+            if name == "count":
+                return T.INT
+            if name == "sum":
+                if element.kind not in T.NUMERIC | {"any"}:
+                    self.error(e.loc, f"sum(…) adds numbers or money, not {element}")
+                return element
+            if element.kind not in ("bool", "any"):
+                self.error(e.loc, f"{name}(…) takes a list of true/false values, not of {element}")
+            return T.BOOL
+        if name == "abs":
+            if len(arg_types) != 1 or arg_types[0].kind not in T.NUMERIC | {"any"}:
+                self.error(e.loc, "abs(…) takes one number")
+                return T.ANY
+            return arg_types[0]
+        # min / max
+        if not arg_types:
+            self.error(e.loc, f"{name}(…) needs at least one value")
+            return T.ANY
+        if len(arg_types) == 1 and arg_types[0].kind in ("list", "set"):
+            arg_types = [arg_types[0].args[0]]
+        result = arg_types[0]
+        for arg, t in zip(e.args[1:], arg_types[1:]):
+            merged = T.unify(result, t)
+            if merged is None or merged.kind not in T.NUMERIC | {"date", "any"}:
+                self.error(arg.loc, f"{name}(…) cannot compare {result} with {t}")
+                return T.ANY
+            result = merged
+        if result.kind == "optional":
+            self.error(e.loc, f"{name}(…) of a value that may be missing", hint="test it with `is set` first")
+        return result
+
+    def _Index(self, e, scope):
+        m = self.model
+        if isinstance(e.target, ast.Name) and e.target.name in m.tables and e.target.name not in scope.locals:
+            table = m.tables[e.target.name]
+            self.used.add(table.name)
+            if len(e.keys) != len(table.dims):
+                self.error(e.loc, f"table `{table.name}` is looked up with {len(table.dims)} heading(s): "
+                           + ", ".join(d.name for d in table.dims), code="name")
+            for key, dim in zip(e.keys, table.dims):
+                t, want = self.expr(key, scope), m.resolve_type(dim.type)
+                if not (T.assignable(t, want) or (want.kind in T.PLAIN_NUMBERS and t.kind in T.PLAIN_NUMBERS)):
+                    self.error(key.loc, f"heading `{dim.name}` of table `{table.name}` is {want}, "
+                               f"`{key.text}` is {t}",
+                               hint="test it with `is set` first" if t.kind == "optional" else None)
+            return m.resolve_type(table.type)
+        target = self.expr(e.target, scope)
+        for key in e.keys:
+            self.expr(key, scope)
+        if target.kind == "map":
+            return T.optional(target.args[1])
+        if target.kind == "any":
+            return T.ANY
+        self.error(e.loc, f"`{e.target.text}` is {target}: only tables and maps are looked up with […]")
+        return T.ANY
+
+    def _If(self, e, scope):
+        self.condition_expr(e.condition, scope, "the condition of `if`")
+        then = self.expr(e.then, scope.with_proven(_proven(e.condition, self.model)))
+        otherwise = self.expr(e.otherwise, scope.with_proven(_proven_false(e.condition, self.model)))
+        merged = T.unify(then, otherwise)
+        if merged is None:
+            self.error(e.loc, f"the branches of this `if` disagree: {then} after `then`, {otherwise} after `else`")
+            return T.ANY
+        return merged
+
+    def _Arith(self, e, scope):
+        left = self.expr(e.left, scope)
+        right = self.expr(e.right, scope)
+        result = T.arithmetic(e.op, left, right)
+        if isinstance(result, str):
+            self.error(e.loc, result)
+            return T.ANY
+        return result
+
+    def _Negate(self, e, scope):
+        t = self.expr(e.operand, scope)
+        if t.kind not in T.NUMERIC | {"any"}:
+            self.error(e.loc, f"cannot negate {t}")
+        return t
+
+    def _Logic(self, e, scope):
+        for operand in e.operands:
+            self.condition_expr(operand, scope, f"each side of `{e.op}`")
+            if e.op == "and":
+                scope = scope.with_proven(_proven(operand, self.model))
+            else:
+                scope = scope.with_proven(_proven_false(operand, self.model))
+        return T.BOOL
+
+    def _Not(self, e, scope):
+        self.condition_expr(e.operand, scope, "the operand of `not`")
+        return T.BOOL
+
+    def _Compare(self, e, scope):
+        left, right = self.expr(e.left, scope), self.expr(e.right, scope)
+        if e.op in ("=", "!="):
+            ok = T.comparable(left, right)
+        else:
+            ok = T.comparable(left, right) and T.ordered(left) and T.ordered(right)
+            if ok and (left.kind == "optional" or right.kind == "optional"):
+                self.error(e.loc, f"`{e.text}` compares a value that may be missing",
+                           hint="test it with `is set` first")
+                return T.BOOL
+        if not ok:
+            self.error(e.loc, f"cannot compare {left} with {right} (`{e.text}`)")
+        return T.BOOL
+
+    def _Member(self, e, scope):
+        item, coll = self.expr(e.item, scope), self.expr(e.collection, scope)
+        if coll.kind == "any":
+            return T.BOOL
+        if coll.kind not in ("list", "set"):
+            self.error(e.collection.loc, f"`{e.collection.text}` is {coll}, not a list or a set")
+        elif not T.comparable(item, coll.args[0]):
+            self.error(e.loc, f"`{e.item.text}` is {item} and cannot be in a collection of {coll.args[0]}")
+        return T.BOOL
+
+    def _IsSet(self, e, scope):
+        t = self.expr(e.operand, scope)
+        return T.BOOL
+
+    def _AsOf(self, e, scope):
+        date = self.expr(e.date, scope)
+        if date.kind not in ("date", "any"):
+            self.error(e.date.loc, f"`as of` needs a date, `{e.date.text}` is {date}",
+                       hint="test it with `is set` first" if date.kind == "optional" else None)
+        return self.expr(e.target, scope)
+
+    def _Comprehension(self, e, scope):
+        iterable = self.expr(e.iterable, scope)
+        if iterable.kind in ("list", "set"):
+            element = iterable.args[0]
+        elif iterable.kind == "any":
+            element = T.ANY
+        else:
+            self.error(e.iterable.loc, f"cannot go through `{e.iterable.text}`: it is {iterable}, not a list")
+            element = T.ANY
+        inner = scope.with_local(e.variable, element)
+        if e.condition is not None:
+            self.condition_expr(e.condition, inner, "the filter of this list")
+        return T.list_of(self.expr(e.element, inner))
+
+    def _collection_element(self, items, scope, what) -> T.Type:
+        element = T.ANY
+        for item in items:
+            t = self.expr(item, scope)
+            merged = T.unify(element, t)
+            if merged is None:
+                self.error(item.loc, f"a {what} holds values of one type: `{item.text}` is {t}, not {element}")
+            else:
+                element = merged
+        return element
+
+    def _ListLiteral(self, e, scope):
+        return T.list_of(self._collection_element(e.items, scope, "list"))
+
+    def _SetLiteral(self, e, scope):
+        m = self.model
+        # `{radiologie, anesthesie}`: bare names that are no value stand for members of an enum
+        # the rest of the set (or its use) makes clear; resolve them by membership.
+        enum = bare_member_enum(m, e.items, scope.locals)
+        if enum:
+            return T.set_of(T.Type("enum", name=enum))
+        return T.set_of(self._collection_element(e.items, scope, "set"))
+
+    def _RecordLiteral(self, e, scope):
+        return T.record({name: self.expr(value, scope) for name, value in e.entries})
+
+    def _Round(self, e, scope):
+        t = self.expr(e.operand, scope)
+        if t.kind not in ("money", "decimal", "int", "any"):
+            self.error(e.loc, f"cannot round {t}", hint="round money or numbers")
+            return T.ANY
+        if e.unit in ("euro", "cent") and t.kind not in ("money", "any"):
+            self.error(e.loc, f"`to {e.unit}` rounds money, `{e.operand.text}` is {t}",
+                       hint="write `to unit` to round a number")
+        if e.unit == "unit":
+            return T.INT if t.kind != "money" else T.MONEY
+        return t
+
+    def _Range(self, e, scope):
+        for bound in (e.low, e.high):
+            t = self.expr(bound, scope)
+            if t.kind not in ("int", "any"):
+                self.error(bound.loc, f"a range `a..b` runs over whole numbers, `{bound.text}` is {t}")
+        return T.list_of(T.INT)
+
+
+def bare_member_enum(model: Ruleset, items, local_names) -> str | None:
+    """The enum whose members a set of bare names are, e.g. {radiologie, anesthesie}."""
+    names = [i.name for i in items if isinstance(i, ast.Name)]
+    if len(names) != len(items):
+        return None
+    if any(n in local_names or model.value_declaration(n)[0] or n in model.inputs or n in BUILTIN_NAMES
+           for n in names):
+        return None
+    for enum in model.enums.values():
+        members = {m.name for m in enum.members}
+        if all(n in members for n in names):
+            return enum.name
+    return None
+
+
+def _proven(condition: ast.Expr, model: Ruleset) -> set[str]:
+    """Input paths that are surely present when `condition` is true."""
+    if isinstance(condition, ast.IsSet) and not condition.negated:
+        return _set_path(condition.operand, model)
+    if isinstance(condition, ast.Logic) and condition.op == "and":
+        return set().union(*(_proven(o, model) for o in condition.operands))
+    if isinstance(condition, ast.Not):
+        return _proven_false(condition.operand, model)
+    return set()
+
+
+def _proven_false(condition: ast.Expr, model: Ruleset) -> set[str]:
+    """Input paths that are surely present when `condition` is false."""
+    if isinstance(condition, ast.IsSet) and condition.negated:
+        return _set_path(condition.operand, model)
+    if isinstance(condition, ast.Logic) and condition.op == "or":
+        return set().union(*(_proven_false(o, model) for o in condition.operands))
+    if isinstance(condition, ast.Not):
+        return _proven(condition.operand, model)
+    return set()
+
+
+def _set_path(expr: ast.Expr, model: Ruleset) -> set[str]:
+    """The input path or rule name that an `is set` test proves present."""
+    path = dotted(expr)
+    return {path} if path in model.inputs or path in model.rules else set()

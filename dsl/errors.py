@@ -1,0 +1,84 @@
+"""Diagnostics an analyst can act on: `file:line:col: error: message`, the line, a caret."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .ast import Loc
+
+
+@dataclass
+class Diagnostic:
+    loc: Loc
+    message: str
+    severity: str = "error"  # error | warning
+    hint: str | None = None
+    code: str = "ruleset"
+
+    def render(self, source_text: str | None = None) -> str:
+        head = f"{self.loc}: {self.severity}: {self.message}"
+        lines = [head]
+        text = source_text if source_text is not None else _read(self.loc.file)
+        if text is not None:
+            source_lines = text.splitlines()
+            if 1 <= self.loc.line <= len(source_lines):
+                line = source_lines[self.loc.line - 1].rstrip("\r")
+                lines.append(f"    {line}")
+                lines.append("    " + _caret_padding(line, self.loc.column) + "^")
+        if self.hint:
+            lines.append(f"  = {self.hint}")
+        return "\n".join(lines)
+
+    def as_json(self) -> dict:
+        return {
+            "file": self.loc.file,
+            "line": self.loc.line,
+            "column": self.loc.column,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+def _caret_padding(line: str, column: int) -> str:
+    # Keep tabs so that the caret lines up under the offending character.
+    prefix = line[: max(column - 1, 0)]
+    return "".join("\t" if ch == "\t" else " " for ch in prefix)
+
+
+_FILE_CACHE: dict[str, str | None] = {}
+
+
+def _read(path: str) -> str | None:
+    if path not in _FILE_CACHE:
+        try:
+            _FILE_CACHE[path] = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            _FILE_CACHE[path] = None
+    return _FILE_CACHE[path]
+
+
+class MillesimeError(Exception):
+    """Base of every error the tool reports to a user instead of a traceback."""
+
+    def render(self) -> str:
+        return str(self)
+
+
+@dataclass
+class RulesetError(MillesimeError):
+    """One or more problems in ruleset files."""
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __post_init__(self):
+        Exception.__init__(self, self.render())
+
+    def render(self) -> str:
+        return "\n".join(d.render() for d in self.diagnostics)
+
+
+def did_you_mean(name: str, candidates) -> str | None:
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.7)
+    return f"did you mean `{matches[0]}`?" if matches else None

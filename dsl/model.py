@@ -1,0 +1,308 @@
+"""Ruleset files → checked-in-shape models: `amends` chains resolved into one flat ruleset.
+
+A ruleset that amends another inherits every declaration of its base and states only
+what changes: `replace`, `remove`, `add requirement`, `extend enum`, or new declarations.
+Inherited rules are late-bound: a base rule that reads table `t` reads the amended `t`.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+from . import ast, types as T
+from .errors import Diagnostic, RulesetError, did_you_mean
+
+VALUE_KINDS = ("rule", "parameter", "table", "condition")
+BUILTIN_NAMES = {"on": T.DATE, "ruleset_id": T.TEXT}
+
+
+@dataclass
+class Change:
+    """One thing an amending ruleset changes, for the 'what changed' documentation."""
+    action: str  # added | replaced | removed | extended
+    kind: str
+    name: str
+    new: object | None
+    old: object | None
+    loc: ast.Loc
+    because: str | None = None
+
+
+@dataclass
+class Ruleset:
+    header: ast.Header
+    chain: list[ast.RulesetFile]  # base first, this ruleset's own file last
+    references: dict[str, ast.Reference] = field(default_factory=dict)
+    enums: dict[str, ast.EnumDecl] = field(default_factory=dict)
+    inputs: dict[str, ast.InputDecl] = field(default_factory=dict)
+    parameters: dict[str, ast.ParameterDecl] = field(default_factory=dict)
+    tables: dict[str, ast.TableDecl] = field(default_factory=dict)
+    rules: dict[str, ast.RuleDecl] = field(default_factory=dict)
+    conditions: dict[str, ast.ConditionDecl] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.header.id
+
+    @property
+    def file(self) -> ast.RulesetFile:
+        return self.chain[-1]
+
+    @property
+    def effective_from(self) -> dt.date | None:
+        return self.header.effective_from
+
+    @property
+    def effective_until(self) -> dt.date | None:
+        return self.header.effective_until
+
+    def in_force_on(self, day: dt.date) -> bool:
+        start, end = self.effective_from, self.effective_until
+        return (start is None or start <= day) and (end is None or day <= end)
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of the exact texts of the chain: same fingerprint, same decisions."""
+        digest = hashlib.sha256()
+        for f in self.chain:
+            digest.update(f.header.id.encode())
+            digest.update(b"\0")
+            digest.update(f.text.encode("utf-8"))
+            digest.update(b"\0")
+        return "sha256:" + digest.hexdigest()[:16]
+
+    def value_declaration(self, name: str):
+        for kind in VALUE_KINDS:
+            decl = self._store(kind).get(name)
+            if decl is not None:
+                return kind, decl
+        return None, None
+
+    def value_names(self) -> set[str]:
+        return set(self.parameters) | set(self.tables) | set(self.rules) | set(self.conditions)
+
+    def _store(self, kind: str) -> dict:
+        return {"enum": self.enums, "input": self.inputs, "parameter": self.parameters, "table": self.tables,
+                "rule": self.rules, "condition": self.conditions}[kind]
+
+    # ------------------------------------------------------------ types of declarations
+
+    def resolve_type(self, ref: ast.TypeRef, diagnostics: list[Diagnostic] | None = None) -> T.Type:
+        if ref.kind == "named":
+            if ref.name in T.SCALARS:
+                return T.SCALARS[ref.name]
+            if ref.name in self.enums:
+                return T.Type("enum", name=ref.name)
+            if diagnostics is not None:
+                known = list(T.SCALARS) + list(self.enums)
+                diagnostics.append(Diagnostic(ref.loc, f"unknown type `{ref.name}`",
+                                              hint=did_you_mean(ref.name, known) or
+                                              "types are " + ", ".join(sorted(known)), code="type"))
+            return T.ANY
+        args = tuple(self.resolve_type(a, diagnostics) for a in ref.args)
+        if ref.kind == "optional":
+            return T.optional(args[0])
+        if ref.kind == "record":
+            return T.record({name: self.resolve_type(t, diagnostics) for name, t in ref.fields})
+        if ref.kind == "group":
+            return T.Type("group")
+        return T.Type(ref.kind, args=args)
+
+    def input_type(self, path: str) -> T.Type:
+        decl = self.inputs[path]
+        t = self.resolve_type(decl.type)
+        if t.kind == "group":
+            return T.Type("group", name=path)
+        return t
+
+    def input_is_optional(self, path: str) -> bool:
+        """True when the input, or a group it belongs to, may be absent from a case."""
+        parts = path.split(".")
+        for i in range(1, len(parts) + 1):
+            decl = self.inputs.get(".".join(parts[:i]))
+            if decl is not None and decl.type.kind == "optional":
+                return True
+        return False
+
+
+# ---------------------------------------------------------------- resolution of amends chains
+
+def build(files: dict[str, ast.RulesetFile]) -> dict[str, Ruleset]:
+    """Resolve every file's `amends` chain. Raises RulesetError listing every problem."""
+    diagnostics: list[Diagnostic] = []
+    models: dict[str, Ruleset] = {}
+    for ruleset_id in files:
+        chain = _chain(ruleset_id, files, diagnostics)
+        if chain is None:
+            continue
+        model = _resolve(chain, diagnostics)
+        models[ruleset_id] = model
+    if any(d.severity == "error" for d in diagnostics):
+        raise RulesetError(diagnostics)
+    return models
+
+
+def _chain(ruleset_id: str, files: dict[str, ast.RulesetFile], diagnostics) -> list[ast.RulesetFile] | None:
+    chain, seen = [], []
+    current = files[ruleset_id]
+    while True:
+        if current.header.id in seen:
+            cycle = " → ".join(seen[seen.index(current.header.id):] + [current.header.id])
+            if ruleset_id == current.header.id:
+                diagnostics.append(Diagnostic(current.header.loc, f"`amends` cycle: {cycle}",
+                                              hint="a ruleset cannot amend itself, directly or through others",
+                                              code="time"))
+            return None
+        seen.append(current.header.id)
+        chain.insert(0, current)
+        base = current.header.amends
+        if base is None:
+            return chain
+        if base not in files:
+            if current is files[ruleset_id]:
+                diagnostics.append(Diagnostic(current.header.loc, f"`{ruleset_id}` amends `{base}`, "
+                                              "which is not among the rulesets",
+                                              hint=did_you_mean(base, files) or "check the ruleset id after `amends`",
+                                              code="name"))
+            return None
+        current = files[base]
+
+
+def _resolve(chain: list[ast.RulesetFile], diagnostics: list[Diagnostic]) -> Ruleset:
+    model = Ruleset(header=chain[-1].header, chain=chain)
+    origin: dict[tuple[str, str], ast.Loc] = {}
+    for depth, f in enumerate(chain):
+        own = depth == len(chain) - 1
+        # Only the ruleset's own file records changes; its bases were checked on their own.
+        report = diagnostics if own else []
+        changes = model.changes if own else []
+        is_base = f.header.amends is None
+        for ref in f.references:
+            model.references[ref.name] = ref
+        for decl in f.declarations:
+            _apply(model, decl, is_base, origin, report, changes)
+    return model
+
+
+def _apply(model: Ruleset, decl: ast.Declaration, is_base: bool, origin, diagnostics, changes) -> None:
+    if isinstance(decl, ast.OutputDecl):
+        for name, loc in decl.names:
+            if name not in model.outputs:
+                model.outputs.append(name)
+        return
+    if isinstance(decl, ast.Remove):
+        _remove(model, decl, diagnostics, changes)
+        return
+    if isinstance(decl, ast.ExtendEnum):
+        enum = model.enums.get(decl.name)
+        if enum is None:
+            diagnostics.append(_missing(decl.loc, "enum", decl.name, model.enums, "extend"))
+            return
+        enum = copy.copy(enum)
+        existing = {m.name for m in enum.members}
+        for member in decl.members:
+            if member.name in existing:
+                diagnostics.append(Diagnostic(member.loc, f"`{decl.name}` already has a member `{member.name}`",
+                                              code="name"))
+        enum.members = enum.members + [m for m in decl.members if m.name not in existing]
+        changes.append(Change("extended", "enum", decl.name, decl, model.enums[decl.name], decl.loc))
+        model.enums[decl.name] = enum
+        return
+    if isinstance(decl, ast.RequirementChange):
+        _change_requirement(model, decl, diagnostics, changes)
+        return
+    replacing = isinstance(decl, ast.Replace)
+    inner = decl.declaration if replacing else decl
+    kind, name = inner.key
+    store = model._store(kind)
+    if replacing:
+        if name not in store:
+            diagnostics.append(_missing(decl.loc, kind, name, store, "replace"))
+            return
+        changes.append(Change("replaced", kind, name, inner, store[name], decl.loc))
+        store[name] = inner
+        return
+    clash = _clash(model, kind, name)
+    if clash is not None:
+        where = origin.get(clash)
+        message = f"`{name}` is already declared" + (f" at {where}" if where else "")
+        hint = (f"write `replace {kind} {name}` to change it in this ruleset" if not is_base and clash[0] == kind
+                else "give it another name")
+        diagnostics.append(Diagnostic(decl.loc, message, hint=hint, code="name"))
+        return
+    store[name] = inner
+    origin[(kind, name)] = decl.loc
+    if not is_base:
+        changes.append(Change("added", kind, name, inner, None, decl.loc))
+
+
+def _clash(model: Ruleset, kind: str, name: str):
+    if kind in VALUE_KINDS:
+        other_kind, _ = model.value_declaration(name)
+        return (other_kind, name) if other_kind else None
+    return (kind, name) if name in model._store(kind) else None
+
+
+def _remove(model: Ruleset, decl: ast.Remove, diagnostics, changes) -> None:
+    if decl.kind == "output":
+        if decl.name in model.outputs:
+            model.outputs.remove(decl.name)
+            changes.append(Change("removed", "output", decl.name, None, decl.name, decl.loc, decl.because))
+        else:
+            diagnostics.append(_missing(decl.loc, "output", decl.name, model.outputs, "remove"))
+        return
+    if decl.kind == "requirement":
+        condition_name, _, req_name = decl.name.rpartition(".")
+        condition = model.conditions.get(condition_name)
+        if condition is None or req_name not in {r.name for r in condition.requirements}:
+            known = [f"{c.name}.{r.name}" for c in model.conditions.values() for r in c.requirements]
+            diagnostics.append(_missing(decl.loc, "requirement", decl.name, known, "remove"))
+            return
+        old = next(r for r in condition.requirements if r.name == req_name)
+        condition = copy.copy(condition)
+        condition.requirements = [r for r in condition.requirements if r.name != req_name]
+        model.conditions[condition_name] = condition
+        changes.append(Change("removed", "requirement", decl.name, None, old, decl.loc, decl.because))
+        return
+    store = model._store(decl.kind)
+    if decl.name not in store:
+        diagnostics.append(_missing(decl.loc, decl.kind, decl.name, store, "remove"))
+        return
+    changes.append(Change("removed", decl.kind, decl.name, None, store.pop(decl.name), decl.loc, decl.because))
+
+
+def _change_requirement(model: Ruleset, decl: ast.RequirementChange, diagnostics, changes) -> None:
+    condition = model.conditions.get(decl.condition)
+    if condition is None:
+        diagnostics.append(_missing(decl.loc, "condition", decl.condition, model.conditions, decl.action))
+        return
+    names = [r.name for r in condition.requirements]
+    req = decl.requirement
+    condition = copy.copy(condition)
+    if decl.action == "add":
+        if req.name in names:
+            diagnostics.append(Diagnostic(decl.loc, f"`{decl.condition}` already has a requirement `{req.name}`",
+                                          hint=f"write `replace requirement {decl.condition}.{req.name}` to change it",
+                                          code="name"))
+            return
+        condition.requirements = condition.requirements + [req]
+        changes.append(Change("added", "requirement", f"{decl.condition}.{req.name}", req, None, decl.loc))
+    else:
+        if req.name not in names:
+            known = [f"{decl.condition}.{n}" for n in names]
+            diagnostics.append(_missing(decl.loc, "requirement", f"{decl.condition}.{req.name}", known, "replace"))
+            return
+        old = condition.requirements[names.index(req.name)]
+        condition.requirements = [req if r.name == req.name else r for r in condition.requirements]
+        changes.append(Change("replaced", "requirement", f"{decl.condition}.{req.name}", req, old, decl.loc))
+    model.conditions[decl.condition] = condition
+
+
+def _missing(loc: ast.Loc, kind: str, name: str, known, action: str) -> Diagnostic:
+    return Diagnostic(loc, f"cannot {action} {kind} `{name}`: the ruleset it amends has none",
+                      hint=did_you_mean(name, known) or f"only something the base ruleset declares can be {action}d",
+                      code="name")

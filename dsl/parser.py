@@ -1,0 +1,595 @@
+"""Source text → syntax tree (`dsl.ast`), with syntax errors an analyst can act on."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import ast
+from .errors import Diagnostic, RulesetError
+
+# Plain words for the terminals an analyst may be told were expected.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "STRING": 'a text in double quotes',
+    "DATE": "a date such as 2024-06-22",
+    "NUMBER": "a number",
+    "TABLE_ROW": "a table row starting with `|`",
+    "COMPARATOR": "a comparison (=, <, >=, …)",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*` or `/`",
+    "$END": "the end of the file",
+}
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    grammar = resources.files("dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return Lark(
+        grammar,
+        parser="lalr",
+        start=["start", "key_cell", "value_cell"],
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=False,
+    )
+
+
+def parse_file(path: str | Path) -> ast.RulesetFile:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        loc = ast.Loc(str(path), 1, 1)
+        raise RulesetError([Diagnostic(loc, f"the file is not valid UTF-8 ({exc.reason} at byte {exc.start})",
+                                       hint="save the ruleset as UTF-8")]) from None
+    return parse_text(text, str(path))
+
+
+def parse_text(text: str, filename: str = "<ruleset>") -> ast.RulesetFile:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    tree = _parse(text, "start", filename, 0, 0)
+    try:
+        return _Builder(text, filename).transform(tree)
+    except VisitError as exc:  # a builder check (e.g. a bad table) raised inside Lark
+        if isinstance(exc.orig_exc, RulesetError):
+            raise exc.orig_exc from None
+        raise
+
+
+def _parse(text: str, start: str, filename: str, line_offset: int, column_offset: int):
+    try:
+        return _lark().parse(text, start=start)
+    except UnexpectedInput as exc:
+        raise RulesetError([_syntax_diagnostic(exc, text, filename, line_offset, column_offset)]) from None
+    except RecursionError:
+        loc = ast.Loc(filename, line_offset + 1, column_offset + 1)
+        raise RulesetError([Diagnostic(loc, "the expression is nested too deeply to read",
+                                       hint="split it into several named rules")]) from None
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str, line_offset: int, column_offset: int) -> Diagnostic:
+    line = max(getattr(exc, "line", 1) or 1, 1)
+    column = max(getattr(exc, "column", 1) or 1, 1)
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        lines = text.rstrip().splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        message = "the file ends too early"
+        expected = exc.expected
+    elif isinstance(exc, UnexpectedToken):
+        message = f"unexpected {_describe_token(exc.token)}"
+        expected = exc.accepts or exc.expected
+    else:  # UnexpectedCharacters
+        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        if char == '"':
+            message = "a text in double quotes must be closed on the same line"
+            expected = set()
+        else:
+            message = f"unexpected character {char!r}"
+            expected = exc.allowed or set()
+    if line == 1:
+        column += column_offset
+    loc = ast.Loc(filename, line + line_offset, column)
+    return Diagnostic(loc, message, hint=_expected_hint(expected), code="syntax")
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "NAME":
+        return f"name `{token}`"
+    if token.type == "STRING":
+        return f"text {token}"
+    if token.type in ("NUMBER", "DATE"):
+        return f"{token.type.lower()} `{token}`"
+    return f"`{token}`"
+
+
+def _expected_hint(expected) -> str | None:
+    words = sorted({_terminal_word(name) for name in expected if not name.startswith("__")})
+    if not words:
+        return None
+    if len(words) > 12:
+        words = words[:12] + ["…"]
+    return "expected " + (words[0] if len(words) == 1 else "one of: " + ", ".join(words))
+
+
+def _terminal_word(name: str) -> str:
+    if name in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[name]
+    try:
+        pattern = _lark().get_terminal(name).pattern
+    except KeyError:
+        return name
+    return f"`{pattern.value}`" if pattern.type == "str" else name
+
+
+# ---------------------------------------------------------------- tree → AST
+
+def _number(token: str) -> int | Decimal:
+    digits = re.sub(r"[ \u00a0\u202f]", "", token)
+    return Decimal(digits) if "." in digits else int(digits)
+
+
+def _unquote(token: str) -> str:
+    return re.sub(r"\\(.)", r"\1", token[1:-1])
+
+
+def _split(children, *types):
+    """Split builder children into lists by their Python type, keeping order."""
+    return [[c for c in children if isinstance(c, t)] for t in types]
+
+
+class _Note(str):
+    pass
+
+
+class _Because(str):
+    pass
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    def __init__(self, text: str, filename: str, line_offset: int = 0, column_offset: int = 0):
+        super().__init__()
+        self.text = text
+        self.filename = filename
+        self.line_offset = line_offset
+        self.column_offset = column_offset
+
+    # -- helpers
+    def _loc(self, meta) -> ast.Loc:
+        if getattr(meta, "empty", True):
+            return ast.Loc(self.filename, self.line_offset + 1, self.column_offset + 1)
+        col = meta.column + (self.column_offset if meta.line == 1 else 0)
+        end_col = meta.end_column + (self.column_offset if meta.end_line == 1 else 0)
+        return ast.Loc(self.filename, meta.line + self.line_offset, col, meta.end_line + self.line_offset, end_col)
+
+    def _tok_loc(self, tok: Token) -> ast.Loc:
+        col = tok.column + (self.column_offset if tok.line == 1 else 0)
+        return ast.Loc(self.filename, tok.line + self.line_offset, col)
+
+    def _src(self, meta) -> str:
+        return self.text[meta.start_pos:meta.end_pos]
+
+    # -- file
+    def start(self, meta, children):
+        header, *declarations = children
+        references = [d for d in declarations if isinstance(d, ast.Reference)]
+        declarations = [d for d in declarations if not isinstance(d, ast.Reference)]
+        return ast.RulesetFile(header, references, declarations, self.filename, self.text)
+
+    def header(self, meta, children):
+        ruleset_id, title, *clauses = children
+        fields = dict(instrument=None, published=None, effective_from=None, effective_until=None,
+                      amends=None, description=None)
+        sources = []
+        for clause in clauses:
+            if isinstance(clause, ast.Source):
+                sources.append(clause)
+            else:
+                fields.update(clause)
+        return ast.Header(str(ruleset_id), _unquote(title), sources=sources, loc=self._tok_loc(ruleset_id), **fields)
+
+    def instrument(self, meta, c):
+        return {"instrument": _unquote(c[0])}
+
+    def published(self, meta, c):
+        return {"published": _unquote(c[0])}
+
+    def description(self, meta, c):
+        return {"description": _unquote(c[0])}
+
+    def amends(self, meta, c):
+        return {"amends": str(c[0])}
+
+    def effective(self, meta, c):
+        start, end = c
+        return {"effective_from": self._date(start), "effective_until": self._date(end) if end else None}
+
+    def _date(self, tok: Token) -> dt.date:
+        try:
+            return dt.date.fromisoformat(str(tok))
+        except ValueError:
+            raise RulesetError([Diagnostic(self._tok_loc(tok), f"`{tok}` is not a valid date",
+                                           hint="write dates as YYYY-MM-DD, e.g. 2024-06-22")]) from None
+
+    # -- sources and notes
+    def source(self, meta, c):
+        ref, *fields = c
+        src = ast.Source(reference=_unquote(ref) if ref.type == "STRING" else str(ref),
+                         is_reference_name=ref.type == "NAME", article=None, quote=None, url=None,
+                         loc=self._loc(meta))
+        for key, value in fields:
+            setattr(src, key, value)
+        return src
+
+    def source_article(self, meta, c):
+        return ("article", _unquote(c[0]))
+
+    def source_quote(self, meta, c):
+        return ("quote", _unquote(c[0]))
+
+    def source_url(self, meta, c):
+        return ("url", _unquote(c[0]))
+
+    def note(self, meta, c):
+        return _Note(_unquote(c[0]))
+
+    def because(self, meta, c):
+        return _Because(_unquote(c[0]))
+
+    def reference(self, meta, c):
+        name, title, url = c
+        return ast.Reference(str(name), _unquote(title), _unquote(url) if url else None, self._loc(meta))
+
+    # -- enums and inputs
+    def enum_member(self, meta, c):
+        return ast.EnumMember(str(c[0]), _unquote(c[1]), self._tok_loc(c[0]))
+
+    def enum_decl(self, meta, c):
+        name, label, *members = c
+        return ast.EnumDecl(self._loc(meta), str(name), _unquote(label), members)
+
+    def extend_enum(self, meta, c):
+        name, *members = c
+        return ast.ExtendEnum(self._loc(meta), str(name), members)
+
+    def dotted_name(self, meta, c):
+        return ".".join(str(t) for t in c)
+
+    def signed_number(self, meta, c):
+        value = _number(c[-1])
+        return -value if len(self._src(meta).strip()) and self._src(meta).lstrip().startswith("-") else value
+
+    def bound_between(self, meta, c):
+        return [ast.Bound("min", Decimal(c[0])), ast.Bound("max", Decimal(c[1]))]
+
+    def bound_min(self, meta, c):
+        return [ast.Bound("min", Decimal(c[0]))]
+
+    def bound_max(self, meta, c):
+        return [ast.Bound("max", Decimal(c[0]))]
+
+    def input_decl(self, meta, c):
+        path, type_, label, *rest = c
+        bounds = [b for item in rest if isinstance(item, list) for b in item]
+        sources = [s for s in rest if isinstance(s, ast.Source)]
+        return ast.InputDecl(self._loc(meta), path, type_, _unquote(label), bounds, sources)
+
+    # -- types
+    def named_type(self, meta, c):
+        return ast.TypeRef("named", name=str(c[0]), loc=self._loc(meta))
+
+    def optional_type(self, meta, c):
+        return ast.TypeRef("optional", args=(c[0],), loc=self._loc(meta))
+
+    def list_type(self, meta, c):
+        return ast.TypeRef("list", args=(c[0],), loc=self._loc(meta))
+
+    def set_type(self, meta, c):
+        return ast.TypeRef("set", args=(c[0],), loc=self._loc(meta))
+
+    def map_type(self, meta, c):
+        key = ast.TypeRef("named", name=str(c[0]), loc=self._tok_loc(c[0]))
+        return ast.TypeRef("map", args=(key, c[1]), loc=self._loc(meta))
+
+    def record_field(self, meta, c):
+        return (str(c[0]), c[1])
+
+    def record_type(self, meta, c):
+        return ast.TypeRef("record", fields=tuple(c), loc=self._loc(meta))
+
+    def group_type(self, meta, c):
+        return ast.TypeRef("group", loc=self._loc(meta))
+
+    # -- parameters, rules, conditions
+    def parameter_decl(self, meta, c):
+        name, label, type_, value, *rest = c
+        notes, sources = _split(rest, _Note, ast.Source)
+        return ast.ParameterDecl(self._loc(meta), str(name), _unquote(label), type_, value, list(notes), sources)
+
+    def rule_param(self, meta, c):
+        return ast.RuleParam(str(c[0]), c[1], self._tok_loc(c[0]))
+
+    def rule_params(self, meta, c):
+        return list(c)
+
+    def rule_decl(self, meta, c):
+        name, params, label, type_, expr, *rest = c
+        notes, sources, exceptions = _split(rest, _Note, ast.Source, ast.RuleException)
+        return ast.RuleDecl(self._loc(meta), str(name), params or [], _unquote(label), type_, expr,
+                            list(notes), sources, exceptions)
+
+    def exception(self, meta, c):
+        label, when, value, *rest = c
+        notes, sources = _split(rest, _Note, ast.Source)
+        return ast.RuleException(_unquote(label), when, value, list(notes), sources, self._loc(meta))
+
+    def waiver(self, meta, c):
+        label, when, *rest = c
+        notes, sources = _split(rest, _Note, ast.Source)
+        return ast.Waiver(_unquote(label), when, list(notes), sources, self._loc(meta))
+
+    def _requirement(self, meta, c) -> ast.Requirement:
+        name, label, expr, *rest = c
+        notes, sources, waivers = _split(rest, _Note, ast.Source, ast.Waiver)
+        return ast.Requirement(str(name), _unquote(label), expr, list(notes), sources, waivers, self._loc(meta))
+
+    requirement_tail = _requirement
+    requirement_body = _requirement
+
+    def require(self, meta, c):
+        return c[0]
+
+    def condition_decl(self, meta, c):
+        name, label, *rest = c
+        notes, sources, requirements = _split(rest, _Note, ast.Source, ast.Requirement)
+        return ast.ConditionDecl(self._loc(meta), str(name), _unquote(label), list(notes), sources, requirements)
+
+    def output_decl(self, meta, c):
+        return ast.OutputDecl(self._loc(meta), [(str(t), self._tok_loc(t)) for t in c])
+
+    # -- amendments
+    def replace(self, meta, c):
+        if isinstance(c[0], ast.Requirement):  # `replace requirement c.r …`
+            return self._requirement_change("replace", c[0])
+        return ast.Replace(self._loc(meta), c[0])
+
+    def requirement_replacement(self, meta, c):
+        return c[0]
+
+    def add_requirement(self, meta, c):
+        return self._requirement_change("add", c[0])
+
+    def _requirement_change(self, action: str, req: ast.Requirement) -> ast.RequirementChange:
+        condition, _, name = req.name.rpartition(".")
+        if not condition:
+            raise RulesetError([Diagnostic(req.loc, f"`{req.name}` does not say which condition it belongs to",
+                                           hint=f"write the condition's name first, e.g. `eligible.{req.name}`")])
+        req.name = name
+        return ast.RequirementChange(req.loc, action, condition, req)
+
+    def removable(self, meta, c):
+        return str(c[0])
+
+    def remove(self, meta, c):
+        kind, name, *rest = c
+        because = next((str(r) for r in rest if isinstance(r, _Because)), None)
+        sources = [s for s in rest if isinstance(s, ast.Source)]
+        return ast.Remove(self._loc(meta), kind, name, because, sources)
+
+    # -- tables
+    def row_dim(self, meta, c):
+        return ast.TableDim("rows", str(c[0]), c[1], self._loc(meta))
+
+    def column_dim(self, meta, c):
+        return ast.TableDim("columns", str(c[0]), c[1], self._loc(meta))
+
+    def table_decl(self, meta, c):
+        name, label, type_, *rest = c
+        dims = [r for r in rest if isinstance(r, ast.TableDim)]
+        if len(dims) == 2 and dims[0].axis == dims[1].axis:
+            raise RulesetError([Diagnostic(dims[1].loc, f"table `{name}` has two `{dims[0].axis}` headings",
+                                           hint="a table has one `rows` heading and at most one `columns` heading")])
+        dims.sort(key=lambda d: d.axis != "rows")
+        notes, sources = _split(rest, _Note, ast.Source)
+        rows = [self._split_row(t) for t in rest if isinstance(t, Token) and t.type == "TABLE_ROW"]
+        rows = [r for r in rows if not _is_separator(r)]
+        column_keys: list[ast.TableKey] = []
+        if len(dims) == 2:
+            header, *rows = rows
+            column_keys = [self._key(text, loc) for text, loc in header[1:]]
+        row_keys, cells = [], []
+        width = len(column_keys) if column_keys else 1
+        for row in rows:
+            if len(row) != width + 1:
+                loc = row[0][1]
+                raise RulesetError([Diagnostic(loc, f"this row of table `{name}` has {len(row) - 1} value(s), "
+                                                    f"the table has {width} column(s)",
+                                               hint="give one cell per column, `—` where the text has none")])
+            row_keys.append(self._key(*row[0]))
+            cells.append([self._value(text, loc) for text, loc in row[1:]])
+        return ast.TableDecl(self._loc(meta), str(name), _unquote(label), type_, dims, column_keys, row_keys,
+                             cells, list(notes), sources)
+
+    def _split_row(self, tok: Token) -> list[tuple[str, ast.Loc]]:
+        text = str(tok)
+        last = text.rfind("|")
+        parts, cells, offset = text[1:last].split("|"), [], 1
+        for part in parts:
+            stripped = part.strip()
+            lead = len(part) - len(part.lstrip())
+            loc = ast.Loc(self.filename, tok.line + self.line_offset, tok.column + offset + lead)
+            cells.append((stripped, loc))
+            offset += len(part) + 1
+        return cells
+
+    def _key(self, text: str, loc: ast.Loc) -> ast.TableKey:
+        tree = _parse(text, "key_cell", loc.file, loc.line - 1, loc.column - 1)
+        key = _CellBuilder(text, loc).transform(tree)
+        key.text, key.loc = text, loc
+        return key
+
+    def _value(self, text: str, loc: ast.Loc) -> ast.TableCell:
+        tree = _parse(text, "value_cell", loc.file, loc.line - 1, loc.column - 1)
+        kind = tree.data
+        if kind == "no_value":
+            return ast.TableCell("no_value", None, text, loc)
+        if kind == "unknown_cell":
+            return ast.TableCell("unknown", None, text, loc)
+        expr = _Builder(text, loc.file, loc.line - 1, loc.column - 1).transform(tree.children[0])
+        return ast.TableCell("value", expr, text, loc)
+
+    # -- expressions
+    def _e(self, cls, meta, *args):
+        return cls(self._loc(meta), self._src(meta), *args)
+
+    def number(self, meta, c):
+        return self._e(ast.Literal, meta, "number", _number(c[0]))
+
+    def money(self, meta, c):
+        return self._e(ast.Literal, meta, "money", Decimal(_number(c[0])))
+
+    def percent(self, meta, c):
+        return self._e(ast.Literal, meta, "percent", Decimal(_number(c[0])) / 100)
+
+    def date(self, meta, c):
+        return self._e(ast.Literal, meta, "date", self._date(c[0]))
+
+    def string(self, meta, c):
+        return self._e(ast.Literal, meta, "string", _unquote(c[0]))
+
+    def true(self, meta, c):
+        return self._e(ast.Literal, meta, "bool", True)
+
+    def false(self, meta, c):
+        return self._e(ast.Literal, meta, "bool", False)
+
+    def none(self, meta, c):
+        return self._e(ast.Literal, meta, "none", None)
+
+    def not_established(self, meta, c):
+        return self._e(ast.NotEstablished, meta, _unquote(c[0]))
+
+    def name(self, meta, c):
+        return self._e(ast.Name, meta, str(c[0]))
+
+    def field(self, meta, c):
+        return self._e(ast.Field, meta, c[0], str(c[1]))
+
+    def call(self, meta, c):
+        name, *args = c
+        return self._e(ast.Call, meta, str(name), [a for a in args if a is not None])
+
+    def index(self, meta, c):
+        return self._e(ast.Index, meta, c[0], list(c[1:]))
+
+    def if_expr(self, meta, c):
+        return self._e(ast.If, meta, *c)
+
+    def or_(self, meta, c):
+        return c[0] if len(c) == 1 else self._e(ast.Logic, meta, "or", list(c))
+
+    def and_(self, meta, c):
+        return c[0] if len(c) == 1 else self._e(ast.Logic, meta, "and", list(c))
+
+    def not_(self, meta, c):
+        return self._e(ast.Not, meta, c[0])
+
+    _COMPARATORS = {"≠": "!=", "≤": "<=", "≥": ">="}
+
+    def compare(self, meta, c):
+        left, op, right = c
+        return self._e(ast.Compare, meta, self._COMPARATORS.get(str(op), str(op)), left, right)
+
+    def member(self, meta, c):
+        return self._e(ast.Member, meta, c[0], c[1], False)
+
+    def not_member(self, meta, c):
+        return self._e(ast.Member, meta, c[0], c[1], True)
+
+    def is_set(self, meta, c):
+        return self._e(ast.IsSet, meta, c[0], False)
+
+    def is_not_set(self, meta, c):
+        return self._e(ast.IsSet, meta, c[0], True)
+
+    def range_(self, meta, c):
+        return self._e(ast.Range, meta, c[0], c[1])
+
+    def arith(self, meta, c):
+        left, op, right = c
+        return self._e(ast.Arith, meta, "*" if str(op) == "×" else str(op), left, right)
+
+    def negate(self, meta, c):
+        return self._e(ast.Negate, meta, c[0])
+
+    def as_of(self, meta, c):
+        return self._e(ast.AsOf, meta, c[0], c[1])
+
+    def comprehension(self, meta, c):
+        element, var, iterable, condition = c
+        return self._e(ast.Comprehension, meta, element, str(var), iterable, condition)
+
+    def list_literal(self, meta, c):
+        return self._e(ast.ListLiteral, meta, [x for x in c if x is not None])
+
+    def set_literal(self, meta, c):
+        return self._e(ast.SetLiteral, meta, list(c))
+
+    def record_entry(self, meta, c):
+        return (str(c[0]), c[1])
+
+    def record_literal(self, meta, c):
+        return self._e(ast.RecordLiteral, meta, list(c))
+
+    def round_mode(self, meta, c):
+        return str(c[0])
+
+    round_unit = round_mode
+
+    def round_(self, meta, c):
+        mode, operand, unit = c
+        return self._e(ast.Round, meta, mode or "nearest", operand, unit)
+
+
+def _is_separator(row) -> bool:
+    return all(re.fullmatch(r":?-{3,}:?", text) for text, _ in row)
+
+
+@v_args(meta=True)
+class _CellBuilder(Transformer):
+    """Row and column headings: `1`, `3+`, `90..95`, `< 30`, an enum member, a text."""
+
+    def __init__(self, text: str, loc: ast.Loc):
+        super().__init__()
+        self.text, self.loc = text, loc
+
+    def signed_number(self, meta, c):
+        value = _number(c[-1])
+        return -value if self.text[meta.start_pos:meta.end_pos].lstrip().startswith("-") else value
+
+    def key_name(self, meta, c):
+        return ast.TableKey("exact", value=str(c[0]))
+
+    def key_text(self, meta, c):
+        return ast.TableKey("exact", value=_unquote(c[0]))
+
+    def key_number(self, meta, c):
+        return ast.TableKey("exact", value=c[0])
+
+    def open_range(self, meta, c):
+        return ast.TableKey("at_least", low=Decimal(c[0]))
+
+    def band(self, meta, c):
+        return ast.TableKey("band", low=Decimal(c[0]), high=Decimal(c[1]))
+
+    def below(self, meta, c):
+        return ast.TableKey("below", high=Decimal(c[0]))

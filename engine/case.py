@@ -1,0 +1,118 @@
+"""Case validation: the inputs a ruleset declares become a pydantic model.
+
+A case is checked whole before anything is evaluated; every bad field is reported by
+its dotted path (`physician.percentile`), with what was expected and what was given.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal, Optional
+
+import pydantic
+from pydantic import ConfigDict, Field, StrictBool, create_model
+
+from dsl.errors import MillesimeError, did_you_mean
+from dsl.model import Ruleset
+
+_SCALARS = {"int": int, "decimal": Decimal, "money": Decimal, "percent": Decimal, "date": dt.date,
+            "text": str, "bool": StrictBool}
+
+
+class CaseError(MillesimeError):
+    """The case itself is wrong: one line per field at fault."""
+
+    def __init__(self, problems: list[str], where: str = "case"):
+        self.problems, self.where = problems, where
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return f"invalid {self.where}:\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+
+def case_model(model: Ruleset) -> type[pydantic.BaseModel]:
+    return _group_model(model, "", f"Case_{model.id}")
+
+
+def _group_model(model: Ruleset, prefix: str, class_name: str) -> type[pydantic.BaseModel]:
+    fields = {}
+    for path, decl in model.inputs.items():
+        head, _, name = path.rpartition(".")
+        if head != prefix.rstrip("."):
+            continue
+        python_type = _python_type(model, decl.type, path, class_name)
+        constraints = {b.kind: b.value for b in decl.bounds}
+        field = Field(
+            default=None if decl.type.kind == "optional" else ...,
+            description=decl.label,
+            ge=constraints.get("min"),
+            le=constraints.get("max"),
+        )
+        fields[name] = (python_type, field)
+    return create_model(class_name, __config__=ConfigDict(extra="forbid", frozen=True), **fields)
+
+
+def _python_type(model: Ruleset, ref, path: str, class_name: str):
+    if ref.kind == "optional":
+        return Optional[_python_type(model, ref.args[0], path, class_name)]
+    if ref.kind == "group":
+        return _group_model(model, path + ".", f"{class_name}_{path.replace('.', '_')}")
+    if ref.kind == "named":
+        if ref.name in _SCALARS:
+            return _SCALARS[ref.name]
+        members = tuple(m.name for m in model.enums[ref.name].members)
+        return Literal[members]  # type: ignore[valid-type]
+    if ref.kind in ("list", "set"):
+        return list[_python_type(model, ref.args[0], path, class_name)]
+    if ref.kind == "map":
+        return dict[_python_type(model, ref.args[0], path, class_name),
+                    _python_type(model, ref.args[1], path, class_name)]
+    if ref.kind == "record":
+        fields = {name: (_python_type(model, t, path, class_name), ...) for name, t in ref.fields}
+        return create_model(f"{class_name}_{path.replace('.', '_')}_record",
+                            __config__=ConfigDict(extra="forbid", frozen=True), **fields)
+    raise TypeError(f"no case type for {ref}")
+
+
+def validate(model: Ruleset, schema: type[pydantic.BaseModel], raw: object) -> dict:
+    """The case as plain Python values (Decimal, date, …), or CaseError naming each bad field."""
+    if not isinstance(raw, dict):
+        raise CaseError([f"a case is a mapping of fields (physician, contract, …), not {type(raw).__name__}"])
+    try:
+        validated = schema.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise CaseError([_problem(model, e) for e in exc.errors(include_url=False)]) from None
+    return _plain(validated)
+
+
+def _plain(value):
+    if isinstance(value, pydantic.BaseModel):
+        return {name: _plain(getattr(value, name)) for name in type(value).model_fields}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _problem(model: Ruleset, error: dict) -> str:
+    path = ".".join(str(p) for p in error["loc"])
+    given = error.get("input")
+    if error["type"] == "extra_forbidden":
+        head, _, name = path.rpartition(".")
+        siblings = [p.rpartition(".")[2] for p in model.inputs if p.rpartition(".")[0] == head]
+        hint = did_you_mean(name, siblings)
+        return f"{path}: unknown field" + (f"; {hint}" if hint else
+                                           f"; known fields here: {', '.join(siblings)}")
+    if error["type"] == "missing":
+        decl = model.inputs.get(path)
+        label = f" ({decl.label})" if decl else ""
+        return f"{path}: required field missing{label}"
+    if error["type"] == "literal_error":
+        decl = model.inputs.get(path)
+        if decl is not None and decl.type.kind == "named" and decl.type.name in model.enums:
+            members = [m.name for m in model.enums[decl.type.name].members]
+            hint = did_you_mean(str(given), members)
+            return f"{path}: {given!r} is not a known {decl.type.name}" + (
+                f"; {hint}" if hint else f"; expected one of: {', '.join(members)}")
+    return f"{path}: {error['msg'].lower()} (got {given!r})"

@@ -1,0 +1,464 @@
+"""Checked ruleset → evaluation plan: every expression becomes a Python closure once.
+
+A closure takes the running `Evaluation` and the local names in scope and returns a
+value. Names are resolved here, with the checker's own `resolve`, so evaluation does
+no lookup by text. Nothing of the ruleset is ever handed to Python's eval/exec.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable
+
+from dsl import ast, types as T
+from dsl.checks import bare_member_enum, dotted, resolve
+from dsl.model import Ruleset
+
+from . import values as V
+from .values import EvaluationError, NotEstablished
+
+Fn = Callable[["object", dict], object]  # (evaluation, locals) → value
+
+
+@dataclass
+class CompiledException:
+    decl: ast.RuleException
+    when: Fn
+    value: Fn
+
+
+@dataclass
+class CompiledRule:
+    decl: ast.RuleDecl
+    type: T.Type
+    body: Fn
+    exceptions: list[CompiledException]
+
+
+@dataclass
+class CompiledRequirement:
+    decl: ast.Requirement
+    test: Fn
+    waivers: list[tuple[ast.Waiver, Fn]]
+
+
+@dataclass
+class CompiledTable:
+    decl: ast.TableDecl
+    type: T.Type
+    cells: list[list[Fn | None]]
+
+    def locate(self, keys: list) -> tuple[int, int]:
+        decl = self.decl
+        row = _find(decl.row_keys, keys[0])
+        col = _find(decl.column_keys, keys[1]) if len(keys) > 1 else 0
+        if row is None or col is None:
+            which = 0 if row is None else 1
+            dim = decl.dims[which]
+            raise EvaluationError(f"table `{decl.name}` has no {dim.axis[:-1]} for {dim.name} = {keys[which]}",
+                                  decl.loc, hint="add the missing heading, or check the value looked up")
+        return row, col
+
+
+def _find(headings: list[ast.TableKey], key) -> int | None:
+    for i, heading in enumerate(headings):
+        if heading.matches(key):
+            return i
+    return None
+
+
+@dataclass
+class Plan:
+    """Everything needed to evaluate one ruleset, built once and reused for every case."""
+    model: Ruleset
+    rule_types: dict[str, T.Type]
+    rules: dict[str, CompiledRule] = field(default_factory=dict)
+    conditions: dict[str, list[CompiledRequirement]] = field(default_factory=dict)
+    parameters: dict[str, Fn] = field(default_factory=dict)
+    tables: dict[str, CompiledTable] = field(default_factory=dict)
+    _foreign: dict[int, Fn] = field(default_factory=dict)  # `as of` targets compiled for this ruleset
+
+    def expression(self, expr: ast.Expr, local_names: frozenset[str]) -> Fn:
+        """Compile an expression written in another ruleset, to evaluate it under this one."""
+        key = id(expr)
+        if key not in self._foreign:
+            self._foreign[key] = _Compiler(self.model).expr(expr, local_names)
+        return self._foreign[key]
+
+    def value_type(self, name: str) -> T.Type:
+        kind, decl = self.model.value_declaration(name)
+        if kind == "rule":
+            return self.rule_types.get(name, T.ANY)
+        if kind == "condition":
+            return T.BOOL
+        if kind == "parameter":
+            return self.model.resolve_type(decl.type)
+        return T.ANY
+
+
+def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type]) -> Plan:
+    plan = Plan(model, rule_types)
+    c = _Compiler(model)
+    for name, decl in model.rules.items():
+        local_names = frozenset(p.name for p in decl.params)
+        plan.rules[name] = CompiledRule(
+            decl, rule_types.get(name, T.ANY), c.expr(decl.expr, local_names),
+            [CompiledException(e, c.expr(e.when, local_names), c.expr(e.value, local_names))
+             for e in decl.exceptions])
+    for name, decl in model.conditions.items():
+        plan.conditions[name] = [
+            CompiledRequirement(r, c.expr(r.expr, frozenset()), [(w, c.expr(w.when, frozenset())) for w in r.waivers])
+            for r in decl.requirements]
+    for name, decl in model.parameters.items():
+        plan.parameters[name] = c.expr(decl.value, frozenset())
+    for name, decl in model.tables.items():
+        table_type = model.resolve_type(decl.type)
+        cells = [[c.cell(cell, table_type) for cell in row] for row in decl.cells]
+        plan.tables[name] = CompiledTable(decl, table_type, cells)
+    return plan
+
+
+_COMPARE = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+            ">": operator.gt, ">=": operator.ge}
+
+
+def _missing(expr: ast.Expr, what: str = "") -> EvaluationError:
+    return EvaluationError(f"`{expr.text}` has no value here{what}", expr.loc,
+                           hint="the case leaves it out: test it with `is set` before using it")
+
+
+class _Compiler:
+    def __init__(self, model: Ruleset):
+        self.model = model
+
+    def expr(self, e: ast.Expr, local_names: frozenset[str]) -> Fn:
+        return getattr(self, "_" + type(e).__name__)(e, local_names)
+
+    def cell(self, cell: ast.TableCell, table_type: T.Type) -> Fn | None:
+        if cell.kind == "no_value":
+            return None
+        if cell.kind == "unknown":
+            reason = NotEstablished(f"cell `{cell.text}` at {cell.loc} is not established", cell.loc)
+            return lambda ev, env: reason
+        fn = self.expr(cell.expr, frozenset())
+        if table_type.kind == "money":
+            return lambda ev, env: Decimal(fn(ev, env))
+        return fn
+
+    # -- leaves
+    def _Literal(self, e, L):
+        value = e.value
+        return lambda ev, env: value
+
+    def _NotEstablished(self, e, L):
+        value = NotEstablished(e.reason, e.loc)
+        return lambda ev, env: value
+
+    def _Name(self, e, L):
+        return self._reference(e, L)
+
+    def _Field(self, e, L):
+        return self._reference(e, L)
+
+    def _reference(self, e, L) -> Fn:
+        ref = resolve(self.model, e, L)
+        name = ref.name
+        if ref.kind == "local":
+            return lambda ev, env: env[name]
+        if ref.kind in ("rule", "condition", "parameter"):
+            kind = ref.kind
+            return lambda ev, env: ev.value(kind, name)
+        if ref.kind == "builtin":
+            return lambda ev, env: ev.builtin(name)
+        if ref.kind == "input":
+            return lambda ev, env: ev.input(name)
+        if ref.kind == "enum_member":
+            member = ref.member
+            return lambda ev, env: member
+        if ref.kind == "record_field":
+            target = self.expr(e.target, L)
+            field_name = e.name
+
+            def get_field(ev, env):
+                record = target(ev, env)
+                if isinstance(record, NotEstablished):
+                    return record
+                if record is None:
+                    raise _missing(e.target)
+                return record[field_name]
+            return get_field
+        raise EvaluationError(f"unknown name `{dotted(e) or e.text}`", e.loc)
+
+    # -- calls
+    def _Call(self, e, L):
+        args = [self.expr(a, L) for a in e.args]
+        name = e.function
+        if name in self.model.rules and name not in L:
+            def call_rule(ev, env):
+                return ev.value("rule", name, tuple(a(ev, env) for a in args))
+            return call_rule
+        if name == "failed":
+            condition = e.args[0].name
+            return lambda ev, env: ev.failed(condition)
+        fn = _FUNCTIONS[name]
+
+        def call(ev, env):
+            values = [a(ev, env) for a in args]
+            for arg, value in zip(e.args, values):
+                if isinstance(value, NotEstablished):
+                    return value
+                if value is None:
+                    raise _missing(arg)
+            try:
+                return fn(*values)
+            except (ValueError, OverflowError) as exc:
+                raise EvaluationError(f"{name}(…) cannot be computed here: {exc}", e.loc) from None
+        return call
+
+    def _Index(self, e, L):
+        keys = [self.expr(k, L) for k in e.keys]
+        if isinstance(e.target, ast.Name) and e.target.name in self.model.tables and e.target.name not in L:
+            table = e.target.name
+
+            def lookup(ev, env):
+                values = [k(ev, env) for k in keys]
+                for key_expr, value in zip(e.keys, values):
+                    if isinstance(value, NotEstablished):
+                        return value
+                    if value is None:
+                        raise _missing(key_expr)
+                return ev.table(table, values)
+            return lookup
+        target = self.expr(e.target, L)
+
+        def index(ev, env):
+            container = target(ev, env)
+            if isinstance(container, NotEstablished):
+                return container
+            if container is None:
+                raise _missing(e.target)
+            return container.get(keys[0](ev, env))
+        return index
+
+    # -- control and logic
+    def _If(self, e, L):
+        cond, then, otherwise = self.expr(e.condition, L), self.expr(e.then, L), self.expr(e.otherwise, L)
+
+        def if_(ev, env):
+            c = cond(ev, env)
+            if isinstance(c, NotEstablished):
+                return c
+            return then(ev, env) if c else otherwise(ev, env)
+        return if_
+
+    def _Logic(self, e, L):
+        operands = [self.expr(o, L) for o in e.operands]
+        decisive = e.op == "or"  # `or` stops at the first true, `and` at the first false
+
+        def logic(ev, env):
+            unknown = None
+            for operand in operands:
+                v = operand(ev, env)
+                if isinstance(v, NotEstablished):
+                    unknown = unknown or v  # Kleene logic: a later decisive value still wins
+                elif v is decisive:
+                    return decisive
+            return unknown if unknown is not None else (not decisive)
+        return logic
+
+    def _Not(self, e, L):
+        operand = self.expr(e.operand, L)
+
+        def not_(ev, env):
+            v = operand(ev, env)
+            return v if isinstance(v, NotEstablished) else not v
+        return not_
+
+    def _Compare(self, e, L):
+        left, right, op = self.expr(e.left, L), self.expr(e.right, L), _COMPARE[e.op]
+        equality = e.op in ("=", "!=")
+
+        def compare(ev, env):
+            a, b = left(ev, env), right(ev, env)
+            for v in (a, b):
+                if isinstance(v, NotEstablished):
+                    return v
+            if not equality:
+                if a is None:
+                    raise _missing(e.left)
+                if b is None:
+                    raise _missing(e.right)
+            return op(a, b)
+        return compare
+
+    def _Member(self, e, L):
+        item, collection, negated = self.expr(e.item, L), self.expr(e.collection, L), e.negated
+
+        def member(ev, env):
+            v, coll = item(ev, env), collection(ev, env)
+            for x in (v, coll):
+                if isinstance(x, NotEstablished):
+                    return x
+            if coll is None:
+                raise _missing(e.collection)
+            return (v in coll) != negated
+        return member
+
+    def _IsSet(self, e, L):
+        operand, negated = self.expr(e.operand, L), e.negated
+        return lambda ev, env: (operand(ev, env) is None) == negated
+
+    def _Arith(self, e, L):
+        left, right, op = self.expr(e.left, L), self.expr(e.right, L), e.op
+
+        def arith(ev, env):
+            a, b = left(ev, env), right(ev, env)
+            for v in (a, b):
+                if isinstance(v, NotEstablished):
+                    return v
+            if a is None:
+                raise _missing(e.left)
+            if b is None:
+                raise _missing(e.right)
+            if op == "+":
+                return a + b
+            if op == "-":
+                return a - b
+            if op == "*":
+                return a * b
+            if b == 0:
+                raise EvaluationError(f"division by zero in `{e.text}`", e.loc,
+                                      hint=f"`{e.right.text}` is 0 for this case: guard the division with `if`")
+            return V.divide(a, b)
+        return arith
+
+    def _Negate(self, e, L):
+        operand = self.expr(e.operand, L)
+
+        def negate(ev, env):
+            v = operand(ev, env)
+            if isinstance(v, NotEstablished):
+                return v
+            if v is None:
+                raise _missing(e.operand)
+            return -v
+        return negate
+
+    def _Round(self, e, L):
+        operand, mode, unit = self.expr(e.operand, L), e.mode, e.unit
+
+        def round_(ev, env):
+            v = operand(ev, env)
+            if isinstance(v, NotEstablished):
+                return v
+            if v is None:
+                raise _missing(e.operand)
+            return V.round_value(v, mode, unit)
+        return round_
+
+    def _AsOf(self, e, L):
+        date = self.expr(e.date, L)
+
+        def as_of(ev, env):
+            day = date(ev, env)
+            if isinstance(day, NotEstablished):
+                return day
+            if day is None:
+                raise _missing(e.date)
+            return ev.as_of(day, e, L, env)
+        return as_of
+
+    # -- collections
+    def _Comprehension(self, e, L):
+        iterable = self.expr(e.iterable, L)
+        inner = L | {e.variable}
+        element = self.expr(e.element, inner)
+        condition = self.expr(e.condition, inner) if e.condition is not None else None
+        var = e.variable
+
+        def comprehension(ev, env):
+            items = iterable(ev, env)
+            if isinstance(items, NotEstablished):
+                return items
+            if items is None:
+                raise _missing(e.iterable)
+            result = []
+            for item in items:
+                scope = {**env, var: item}
+                if condition is not None:
+                    keep = condition(ev, scope)
+                    if isinstance(keep, NotEstablished):
+                        return keep
+                    if not keep:
+                        continue
+                result.append(element(ev, scope))
+            return result
+        return comprehension
+
+    def _ListLiteral(self, e, L):
+        items = [self.expr(i, L) for i in e.items]
+        return lambda ev, env: [i(ev, env) for i in items]
+
+    def _SetLiteral(self, e, L):
+        if bare_member_enum(self.model, e.items, L):
+            members = frozenset(i.name for i in e.items)
+            return lambda ev, env: members
+        items = [self.expr(i, L) for i in e.items]
+        return lambda ev, env: frozenset(i(ev, env) for i in items)
+
+    def _RecordLiteral(self, e, L):
+        entries = [(name, self.expr(v, L)) for name, v in e.entries]
+        return lambda ev, env: {name: fn(ev, env) for name, fn in entries}
+
+    def _Range(self, e, L):
+        low, high = self.expr(e.low, L), self.expr(e.high, L)
+
+        def range_(ev, env):
+            a, b = low(ev, env), high(ev, env)
+            if a is None or b is None:
+                raise _missing(e.low if a is None else e.high)
+            return list(range(int(a), int(b) + 1))
+        return range_
+
+
+def _min_max(pick):
+    def fn(*values):
+        if len(values) == 1 and isinstance(values[0], (list, tuple, frozenset)):
+            values = tuple(values[0])
+        if not values:
+            raise ValueError("no value to choose from")
+        if any(isinstance(v, NotEstablished) for v in values):
+            return next(v for v in values if isinstance(v, NotEstablished))
+        return pick(values)
+    return fn
+
+
+def _sum(values):
+    total = 0
+    for v in values:
+        if isinstance(v, NotEstablished):
+            return v
+        total += v
+    return total
+
+
+_FUNCTIONS = {
+    "min": _min_max(min),
+    "max": _min_max(max),
+    "abs": abs,
+    "sum": _sum,
+    "count": lambda values: len(values),
+    "any": lambda values: any(values),
+    "all": lambda values: all(values),
+    "years_between": V.years_between,
+    "months_between": V.months_between,
+    "days_between": lambda a, b: (b - a).days,
+    "add_years": V.add_years,
+    "add_months": V.add_months,
+    "add_days": lambda d, n: d + dt.timedelta(days=n),
+    "first_day_of_next_month": V.first_day_of_next_month,
+    "date": lambda y, m, d: dt.date(y, m, d),
+    "year": lambda d: d.year,
+}

@@ -1,0 +1,104 @@
+"""The explanation tree: every figure with its rule, its legal source and what it came from."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dsl import ast, types as T
+
+from . import values as V
+
+
+@dataclass
+class Node:
+    kind: str  # rule | condition | requirement | parameter | table | input | builtin | as_of
+    name: str
+    label: str
+    value: object
+    type: T.Type | None
+    ruleset: str
+    expr: str | None = None
+    loc: ast.Loc | None = None
+    sources: list[ast.Source] = field(default_factory=list)
+    children: list["Node"] = field(default_factory=list)
+    note: str | None = None
+
+
+def source_text(src: ast.Source, references: dict[str, ast.Reference]) -> str:
+    ref = references.get(src.reference) if src.is_reference_name else None
+    text = ref.title if ref else src.reference
+    if src.article:
+        text += f", art. {src.article}"
+    if src.quote:
+        text += f" : « {src.quote} »"
+    return text
+
+
+def source_json(src: ast.Source, references: dict[str, ast.Reference]) -> dict:
+    ref = references.get(src.reference) if src.is_reference_name else None
+    return {
+        "instrument": ref.title if ref else src.reference,
+        "article": src.article,
+        "quote": src.quote,
+        "url": src.url or (ref.url if ref else None),
+    }
+
+
+def to_json(node: Node, references_by_ruleset: dict[str, dict], seen: set | None = None) -> dict:
+    """A node as JSON. A node already shown higher in the tree is given by reference."""
+    seen = set() if seen is None else seen
+    key = id(node)
+    out = {
+        "kind": node.kind,
+        "name": node.name,
+        "label": node.label,
+        "value": V.to_json(node.value, node.type),
+        "ruleset": node.ruleset,
+    }
+    if key in seen:
+        out["see_above"] = True
+        return out
+    seen.add(key)
+    refs = references_by_ruleset.get(node.ruleset, {})
+    if node.expr is not None:
+        out["expression"] = node.expr
+    if node.loc is not None:
+        out["defined_at"] = str(node.loc)
+    if node.sources:
+        out["sources"] = [source_json(s, refs) for s in node.sources]
+    if node.note:
+        out["note"] = node.note
+    if node.children:
+        out["inputs"] = [to_json(c, references_by_ruleset, seen) for c in node.children]
+    return out
+
+
+_KIND_WORDS = {"rule": "règle", "condition": "condition", "requirement": "exigence", "parameter": "paramètre",
+               "table": "barème", "input": "donnée", "builtin": "donnée", "as_of": "selon"}
+
+
+def render(node: Node, references_by_ruleset: dict[str, dict], labels: dict[str, str],
+           indent: str = "", seen: set | None = None) -> list[str]:
+    """The tree in French for a terminal: one line a figure, its source beneath it."""
+    seen = set() if seen is None else seen
+    value = V.display(node.value, node.type, labels)
+    head = f"{indent}{node.label} = {value}"
+    if node.kind not in ("input", "builtin"):
+        head += f"   [{_KIND_WORDS.get(node.kind, node.kind)} {node.name}]"
+    else:
+        head += f"   [{node.name}]"
+    lines = [head]
+    if id(node) in seen:
+        lines[0] += "  (voir plus haut)"
+        return lines
+    seen.add(id(node))
+    inner = indent + "    "
+    if node.note:
+        lines.append(f"{inner}→ {node.note}")
+    if node.expr and node.kind not in ("input", "table"):
+        lines.append(f"{inner}formule : {' '.join(node.expr.split())}")
+    refs = references_by_ruleset.get(node.ruleset, {})
+    for src in node.sources:
+        lines.append(f"{inner}source : {source_text(src, refs)}")
+    for child in node.children:
+        lines.extend(render(child, references_by_ruleset, labels, inner, seen))
+    return lines

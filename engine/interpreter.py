@@ -1,0 +1,310 @@
+"""Evaluation of a case on a date: lazy, each rule at most once, every value explained.
+
+`evaluate(case, on=date)` picks the ruleset in force on that date, validates the case
+against it, computes the requested outputs and returns them with their explanation.
+An `as of` expression evaluates under the ruleset in force on another date, within
+the same session, so a decision that spans agreements stays one traceable result.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from dsl import ast, types as T
+
+from . import explain, values as V
+from .case import validate
+from .compiler import Plan
+from .explain import Node
+from .registry import Entry, Registry
+from .values import EvaluationError, NotEstablished
+
+
+@dataclass
+class Result:
+    date: dt.date
+    entry: Entry
+    values: dict[str, object]
+    types: dict[str, T.Type]
+    explanation: dict[str, Node]
+    used: dict[str, Entry]  # every ruleset consulted, by id
+
+    @property
+    def ruleset(self):
+        return self.entry.model
+
+    def not_established(self) -> dict[str, str]:
+        return {k: v.reason for k, v in self.values.items() if isinstance(v, NotEstablished)}
+
+    def json_values(self) -> dict[str, object]:
+        return {name: V.to_json(value, self.types.get(name)) for name, value in self.values.items()}
+
+    def to_json(self, with_explanation: bool = True) -> dict:
+        m = self.ruleset
+        out = {
+            "date": self.date.isoformat(),
+            "ruleset": {
+                "id": m.id,
+                "title": m.header.title,
+                "effective_from": m.effective_from.isoformat() if m.effective_from else None,
+                "effective_until": m.effective_until.isoformat() if m.effective_until else None,
+                "fingerprint": m.fingerprint,
+            },
+            "results": self.json_values(),
+        }
+        others = {k: e for k, e in self.used.items() if k != m.id}
+        if others:
+            out["ruleset"]["also_consulted"] = [{"id": k, "fingerprint": e.model.fingerprint}
+                                                for k, e in sorted(others.items())]
+        if self.not_established():
+            out["not_established"] = self.not_established()
+        if with_explanation:
+            refs = self.references()
+            seen: set = set()
+            out["explanation"] = {name: explain.to_json(node, refs, seen) for name, node in self.explanation.items()}
+        return out
+
+    def references(self) -> dict[str, dict]:
+        return {k: e.model.references for k, e in self.used.items()}
+
+    def labels(self) -> dict[str, str]:
+        labels = {}
+        for e in self.used.values():
+            labels.update(e.labels)
+        return labels
+
+    def render(self, name: str) -> str:
+        return "\n".join(explain.render(self.explanation[name], self.references(), self.labels()))
+
+
+def evaluate(case: dict, on: dt.date, registry: Registry, outputs: list[str] | None = None) -> Result:
+    session = _Session(registry, case)
+    ev = session.evaluation(on)
+    names = outputs or ev.plan.model.outputs
+    unknown = [n for n in names if ev.plan.model.value_declaration(n)[0] is None]
+    if unknown:
+        from dsl.errors import did_you_mean
+        hints = [did_you_mean(n, ev.plan.model.value_names()) for n in unknown]
+        raise EvaluationError("unknown output " + ", ".join(f"`{n}`" for n in unknown) +
+                              f" in ruleset `{ev.plan.model.id}`",
+                              hint="; ".join(h for h in hints if h) or "outputs are " + ", ".join(ev.plan.model.outputs))
+    values, nodes, types = {}, {}, {}
+    for name in names:
+        kind, _ = ev.plan.model.value_declaration(name)
+        node = ev.node(kind, name)
+        values[name], nodes[name], types[name] = node.value, node, node.type
+    return Result(on, ev.entry, values, types, nodes, {k: e for k, e in session.entries.items()})
+
+
+class _Session:
+    """One case, possibly evaluated under several rulesets (through `as of`)."""
+
+    def __init__(self, registry: Registry, case: dict):
+        self.registry = registry
+        self.case = case
+        self.validated: dict[str, dict] = {}
+        self.evaluations: dict[dt.date, Evaluation] = {}
+        self.entries: dict[str, Entry] = {}
+        self.stack: list[tuple] = []  # (ruleset, date, kind, name, args) being computed, for cycles
+
+    def evaluation(self, on: dt.date) -> "Evaluation":
+        ev = self.evaluations.get(on)
+        if ev is None:
+            entry = self.registry.in_force(on)
+            self.entries[entry.model.id] = entry
+            if entry.model.id not in self.validated:
+                self.validated[entry.model.id] = validate(entry.model, entry.schema, self.case)
+            ev = Evaluation(self, entry, on, self.validated[entry.model.id])
+            self.evaluations[on] = ev
+        return ev
+
+
+@dataclass
+class Evaluation:
+    session: _Session
+    entry: Entry
+    on: dt.date
+    inputs: dict
+    memo: dict = field(default_factory=dict)
+    frames: list[list[Node]] = field(default_factory=lambda: [[]])
+
+    @property
+    def plan(self) -> Plan:
+        return self.entry.plan
+
+    @property
+    def model(self):
+        return self.entry.model
+
+    # -- what compiled closures call
+    def value(self, kind: str, name: str, args: tuple = ()):
+        return self.node(kind, name, args).value
+
+    def node(self, kind: str, name: str, args: tuple = ()) -> Node:
+        key = (kind, name, args)
+        node = self.memo.get(key)
+        if node is None:
+            stack_key = (self.model.id, self.on, kind, name, args)
+            if stack_key in self.session.stack:
+                cycle = [k[3] for k in self.session.stack[self.session.stack.index(stack_key):]] + [name]
+                raise EvaluationError("rules depend on each other in a cycle: " + " → ".join(cycle),
+                                      self._decl_loc(kind, name))
+            self.session.stack.append(stack_key)
+            self.frames.append([])
+            try:
+                node = getattr(self, "_compute_" + kind)(name, args)
+            except RecursionError:
+                raise EvaluationError(f"`{name}` nests too deeply to compute", self._decl_loc(kind, name)) from None
+            finally:
+                children = self.frames.pop()
+                self.session.stack.pop()
+            node.children = _distinct(children + node.children)
+            self.memo[key] = node
+        self.frames[-1].append(node)
+        return node
+
+    def builtin(self, name: str):
+        if name == "on":
+            value, t, label = self.on, T.DATE, "Date d'évaluation"
+        else:
+            value, t, label = self.model.id, T.TEXT, "Texte en vigueur à cette date"
+        self.frames[-1].append(Node("builtin", name, label, value, t, self.model.id))
+        return value
+
+    def input(self, path: str):
+        key = ("input", path, ())
+        node = self.memo.get(key)
+        if node is None:
+            value = self.inputs
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            decl = self.model.inputs[path]
+            node = Node("input", path, decl.label, value, self.model.input_type(path), self.model.id,
+                        loc=decl.loc, sources=list(decl.sources))
+            self.memo[key] = node
+        self.frames[-1].append(node)
+        return node.value
+
+    def table(self, name: str, keys: list):
+        table = self.plan.tables[name]
+        row, col = table.locate(keys)
+        key = ("table", name, (row, col))
+        node = self.memo.get(key)
+        if node is None:
+            decl = table.decl
+            cell = decl.cells[row][col]
+            fn = table.cells[row][col]
+            if fn is None:
+                raise EvaluationError(f"table `{name}` gives no value for "
+                                      + ", ".join(f"{d.name} = {k}" for d, k in zip(decl.dims, keys))
+                                      + " (the cell reads `—`)", cell.loc,
+                                      hint="the text provides no amount here: the rule must not look it up")
+            heading = ", ".join(f"{d.name} {h.text}" for d, h in
+                                zip(decl.dims, [decl.row_keys[row]] + ([decl.column_keys[col]] if decl.column_keys else [])))
+            node = Node("table", name, f"{decl.label} ({heading})", fn(self, {}), table.type, self.model.id,
+                        expr=cell.text, loc=cell.loc, sources=list(decl.sources))
+            self.memo[key] = node
+        self.frames[-1].append(node)
+        return node.value
+
+    def failed(self, condition: str) -> list[dict]:
+        node = self.node("condition", condition)
+        refs = self.model.references
+        reasons = []
+        for req_node in node.children:
+            if req_node.kind == "requirement" and req_node.value is False:
+                reasons.append({
+                    "condition": condition,
+                    "requirement": req_node.name,
+                    "label": req_node.label,
+                    "source": "; ".join(explain.source_text(s, refs) for s in req_node.sources),
+                })
+        return reasons
+
+    def as_of(self, day: dt.date, expr: ast.AsOf, local_names: frozenset, env: dict):
+        other = self.session.evaluation(day)
+        fn = other.plan.expression(expr.target, local_names)
+        other.frames.append([])
+        try:
+            value = fn(other, env)
+        finally:
+            children = _distinct(other.frames.pop())
+        title = other.model.header.title
+        node = Node("as_of", other.model.id, f"{expr.target.text} selon « {title} », en vigueur le "
+                    f"{day.strftime('%d/%m/%Y')}", value, None, other.model.id, expr=expr.text, loc=expr.loc,
+                    children=children)
+        self.frames[-1].append(node)
+        return value
+
+    # -- computing each kind of declaration
+    def _compute_rule(self, name: str, args: tuple) -> Node:
+        rule = self.plan.rules[name]
+        decl = rule.decl
+        env = {p.name: a for p, a in zip(decl.params, args)}
+        label = decl.label + (f" ({', '.join(str(a) for a in args)})" if args else "")
+        applicable = []
+        for exc in rule.exceptions:
+            holds = exc.when(self, env)
+            if isinstance(holds, NotEstablished):
+                return Node("rule", name, label, holds, rule.type, self.model.id, decl.expr.text, decl.loc,
+                            list(decl.sources), note=f"exception « {exc.decl.label} » : non établi")
+            if holds:
+                applicable.append(exc)
+        if len(applicable) > 1:
+            a, b = applicable[:2]
+            raise EvaluationError(f"two exceptions of rule `{name}` apply at once: « {a.decl.label} » ({a.decl.loc}) "
+                                  f"and « {b.decl.label} » ({b.decl.loc})", b.decl.loc,
+                                  hint="the law must say which prevails: make their conditions exclusive")
+        if applicable:
+            exc = applicable[0]
+            value = exc.value(self, env)
+            return Node("rule", name, label, value, rule.type, self.model.id, exc.decl.value.text, decl.loc,
+                        list(decl.sources) + list(exc.decl.sources), note=f"exception appliquée : « {exc.decl.label} »")
+        value = rule.body(self, env)
+        return Node("rule", name, label, value, rule.type, self.model.id, decl.expr.text, decl.loc, list(decl.sources))
+
+    def _compute_condition(self, name: str, args: tuple) -> Node:
+        decl = self.model.conditions[name]
+        result: object = True
+        children = []
+        for req in self.plan.conditions[name]:
+            self.frames.append([])
+            note = None
+            try:
+                value = req.test(self, {})
+                if value is not True:
+                    for waiver, when in req.waivers:
+                        if when(self, {}) is True:
+                            value, note = True, f"ne s'applique pas : « {waiver.label} »"
+                            break
+            finally:
+                grand_children = _distinct(self.frames.pop())
+            sources = list(req.decl.sources) + [s for w, _ in req.waivers for s in w.sources if note]
+            children.append(Node("requirement", f"{name}.{req.decl.name}", req.decl.label, value, T.BOOL,
+                                 self.model.id, req.decl.expr.text, req.decl.loc, sources, grand_children, note))
+            if value is False:
+                result = False
+            elif isinstance(value, NotEstablished) and result is True:
+                result = value
+        return Node("condition", name, decl.label, result, T.BOOL, self.model.id, None, decl.loc,
+                    list(decl.sources), children)
+
+    def _compute_parameter(self, name: str, args: tuple) -> Node:
+        decl = self.model.parameters[name]
+        value = self.plan.parameters[name](self, {})
+        return Node("parameter", name, decl.label, value, self.model.resolve_type(decl.type), self.model.id,
+                    decl.value.text, decl.loc, list(decl.sources))
+
+    def _decl_loc(self, kind: str, name: str):
+        _, decl = self.model.value_declaration(name)
+        return decl.loc if decl is not None else None
+
+
+def _distinct(nodes: list[Node]) -> list[Node]:
+    """Each dependency once, in the order first used."""
+    seen, out = set(), []
+    for node in nodes:
+        if id(node) not in seen:
+            seen.add(id(node))
+            out.append(node)
+    return out

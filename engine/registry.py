@@ -1,0 +1,138 @@
+"""The rulesets of a folder, checked and compiled once, and which one is in force on a date."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+from dsl import checks, model as M
+from dsl.errors import Diagnostic, MillesimeError, RulesetError
+from dsl.parser import parse_file
+
+from .case import case_model
+from .compiler import Plan, compile_ruleset
+
+RULESET_SUFFIX = ".mil"
+
+
+class NoRulesetError(MillesimeError):
+    pass
+
+
+def shipped_rulesets_dir() -> Path:
+    """The agreements packaged with Millésime (works from a wheel as from a checkout)."""
+    return Path(str(resources.files("rulesets")))
+
+
+@dataclass
+class Entry:
+    model: M.Ruleset
+    plan: Plan
+    warnings: list[Diagnostic]
+
+    @cached_property
+    def schema(self):
+        return case_model(self.model)
+
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        """French labels of enum members, for display."""
+        return {m.name: m.label for e in self.model.enums.values() for m in e.members}
+
+
+@dataclass
+class Registry:
+    entries: dict[str, Entry]
+    folder: Path | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, folder: str | Path | None = None, require_sources: bool = False) -> "Registry":
+        folder = Path(folder) if folder is not None else shipped_rulesets_dir()
+        if not folder.is_dir():
+            raise MillesimeError(f"{folder}: no such folder of rulesets")
+        paths = sorted(folder.glob(f"*{RULESET_SUFFIX}"))
+        if not paths:
+            raise MillesimeError(f"{folder}: no ruleset (*{RULESET_SUFFIX}) in this folder")
+        return cls.from_paths(paths, folder, require_sources)
+
+    @classmethod
+    def from_paths(cls, paths, folder: Path | None = None, require_sources: bool = False) -> "Registry":
+        diagnostics: list[Diagnostic] = []
+        files = {}
+        for path in paths:
+            try:
+                parsed = parse_file(path)
+            except RulesetError as exc:
+                diagnostics.extend(exc.diagnostics)
+                continue
+            previous = files.get(parsed.header.id)
+            if previous is not None:
+                diagnostics.append(Diagnostic(parsed.header.loc, f"ruleset id `{parsed.header.id}` is already used by "
+                                              f"{previous.path}", hint="give each ruleset its own id", code="name"))
+                continue
+            files[parsed.header.id] = parsed
+        try:
+            models = M.build(files)
+        except RulesetError as exc:
+            diagnostics.extend(exc.diagnostics)
+            models = {}
+        entries: dict[str, Entry] = {}
+        for ruleset_id, model in models.items():
+            result = checks.check(model, require_sources)
+            diagnostics.extend(result.diagnostics)
+            if not result.errors:
+                entries[ruleset_id] = Entry(model, compile_ruleset(model, result.rule_types),
+                                            [d for d in result.diagnostics if d.severity == "warning"])
+        diagnostics.extend(_timeline_diagnostics(models))
+        if any(d.severity == "error" for d in diagnostics):
+            raise RulesetError(_unique(diagnostics))
+        return cls(entries, folder, _unique(diagnostics))
+
+    # -- time
+    def timeline(self) -> list[M.Ruleset]:
+        return sorted((e.model for e in self.entries.values()),
+                      key=lambda m: (m.effective_from or dt.date.min, m.id))
+
+    def in_force(self, day: dt.date) -> Entry:
+        for model in self.timeline():
+            if model.in_force_on(day):
+                return self.entries[model.id]
+        spans = ", ".join(f"{m.id} ({m.effective_from} → {m.effective_until or '…'})" for m in self.timeline())
+        raise NoRulesetError(f"no ruleset in force on {day.isoformat()}; the rulesets cover: {spans}")
+
+    def get(self, ruleset_id: str) -> Entry:
+        if ruleset_id not in self.entries:
+            from dsl.errors import did_you_mean
+            hint = did_you_mean(ruleset_id, self.entries)
+            raise MillesimeError(f"no ruleset `{ruleset_id}`" + (f"; {hint}" if hint else ""))
+        return self.entries[ruleset_id]
+
+
+def _timeline_diagnostics(models: dict[str, M.Ruleset]) -> list[Diagnostic]:
+    """Two rulesets in force on the same day make the choice ambiguous: an error."""
+    out = []
+    dated = sorted((m for m in models.values() if m.effective_from),
+                   key=lambda m: (m.effective_from, m.id))
+    for a, b in zip(dated, dated[1:]):
+        if a.effective_until is None or a.effective_until >= b.effective_from:
+            out.append(Diagnostic(b.header.loc, f"`{b.id}` takes effect on {b.effective_from}, while `{a.id}` is "
+                                  f"still in force ({a.effective_from} → {a.effective_until or 'no end'})",
+                                  hint=f"end `{a.id}` the day before: `until {b.effective_from - dt.timedelta(days=1)}`",
+                                  code="time"))
+        elif (b.effective_from - a.effective_until).days > 1:
+            out.append(Diagnostic(b.header.loc, f"no ruleset is in force from {a.effective_until + dt.timedelta(days=1)} "
+                                  f"to {b.effective_from - dt.timedelta(days=1)}", severity="warning", code="time"))
+    return out
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen, out = set(), []
+    for d in diagnostics:
+        key = (str(d.loc), d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out

@@ -1,0 +1,174 @@
+"""Runtime values: exact decimals, explicit rounding, 'not established', and their JSON form.
+
+Numbers are Python `int` (whole numbers) or `Decimal` (decimals, money, percents as
+fractions: 20 % is Decimal("0.20")). No float is ever produced.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+
+from dsl import types as T
+from dsl.ast import Loc
+from dsl.errors import MillesimeError
+
+# Half-up, the rounding of French public accounting; `up`/`down` are ceiling/floor.
+ROUNDING_MODES = {"nearest": ROUND_HALF_UP, "up": ROUND_CEILING, "down": ROUND_FLOOR}
+ROUNDING_UNITS = {"euro": Decimal("1"), "cent": Decimal("0.01"), "unit": Decimal("1")}
+PRECISION = 28  # significant digits kept by divisions before any explicit rounding
+
+
+@dataclass(frozen=True, slots=True)
+class NotEstablished:
+    """A value the law (as encoded so far) does not establish. It propagates, never guesses."""
+    reason: str
+    loc: Loc | None = None
+
+    def __str__(self) -> str:
+        return f"not established ({self.reason})"
+
+
+class EvaluationError(MillesimeError):
+    """A ruleset cannot give a value for this case: says where in the ruleset, and why."""
+
+    def __init__(self, message: str, loc: Loc | None = None, hint: str | None = None, rule: str | None = None):
+        self.message, self.loc, self.hint, self.rule = message, loc, hint, rule
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = f"{self.loc}: " if self.loc else ""
+        text = f"{where}error: {self.message}"
+        if self.rule:
+            text += f" (while computing `{self.rule}`)"
+        if self.hint:
+            text += f"\n  = {self.hint}"
+        return text
+
+
+def round_value(value, mode: str, unit: str):
+    quantum = ROUNDING_UNITS[unit]
+    result = Decimal(value).quantize(quantum, rounding=ROUNDING_MODES[mode])
+    return int(result) if unit == "unit" and not isinstance(value, Decimal) else result
+
+
+def divide(a, b) -> Decimal:
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        return Decimal(a) / Decimal(b)
+
+
+# ---------------------------------------------------------------- dates
+
+def years_between(start: dt.date, end: dt.date) -> int:
+    """Whole years from `start` to `end` (an anniversary counts on its day)."""
+    years = end.year - start.year
+    if (end.month, end.day) < (start.month, start.day):
+        years -= 1
+    return years
+
+
+def months_between(start: dt.date, end: dt.date) -> int:
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if end.day < start.day:
+        months -= 1
+    return months
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Same day `months` later; the 31st becomes the month's last day when it has none."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    return add_months(day, 12 * years)
+
+
+def first_day_of_next_month(day: dt.date) -> dt.date:
+    return add_months(day.replace(day=1), 1)
+
+
+# ---------------------------------------------------------------- JSON form
+
+def to_json(value, t: T.Type | None = None):
+    """Money as a string with two decimals at least ("21000.00"), dates ISO, booleans JSON."""
+    if isinstance(value, NotEstablished):
+        return {"not_established": value.reason}
+    if value is None or isinstance(value, bool):
+        return value
+    t = t.base if t is not None else None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if t is not None and t.kind == "money":
+            return format_money(value)
+        return _plain_decimal(value)
+    if isinstance(value, int):
+        if t is not None and t.kind == "money":
+            return format_money(Decimal(value))
+        return value
+    if isinstance(value, (list, tuple)):
+        inner = t.args[0] if t is not None and t.kind in ("list", "set") else None
+        return [to_json(v, inner) for v in value]
+    if isinstance(value, frozenset):
+        inner = t.args[0] if t is not None and t.kind in ("list", "set") else None
+        return sorted((to_json(v, inner) for v in value), key=str)
+    if isinstance(value, dict):
+        fields = dict(t.fields) if t is not None and t.kind in ("record", "reason") else {}
+        return {k: to_json(v, fields.get(k)) for k, v in value.items()}
+    return value
+
+
+def format_money(value: Decimal) -> str:
+    """Two decimals, more only if the value has more (money is never rounded silently)."""
+    if value == value.quantize(Decimal("0.01")):
+        return str(value.quantize(Decimal("0.01")))
+    return _plain_decimal(value)
+
+
+def _plain_decimal(value: Decimal) -> str:
+    text = format(value.normalize(), "f") if value != 0 else "0"
+    return text
+
+
+def display(value, t: T.Type | None = None, labels: dict[str, str] | None = None) -> str:
+    """A value for people, French style: 21 000,00 €, 20 %, 22/06/2024, oui/non."""
+    if isinstance(value, NotEstablished):
+        return f"non établi ({value.reason})"
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    kind = t.base.kind if t is not None else None
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    if kind == "money" and isinstance(value, (int, Decimal)):
+        return _french_number(format_money(Decimal(value))) + " €"
+    if kind == "percent" and isinstance(value, Decimal):
+        return _french_number(_plain_decimal(value * 100)) + " %"
+    if isinstance(value, (int, Decimal)):
+        return _french_number(_plain_decimal(Decimal(value)) if isinstance(value, Decimal) else str(value))
+    if isinstance(value, str) and labels and value in labels:
+        return labels[value]
+    if isinstance(value, (list, tuple, frozenset)):
+        inner = t.base.args[0] if t is not None and t.base.kind in ("list", "set") else None
+        return "[" + ", ".join(display(v, inner, labels) for v in value) + "]"
+    if isinstance(value, dict):
+        fields = dict(t.base.fields) if t is not None and t.base.kind in ("record", "reason") else {}
+        return "{" + ", ".join(f"{k}: {display(v, fields.get(k), labels)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _french_number(text: str) -> str:
+    sign = "-" if text.startswith("-") else ""
+    whole, _, frac = text.lstrip("-").partition(".")
+    groups = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    return sign + "\u202f".join(groups) + ("," + frac if frac else "")
