@@ -85,6 +85,7 @@ def input_children(model: Ruleset, path: str) -> list[str]:
 class CheckResult:
     diagnostics: list[Diagnostic]
     rule_types: dict[str, T.Type]
+    expression_types: dict[int, T.Type]  # by id() of `as of` expressions, for explanations
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -106,7 +107,7 @@ class _Scope:
 def check(model: Ruleset, require_sources: bool = False) -> CheckResult:
     checker = _Checker(model, require_sources)
     checker.run()
-    return CheckResult(checker.diagnostics, checker.rule_types)
+    return CheckResult(checker.diagnostics, checker.rule_types, checker.expression_types)
 
 
 class _Checker:
@@ -115,6 +116,7 @@ class _Checker:
         self.require_sources = require_sources
         self.diagnostics: list[Diagnostic] = []
         self.rule_types: dict[str, T.Type] = {}
+        self.expression_types: dict[int, T.Type] = {}
         self._in_progress: list[str] = []
         self._reported_cycles: set[frozenset] = set()
         self.used: set[str] = set()  # value names and input paths referenced anywhere
@@ -357,8 +359,9 @@ class _Checker:
             if decl.params:
                 self.error(e.loc, f"rule `{ref.name}` takes {len(decl.params)} argument(s)",
                            hint=f"write {ref.name}({', '.join(p.name for p in decl.params)})", code="name")
-            t = self.rule_type(ref.name)
-            return t.base if ref.name in scope.proven_set else t
+            # Absence is checked where it arises, at inputs; a rule that may give `none` is
+            # trusted where it is used, and the interpreter stops with a clear error if not.
+            return self.rule_type(ref.name).base
         if ref.kind == "parameter":
             return m.resolve_type(m.parameters[ref.name].type)
         if ref.kind == "table":
@@ -600,7 +603,8 @@ class _Checker:
         if date.kind not in ("date", "any"):
             self.error(e.date.loc, f"`as of` needs a date, `{e.date.text}` is {date}",
                        hint="test it with `is set` first" if date.kind == "optional" else None)
-        return self.expr(e.target, scope)
+        t = self.expression_types[id(e)] = self.expr(e.target, scope)
+        return t
 
     def _Comprehension(self, e, scope):
         iterable = self.expr(e.iterable, scope)
@@ -700,6 +704,6 @@ def _proven_false(condition: ast.Expr, model: Ruleset) -> set[str]:
 
 
 def _set_path(expr: ast.Expr, model: Ruleset) -> set[str]:
-    """The input path or rule name that an `is set` test proves present."""
+    """The input path that an `is set` test proves present."""
     path = dotted(expr)
-    return {path} if path in model.inputs or path in model.rules else set()
+    return {path} if path in model.inputs else set()

@@ -15,11 +15,12 @@ class Diagnostic:
     severity: str = "error"  # error | warning
     hint: str | None = None
     code: str = "ruleset"
+    source_text: str | None = field(default=None, repr=False, compare=False)  # when not on disk
 
-    def render(self, source_text: str | None = None) -> str:
+    def render(self) -> str:
         head = f"{self.loc}: {self.severity}: {self.message}"
         lines = [head]
-        text = source_text if source_text is not None else _read(self.loc.file)
+        text = self.source_text if self.source_text is not None else _read(self.loc.file)
         if text is not None:
             source_lines = text.splitlines()
             if 1 <= self.loc.line <= len(source_lines):
@@ -73,7 +74,10 @@ class RulesetError(MillesimeError):
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def __post_init__(self):
-        Exception.__init__(self, self.render())
+        Exception.__init__(self, self.diagnostics)
+
+    def __str__(self) -> str:
+        return self.render()
 
     def render(self) -> str:
         return "\n".join(d.render() for d in self.diagnostics)

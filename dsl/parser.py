@@ -56,12 +56,17 @@ def parse_text(text: str, filename: str = "<ruleset>") -> ast.RulesetFile:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.startswith("\ufeff"):
         text = text[1:]
-    tree = _parse(text, "start", filename, 0, 0)
     try:
-        return _Builder(text, filename).transform(tree)
-    except VisitError as exc:  # a builder check (e.g. a bad table) raised inside Lark
-        if isinstance(exc.orig_exc, RulesetError):
-            raise exc.orig_exc from None
+        tree = _parse(text, "start", filename, 0, 0)
+        try:
+            return _Builder(text, filename).transform(tree)
+        except VisitError as exc:  # a builder check (e.g. a bad table) raised inside Lark
+            if isinstance(exc.orig_exc, RulesetError):
+                raise exc.orig_exc from None
+            raise
+    except RulesetError as exc:
+        for d in exc.diagnostics:
+            d.source_text = text
         raise
 
 

@@ -30,17 +30,19 @@ class CaseError(MillesimeError):
         return f"invalid {self.where}:\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
-def case_model(model: Ruleset) -> type[pydantic.BaseModel]:
-    return _group_model(model, "", f"Case_{model.id}")
+def case_model(model: Ruleset, extra: str = "forbid") -> type[pydantic.BaseModel]:
+    """The case schema of a ruleset. `extra="ignore"` serves a ruleset consulted through
+    `as of`: the case was already checked whole against the ruleset in force."""
+    return _group_model(model, "", f"Case_{model.id}", extra)
 
 
-def _group_model(model: Ruleset, prefix: str, class_name: str) -> type[pydantic.BaseModel]:
+def _group_model(model: Ruleset, prefix: str, class_name: str, extra: str) -> type[pydantic.BaseModel]:
     fields = {}
     for path, decl in model.inputs.items():
         head, _, name = path.rpartition(".")
         if head != prefix.rstrip("."):
             continue
-        python_type = _python_type(model, decl.type, path, class_name)
+        python_type = _python_type(model, decl.type, path, class_name, extra)
         constraints = {b.kind: b.value for b in decl.bounds}
         field = Field(
             default=None if decl.type.kind == "optional" else ...,
@@ -49,28 +51,28 @@ def _group_model(model: Ruleset, prefix: str, class_name: str) -> type[pydantic.
             le=constraints.get("max"),
         )
         fields[name] = (python_type, field)
-    return create_model(class_name, __config__=ConfigDict(extra="forbid", frozen=True), **fields)
+    return create_model(class_name, __config__=ConfigDict(extra=extra, frozen=True), **fields)
 
 
-def _python_type(model: Ruleset, ref, path: str, class_name: str):
+def _python_type(model: Ruleset, ref, path: str, class_name: str, extra: str):
     if ref.kind == "optional":
-        return Optional[_python_type(model, ref.args[0], path, class_name)]
+        return Optional[_python_type(model, ref.args[0], path, class_name, extra)]
     if ref.kind == "group":
-        return _group_model(model, path + ".", f"{class_name}_{path.replace('.', '_')}")
+        return _group_model(model, path + ".", f"{class_name}_{path.replace('.', '_')}", extra)
     if ref.kind == "named":
         if ref.name in _SCALARS:
             return _SCALARS[ref.name]
         members = tuple(m.name for m in model.enums[ref.name].members)
         return Literal[members]  # type: ignore[valid-type]
     if ref.kind in ("list", "set"):
-        return list[_python_type(model, ref.args[0], path, class_name)]
+        return list[_python_type(model, ref.args[0], path, class_name, extra)]
     if ref.kind == "map":
-        return dict[_python_type(model, ref.args[0], path, class_name),
-                    _python_type(model, ref.args[1], path, class_name)]
+        return dict[_python_type(model, ref.args[0], path, class_name, extra),
+                    _python_type(model, ref.args[1], path, class_name, extra)]
     if ref.kind == "record":
-        fields = {name: (_python_type(model, t, path, class_name), ...) for name, t in ref.fields}
+        fields = {name: (_python_type(model, t, path, class_name, extra), ...) for name, t in ref.fields}
         return create_model(f"{class_name}_{path.replace('.', '_')}_record",
-                            __config__=ConfigDict(extra="forbid", frozen=True), **fields)
+                            __config__=ConfigDict(extra=extra, frozen=True), **fields)
     raise TypeError(f"no case type for {ref}")
 
 

@@ -74,6 +74,7 @@ class Plan:
     """Everything needed to evaluate one ruleset, built once and reused for every case."""
     model: Ruleset
     rule_types: dict[str, T.Type]
+    expression_types: dict[int, T.Type]
     rules: dict[str, CompiledRule] = field(default_factory=dict)
     conditions: dict[str, list[CompiledRequirement]] = field(default_factory=dict)
     parameters: dict[str, Fn] = field(default_factory=dict)
@@ -98,8 +99,8 @@ class Plan:
         return T.ANY
 
 
-def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type]) -> Plan:
-    plan = Plan(model, rule_types)
+def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type], expression_types: dict[int, T.Type]) -> Plan:
+    plan = Plan(model, rule_types, expression_types)
     c = _Compiler(model)
     for name, decl in model.rules.items():
         local_names = frozenset(p.name for p in decl.params)

@@ -111,9 +111,11 @@ class _Session:
         ev = self.evaluations.get(on)
         if ev is None:
             entry = self.registry.in_force(on)
+            first = not self.entries  # the ruleset in force checks the case whole
             self.entries[entry.model.id] = entry
             if entry.model.id not in self.validated:
-                self.validated[entry.model.id] = validate(entry.model, entry.schema, self.case)
+                schema = entry.schema if first else entry.lenient_schema
+                self.validated[entry.model.id] = validate(entry.model, schema, self.case)
             ev = Evaluation(self, entry, on, self.validated[entry.model.id])
             self.evaluations[on] = ev
         return ev
@@ -231,7 +233,8 @@ class Evaluation:
             children = _distinct(other.frames.pop())
         title = other.model.header.title
         node = Node("as_of", other.model.id, f"{expr.target.text} selon « {title} », en vigueur le "
-                    f"{day.strftime('%d/%m/%Y')}", value, None, other.model.id, expr=expr.text, loc=expr.loc,
+                    f"{day.strftime('%d/%m/%Y')}", value, self.plan.expression_types.get(id(expr)), other.model.id,
+                    expr=expr.text, loc=expr.loc,
                     children=children)
         self.frames[-1].append(node)
         return value

@@ -37,6 +37,10 @@ class Entry:
         return case_model(self.model)
 
     @cached_property
+    def lenient_schema(self):
+        return case_model(self.model, extra="ignore")
+
+    @cached_property
     def labels(self) -> dict[str, str]:
         """French labels of enum members, for display."""
         return {m.name: m.label for e in self.model.enums.values() for m in e.members}
@@ -84,7 +88,7 @@ class Registry:
             result = checks.check(model, require_sources)
             diagnostics.extend(result.diagnostics)
             if not result.errors:
-                entries[ruleset_id] = Entry(model, compile_ruleset(model, result.rule_types),
+                entries[ruleset_id] = Entry(model, compile_ruleset(model, result.rule_types, result.expression_types),
                                             [d for d in result.diagnostics if d.severity == "warning"])
         diagnostics.extend(_timeline_diagnostics(models))
         if any(d.severity == "error" for d in diagnostics):

@@ -1,0 +1,177 @@
+"""`millesime`: evaluate, explain, list and check rulesets, run regression cases.
+
+Exit codes: 0 success, 1 invalid input or ruleset (the message is on stderr), 2 usage error.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from dsl.errors import MillesimeError, RulesetError
+
+from . import testing
+from .files import load_data
+from .interpreter import evaluate
+from .registry import Registry
+
+rulesets_option = click.option(
+    "--rulesets", "rulesets_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Folder of rulesets to use instead of the shipped agreements.")
+on_option = click.option(
+    "--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    help="Effective date (YYYY-MM-DD); today when left out.")
+
+
+class _Group(click.Group):
+    """Turns every MillesimeError into a clean message and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except RulesetError as exc:
+            click.echo(exc.render(), err=True)
+            ctx.exit(1)
+        except MillesimeError as exc:
+            click.echo(f"error: {exc.render()}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="millesime")
+def main():
+    """Millésime — dated rules-as-code for the medical-assistant employment aid."""
+
+
+def _day(on) -> dt.date:
+    return on.date() if on is not None else dt.date.today()
+
+
+def _case(path: Path) -> dict:
+    data = load_data(path)
+    if not isinstance(data, dict):
+        raise MillesimeError(f"{path}: a case is a mapping (physician:, contract:), not {type(data).__name__}")
+    return data
+
+
+@main.command("eval")
+@click.argument("case_file", type=click.Path(dir_okay=False, path_type=Path))
+@on_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object, explanation included.")
+@click.option("--output", "outputs", multiple=True, help="Compute only this output (repeatable).")
+@rulesets_option
+def eval_command(case_file, on, as_json, outputs, rulesets_dir):
+    """Evaluate CASE_FILE (YAML or JSON) on a date."""
+    case = _case(case_file)
+    registry = Registry.load(rulesets_dir)
+    result = evaluate(case, _day(on), registry, list(outputs) or None)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    m = result.ruleset
+    click.echo(f"{m.header.title} — en vigueur du {m.effective_from} au {m.effective_until or '…'}")
+    click.echo(f"ruleset {m.id} ({m.fingerprint}), date d'évaluation {result.date.isoformat()}")
+    click.echo()
+    labels = result.labels()
+    from .values import display
+    for name, node in result.explanation.items():
+        click.echo(f"  {name:<24} {display(node.value, node.type, labels)}")
+
+
+@main.command("explain")
+@click.argument("case_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("outputs", nargs=-1)
+@on_option
+@rulesets_option
+def explain_command(case_file, outputs, on, rulesets_dir):
+    """Show why each output of CASE_FILE has its value, with legal sources."""
+    case = _case(case_file)
+    registry = Registry.load(rulesets_dir)
+    result = evaluate(case, _day(on), registry, list(outputs) or None)
+    m = result.ruleset
+    click.echo(f"{m.header.title} ({m.id}, {m.fingerprint}) — le {result.date.strftime('%d/%m/%Y')}")
+    for name in result.explanation:
+        click.echo()
+        click.echo(result.render(name))
+
+
+@main.command("rulesets")
+@click.option("--json", "as_json", is_flag=True)
+@rulesets_option
+def rulesets_command(as_json, rulesets_dir):
+    """The timeline: every ruleset, its dates and what it amends."""
+    registry = Registry.load(rulesets_dir)
+    rows = [{"id": m.id, "title": m.header.title, "effective_from": _iso(m.effective_from),
+             "effective_until": _iso(m.effective_until), "amends": m.header.amends,
+             "fingerprint": m.fingerprint} for m in registry.timeline()]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        amends = f"  (modifie {row['amends']})" if row["amends"] else ""
+        click.echo(f"{row['effective_from']} → {row['effective_until'] or '…':<10}  {row['id']:<28} "
+                   f"{row['title']}{amends}")
+
+
+def _iso(day):
+    return day.isoformat() if day else None
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Diagnostics as JSON, for editors.")
+@click.option("--strict-sources/--lenient-sources", default=True,
+              help="A rule, table or parameter without a legal source is an error (default) or a warning.")
+def check_command(paths, as_json, strict_sources):
+    """Check rulesets (files or folders; the shipped ones by default)."""
+    from .registry import RULESET_SUFFIX, shipped_rulesets_dir
+    files: list[Path] = []
+    for p in paths or [shipped_rulesets_dir()]:
+        files.extend(sorted(p.glob(f"*{RULESET_SUFFIX}")) if p.is_dir() else [p])
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise MillesimeError(", ".join(missing) + ": no such ruleset file")
+    try:
+        diagnostics = Registry.from_paths(files, require_sources=strict_sources).diagnostics
+    except RulesetError as exc:
+        diagnostics = exc.diagnostics
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if as_json:
+        click.echo(json.dumps([d.as_json() for d in diagnostics], ensure_ascii=False, indent=2))
+    else:
+        for d in diagnostics:
+            click.echo(d.render(), err=True)
+        click.echo(f"{len(files)} ruleset file(s) checked: {len(errors)} error(s), "
+                   f"{len(diagnostics) - len(errors)} warning(s)", err=True)
+    sys.exit(1 if errors else 0)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@rulesets_option
+def test_command(paths, rulesets_dir):
+    """Run regression cases (YAML files or folders; tests/agreements by default)."""
+    registry = Registry.load(rulesets_dir)
+    files = testing.collect(list(paths) or [Path("tests/agreements")])
+    if not files:
+        raise MillesimeError("no regression file found")
+    passed = failed = 0
+    for f in files:
+        for case in testing.load_cases(f):
+            outcome = testing.run_case(case, registry)
+            if outcome.passed:
+                passed += 1
+            else:
+                failed += 1
+                click.echo(f"FAIL {case.id}", err=True)
+                for line in outcome.failures:
+                    click.echo(f"     {line}", err=True)
+    click.echo(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

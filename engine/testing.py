@@ -1,0 +1,136 @@
+"""Regression cases: YAML files of cases with the outputs the law gives for them.
+
+A file holds the agreement it guards and a list of cases:
+
+    ruleset: reglement_arbitral_2023
+    cases:
+      - name: généraliste, 1 ETP, année 1
+        on: 2023-09-01
+        case: {physician: {...}, contract: {...}}
+        expect:
+          annual_aid: "36000.00"
+
+Only the outputs named under `expect` are compared; numbers compare by value, so
+"36000.00", 36000 and 36000.0 are the same amount.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from dsl.errors import MillesimeError
+
+from .files import FileError, load_data
+from .interpreter import evaluate
+from .registry import Registry
+
+
+@dataclass
+class RegressionCase:
+    file: Path
+    index: int
+    name: str
+    on: dt.date
+    case: dict
+    expect: dict
+    ruleset: str | None
+    expect_error: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.file.parent.name}/{self.file.stem}#{self.index + 1}: {self.name}"
+
+
+@dataclass
+class Outcome:
+    case: RegressionCase
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def load_cases(path: Path) -> list[RegressionCase]:
+    data = load_data(path)
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        raise FileError(f"{path}: a regression file holds `ruleset:` and a list `cases:`")
+    out = []
+    for i, item in enumerate(data["cases"]):
+        where = f"{path}: case {i + 1}"
+        if not isinstance(item, dict):
+            raise FileError(f"{where}: each case is a mapping with name, on, case and expect")
+        missing = [k for k in ("name", "on", "case") if k not in item]
+        if missing or ("expect" not in item and "error" not in item):
+            raise FileError(f"{where}: missing " + ", ".join(missing or ["expect"]))
+        on = item["on"]
+        if not isinstance(on, dt.date):
+            raise FileError(f"{where}: `on` must be a date like 2024-06-22, not {on!r}")
+        out.append(RegressionCase(path, i, str(item["name"]), on, item["case"], item.get("expect") or {},
+                                  item.get("ruleset", data.get("ruleset")), item.get("error")))
+    return out
+
+
+def collect(paths: list[Path]) -> list[Path]:
+    files = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(p.rglob("*.yaml")) + sorted(p.rglob("*.yml")))
+        else:
+            files.append(p)
+    return files
+
+
+def run_case(c: RegressionCase, registry: Registry) -> Outcome:
+    outcome = Outcome(c)
+    try:
+        result = evaluate(c.case, c.on, registry, outputs=list(c.expect) or None)
+    except MillesimeError as exc:
+        if c.expect_error and c.expect_error in str(exc):
+            return outcome
+        outcome.failures.append(f"evaluation failed: {exc}")
+        return outcome
+    if c.expect_error:
+        outcome.failures.append(f"expected an error containing {c.expect_error!r}, got results")
+        return outcome
+    if c.ruleset and result.ruleset.id != c.ruleset:
+        outcome.failures.append(f"ruleset in force on {c.on} is `{result.ruleset.id}`, the file guards `{c.ruleset}`")
+    actual = result.json_values()
+    not_established = result.not_established()
+    for name, expected in c.expect.items():
+        got = actual.get(name)
+        if expected == "not established":
+            if name not in not_established:
+                outcome.failures.append(f"{name}: expected not established, got {got!r}")
+            continue
+        if not same(expected, got):
+            outcome.failures.append(f"{name}: expected {expected!r}, got {got!r}")
+    return outcome
+
+
+def same(expected, actual) -> bool:
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return expected.keys() == actual.keys() and all(same(expected[k], actual[k]) for k in expected)
+    if isinstance(expected, list) and isinstance(actual, list):
+        return len(expected) == len(actual) and all(same(e, a) for e, a in zip(expected, actual))
+    if isinstance(expected, bool) or isinstance(actual, bool) or expected is None or actual is None:
+        return expected is actual
+    if isinstance(expected, dt.date):
+        return expected.isoformat() == actual
+    e, a = _number(expected), _number(actual)
+    if e is not None and a is not None:
+        return e == a
+    return expected == actual
+
+
+def _number(value) -> Decimal | None:
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return None
+    return None
