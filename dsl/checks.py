@@ -15,7 +15,7 @@ from .model import BUILTIN_NAMES, Ruleset
 
 # name → (argument types or None for "checked by hand", result type or None)
 FUNCTIONS = {
-    "min": None, "max": None, "abs": None, "sum": None, "count": None, "any": None, "all": None,
+    "min": None, "max": None, "abs": None, "sum": None, "count": None, "any": None, "all": None, "flatten": None,
     "years_between": ((T.DATE, T.DATE), T.INT),
     "months_between": ((T.DATE, T.DATE), T.INT),
     "days_between": ((T.DATE, T.DATE), T.INT),
@@ -441,7 +441,7 @@ class _Checker:
                 t, want = self.expr(arg, scope), m.resolve_type(param.type)
                 if not T.assignable(t, want):
                     self.error(arg.loc, f"argument `{param.name}` of `{e.function}` is {want}, `{arg.text}` is {t}")
-            return self.rule_type(e.function)
+            return self.rule_type(e.function).base  # trusted like a rule name, see _reference_type
         if e.function not in FUNCTIONS:
             self.error(e.loc, f"unknown function `{e.function}`",
                        hint=did_you_mean(e.function, list(FUNCTIONS) + list(m.rules)), code="name")
@@ -471,6 +471,12 @@ class _Checker:
 
     def _generic_call(self, e, arg_types) -> T.Type:
         name = e.function
+        if name == "flatten":
+            if len(arg_types) != 1 or arg_types[0].kind not in ("list", "any") or \
+                    (arg_types[0].kind == "list" and arg_types[0].args[0].kind not in ("list", "any")):
+                self.error(e.loc, "flatten(…) takes a list of lists")
+                return T.ANY
+            return arg_types[0].args[0] if arg_types[0].kind == "list" else T.ANY
         if name in ("count", "sum", "any", "all"):
             if len(arg_types) != 1 or arg_types[0].kind not in ("list", "set", "any"):
                 self.error(e.loc, f"{name}(…) takes one list")
@@ -526,7 +532,8 @@ class _Checker:
         for key in e.keys:
             self.expr(key, scope)
         if target.kind == "map":
-            return T.optional(target.args[1])
+            # A missing key stops evaluation with a clear error: test it with `key in map` first.
+            return target.args[1]
         if target.kind == "any":
             return T.ANY
         self.error(e.loc, f"`{e.target.text}` is {target}: only tables and maps are looked up with […]")
@@ -588,8 +595,11 @@ class _Checker:
         item, coll = self.expr(e.item, scope), self.expr(e.collection, scope)
         if coll.kind == "any":
             return T.BOOL
-        if coll.kind not in ("list", "set"):
-            self.error(e.collection.loc, f"`{e.collection.text}` is {coll}, not a list or a set")
+        if coll.kind == "map":
+            if not T.comparable(item, coll.args[0]):
+                self.error(e.loc, f"`{e.item.text}` is {item}, the keys of `{e.collection.text}` are {coll.args[0]}")
+        elif coll.kind not in ("list", "set"):
+            self.error(e.collection.loc, f"`{e.collection.text}` is {coll}, not a list, a set or a map")
         elif not T.comparable(item, coll.args[0]):
             self.error(e.loc, f"`{e.item.text}` is {item} and cannot be in a collection of {coll.args[0]}")
         return T.BOOL
@@ -655,7 +665,9 @@ class _Checker:
             self.error(e.loc, f"`to {e.unit}` rounds money, `{e.operand.text}` is {t}",
                        hint="write `to unit` to round a number")
         if e.unit == "unit":
-            return T.INT if t.kind != "money" else T.MONEY
+            if t.kind == "money":
+                self.error(e.loc, "`to unit` gives a whole number: round money `to euro`")
+            return T.INT
         return t
 
     def _Range(self, e, scope):

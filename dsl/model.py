@@ -95,10 +95,12 @@ class Ruleset:
         if ref.kind == "named":
             if ref.name in T.SCALARS:
                 return T.SCALARS[ref.name]
+            if ref.name == "reason":
+                return T.REASON
             if ref.name in self.enums:
                 return T.Type("enum", name=ref.name)
             if diagnostics is not None:
-                known = list(T.SCALARS) + list(self.enums)
+                known = list(T.SCALARS) + ["reason"] + list(self.enums)
                 diagnostics.append(Diagnostic(ref.loc, f"unknown type `{ref.name}`",
                                               hint=did_you_mean(ref.name, known) or
                                               "types are " + ", ".join(sorted(known)), code="type"))

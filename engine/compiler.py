@@ -240,7 +240,11 @@ class _Compiler:
                 return container
             if container is None:
                 raise _missing(e.target)
-            return container.get(keys[0](ev, env))
+            key = keys[0](ev, env)
+            if key not in container:
+                raise EvaluationError(f"`{e.target.text}` has no entry for {key}", e.loc,
+                                      hint=f"test it first: `if {e.keys[0].text} in {e.target.text} then …`")
+            return container[key]
         return index
 
     # -- control and logic
@@ -451,6 +455,7 @@ _FUNCTIONS = {
     "abs": abs,
     "sum": _sum,
     "count": lambda values: len(values),
+    "flatten": lambda lists: [item for inner in lists for item in inner],
     "any": lambda values: any(values),
     "all": lambda values: all(values),
     "years_between": V.years_between,

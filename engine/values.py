@@ -47,9 +47,9 @@ class EvaluationError(MillesimeError):
 
 
 def round_value(value, mode: str, unit: str):
-    quantum = ROUNDING_UNITS[unit]
-    result = Decimal(value).quantize(quantum, rounding=ROUNDING_MODES[mode])
-    return int(result) if unit == "unit" and not isinstance(value, Decimal) else result
+    """`round x to euro|cent` keeps money a Decimal; `to unit` gives a whole number (int)."""
+    result = Decimal(value).quantize(ROUNDING_UNITS[unit], rounding=ROUNDING_MODES[mode])
+    return int(result) if unit == "unit" else result
 
 
 def divide(a, b) -> Decimal:
