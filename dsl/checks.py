@@ -325,6 +325,8 @@ class _Checker:
         if not self.model.outputs:
             return
         for decl in own.declarations:
+            if isinstance(decl, ast.Replace) and isinstance(decl.declaration, ast.InputDecl):
+                continue  # relaxing an input the base needs (e.g. making it optional) is a use of its own
             decl = decl.declaration if isinstance(decl, ast.Replace) else decl
             if isinstance(decl, (ast.RuleDecl, ast.ParameterDecl, ast.TableDecl, ast.ConditionDecl)):
                 if decl.name not in self.used and decl.name in self.model.value_names():
