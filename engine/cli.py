@@ -173,5 +173,28 @@ def test_command(paths, rulesets_dir):
     sys.exit(1 if failed else 0)
 
 
+@main.command("docs")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("docs"),
+              show_default=True, help="The mkdocs docs folder to write the pages into.")
+@click.option("--cases", "cases_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("tests/agreements"), show_default=True,
+              help="Folder of regression cases, one sub-folder per ruleset id.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the pages in --out are not up to date.")
+@rulesets_option
+def docs_command(out_dir, cases_dir, check, rulesets_dir):
+    """Generate the legal-review site's pages (Markdown for mkdocs) from the rulesets."""
+    from . import docs
+    pages = docs.generate(rulesets_dir, cases_dir)
+    if check:
+        stale = docs.stale(pages, out_dir)
+        for rel in stale:
+            click.echo(f"stale: {out_dir / rel}", err=True)
+        if stale:
+            click.echo("run `millesime docs` (or `make docs`) and commit the pages", err=True)
+        sys.exit(1 if stale else 0)
+    written = docs.write(pages, out_dir)
+    click.echo(f"{len(written)} page(s) generated in {out_dir}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
