@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test docs clean
+.PHONY: run test docs browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,23 @@ run: $(STAMP)
 	$(BIN)/millesime explain examples/generaliste-2024.yaml annual_aid --on 2025-09-01
 
 ## Install, then run the whole test suite (what CI runs).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/millesime check
 	$(BIN)/pytest
+
+## Regenerate the legal-review pages (docs/) from the rulesets, then build the site into site/.
+docs: $(STAMP)
+	$(BIN)/millesime docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+## Best effort: headless Chromium for the site's rendering test, installed with apt-get
+## when missing and running as root. Never fails: without it, that test is skipped.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium (headless rendering test of the docs)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+			|| echo "could not install chromium: the rendering test will be skipped"; \
+	fi; true
 
 clean:
 	rm -rf $(VENV) site .pytest_cache
