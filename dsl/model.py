@@ -117,7 +117,7 @@ class Ruleset:
     def input_type(self, path: str) -> T.Type:
         decl = self.inputs[path]
         t = self.resolve_type(decl.type)
-        if t.kind == "group":
+        if t.base.kind == "group":
             return T.Type("group", name=path)
         return t
 
