@@ -357,6 +357,9 @@ class Words:
     def _AsOf(self, e, L, boolean):
         day = e.date
         when = f"le {self.w(day, L)}" if isinstance(day, ast.Literal) else f"à la date {self.w(day, L)}"
+        if isinstance(e.target, ast.Name) and resolve(self.model, e.target, L).kind == "builtin" \
+                and e.target.name == "ruleset_id":
+            return f"le texte qui était en vigueur {when}"
         return f"{self._wrapped(e.target, L)} selon le texte qui était en vigueur {when}"
 
     def _Comprehension(self, e, L, boolean):
@@ -549,18 +552,18 @@ class Site:
 
     # -- home
     def index(self) -> str:
-        out = [BANNER, "# Millésime — les règles de l'aide à l'emploi d'assistants médicaux\n",
+        out = [BANNER, "# Millésime — les règles de l'aide à l'emploi d'assistants médicaux\n\n",
                "Ce site présente, texte par texte, les règles que Millésime applique. Il est produit à partir des "
                "fichiers de règles eux-mêmes : ce qui est écrit ici est exactement ce que le moteur calcule. "
-               "Chaque règle est donnée en mots et dans le langage des règles (DSL), avec sa source juridique.\n",
-               "## Les textes\n"]
+               "Chaque règle est donnée en mots et dans le langage des règles (DSL), avec sa source juridique.\n\n",
+               "## Les textes\n\n"]
         rows = []
         for m in self.timeline:
             amends = f"[{md(self.title(m.header.amends))}](accords/{m.header.amends}.md)" if m.header.amends else "—"
             rows.append([f"[{md(m.header.title)}](accords/{m.id}.md)", md(m.header.instrument or "—"),
                          date_fr(m.effective_from), date_fr(m.effective_until), amends])
         out.append(table(["Texte", "Instrument", "En vigueur du", "au", "Modifie"], rows))
-        out.append("\n## Pour relire\n")
+        out.append("\n## Pour relire\n\n")
         out.append("- [Calendrier des textes](calendrier.md) : quel texte s'applique à quelle date, et comment les "
                    "contrats en cours passent de l'un à l'autre.\n")
         for m in self.timeline:
@@ -575,16 +578,16 @@ class Site:
 
     # -- timeline
     def calendar(self) -> str:
-        out = [BANNER, "# Calendrier des textes\n",
+        out = [BANNER, "# Calendrier des textes\n\n",
                "Un calcul se fait toujours à une date : le texte appliqué est celui qui est en vigueur ce jour-là. "
-               "Deux textes ne sont jamais en vigueur le même jour.\n", "## Quel texte, quand\n"]
+               "Deux textes ne sont jamais en vigueur le même jour.\n\n", "## Quel texte, quand\n\n"]
         rows = []
         for m in self.timeline:
             rows.append([f"[{md(m.header.title)}](accords/{m.id}.md)", date_fr(m.effective_from),
                          date_fr(m.effective_until) if m.effective_until else "sans date de fin"])
         out.append(table(["Texte", "En vigueur du", "au"], rows))
         out.append(self._years_chart())
-        out.append("\n## Passage d'un texte à l'autre\n")
+        out.append("\n## Passage d'un texte à l'autre\n\n")
         models = self.timeline
         if len(models) < 2:
             out.append("Un seul texte : aucun passage.\n")
@@ -605,12 +608,15 @@ class Site:
                 out.append("Aucune disposition transitoire n'est codée : à partir de cette date, tous les contrats, "
                            "y compris ceux en cours, sont calculés selon le nouveau texte.\n")
                 continue
-            out.append("Les contrats en cours passent d'un texte à l'autre selon les règles suivantes, qui "
-                       "consultent le texte en vigueur à une autre date (`as of`) :\n\n")
+            out.append("Les contrats en cours passent d'un texte à l'autre selon les règles suivantes, en vigueur "
+                       "sous le nouveau texte, qui consultent le texte en vigueur à une autre date (`as of`) — par "
+                       "exemple à la date de début du contrat :\n\n")
             words = Words(self.entry(after.id), lambda n, i=after.id: f"accords/{i}.md#{n}")
-            for kind, name, label, rows, sources, notes in transitions:
+            for kind, name, label, rows, sources, notes, loc in transitions:
+                origin = self.origin(after, loc)
+                written = f" · écrite dans [{md(self.title(origin))}](accords/{origin}.md)" if origin else ""
                 out.append(f"#### {md(label)}\n\n{_KIND_FR[kind].capitalize()} "
-                           f"[{inline_code(name)}](accords/{after.id}.md#{name.split('.')[0]})\n\n")
+                           f"[{inline_code(name)}](accords/{after.id}.md#{name.split('.')[0]}){written}\n\n")
                 out.append(words_and_dsl([(a, words(e, L, kind == "requirement"), e.text) for a, e, L in rows]))
                 out.append("\n")
                 for note in notes:
@@ -640,23 +646,21 @@ class Site:
                 + table(["Texte"] + [str(y) for y in years], rows, ["---"] + [":-:"] * len(years)))
 
     def _transitions(self, m: Ruleset):
-        """Rules and requirements of `m`'s own text that read another text through `as of`."""
-        own = m.file.path
+        """Rules and requirements in force under `m` that read another text through `as of`
+        (wherever they were first written: a base text may already provide for its successors)."""
         found = []
         for rule in m.rules.values():
-            if rule.loc.file != own:
-                continue
             L = frozenset(p.name for p in rule.params)
             exprs = [rule.expr] + [x for exc in rule.exceptions for x in (exc.when, exc.value)]
             if any(_contains(x, ast.AsOf) for x in exprs):
                 rows = [("", rule.expr, L)] + [(f"exception « {exc.label} » : lorsque", exc.when, L)
                                                for exc in rule.exceptions]
-                found.append(("rule", rule.name, rule.label, rows, rule.sources, rule.notes))
+                found.append(("rule", rule.name, rule.label, rows, rule.sources, rule.notes, rule.loc))
         for cond in m.conditions.values():
             for req in cond.requirements:
-                if req.loc.file == own and _contains(req.expr, ast.AsOf):
-                    found.append(("requirement", f"{cond.name}.{req.name}", req.label, [("", req.expr, frozenset())],
-                                  req.sources, req.notes))
+                if _contains(req.expr, ast.AsOf):
+                    found.append(("requirement", f"{cond.name}.{req.name}", req.label,
+                                  [("", req.expr, frozenset())], req.sources, req.notes, req.loc))
         return found
 
     # -- one agreement
