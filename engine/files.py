@@ -6,6 +6,7 @@ as `file:line:col`.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +20,16 @@ class FileError(MillesimeError):
 
 
 class _ExactLoader(yaml.SafeLoader):
-    """YAML's safe loader, but `0.15` is Decimal("0.15"), not a float."""
+    """YAML's safe loader, but `0.15` is Decimal("0.15"), not a float, and only true/false are
+    booleans: YAML 1.1 would read a key `on:` (the evaluation date) or `no:` as a boolean."""
+
+
+_ExactLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ExactLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:

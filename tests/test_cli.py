@@ -118,3 +118,11 @@ def test_console_script_is_installed():
     proc = subprocess.run([str(Path(sys.executable).parent / "millesime"), "rulesets", "--rulesets", str(DEMO)],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and "demo_amend" in proc.stdout
+
+
+def test_case_files_keep_on_and_yes_as_text_and_decimals_exact(tmp_path):
+    from decimal import Decimal
+    from engine.files import load_data
+    data = load_data(write(tmp_path, "c.yaml", "on: 2024-01-01\nanswer: yes\nflag: true\nshare: 0.15\n"))
+    assert data == {"on": __import__("datetime").date(2024, 1, 1), "answer": "yes", "flag": True,
+                    "share": Decimal("0.15")}
