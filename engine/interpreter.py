@@ -2,6 +2,8 @@
 
 `evaluate(case, on=date)` picks the ruleset in force on that date, validates the case
 against it, computes the requested outputs and returns them with their explanation.
+`evaluate(..., explain=False)` computes the same values through `FastEvaluation`, which
+builds no explanation node: the path for batches and simulators that only need figures.
 An `as of` expression evaluates under the ruleset in force on another date, within
 the same session, so a decision that spans agreements stays one traceable result.
 """
@@ -16,7 +18,7 @@ from . import explain, values as V
 from .case import validate
 from .compiler import Plan
 from .explain import Node
-from .registry import Entry, Registry
+from .registry import Entry, NoRulesetError, Registry
 from .values import EvaluationError, NotEstablished
 
 
@@ -77,8 +79,10 @@ class Result:
         return "\n".join(explain.render(self.explanation[name], self.references(), self.labels()))
 
 
-def evaluate(case: dict, on: dt.date, registry: Registry, outputs: list[str] | None = None) -> Result:
-    session = _Session(registry, case)
+def evaluate(case: dict, on: dt.date, registry: Registry, outputs: list[str] | None = None,
+             explain: bool = True) -> Result:
+    """With `explain=False` the values are the same but `Result.explanation` is empty."""
+    session = _Session(registry, case, explain)
     ev = session.evaluation(on)
     names = outputs or ev.plan.model.outputs
     unknown = [n for n in names if ev.plan.model.value_declaration(n)[0] is None]
@@ -89,6 +93,11 @@ def evaluate(case: dict, on: dt.date, registry: Registry, outputs: list[str] | N
                               f" in ruleset `{ev.plan.model.id}`",
                               hint="; ".join(h for h in hints if h) or "outputs are " + ", ".join(ev.plan.model.outputs))
     values, nodes, types = {}, {}, {}
+    if not explain:
+        for name in names:
+            kind, _ = ev.plan.model.value_declaration(name)
+            values[name], types[name] = ev.value(kind, name), ev.plan.value_type(name)
+        return Result(on, ev.entry, values, types, nodes, dict(session.entries))
     for name in names:
         kind, _ = ev.plan.model.value_declaration(name)
         node = ev.node(kind, name)
@@ -99,9 +108,11 @@ def evaluate(case: dict, on: dt.date, registry: Registry, outputs: list[str] | N
 class _Session:
     """One case, possibly evaluated under several rulesets (through `as of`)."""
 
-    def __init__(self, registry: Registry, case: dict):
+    def __init__(self, registry: Registry, case: dict, explain: bool = True):
         self.registry = registry
         self.case = case
+        self.explain = explain
+        self.active: set[tuple] = set()  # the fast path's cycle guard: `stack` as a set
         self.validated: dict[str, dict] = {}
         self.evaluations: dict[dt.date, Evaluation] = {}
         self.entries: dict[str, Entry] = {}
@@ -116,7 +127,7 @@ class _Session:
             if entry.model.id not in self.validated:
                 schema = entry.schema if first else entry.lenient_schema
                 self.validated[entry.model.id] = validate(entry.model, schema, self.case)
-            ev = Evaluation(self, entry, on, self.validated[entry.model.id])
+            ev = (Evaluation if self.explain else FastEvaluation)(self, entry, on, self.validated[entry.model.id])
             self.evaluations[on] = ev
         return ev
 
@@ -175,17 +186,22 @@ class Evaluation:
 
     def input(self, path: str):
         key = ("input", path, ())
+        value = self.inputs
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
         node = self.memo.get(key)
         if node is None:
-            value = self.inputs
-            for part in path.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
             decl = self.model.inputs[path]
-            node = Node("input", path, decl.label, value, self.model.input_type(path), self.model.id,
-                        loc=decl.loc, sources=list(decl.sources))
+            t = self.model.input_type(path)
+            if t.kind == "group":  # a whole group is only ever tested for presence: show just that
+                node = Node("input", path, f"{decl.label} (renseigné)", value is not None, T.BOOL, self.model.id,
+                            loc=decl.loc, sources=list(decl.sources))
+            else:
+                node = Node("input", path, decl.label, value, t, self.model.id, loc=decl.loc,
+                            sources=list(decl.sources))
             self.memo[key] = node
         self.frames[-1].append(node)
-        return node.value
+        return value
 
     def table(self, name: str, keys: list):
         table = self.plan.tables[name]
@@ -224,7 +240,12 @@ class Evaluation:
         return reasons
 
     def as_of(self, day: dt.date, expr: ast.AsOf, local_names: frozenset, env: dict):
-        other = self.session.evaluation(day)
+        try:
+            other = self.session.evaluation(day)
+        except NoRulesetError as exc:
+            raise EvaluationError(f"`{expr.text}` looks at {day.isoformat()}, but {exc}", expr.loc,
+                                  hint="the case refers to a date no ruleset covers (e.g. a contract signed "
+                                       "before the first agreement)") from None
         fn = other.plan.expression(expr.target, local_names)
         other.frames.append([])
         try:
@@ -301,6 +322,133 @@ class Evaluation:
     def _decl_loc(self, kind: str, name: str):
         _, decl = self.model.value_declaration(name)
         return decl.loc if decl is not None else None
+
+
+class FastEvaluation(Evaluation):
+    """The same computation as `Evaluation`, memoised the same way, without explanation nodes.
+
+    Every method the compiled closures call is overridden to return the bare value; the
+    semantics (exceptions, waivers, Kleene logic, `as of`, errors and their messages) are
+    those of `Evaluation`, which remains the reference: tests compare the two."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._where = (self.entry.model.id, self.on)
+
+    def value(self, kind: str, name: str, args: tuple = ()):
+        key = (kind, name, args)
+        memo = self.memo
+        if key in memo:
+            return memo[key]
+        stack_key = self._where + key
+        session = self.session
+        if stack_key in session.active:
+            cycle = [k[3] for k in session.stack[session.stack.index(stack_key):]] + [name]
+            raise EvaluationError("rules depend on each other in a cycle: " + " → ".join(cycle),
+                                  self._decl_loc(kind, name))
+        session.active.add(stack_key)
+        session.stack.append(stack_key)
+        try:
+            if kind == "rule":
+                value = self._fast_rule(name, args)
+            elif kind == "condition":
+                value = self._fast_condition(name)
+            else:
+                value = self.plan.parameters[name](self, {})
+        except RecursionError:
+            raise EvaluationError(f"`{name}` nests too deeply to compute", self._decl_loc(kind, name)) from None
+        finally:
+            session.active.discard(stack_key)
+            session.stack.pop()
+        memo[key] = value
+        return value
+
+    def node(self, kind: str, name: str, args: tuple = ()) -> Node:
+        raise TypeError("FastEvaluation builds no explanation: evaluate with explain=True")
+
+    def builtin(self, name: str):
+        return self.on if name == "on" else self.model.id
+
+    def input(self, path: str):
+        key = ("input", path)
+        memo = self.memo
+        if key in memo:
+            return memo[key]
+        value = self.inputs
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        memo[key] = value
+        return value
+
+    def table(self, name: str, keys: list):
+        table = self.plan.tables[name]
+        row, col = table.locate(keys)
+        key = ("table", name, (row, col))
+        memo = self.memo
+        if key in memo:
+            return memo[key]
+        fn = table.cells[row][col]
+        if fn is None:
+            decl = table.decl
+            raise EvaluationError(f"table `{name}` gives no value for "
+                                  + ", ".join(f"{d.name} = {k}" for d, k in zip(decl.dims, keys))
+                                  + " (the cell reads `—`)", decl.cells[row][col].loc,
+                                  hint="the text provides no amount here: the rule must not look it up")
+        value = memo[key] = fn(self, {})
+        return value
+
+    def failed(self, condition: str) -> list[dict]:
+        self.value("condition", condition)
+        refs = self.model.references
+        return [{"condition": condition, "requirement": f"{condition}.{req.decl.name}", "label": req.decl.label,
+                 "source": "; ".join(explain.source_text(s, refs) for s in req.decl.sources)}
+                for req, value in self.memo[("requirements", condition)] if value is False]
+
+    def as_of(self, day: dt.date, expr: ast.AsOf, local_names: frozenset, env: dict):
+        try:
+            other = self.session.evaluation(day)
+        except NoRulesetError as exc:
+            raise EvaluationError(f"`{expr.text}` looks at {day.isoformat()}, but {exc}", expr.loc,
+                                  hint="the case refers to a date no ruleset covers (e.g. a contract signed "
+                                       "before the first agreement)") from None
+        return other.plan.expression(expr.target, local_names)(other, env)
+
+    def _fast_rule(self, name: str, args: tuple):
+        rule = self.plan.rules[name]
+        env = {p.name: a for p, a in zip(rule.decl.params, args)} if args else {}
+        applicable = []
+        for exc in rule.exceptions:
+            holds = exc.when(self, env)
+            if isinstance(holds, NotEstablished):
+                return holds
+            if holds:
+                applicable.append(exc)
+        if len(applicable) > 1:
+            a, b = applicable[0].decl, applicable[1].decl
+            raise EvaluationError(f"two exceptions of rule `{name}` apply at once: « {a.label} » ({a.loc}) "
+                                  f"and « {b.label} » ({b.loc})", b.loc,
+                                  hint="the law must say which prevails: make their conditions exclusive")
+        if applicable:
+            return applicable[0].value(self, env)
+        return rule.body(self, env)
+
+    def _fast_condition(self, name: str):
+        result: object = True
+        outcomes = []
+        for req in self.plan.conditions[name]:
+            value = req.test(self, {})
+            if value is not True:
+                for _, when in req.waivers:
+                    if when(self, {}) is True:
+                        value = True
+                        break
+            outcomes.append((req, value))
+            if value is False:
+                result = False
+            elif isinstance(value, NotEstablished) and result is True:
+                result = value
+        self.memo[("requirements", name)] = outcomes
+        return result
 
 
 def _distinct(nodes: list[Node]) -> list[Node]:
