@@ -196,5 +196,52 @@ def docs_command(out_dir, cases_dir, check, rulesets_dir):
     click.echo(f"{len(written)} page(s) generated in {out_dir}")
 
 
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@rulesets_option
+def serve_command(host, port, rulesets_dir):
+    """Serve the HTTP API and the simulator page (needs the `serve` extra)."""
+    try:
+        import uvicorn
+
+        from .server import create_app
+    except ImportError as exc:
+        raise MillesimeError(f"`millesime serve` needs {exc.name}: pip install 'millesime[serve]'") from None
+    registry = Registry.load(rulesets_dir)
+    click.echo(f"simulateur : http://{host}:{port}/   API : http://{host}:{port}/openapi.json", err=True)
+    uvicorn.run(create_app(registry), host=host, port=port, log_level="warning")
+
+
+@main.command("batch")
+@click.argument("input_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
+              help="Effective date (YYYY-MM-DD) of every case.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Result file (.csv, .jsonl or .parquet); INPUT.results.<ext> when left out. "
+                   "Bad rows go to <out>.errors.csv.")
+@click.option("--output", "outputs", multiple=True, help="Compute only this output (repeatable).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@rulesets_option
+def batch_command(input_file, on, out, outputs, progress, rulesets_dir):
+    """Evaluate every case (one per row) of INPUT_FILE (.csv, .jsonl or .parquet) on a date.
+
+    Columns are the case schema flattened: `sector`, `patients_mt`, …, `contract_signed_on`,
+    `contract_option`, …; `contract_observed` as JSON text. See docs/batch.md."""
+    from . import batch
+    registry = Registry.load(rulesets_dir)
+    try:
+        summary = batch.run_file(input_file, on.date(), out, registry, list(outputs) or None, progress)
+    except KeyboardInterrupt:
+        click.echo("interrupted: no result file written", err=True)
+        sys.exit(130)
+    rate = summary.rows / summary.seconds if summary.seconds else 0
+    click.echo(f"{summary.rows} row(s): {summary.computed} computed, {summary.failed} in error "
+               f"({rate:,.0f} rows/s) → {summary.out}", err=True)
+    if summary.failed:
+        click.echo(f"errors (row, field, reason): {summary.errors_file}", err=True)
+    sys.exit(1 if summary.failed else 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,555 @@
+"""Many cases at once: flat files (CSV, JSON Lines, Parquet) and Arrow tables / Polars frames.
+
+A case of the public schema is flattened into columns, one row per case:
+
+- the fields of the `physician` group lose their prefix: `physician.sector` → `sector`;
+- every other nested field joins its path with `_`: `contract.signed_on` → `contract_signed_on`;
+- a map, list, set or record field (`contract.observed`) is one column holding JSON text,
+  e.g. `{"3": {"patients_mt": 900, "file_active": 1500}}` (a native Arrow map/struct/list
+  column is accepted too);
+- an empty cell (or null) leaves the field out; an optional group (`contract`) is present
+  when at least one of its columns is filled.
+
+Each row is validated by the same pydantic schema as `millesime eval`, so a bad row gets the
+same message, named by its column; it is reported (row number, column, reason) and the other
+rows are still computed. Rows are evaluated through the explanation-free fast path, reading
+and writing stream chunk by chunk, so memory stays flat whatever the number of rows. Output
+values are the JSON form of `millesime eval --json` as scalars: money "21000.00", booleans
+true/false, lists and records as JSON text, "not established" as {"not_established": …}.
+
+    evaluate_table(table, on)      # pyarrow.Table or polars.DataFrame → the same type
+    evaluate_batches(batches, on)  # iterator of pyarrow.RecordBatch → iterator (Spark mapInArrow)
+    run_file(input, on, out)       # the `millesime batch` command
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from dsl.errors import MillesimeError, did_you_mean
+from dsl.model import Ruleset
+
+from . import values as V
+from .case import CaseError
+from .interpreter import evaluate
+from .registry import Registry
+from .values import EvaluationError
+
+UNPREFIXED = ("physician",)  # groups whose fields keep their bare name as column
+ROW = "row"                  # 1-based number of the case in the input (header excluded)
+ERROR = "error"              # evaluate_table: the reasons a row could not be computed, else null
+CHUNK = 1000                 # rows read, evaluated and written at a time
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+
+class BatchError(MillesimeError):
+    """The file as a whole cannot be processed (unknown column, unreadable file…)."""
+
+
+# ---------------------------------------------------------------- the flat schema
+
+@dataclass(frozen=True)
+class Column:
+    name: str   # flat column name
+    path: str   # dotted input path
+    kind: str   # int | decimal | date | bool | text | json
+
+
+@dataclass
+class FlatSchema:
+    """The columns of a ruleset's case schema, and how a row becomes a case."""
+    columns: dict[str, Column]
+    groups: dict[str, bool]  # group path → optional
+
+    @classmethod
+    def of(cls, model: Ruleset) -> "FlatSchema":
+        columns, groups = {}, {}
+        for path, decl in model.inputs.items():
+            ref = decl.type
+            optional = ref.kind == "optional"
+            base = ref.args[0] if optional else ref
+            if base.kind == "group":
+                groups[path] = optional
+                continue
+            name = column_name(path)
+            columns[name] = Column(name, path, _kind(model, base))
+        return cls(columns, groups)
+
+    def check_columns(self, names: Iterable[str]) -> None:
+        unknown = [n for n in names if n not in self.columns and n != ROW]
+        if unknown:
+            hints = [h for h in (did_you_mean(n, list(self.columns)) for n in unknown) if h]
+            raise BatchError("unknown column " + ", ".join(f"`{n}`" for n in unknown)
+                             + (f" ({'; '.join(hints)})" if hints else "")
+                             + "; the columns of a case are: " + ", ".join(self.columns))
+
+    def case(self, row: dict) -> tuple[dict, list[tuple[str, str]]]:
+        """A flat row → the nested case, and the cells that could not even be read."""
+        case: dict = {}
+        problems = []
+        for name, raw in row.items():
+            column = self.columns.get(name)
+            if column is None or raw is None or raw == "":
+                continue
+            try:
+                value = _read(column.kind, raw)
+            except ValueError as exc:  # the raw cell still goes to validation, for the other fields
+                problems.append((name, str(exc)))
+                value = raw
+            target = case
+            parts = column.path.split(".")
+            for part in parts[:-1]:
+                target = target.setdefault(part, {})
+            target[parts[-1]] = value
+        for group, optional in self.groups.items():
+            if not optional and "." not in group:
+                case.setdefault(group, {})
+        return case, problems
+
+    def field(self, problem_path: str) -> str:
+        """The column a validation problem (`contract.observed.3.file_active`) is about."""
+        parts = problem_path.split(".")
+        for i in range(len(parts), 0, -1):
+            name = column_name(".".join(parts[:i]))
+            if name in self.columns:
+                return name
+        return problem_path
+
+
+def column_name(path: str) -> str:
+    head, _, rest = path.partition(".")
+    if rest and head in UNPREFIXED:
+        return rest.replace(".", "_")
+    return path.replace(".", "_")
+
+
+def _kind(model: Ruleset, ref) -> str:
+    if ref.kind != "named":
+        return "json"
+    if ref.name in ("int", "date", "bool", "text"):
+        return ref.name
+    if ref.name in ("decimal", "money", "percent"):
+        return "decimal"
+    return "text"  # an enum member, by its name
+
+
+_TRUE, _FALSE = {"true", "1", "yes", "oui"}, {"false", "0", "no", "non"}
+
+
+def _read(kind: str, raw):
+    """One cell → the value pydantic will check. Text is handed over as is (pydantic reads
+    `"12"` as an int, `"2024-09-01"` as a date, and says why it cannot); floats from typed
+    files become the Decimal of their shortest text, never a binary approximation."""
+    if isinstance(raw, float):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise ValueError(f"{raw} is not a number a case can hold")
+        raw = Decimal(repr(raw))
+        if kind == "int" and raw == raw.to_integral_value():
+            return int(raw)
+        return raw
+    if kind == "bool" and isinstance(raw, str):
+        text = raw.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"expected true or false (got {raw!r})")
+    if kind == "decimal" and isinstance(raw, str):
+        try:
+            return Decimal(raw.strip())
+        except InvalidOperation:
+            raise ValueError(f"expected a decimal number such as 0.15 (got {raw!r})") from None
+    if kind == "json":
+        if isinstance(raw, str):
+            try:
+                return json.loads(raw, parse_float=Decimal)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"invalid JSON: {exc.msg} at character {exc.pos + 1} (got {raw!r})") from None
+        if isinstance(raw, list) and raw and all(isinstance(x, tuple) and len(x) == 2 for x in raw):
+            return dict(raw)  # an Arrow map column
+    return raw
+
+
+# ---------------------------------------------------------------- evaluating rows
+
+@dataclass
+class Batch:
+    """A prepared batch run: one ruleset in force, its flat schema and the outputs."""
+    registry: Registry
+    on: dt.date
+    outputs: list[str]
+    schema: FlatSchema
+    errors: int = 0
+    done: int = 0
+
+    @classmethod
+    def prepare(cls, on: dt.date, registry: Registry | None = None, outputs: list[str] | None = None) -> "Batch":
+        if registry is None:
+            from . import shipped_registry
+            registry = shipped_registry()
+        entry = registry.in_force(on)
+        model = entry.model
+        names = list(outputs or model.outputs)
+        unknown = [n for n in names if model.value_declaration(n)[0] is None]
+        if unknown:
+            raise BatchError("unknown output " + ", ".join(f"`{n}`" for n in unknown) + f" in ruleset `{model.id}`; "
+                             "outputs are " + ", ".join(model.outputs))
+        return cls(registry, on, names, FlatSchema.of(model))
+
+    def row(self, row: dict) -> tuple[dict | None, list[tuple[str, str]]]:
+        """(output name → JSON-form value, []) or (None, [(column, reason), …])."""
+        case, unreadable = self.schema.case(row)
+        try:
+            result = evaluate(case, self.on, self.registry, self.outputs, explain=False)
+        except CaseError as exc:
+            seen = {name for name, _ in unreadable}
+            return None, unreadable + [p for p in map(self._problem, exc.problems) if p[0] not in seen]
+        except EvaluationError as exc:
+            return None, unreadable or [(exc.rule or "", " ".join(exc.render().split()))]
+        if unreadable:
+            return None, unreadable
+        return result.json_values(), []
+
+    def _problem(self, text: str) -> tuple[str, str]:
+        path, sep, reason = text.partition(": ")
+        if not sep:
+            return "", text
+        name = self.schema.field(path)
+        if name != path:
+            reason = reason if path == self.schema.columns[name].path else f"{path}: {reason}"
+        return name, reason
+
+
+def cell(value) -> str | None:
+    """An output value (already in JSON form) as one text cell; None stays None."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------- Arrow / Polars API
+
+def evaluate_table(table, on: dt.date, registry: Registry | None = None, outputs: list[str] | None = None):
+    """Evaluate every row of a pyarrow.Table or polars.DataFrame; return the same type with one
+    string column per output and an `error` column (null, or the row's reasons as JSON text).
+
+    Same length and order as the input, pure function of its arguments: it runs unchanged
+    as the function of Dask `map_partitions` (through Polars/Arrow) or Spark `mapInArrow`
+    (see `evaluate_batches` and docs/batch.md)."""
+    import pyarrow as pa
+    polars = _polars_module(table)
+    arrow = table.to_arrow() if polars is not None else table
+    if not isinstance(arrow, pa.Table):
+        raise TypeError(f"evaluate_table takes a pyarrow.Table or polars.DataFrame, not {type(table).__name__}")
+    batch = Batch.prepare(on, registry, outputs)
+    out = pa.Table.from_batches(list(_evaluate_record_batches(arrow.to_batches(), batch)),
+                                schema=output_schema(arrow.schema, on, registry, outputs, batch))
+    return polars.from_arrow(out) if polars is not None else out
+
+
+def evaluate_batches(batches: Iterable, on: dt.date, registry: Registry | None = None,
+                     outputs: list[str] | None = None) -> Iterator:
+    """Iterator of pyarrow.RecordBatch → iterator of RecordBatch (the shape of Spark's mapInArrow)."""
+    yield from _evaluate_record_batches(batches, Batch.prepare(on, registry, outputs))
+
+
+def output_schema(input_schema, on: dt.date, registry: Registry | None = None, outputs: list[str] | None = None,
+                  batch: Batch | None = None):
+    """The Arrow schema `evaluate_table`/`evaluate_batches` return: the input's, plus strings."""
+    import pyarrow as pa
+    batch = batch or Batch.prepare(on, registry, outputs)
+    schema = input_schema
+    for name in batch.outputs + [ERROR]:
+        schema = schema.append(pa.field(name, pa.string()))
+    return schema
+
+
+def _evaluate_record_batches(batches: Iterable, batch: Batch) -> Iterator:
+    import pyarrow as pa
+    checked = False
+    for record_batch in batches:
+        if not checked:
+            batch.schema.check_columns(record_batch.schema.names)
+            checked = True
+        columns: dict[str, list] = {name: [] for name in batch.outputs + [ERROR]}
+        for row in record_batch.to_pylist():
+            values, problems = batch.row(row)
+            for name in batch.outputs:
+                columns[name].append(cell(values[name]) if values is not None else None)
+            columns[ERROR].append(json.dumps([{"field": f, "reason": r} for f, r in problems], ensure_ascii=False)
+                                  if problems else None)
+        arrays = list(record_batch.columns) + [pa.array(columns[n], pa.string()) for n in columns]
+        yield pa.RecordBatch.from_arrays(arrays, names=list(record_batch.schema.names) + list(columns))
+
+
+def _polars_module(table):
+    module = type(table).__module__ or ""
+    if module.startswith("polars"):
+        import polars
+        return polars
+    return None
+
+
+# ---------------------------------------------------------------- files
+
+def file_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise BatchError(f"{path}: unknown file type `{path.suffix}`; use " + ", ".join(sorted(FORMATS)))
+    return fmt
+
+
+def read_rows(path: Path) -> tuple[list[str], int | None, Iterator[list[dict]]]:
+    """(column names, number of rows if known, chunks of rows), read lazily."""
+    fmt = file_format(path)
+    if not path.is_file():
+        raise BatchError(f"{path}: no such file")
+    if fmt == "parquet":
+        return _read_parquet(path)
+    if fmt == "csv":
+        handle = open(path, newline="", encoding="utf-8-sig")
+        reader = csv.DictReader(handle)
+        names = list(reader.fieldnames or [])
+        return names, None, _chunks(reader, handle)
+    handle = open(path, encoding="utf-8")
+    first = handle.readline()
+    try:
+        head = json.loads(first, parse_float=Decimal) if first.strip() else {}
+    except json.JSONDecodeError as exc:
+        handle.close()
+        raise BatchError(f"{path}:1: invalid JSON: {exc.msg}") from None
+    if not isinstance(head, dict):
+        handle.close()
+        raise BatchError(f"{path}:1: each line is one case, a JSON object of columns")
+    return list(head), None, _chunks(_jsonl(first, handle), handle)
+
+
+def _jsonl(first: str, handle) -> Iterator[dict]:
+    for line in [first] if first.strip() else []:
+        yield json.loads(line, parse_float=Decimal)
+    for number, line in enumerate(handle, start=2):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            row = {_BAD_LINE: f"line {number}: invalid JSON: {exc.msg}"}
+        yield row if isinstance(row, dict) else {_BAD_LINE: f"line {number}: not a JSON object"}
+
+
+_BAD_LINE = "\0line"
+
+
+def _chunks(rows: Iterable[dict], handle) -> Iterator[list[dict]]:
+    try:
+        chunk = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+    finally:
+        handle.close()
+
+
+def _read_parquet(path: Path):
+    import pyarrow.parquet as pq
+    try:
+        source = pq.ParquetFile(path)
+    except Exception as exc:  # noqa: BLE001 — pyarrow raises several types for a bad file
+        raise BatchError(f"{path}: not a readable Parquet file ({exc})") from None
+
+    def chunks():
+        try:
+            for record_batch in source.iter_batches(batch_size=CHUNK):
+                yield record_batch.to_pylist()
+        finally:
+            source.close()
+    return list(source.schema_arrow.names), source.metadata.num_rows, chunks()
+
+
+class _Writer:
+    """Rows to a temp file next to the target; `commit` renames it over the target."""
+
+    def __init__(self, target: Path, fmt: str, columns: list[str]):
+        self.target, self.fmt, self.columns = target, fmt, columns
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        self.temp = Path(name)
+        self.handle = None
+        self.parquet = None
+        if fmt == "parquet":
+            os.close(fd)
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            self.arrow_schema = pa.schema([pa.field(c, pa.int64() if c == ROW else pa.string()) for c in columns])
+            self.parquet = pq.ParquetWriter(self.temp, self.arrow_schema)
+        else:
+            self.handle = os.fdopen(fd, "w", newline="", encoding="utf-8")
+            if fmt == "csv":
+                self.csv = csv.writer(self.handle)
+                self.csv.writerow(columns)
+
+    def write(self, rows: list[dict]) -> None:
+        if self.parquet is not None:
+            import pyarrow as pa
+            self.parquet.write_table(pa.Table.from_pylist(rows, schema=self.arrow_schema))
+        elif self.fmt == "csv":
+            self.csv.writerows([[("" if r.get(c) is None else r.get(c)) for c in self.columns] for r in rows])
+        else:
+            self.handle.writelines(json.dumps({c: r.get(c) for c in self.columns}, ensure_ascii=False) + "\n"
+                                   for r in rows)
+
+    def close(self) -> None:
+        if self.parquet is not None:
+            self.parquet.close()
+            self.parquet = None
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+    def commit(self) -> None:
+        self.close()
+        os.replace(self.temp, self.target)
+
+    def discard(self) -> None:
+        try:
+            self.close()
+        finally:
+            self.temp.unlink(missing_ok=True)
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    computed: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    out: Path | None = None
+    errors_file: Path | None = None
+    outputs: list[str] = field(default_factory=list)
+
+
+def errors_path(out: Path) -> Path:
+    return out.with_name(out.name + ".errors.csv")
+
+
+def default_out(path: Path) -> Path:
+    return path.with_name(path.stem + ".results" + path.suffix)
+
+
+def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registry | None = None,
+             outputs: list[str] | None = None, progress: bool | None = None) -> Summary:
+    """Evaluate every row of `path` into `out` (CSV, JSON Lines or Parquet, by its suffix) and
+    the bad rows into `<out>.errors.csv` (row, field, reason). Both files appear whole or not
+    at all: written to temp files in the same folder, renamed at the end, removed on any
+    interruption (KeyboardInterrupt included)."""
+    path = Path(path)
+    out = Path(out) if out is not None else default_out(path)
+    out_fmt = file_format(out)
+    if out.resolve() == path.resolve():
+        raise BatchError(f"{out}: the output would overwrite the input")
+    if not out.parent.is_dir():
+        raise BatchError(f"{out.parent}: no such folder")
+    batch = Batch.prepare(on, registry, outputs)
+    names, total, chunks = read_rows(path)
+    batch.schema.check_columns(names)
+    inputs = [n for n in names if n != ROW]
+    bar = Progress(total) if (progress if progress is not None else sys.stderr.isatty()) else None
+    summary = Summary(out=out, errors_file=errors_path(out), outputs=batch.outputs)
+    writer = _Writer(out, out_fmt, [ROW] + inputs + batch.outputs)
+    errors = None
+    start = time.perf_counter()
+    try:
+        errors = _Writer(summary.errors_file, "csv", [ROW, "field", "reason"])
+        number = 0
+        for chunk in chunks:
+            results, problems = [], []
+            for row in chunk:
+                number += 1
+                if _BAD_LINE in row:
+                    problems.append({ROW: number, "field": "", "reason": row[_BAD_LINE]})
+                    summary.failed += 1
+                    continue
+                values, reasons = batch.row(row)
+                if values is None:
+                    problems.extend({ROW: number, "field": f, "reason": r} for f, r in reasons)
+                    summary.failed += 1
+                    continue
+                record = {ROW: number if out_fmt == "parquet" else str(number)}
+                for name in inputs:
+                    record[name] = _text(row.get(name))
+                for name in batch.outputs:
+                    record[name] = cell(values[name])
+                results.append(record)
+            writer.write(results)
+            errors.write(problems)
+            summary.rows = number
+            summary.computed += len(results)
+            if bar is not None:
+                bar.update(number)
+        if bar is not None:
+            bar.update(number, force=True)
+        writer.commit()
+        errors.commit()
+    except BaseException:
+        writer.discard()
+        if errors is not None:
+            errors.discard()
+        raise
+    finally:
+        chunks.close()
+        if bar is not None:
+            bar.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _text(value) -> str | None:
+    """An input cell as text, exactly as read (Decimal and dates without float detours)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, Decimal, int)):
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if isinstance(value, float):
+        return repr(value)
+    return json.dumps(V.to_json(value), ensure_ascii=False, default=str)
+
+
+class Progress:
+    """A one-line progress bar on stderr (only drawn when stderr is a terminal)."""
+
+    def __init__(self, total: int | None, stream=None):
+        self.total, self.stream = total, stream or sys.stderr
+        self.start = self.last = time.perf_counter()
+
+    def update(self, done: int, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self.last < 0.1:
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        if self.total:
+            share = min(done / self.total, 1.0)
+            filled = int(share * 30)
+            line = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} {share:4.0%}"
+        else:
+            line = f"{done} rows"
+        self.stream.write(f"\r{line}  {rate:,.0f} rows/s ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()

@@ -1,0 +1,220 @@
+"""`millesime batch` and the Arrow / Polars API (engine/batch.py).
+
+Expected amounts are read off the tables of rulesets/*.mil (and tests/fixtures/demo for the
+streaming test), not off the engine's output.
+"""
+import csv
+import datetime as dt
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine import batch
+from engine.batch import BatchError, FlatSchema, run_file
+from engine.cli import main
+
+D = dt.date
+ON = D(2025, 3, 1)  # convention_2024 in force
+
+HEADER = ("specialty,sector,optam,patients_mt,file_active,percentile,contract_signed_on,contract_option,"
+          "contract_initial_patients_mt,contract_initial_file_active,contract_observed\n")
+ROWS = [
+    # 1. GP, 1 ETP signed under the 2024 convention: year 1, full → 38 000 €
+    "medecine_generale,1,false,1200,2000,,2024-09-01,full,1200,2000,",
+    # 2. sector 3 does not exist (sector is between 1 and 2)
+    "medecine_generale,3,false,1200,2000,,2024-09-01,full,1200,2000,",
+    # 3. GP, 1/2 ETP signed 2023-06-01 (règlement arbitral): on 2025-03-01 year 2, opened on
+    #    2024-06-01, before the 2024 convention (2024-06-22) → the 2023 year-2 amount, 13 500 €
+    "medecine_generale,1,false,1000,1500,,2023-06-01,half,1000,1500,\"{\"\"3\"\": {\"\"patients_mt\"\": 1100, \"\"file_active\"\": 1600}}\"",
+    # 4. GP with 700 patients ≤ 775 (P30), no contract → not eligible, no annual aid
+    "medecine_generale,1,false,700,900,,,,,,",
+]
+
+
+def write_csv(path: Path, rows=ROWS) -> Path:
+    path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_csv_results_and_errors_file(tmp_path):
+    summary = run_file(write_csv(tmp_path / "cases.csv"), ON, tmp_path / "out.csv", progress=False)
+    assert (summary.rows, summary.computed, summary.failed) == (4, 3, 1)
+    rows = {r["row"]: r for r in read_csv(tmp_path / "out.csv")}
+    assert list(rows) == ["1", "3", "4"]
+    assert (rows["1"]["eligible"], rows["1"]["contract_year"], rows["1"]["annual_aid"]) == ("true", "1", "38000.00")
+    assert rows["1"]["payments"] == '[{"year": 1, "date": "2024-10-01", "kind": "single", "amount": "38000.00"}]'
+    assert (rows["3"]["contract_year"], rows["3"]["annual_aid"]) == ("2", "13500.00")
+    assert rows["3"]["governing_ruleset"] == "reglement_arbitral_2023"
+    assert (rows["4"]["eligible"], rows["4"]["annual_aid"]) == ("false", "")
+    assert json.loads(rows["4"]["ineligibility_reasons"])[0]["requirement"] == "eligibility.patientele"
+    assert rows["1"]["sector"] == "1" and rows["3"]["contract_option"] == "half"  # the inputs, echoed
+    assert read_csv(tmp_path / "out.csv.errors.csv") == [
+        {"row": "2", "field": "sector", "reason": "input should be less than or equal to 2 (got '3')"}]
+
+
+def test_year_three_reads_the_2024_amounts(tmp_path):
+    # same contract as row 3, on 2025-08-01: year 3 opened on 2025-06-01 under the 2024 convention → 11 000 €
+    run_file(write_csv(tmp_path / "cases.csv", [ROWS[2]]), D(2025, 8, 1), tmp_path / "out.csv", progress=False)
+    [row] = read_csv(tmp_path / "out.csv")
+    assert (row["contract_year"], row["annual_aid"]) == ("3", "11000.00")
+
+
+def test_every_bad_field_of_a_row_is_reported(tmp_path):
+    bad = "medecine_generale,1,maybe,abc,900,,2024-09-01,quarter,1200,2000,{not json"
+    run_file(write_csv(tmp_path / "cases.csv", [ROWS[0], bad]), ON, tmp_path / "out.csv", progress=False)
+    errors = read_csv(tmp_path / "out.csv.errors.csv")
+    assert [(e["row"], e["field"]) for e in errors] == [
+        ("2", "optam"), ("2", "contract_observed"), ("2", "patients_mt"), ("2", "contract_option")]
+    assert errors[0]["reason"] == "expected true or false (got 'maybe')"
+    assert errors[2]["reason"].startswith("input should be a valid integer")
+    assert errors[3]["reason"].startswith("'quarter' is not a known option")  # eval's own message
+    assert [r["row"] for r in read_csv(tmp_path / "out.csv")] == ["1"]
+
+
+def test_cli(tmp_path):
+    result = CliRunner().invoke(main, ["batch", str(write_csv(tmp_path / "cases.csv")), "--on", "2025-03-01",
+                                       "--output", "annual_aid"])
+    assert result.exit_code == 1  # one row in error
+    assert "4 row(s): 3 computed, 1 in error" in result.output
+    out = tmp_path / "cases.results.csv"
+    assert [r["annual_aid"] for r in read_csv(out)] == ["38000.00", "13500.00", ""]
+    assert (tmp_path / "cases.results.csv.errors.csv").is_file()
+
+
+def test_unknown_column_is_refused_before_anything_is_written(tmp_path):
+    (tmp_path / "cases.csv").write_text("specialty,secteur\nmedecine_generale,1\n", encoding="utf-8")
+    with pytest.raises(BatchError, match="unknown column `secteur`.*did you mean `sector`"):
+        run_file(tmp_path / "cases.csv", ON, tmp_path / "out.csv", progress=False)
+    assert list(tmp_path.iterdir()) == [tmp_path / "cases.csv"]
+
+
+def test_jsonl_gives_the_same_results(tmp_path):
+    names = HEADER.strip().split(",")
+    lines = []
+    for row in csv.reader(ROWS):
+        lines.append(json.dumps({n: v for n, v in zip(names, row) if v != ""}))
+    (tmp_path / "cases.jsonl").write_text("\n".join(lines) + "\n{broken\n", encoding="utf-8")
+    summary = run_file(tmp_path / "cases.jsonl", ON, tmp_path / "out.jsonl", progress=False)
+    assert (summary.rows, summary.computed, summary.failed) == (5, 3, 2)
+    results = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [(r["row"], r["annual_aid"]) for r in results] == [("1", "38000.00"), ("3", "13500.00"), ("4", None)]
+    errors = read_csv(tmp_path / "out.jsonl.errors.csv")
+    assert [(e["row"], e["field"]) for e in errors] == [("2", "sector"), ("5", "")]
+    assert errors[1]["reason"].startswith("line 5: invalid JSON")
+
+
+def test_flattening_of_a_map_column():
+    from engine import shipped_registry
+    schema = FlatSchema.of(shipped_registry().in_force(ON).model)
+    case, problems = schema.case({"sector": "1", "contract_observed": '{"3": {"patients_mt": 10, "file_active": 2.5}}'})
+    assert problems == []
+    assert case["physician"] == {"sector": "1"}
+    assert str(case["contract"]["observed"]["3"]["file_active"]) == "2.5"  # a Decimal, never a float
+    assert schema.columns["contract_signed_on"].path == "contract.signed_on"
+    assert "contract" not in schema.case({"sector": "1"})[0]  # an empty optional group is left out
+
+
+# ---------------------------------------------------------------- Arrow / Polars
+
+def test_evaluate_table_arrow_and_polars():
+    pa = pytest.importorskip("pyarrow")
+    pl = pytest.importorskip("polars")
+    table = pa.table({
+        "specialty": ["medecine_generale", "medecine_generale"], "sector": [1, 3], "optam": [False, False],
+        "patients_mt": [1200, 1200], "file_active": [2000, 2000],
+        "contract_signed_on": [D(2024, 9, 1), D(2024, 9, 1)], "contract_option": ["full", "full"],
+        "contract_initial_patients_mt": [1200, 1200], "contract_initial_file_active": [2000, 2000]})
+    out = batch.evaluate_table(table, ON, outputs=["eligible", "annual_aid"])
+    assert isinstance(out, pa.Table) and out.num_rows == 2
+    assert out.column("annual_aid").to_pylist() == ["38000.00", None]
+    assert out.column("eligible").to_pylist() == ["true", None]
+    assert json.loads(out.column("error")[1].as_py()) == [
+        {"field": "sector", "reason": "input should be less than or equal to 2 (got 3)"}]
+    assert out.schema.names[:2] == ["specialty", "sector"]  # the input columns, untouched
+    frame = batch.evaluate_table(pl.from_arrow(table), ON, outputs=["annual_aid"])
+    assert isinstance(frame, pl.DataFrame)
+    assert frame["annual_aid"].to_list() == ["38000.00", None]
+
+
+def test_parquet_in_and_out(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table({"specialty": ["medecine_generale"], "sector": [1], "optam": [False],
+                             "patients_mt": [1200], "file_active": [2000], "percentile": [None],
+                             "contract_signed_on": [D(2024, 9, 1)], "contract_option": ["half"],
+                             "contract_initial_patients_mt": [1200], "contract_initial_file_active": [2000]}),
+                   tmp_path / "cases.parquet")
+    run_file(tmp_path / "cases.parquet", ON, tmp_path / "out.parquet", outputs=["annual_aid"], progress=False)
+    assert pq.read_table(tmp_path / "out.parquet").to_pylist()[0]["annual_aid"] == "19000.00"  # half, year 1
+
+
+# ---------------------------------------------------------------- streaming and atomicity
+
+DEMO = Path(__file__).parent / "fixtures" / "demo"
+
+
+def demo_file(path: Path, n: int) -> Path:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("sector,patients,percentile,contract_signed_on,contract_option\n")
+        for i in range(n):
+            f.write(f"{1 + i % 2},{500 + i % 700},{i % 100},2020-03-01,half\n")
+    return path
+
+
+def peak(tmp_path, n: int) -> int:
+    from engine.registry import Registry
+    registry = Registry.load(DEMO)
+    source = demo_file(tmp_path / f"demo{n}.csv", n)
+    tracemalloc.start()
+    try:
+        run_file(source, D(2021, 6, 1), tmp_path / f"out{n}.csv", registry, ["annual_aid"], progress=False)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_stays_flat_however_many_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "CHUNK", 100)
+    small, large = peak(tmp_path, 500), peak(tmp_path, 5000)
+    assert large < small * 1.5 + 200_000, (small, large)  # ten times the rows, not ten times the memory
+    # sector 1 rows (even i) get 8 000 € (demo_base: year 2, half); sector 2 rows are not eligible
+    rows = read_csv(tmp_path / "out5000.csv")
+    assert len(rows) == 5000 and rows[0]["annual_aid"] == "8000.00" and rows[1]["annual_aid"] == ""
+
+
+def test_interruption_leaves_neither_a_half_file_nor_a_temp_file(tmp_path, monkeypatch):
+    from engine.registry import Registry
+    registry = Registry.load(DEMO)
+    monkeypatch.setattr(batch, "CHUNK", 10)
+    source = demo_file(tmp_path / "cases.csv", 100)
+    out = tmp_path / "out.csv"
+    out.write_text("previous results\n")
+    real_row, calls = batch.Batch.row, []
+
+    def interrupted(self, row):
+        calls.append(1)
+        if len(calls) == 55:  # five chunks already written to the temp file
+            raise KeyboardInterrupt
+        return real_row(self, row)
+    monkeypatch.setattr(batch.Batch, "row", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_file(source, D(2021, 6, 1), out, registry, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "out.csv"]
+    assert out.read_text() == "previous results\n"  # the former file, whole
+
+
+def test_progress_bar_is_drawn_only_when_asked(tmp_path):
+    import io
+    stream = io.StringIO()
+    bar = batch.Progress(200, stream)
+    bar.update(100, force=True)
+    bar.close()
+    assert "100/200" in stream.getvalue() and "50%" in stream.getvalue()
