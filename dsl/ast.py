@@ -444,6 +444,10 @@ class Header:
     description: str | None
     sources: list[Source]
     loc: Loc
+    amends_loc: Loc | None = None  # where `amends ID` is written, for diagnostics about the base
+    # `after gap "why"`: the ruleset says that no ruleset is in force between the end of the
+    # previous one and its own start (without it, such a gap is an error of `millesime check`).
+    gap_reason: str | None = None
 
 
 @dataclass(slots=True)

@@ -193,7 +193,7 @@ class _Builder(Transformer):
     def header(self, meta, children):
         ruleset_id, title, *clauses = children
         fields = dict(instrument=None, published=None, effective_from=None, effective_until=None,
-                      amends=None, description=None)
+                      amends=None, description=None, amends_loc=None, gap_reason=None)
         sources = []
         for clause in clauses:
             if isinstance(clause, ast.Source):
@@ -212,7 +212,10 @@ class _Builder(Transformer):
         return {"description": _unquote(c[0])}
 
     def amends(self, meta, c):
-        return {"amends": str(c[0])}
+        return {"amends": str(c[0]), "amends_loc": self._tok_loc(c[0])}
+
+    def after_gap(self, meta, c):
+        return {"gap_reason": _unquote(c[0])}
 
     def effective(self, meta, c):
         start, end = c

@@ -243,5 +243,22 @@ def batch_command(input_file, on, out, outputs, progress, rulesets_dir):
     sys.exit(1 if summary.failed else 0)
 
 
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@rulesets_option
+def serve_command(host, port, rulesets_dir):
+    """Serve the HTTP API and the simulator page (needs the `serve` extra)."""
+    try:
+        import uvicorn
+
+        from .server import create_app
+    except ImportError as exc:
+        raise MillesimeError(f"`millesime serve` needs {exc.name}: pip install 'millesime[serve]'") from None
+    registry = Registry.load(rulesets_dir)
+    click.echo(f"simulateur : http://{host}:{port}/   API : http://{host}:{port}/openapi.json", err=True)
+    uvicorn.run(create_app(registry), host=host, port=port, log_level="warning")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
