@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,docs,batch]'
+	$(BIN)/pip install --quiet -e '.[test,docs,batch,serve,e2e]'
 	touch $(STAMP)
 
 ## Install, then evaluate the example case on the shipped agreements.
@@ -36,6 +36,17 @@ browser:
 		echo "installing chromium (headless rendering test of the docs)"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
 			|| echo "could not install chromium: the rendering test will be skipped"; \
+	fi; true
+
+## Best effort, same terms: Debian's chromium + chromium-driver for the simulator's end-to-end
+## test (tests/test_web_e2e.py), which skips without them. Runs before `browser`.
+browser: chromedriver
+.PHONY: chromedriver
+chromedriver:
+	@if [ ! -x /usr/bin/chromedriver ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium and chromium-driver (end-to-end test of the simulator page)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 \
+			|| echo "could not install chromium-driver: the simulator's end-to-end test will be skipped"; \
 	fi; true
 
 clean:
