@@ -29,6 +29,8 @@ FUNCTIONS = {
 }
 
 
+_AS_OF = "\0as of"  # marks an `as of` on the stack of rules being typed: no cycle through it
+
 # ---------------------------------------------------------------- name resolution
 
 @dataclass(frozen=True)
@@ -134,7 +136,8 @@ class _Checker:
         m = self.model
         self._check_header()
         for decl in m.inputs.values():
-            m.resolve_type(decl.type, self.diagnostics)
+            t = m.resolve_type(decl.type, self.diagnostics)
+            self._input_bounds(decl, t)
             self._sources(decl.sources, decl.loc, f"input `{decl.path}`", required=False)
         for decl in m.parameters.values():
             self._parameter(decl)
@@ -161,6 +164,19 @@ class _Checker:
                        code="time")
         for src in h.sources:
             self._source_ref(src)
+
+    def _input_bounds(self, decl: ast.InputDecl, t: T.Type):
+        if not decl.bounds:
+            return
+        if t.base.kind not in T.NUMERIC | {"any"}:
+            self.error(decl.loc, f"input `{decl.path}` is {t}: `between`, `at least` and `at most` bound numbers",
+                       hint="remove the bound, or declare the input as a number")
+            return
+        low = max((b.value for b in decl.bounds if b.kind == "min"), default=None)
+        high = min((b.value for b in decl.bounds if b.kind == "max"), default=None)
+        if low is not None and high is not None and low > high:
+            self.error(decl.loc, f"input `{decl.path}` can hold no value: it must be at least {low} "
+                       f"and at most {high}", hint="write the smaller bound first: `between low and high`")
 
     def _output_locs(self):
         seen = []
@@ -227,9 +243,20 @@ class _Checker:
                                code="table")
             missing = [mm for mm in members if mm not in {k.value for k in keys}]
             if missing:
-                self.warning(dim.loc, f"table `{decl.name}` has no {dim.axis[:-1]} for "
-                             + ", ".join(f"`{mm}`" for mm in missing),
-                             hint="add it with `—` in each cell where the text gives no value", code="table")
+                # A lookup with a missing member stops evaluation: an amount nobody can compute.
+                # An error when checking for shipping (`millesime check`, strict), a warning when a
+                # folder is only loaded. When the members come from a later `extend enum`, the
+                # slip is there: say it there.
+                report = self.error if self.require_sources else self.warning
+                extension = self._extension_after(key_type.name, missing, decl.loc.file)
+                what = f"table `{decl.name}` has no {dim.axis[:-1]} for " + ", ".join(f"`{mm}`" for mm in missing)
+                cells = "`?` in each cell the text sets but is not established here, `—` where the text gives none"
+                if extension is not None:
+                    report(extension, what + f", which `extend enum {key_type.name}` adds here",
+                               hint=f"replace table `{decl.name}` in this ruleset with a {dim.axis[:-1]} for "
+                               + ", ".join(f"`{mm}`" for mm in missing) + f" ({cells})", code="table")
+                else:
+                    report(dim.loc, what, hint=f"add it, with {cells}", code="table")
             return
         numeric = key_type.kind in T.NUMERIC
         intervals = []
@@ -249,27 +276,76 @@ class _Checker:
                 intervals.append((low, high, False, key))
         self._bands(decl, intervals, key_type)
 
+    def _extension_after(self, enum: str, members: list[str], table_file: str) -> ast.Loc | None:
+        """Where a file after the table's own file extends `enum` with one of `members`."""
+        files = [f.path for f in self.model.chain]
+        for f in self.model.chain[files.index(table_file) + 1 if table_file in files else 0:]:
+            for d in f.declarations:
+                if isinstance(d, ast.ExtendEnum) and d.name == enum:
+                    for member in d.members:
+                        if member.name in members:
+                            return member.loc
+        return None
+
     def _bands(self, decl, intervals, key_type):
-        """Headings must not overlap; bands of a decimal heading must not leave a gap."""
+        """Headings must not overlap nor leave a hole; only the outermost heading may be open.
+
+        A band `a..b` covers a up to, not including, b; `N+` covers N and above, so it must be
+        the highest heading (and `< N` the lowest): an open range followed by other headings
+        never closes, and swallows them.
+        """
         intervals.sort(key=lambda i: (i[0], i[1]))
+        reported = set()
+        for lo, hi, exact, key in intervals:
+            if not exact and lo >= hi:
+                reported.add(id(key))
+                self.error(key.loc, f"band `{key.text}` of table `{decl.name}` is empty: it runs from {lo} "
+                           f"up to, not including, {hi}",
+                           hint=f"write the lower bound first, e.g. `{hi}..{lo}`" if lo > hi else
+                           f"a single value is written alone: `{lo}`", code="table")
+        for lo, hi, exact, key in intervals:
+            if id(key) in reported or key.kind not in ("at_least", "below"):
+                continue
+            if key.kind == "at_least":
+                beyond = [k for l2, h2, e2, k in intervals if k is not key and (h2 > lo if not e2 else l2 >= lo)]
+            else:
+                beyond = [k for l2, h2, e2, k in intervals if k is not key and l2 < hi]
+            if beyond:
+                reported.add(id(key))
+                other = beyond[-1] if key.kind == "at_least" else beyond[0]
+                side = "highest" if key.kind == "at_least" else "lowest"
+                self.error(key.loc, f"open range `{key.text}` of table `{decl.name}` never closes: "
+                           f"it also covers `{other.text}`",
+                           hint=f"only the {side} heading may be open-ended: close `{key.text}` as a band "
+                           f"(`a..b`) or remove `{other.text}`", code="table")
         for (lo1, hi1, exact1, k1), (lo2, hi2, exact2, k2) in zip(intervals, intervals[1:]):
-            overlap = lo2 <= hi1 if (exact1 or exact2) else lo2 < hi1
-            if exact1 and not exact2:
+            if id(k1) in reported or id(k2) in reported:
+                continue
+            if exact1 and exact2:
+                overlap = lo1 == lo2
+            elif exact1:
                 overlap = lo2 <= lo1
-            if overlap and not (exact1 and exact2 and lo1 != lo2):
+            else:
+                overlap = lo2 < hi1
+            if overlap:
                 self.error(k2.loc, f"heading `{k2.text}` of table `{decl.name}` overlaps `{k1.text}`",
                            hint="bands are half-open: `90..95` covers 90 up to, not including, 95", code="table")
             elif not exact1 and not exact2 and hi1 < lo2:
-                self.warning(k2.loc, f"table `{decl.name}` has no row between {hi1} and {lo2}",
-                             hint=f"`{k1.text}` stops at {hi1} and `{k2.text}` starts at {lo2}", code="table")
+                self.error(k2.loc, f"table `{decl.name}` has no row between {hi1} and {lo2}",
+                           hint=f"`{k1.text}` stops at {hi1} and `{k2.text}` starts at {lo2}: close the hole, "
+                           f"or add a row `{hi1}..{lo2}` with `—` if the text gives nothing there", code="table")
             elif key_type.kind == "int" and exact1 and not exact2 and lo2 > lo1 + 1:
-                self.warning(k2.loc, f"table `{decl.name}` has no row for {lo1 + 1}", code="table")
+                self.error(k2.loc, f"table `{decl.name}` has no row for {lo1 + 1}",
+                           hint=f"`{k2.text}` starts at {lo2}: add a row for {lo1 + 1}, or start it at {lo1 + 1}",
+                           code="table")
 
     def rule_type(self, name: str) -> T.Type:
-        if name in self.rule_types:
-            return self.rule_types[name]
-        if name in self._in_progress:
-            cycle = self._in_progress[self._in_progress.index(name):] + [name]
+        # A cycle is a rule reached again while its own value is being worked out, unless an
+        # `as of` lies on the way (the value under another date's ruleset). Checked before the
+        # cache: a rule with a declared type is in the cache while it is still in progress.
+        last = len(self._in_progress) - 1 - self._in_progress[::-1].index(name) if name in self._in_progress else -1
+        if last >= 0 and _AS_OF not in self._in_progress[last:]:
+            cycle = self._in_progress[last:] + [name]
             key = frozenset(cycle)
             if key not in self._reported_cycles:
                 self._reported_cycles.add(key)
@@ -277,6 +353,8 @@ class _Checker:
                 self.error(decl.loc, "rules depend on each other in a cycle: " + " → ".join(cycle),
                            hint="a rule cannot use its own value, even through other rules", code="cycle")
             return T.ANY
+        if name in self.rule_types:
+            return self.rule_types[name]
         decl = self.model.rules[name]
         self._in_progress.append(name)
         try:
@@ -529,6 +607,8 @@ class _Checker:
                     self.error(key.loc, f"heading `{dim.name}` of table `{table.name}` is {want}, "
                                f"`{key.text}` is {t}",
                                hint="test it with `is set` first" if t.kind == "optional" else None)
+            if len(e.keys) == len(table.dims):
+                self._constant_lookup(e, table, scope)
             return m.resolve_type(table.type)
         target = self.expr(e.target, scope)
         for key in e.keys:
@@ -540,6 +620,26 @@ class _Checker:
             return T.ANY
         self.error(e.loc, f"`{e.target.text}` is {target}: only tables and maps are looked up with […]")
         return T.ANY
+
+    def _constant_lookup(self, e, table: ast.TableDecl, scope):
+        """A lookup written with constant headings must land on a heading, and on a value."""
+        headings = [table.row_keys] + ([table.column_keys] if len(table.dims) > 1 else [])
+        found = []
+        for key, dim, keys in zip(e.keys, table.dims, headings):
+            value, is_member = _constant(key, self.model, scope.locals)
+            if value is None:
+                return
+            index = next((i for i, h in enumerate(keys) if h.matches(value)), None)
+            if index is None:
+                if not is_member:  # a missing enum member is reported once, at the table
+                    self.error(key.loc, f"table `{table.name}` has no {dim.axis[:-1]} for {dim.name} = {key.text}",
+                               hint=f"its {dim.axis} are " + ", ".join(f"`{h.text}`" for h in keys), code="table")
+                return
+            found.append(index)
+        cell = table.cells[found[0]][found[1] if len(found) > 1 else 0]
+        if cell.kind == "no_value":
+            self.error(e.loc, f"`{e.text}` reads a cell with no value (`{cell.text}` at {cell.loc})",
+                       hint="the text gives no value there: the rule must not look it up", code="table")
 
     def _If(self, e, scope):
         self.condition_expr(e.condition, scope, "the condition of `if`")
@@ -615,7 +715,11 @@ class _Checker:
         if date.kind not in ("date", "any"):
             self.error(e.date.loc, f"`as of` needs a date, `{e.date.text}` is {date}",
                        hint="test it with `is set` first" if date.kind == "optional" else None)
-        t = self.expression_types[id(e)] = self.expr(e.target, scope)
+        self._in_progress.append(_AS_OF)
+        try:
+            t = self.expression_types[id(e)] = self.expr(e.target, scope)
+        finally:
+            self._in_progress.pop()
         return t
 
     def _Comprehension(self, e, scope):
@@ -693,6 +797,20 @@ def bare_member_enum(model: Ruleset, items, local_names) -> str | None:
         if all(n in members for n in names):
             return enum.name
     return None
+
+
+def _constant(expr: ast.Expr, model: Ruleset, local_names) -> tuple[object, bool]:
+    """The value of a constant table heading written in a lookup (a number or an enum member)."""
+    if isinstance(expr, ast.Literal) and expr.kind == "number":
+        return expr.value, False
+    if isinstance(expr, ast.Negate):
+        value, _ = _constant(expr.operand, model, local_names)
+        return (-value if isinstance(value, (int, Decimal)) else None), False
+    if isinstance(expr, ast.Field):
+        ref = resolve(model, expr, local_names)
+        if ref.kind == "enum_member":
+            return ref.member, True
+    return None, False
 
 
 def _proven(condition: ast.Expr, model: Ruleset) -> set[str]:

@@ -153,9 +153,12 @@ def _chain(ruleset_id: str, files: dict[str, ast.RulesetFile], diagnostics) -> l
     current = files[ruleset_id]
     while True:
         if current.header.id in seen:
-            cycle = " → ".join(seen[seen.index(current.header.id):] + [current.header.id])
-            if ruleset_id == current.header.id:
-                diagnostics.append(Diagnostic(current.header.loc, f"`amends` cycle: {cycle}",
+            members = seen[seen.index(current.header.id):]
+            cycle = " → ".join(members + [current.header.id])
+            # Reported once per cycle, at the `amends` of its first ruleset by id.
+            if ruleset_id == current.header.id == min(members):
+                diagnostics.append(Diagnostic(current.header.amends_loc or current.header.loc,
+                                              f"`amends` cycle: {cycle}",
                                               hint="a ruleset cannot amend itself, directly or through others",
                                               code="time"))
             return None
@@ -166,7 +169,8 @@ def _chain(ruleset_id: str, files: dict[str, ast.RulesetFile], diagnostics) -> l
             return chain
         if base not in files:
             if current is files[ruleset_id]:
-                diagnostics.append(Diagnostic(current.header.loc, f"`{ruleset_id}` amends `{base}`, "
+                diagnostics.append(Diagnostic(current.header.amends_loc or current.header.loc,
+                                              f"`{ruleset_id}` amends `{base}`, "
                                               "which is not among the rulesets",
                                               hint=did_you_mean(base, files) or "check the ruleset id after `amends`",
                                               code="name"))
@@ -232,8 +236,12 @@ def _apply(model: Ruleset, decl: ast.Declaration, is_base: bool, origin, diagnos
     if clash is not None:
         where = origin.get(clash)
         message = f"`{name}` is already declared" + (f" at {where}" if where else "")
-        hint = (f"write `replace {kind} {name}` to change it in this ruleset" if not is_base and clash[0] == kind
-                else "give it another name")
+        if where is not None and where.file == decl.loc.file:
+            hint = "a name is declared once per ruleset: rename one of the two, or delete one"
+        elif not is_base and clash[0] == kind:
+            hint = f"write `replace {kind} {name}` to change it in this ruleset"
+        else:
+            hint = "give it another name"
         diagnostics.append(Diagnostic(decl.loc, message, hint=hint, code="name"))
         return
     store[name] = inner

@@ -134,10 +134,13 @@ def check_command(paths, as_json, strict_sources):
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise MillesimeError(", ".join(missing) + ": no such ruleset file")
+    files = list(dict.fromkeys(files))  # a file named twice (alone and in its folder) is one ruleset
     try:
         diagnostics = Registry.from_paths(files, require_sources=strict_sources).diagnostics
     except RulesetError as exc:
         diagnostics = exc.diagnostics
+    # Stable order for editors and CI logs: by place, then message (schema: docs/check.md).
+    diagnostics = sorted(diagnostics, key=lambda d: (d.loc.file, d.loc.line, d.loc.column, d.message))
     errors = [d for d in diagnostics if d.severity == "error"]
     if as_json:
         click.echo(json.dumps([d.as_json() for d in diagnostics], ensure_ascii=False, indent=2))
@@ -241,23 +244,6 @@ def batch_command(input_file, on, out, outputs, progress, rulesets_dir):
     if summary.failed:
         click.echo(f"errors (row, field, reason): {summary.errors_file}", err=True)
     sys.exit(1 if summary.failed else 0)
-
-
-@main.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-@rulesets_option
-def serve_command(host, port, rulesets_dir):
-    """Serve the HTTP API and the simulator page (needs the `serve` extra)."""
-    try:
-        import uvicorn
-
-        from .server import create_app
-    except ImportError as exc:
-        raise MillesimeError(f"`millesime serve` needs {exc.name}: pip install 'millesime[serve]'") from None
-    registry = Registry.load(rulesets_dir)
-    click.echo(f"simulateur : http://{host}:{port}/   API : http://{host}:{port}/openapi.json", err=True)
-    uvicorn.run(create_app(registry), host=host, port=port, log_level="warning")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -116,19 +116,48 @@ class Registry:
 
 
 def _timeline_diagnostics(models: dict[str, M.Ruleset]) -> list[Diagnostic]:
-    """Two rulesets in force on the same day make the choice ambiguous: an error."""
+    """The rulesets must follow one another: one in force on any day, gaps stated, bases earlier.
+
+    - two rulesets in force on the same day make the choice ambiguous: an error;
+    - days between two rulesets when no ruleset is in force: an error, unless the later one
+      says so with `after gap "why"` in its header (then a stated gap that is no gap is a warning);
+    - a ruleset amends one that takes effect before it: an error otherwise.
+    """
     out = []
+    day = dt.timedelta(days=1)
     dated = sorted((m for m in models.values() if m.effective_from),
                    key=lambda m: (m.effective_from, m.id))
+    has_gap_before = set()
     for a, b in zip(dated, dated[1:]):
         if a.effective_until is None or a.effective_until >= b.effective_from:
             out.append(Diagnostic(b.header.loc, f"`{b.id}` takes effect on {b.effective_from}, while `{a.id}` is "
                                   f"still in force ({a.effective_from} → {a.effective_until or 'no end'})",
-                                  hint=f"end `{a.id}` the day before: `until {b.effective_from - dt.timedelta(days=1)}`",
+                                  hint=f"end `{a.id}` the day before: `until {b.effective_from - day}`",
                                   code="time"))
         elif (b.effective_from - a.effective_until).days > 1:
-            out.append(Diagnostic(b.header.loc, f"no ruleset is in force from {a.effective_until + dt.timedelta(days=1)} "
-                                  f"to {b.effective_from - dt.timedelta(days=1)}", severity="warning", code="time"))
+            has_gap_before.add(b.id)
+            if b.header.gap_reason is None:
+                out.append(Diagnostic(b.header.loc, f"no ruleset is in force from {a.effective_until + day} "
+                                      f"to {b.effective_from - day}, between `{a.id}` and `{b.id}`",
+                                      hint=f"if the texts really leave this gap, say so in the header of `{b.id}`: "
+                                      f"`after gap \"why\"`; otherwise end `{a.id}` on {b.effective_from - day}",
+                                      code="time"))
+    for m in dated:
+        if m.header.gap_reason is not None and m.id not in has_gap_before:
+            out.append(Diagnostic(m.header.loc, f"`{m.id}` says it comes after a gap, but "
+                                  + (f"no ruleset precedes it" if m is dated[0] else
+                                     f"it starts the day after the previous ruleset ends"),
+                                  severity="warning", hint="remove `after gap …` from its header", code="time"))
+    for m in models.values():
+        base = models.get(m.header.amends) if m.header.amends else None
+        if base is None or not base.effective_from or not m.effective_from:
+            continue
+        if base.effective_from >= m.effective_from:
+            out.append(Diagnostic(m.header.amends_loc or m.header.loc,
+                                  f"`{m.id}` (from {m.effective_from}) amends `{base.id}`, which only takes effect "
+                                  f"on {base.effective_from}",
+                                  hint="a ruleset amends one in force before it: check both `effective from` dates "
+                                  "and the id after `amends`", code="time"))
     return out
 
 
