@@ -218,3 +218,17 @@ def test_progress_bar_is_drawn_only_when_asked(tmp_path):
     bar.update(100, force=True)
     bar.close()
     assert "100/200" in stream.getvalue() and "50%" in stream.getvalue()
+
+
+def test_evaluate_batches_has_the_shape_of_spark_map_in_arrow():
+    pa = pytest.importorskip("pyarrow")
+    table = pa.table({"specialty": ["medecine_generale"] * 3, "sector": [1, 1, 1], "optam": [False] * 3,
+                      "patients_mt": [1200, 1200, 700], "file_active": [2000] * 3,
+                      "contract_signed_on": [D(2024, 9, 1)] * 3, "contract_option": ["full", "half", "half"],
+                      "contract_initial_patients_mt": [1200, 1200, 700], "contract_initial_file_active": [2000] * 3})
+    batches = list(batch.evaluate_batches(iter(table.to_batches(max_chunksize=2)), ON, outputs=["annual_aid"]))
+    assert [b.num_rows for b in batches] == [2, 1]
+    schema = batch.output_schema(table.schema, ON, outputs=["annual_aid"])
+    assert all(b.schema == schema for b in batches)
+    # full 38 000, half 19 000 (year 1, 2024); 700 ≤ 775 patients: not eligible → 0 €
+    assert [v for b in batches for v in b.column("annual_aid").to_pylist()] == ["38000.00", "19000.00", "0.00"]
