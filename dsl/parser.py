@@ -61,9 +61,16 @@ def parse_text(text: str, filename: str = "<ruleset>") -> ast.RulesetFile:
         try:
             return _Builder(text, filename).transform(tree)
         except VisitError as exc:  # a builder check (e.g. a bad table) raised inside Lark
-            if isinstance(exc.orig_exc, RulesetError):
-                raise exc.orig_exc from None
+            orig = exc.orig_exc
+            while isinstance(orig, VisitError):  # a table cell is built inside the table's builder
+                orig = orig.orig_exc
+            if isinstance(orig, RulesetError):
+                raise orig from None
+            if isinstance(orig, RecursionError):
+                raise _too_deep(ast.Loc(filename, 1, 1)) from None
             raise
+        except RecursionError:  # _check_tree bounds the depth; this is the last safety net
+            raise _too_deep(ast.Loc(filename, 1, 1)) from None
     except RulesetError as exc:
         for d in exc.diagnostics:
             d.source_text = text
@@ -72,13 +79,48 @@ def parse_text(text: str, filename: str = "<ruleset>") -> ast.RulesetFile:
 
 def _parse(text: str, start: str, filename: str, line_offset: int, column_offset: int):
     try:
-        return _lark().parse(text, start=start)
+        tree = _lark().parse(text, start=start)
     except UnexpectedInput as exc:
         raise RulesetError([_syntax_diagnostic(exc, text, filename, line_offset, column_offset)]) from None
     except RecursionError:
-        loc = ast.Loc(filename, line_offset + 1, column_offset + 1)
-        raise RulesetError([Diagnostic(loc, "the expression is nested too deeply to read",
-                                       hint="split it into several named rules")]) from None
+        raise _too_deep(ast.Loc(filename, line_offset + 1, column_offset + 1)) from None
+    _check_tree(tree, filename, line_offset, column_offset)
+    return tree
+
+
+# Deeper trees would exhaust Python's stack in the builder, the checker or the interpreter
+# (the shipped agreements nest 24 levels at most); more digits than decimals compute exactly
+# (and than Python turns into an int) would be silently rounded, or crash.
+MAX_TREE_DEPTH = 200
+MAX_DIGITS = 28
+
+
+def _check_tree(tree, filename: str, line_offset: int, column_offset: int) -> None:
+    """Reject, at their place in the file, a nesting too deep to compute and a number too long."""
+    def loc(line, column):
+        return ast.Loc(filename, line + line_offset, column + (column_offset if line == 1 else 0))
+
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Token):
+            digits = sum(ch.isdigit() for ch in node) if node.type == "NUMBER" else 0
+            if digits > MAX_DIGITS:
+                raise RulesetError([Diagnostic(loc(node.line, node.column),
+                                               f"this number has {digits} digits; at most {MAX_DIGITS} are computed "
+                                               f"exactly", hint="check the figure: no amount of the law is that long",
+                                               code="syntax")])
+            continue
+        if depth > MAX_TREE_DEPTH:
+            meta = node.meta
+            where = loc(meta.line, meta.column) if not getattr(meta, "empty", True) else loc(1, 1)
+            raise _too_deep(where)
+        stack.extend((child, depth + 1) for child in node.children if child is not None)
+
+
+def _too_deep(loc: ast.Loc) -> RulesetError:
+    return RulesetError([Diagnostic(loc, "the expression is nested too deeply to read",
+                                    hint="split it into several named rules", code="syntax")])
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str, line_offset: int, column_offset: int) -> Diagnostic:

@@ -1,0 +1,66 @@
+"""Failures the fuzzers found, kept as plain regression tests (issue 8).
+
+Each was a Python exception escaping `parse_text` instead of a `file:line:col` error.
+"""
+import pytest
+
+from dsl.errors import RulesetError
+from dsl.parser import parse_text
+
+HEAD = 'ruleset r "t"\n  effective from 2020-01-01\n'
+
+
+def _error(text: str):
+    with pytest.raises(RulesetError) as info:
+        parse_text(text, "x.mil")
+    (diagnostic,) = info.value.diagnostics
+    return diagnostic
+
+
+@pytest.mark.parametrize("expr", [
+    "(" * 300 + "1" + ")" * 300,            # was RecursionError in the tree builder from ~245 levels
+    "not " * 400 + "true",
+    "-" * 400 + "1",
+    "+".join(["1"] * 5000),                  # a long flat sum is a deep left-leaning tree
+    "[" * 300 + "1" + "]" * 300,
+    "if true then " * 300 + "1" + " else 2" * 300,  # was a VisitError wrapping RecursionError
+])
+def test_deep_nesting_is_a_located_error(expr):
+    d = _error(HEAD + f'rule x "x" : int = {expr}\n')
+    assert d.message == "the expression is nested too deeply to read"
+    assert d.loc.file == "x.mil" and d.loc.line == 3 and d.loc.column >= 20
+
+
+def test_deep_nesting_in_a_table_cell_is_located_in_the_cell():
+    # was a VisitError (table_decl) wrapping a VisitError wrapping RecursionError
+    d = _error(HEAD + 'table t "t" : int\n  rows k : int\n  | 1 | ' + "(" * 400 + "1" + ")" * 400 + " |\n")
+    assert d.message == "the expression is nested too deeply to read"
+    assert d.loc.line == 5 and d.loc.column > 8
+
+
+def test_nesting_as_deep_as_the_shipped_agreements_still_reads():
+    parse_text(HEAD + 'rule x "x" : int = ' + "(" * 40 + "1" + ")" * 40 + "\n", "x.mil")
+
+
+@pytest.mark.parametrize("literal, column", [
+    ("9" * 5000, 29),            # was ValueError: exceeds the limit (4300 digits) for integer string conversion
+    ("9" * 5000 + " €", 29),
+    ("9" * 5000 + " %", 29),
+    ("1." + "9" * 40, 29),       # was accepted, then silently rounded to 28 digits by any computation
+])
+def test_overlong_number_is_a_located_error(literal, column):
+    d = _error(HEAD + f'parameter p "p" : decimal = {literal}\n')
+    assert d.loc.line == 3 and d.loc.column == column
+    assert "digits; at most 28 are computed exactly" in d.message
+
+
+def test_overlong_number_in_a_table_key():
+    d = _error(HEAD + 'table t "t" : int\n  rows k : int\n  | ' + "9" * 5000 + ' | 1 |\n')
+    assert (d.loc.line, d.loc.column) == (5, 5)
+    assert d.message.startswith("this number has 5000 digits")
+
+
+def test_grouped_28_digit_amount_still_reads():
+    parsed = parse_text(HEAD + 'parameter p "p" : money = 1 000 000 000 000 000 000 000 000 000 €\n', "x.mil")
+    (decl,) = parsed.declarations
+    assert decl.value.value == 10 ** 27
