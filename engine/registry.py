@@ -51,6 +51,7 @@ class Registry:
     entries: dict[str, Entry]
     folder: Path | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    _in_force_cache: dict = field(default_factory=dict, repr=False, compare=False)  # date → Entry
 
     @classmethod
     def load(cls, folder: str | Path | None = None, require_sources: bool = False) -> "Registry":
@@ -101,9 +102,13 @@ class Registry:
                       key=lambda m: (m.effective_from or dt.date.min, m.id))
 
     def in_force(self, day: dt.date) -> Entry:
+        entry = self._in_force_cache.get(day)
+        if entry is not None:
+            return entry
         for model in self.timeline():
             if model.in_force_on(day):
-                return self.entries[model.id]
+                entry = self._in_force_cache[day] = self.entries[model.id]
+                return entry
         spans = ", ".join(f"{m.id} ({m.effective_from} → {m.effective_until or '…'})" for m in self.timeline())
         raise NoRulesetError(f"no ruleset in force on {day.isoformat()}; the rulesets cover: {spans}")
 
