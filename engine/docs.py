@@ -35,6 +35,9 @@ from .values import display
 
 GENERATED_DIRS = ("accords", "changements", "exemples")
 TOP_PAGES = ("index.md", "calendrier.md", "dsl.md", ".nav.yml")
+# Pages written by hand in docs/ (not generated), listed in the navigation.
+HAND_WRITTEN_PAGES = (("Vérifier les règles (millesime check)", "check.md"),
+                      ("Calcul en masse (millesime batch)", "batch.md"))
 BANNER = ("<!-- Page générée par `millesime docs` à partir des textes (rulesets/) et des cas de "
           "non-régression (tests/agreements/) : ne pas la modifier à la main. -->\n\n")
 DEFAULT_CASES_DIR = Path("tests/agreements")
@@ -548,6 +551,8 @@ class Site:
         lines.append("  - Exemples:")
         lines += [f"      - {q(m.header.title)}: exemples/{m.id}.md" for m in self.timeline]
         lines.append("  - Le langage des règles: dsl.md")
+        lines.append("  - Outils:")
+        lines += [f"      - {q(title)}: {page}" for title, page in HAND_WRITTEN_PAGES]
         return "\n".join(lines) + "\n"
 
     # -- home

@@ -154,7 +154,9 @@ def display(value, t: T.Type | None = None, labels: dict[str, str] | None = None
         return _french_number(_plain_decimal(Decimal(value)) if isinstance(value, Decimal) else str(value))
     if isinstance(value, str) and labels and value in labels:
         return labels[value]
-    if isinstance(value, (list, tuple, frozenset)):
+    if isinstance(value, frozenset):  # a set has no order: show it sorted, the same on every run
+        value = sorted(value, key=str)
+    if isinstance(value, (list, tuple)):
         inner = t.base.args[0] if t is not None and t.base.kind in ("list", "set") else None
         return "[" + ", ".join(display(v, inner, labels) for v in value) + "]"
     if isinstance(value, dict):
