@@ -61,12 +61,12 @@ def test_gp_2024_both_options_with_the_2024_amounts(client):
 def test_each_figure_has_its_own_explanation_with_sources(client):
     half = options(client, GP, "2024-07-01")["options"][0]
     year1 = half["why"]["amounts"][0]
-    assert year1["name"] == "amount" and year1["label"].endswith("(half, 1)") and year1["value"] == "19000.00"
+    assert year1["name"] == "amount" and year1["label"].endswith("(half, 1, 30)") and year1["value"] == "19000.00"
     cell = next(n for n in year1["inputs"] if n["kind"] == "table")
     assert cell["name"] == "aid_amount" and cell["value"] == "19000.00"
     assert any("19 000 € (0,5 ETP)" in (s["quote"] or "") for s in cell["sources"])
     year3 = half["why"]["amounts"][2]
-    assert year3["label"].endswith("(half, 3)") and year3["value"] == "11000.00"
+    assert year3["label"].endswith("(half, 3, 30)") and year3["value"] == "11000.00"
     target = half["why"]["additional_patients_mt"]
     assert target["name"] == "additional_for" and "not_established" in target["value"]
     assert "defined_at" not in json.dumps(half["why"])  # no server paths in the page's trees
