@@ -179,24 +179,16 @@ class _Compiler:
             member = ref.member
             return lambda ev, env: member
         if ref.kind == "record_field":
-            target = self.expr(e.target, L)
             field_name = e.name
-
-            def get_field(ev, env):
-                record = target(ev, env)
-                if isinstance(record, NotEstablished):
-                    return record
-                if record is None:
-                    raise _missing(e.target)
-                return record[field_name]
-            return get_field
+            return self._strict([e.target], L, lambda ev, env, record: record[field_name])
         raise EvaluationError(f"unknown name `{dotted(e) or e.text}`", e.loc)
 
     # -- calls
     def _Call(self, e, L):
-        args = [self.expr(a, L) for a in e.args]
         name = e.function
         if name in self.model.rules and name not in L:
+            args = [self.expr(a, L) for a in e.args]
+
             def call_rule(ev, env):
                 return ev.value("rule", name, tuple(a(ev, env) for a in args))
             return call_rule
@@ -205,18 +197,12 @@ class _Compiler:
             return lambda ev, env: ev.failed(condition)
         fn = _FUNCTIONS[name]
 
-        def call(ev, env):
-            values = [a(ev, env) for a in args]
-            for arg, value in zip(e.args, values):
-                if isinstance(value, NotEstablished):
-                    return value
-                if value is None:
-                    raise _missing(arg)
+        def call(ev, env, *values):
             try:
                 return fn(*values)
             except (ValueError, OverflowError) as exc:
                 raise EvaluationError(f"{name}(…) cannot be computed here: {exc}", e.loc) from None
-        return call
+        return self._strict(e.args, L, call)
 
     def _Index(self, e, L):
         keys = [self.expr(k, L) for k in e.keys]
@@ -315,18 +301,27 @@ class _Compiler:
         operand, negated = self.expr(e.operand, L), e.negated
         return lambda ev, env: (operand(ev, env) is None) == negated
 
-    def _Arith(self, e, L):
-        left, right, op = self.expr(e.left, L), self.expr(e.right, L), e.op
+    def _strict(self, operands: list[ast.Expr], L, compute) -> Fn:
+        """Evaluate operands that must all have a value: `not established` propagates, a missing
+        value stops with an error naming its expression, else `compute(ev, env, *values)`."""
+        fns = [self.expr(x, L) for x in operands]
 
-        def arith(ev, env):
-            a, b = left(ev, env), right(ev, env)
-            for v in (a, b):
+        def strict(ev, env):
+            values = []
+            for fn, x in zip(fns, operands):
+                v = fn(ev, env)
                 if isinstance(v, NotEstablished):
                     return v
-            if a is None:
-                raise _missing(e.left)
-            if b is None:
-                raise _missing(e.right)
+                if v is None:
+                    raise _missing(x)
+                values.append(v)
+            return compute(ev, env, *values)
+        return strict
+
+    def _Arith(self, e, L):
+        op = e.op
+
+        def arith(ev, env, a, b):
             if op == "+":
                 return a + b
             if op == "-":
@@ -337,43 +332,17 @@ class _Compiler:
                 raise EvaluationError(f"division by zero in `{e.text}`", e.loc,
                                       hint=f"`{e.right.text}` is 0 for this case: guard the division with `if`")
             return V.divide(a, b)
-        return arith
+        return self._strict([e.left, e.right], L, arith)
 
     def _Negate(self, e, L):
-        operand = self.expr(e.operand, L)
-
-        def negate(ev, env):
-            v = operand(ev, env)
-            if isinstance(v, NotEstablished):
-                return v
-            if v is None:
-                raise _missing(e.operand)
-            return -v
-        return negate
+        return self._strict([e.operand], L, lambda ev, env, v: -v)
 
     def _Round(self, e, L):
-        operand, mode, unit = self.expr(e.operand, L), e.mode, e.unit
-
-        def round_(ev, env):
-            v = operand(ev, env)
-            if isinstance(v, NotEstablished):
-                return v
-            if v is None:
-                raise _missing(e.operand)
-            return V.round_value(v, mode, unit)
-        return round_
+        mode, unit = e.mode, e.unit
+        return self._strict([e.operand], L, lambda ev, env, v: V.round_value(v, mode, unit))
 
     def _AsOf(self, e, L):
-        date = self.expr(e.date, L)
-
-        def as_of(ev, env):
-            day = date(ev, env)
-            if isinstance(day, NotEstablished):
-                return day
-            if day is None:
-                raise _missing(e.date)
-            return ev.as_of(day, e, L, env)
-        return as_of
+        return self._strict([e.date], L, lambda ev, env, day: ev.as_of(day, e, L, env))
 
     # -- collections
     def _Comprehension(self, e, L):

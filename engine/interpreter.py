@@ -239,13 +239,16 @@ class Evaluation:
                 })
         return reasons
 
-    def as_of(self, day: dt.date, expr: ast.AsOf, local_names: frozenset, env: dict):
+    def _evaluation_on(self, day: dt.date, expr: ast.AsOf) -> "Evaluation":
         try:
-            other = self.session.evaluation(day)
+            return self.session.evaluation(day)
         except NoRulesetError as exc:
             raise EvaluationError(f"`{expr.text}` looks at {day.isoformat()}, but {exc}", expr.loc,
                                   hint="the case refers to a date no ruleset covers (e.g. a contract signed "
                                        "before the first agreement)") from None
+
+    def as_of(self, day: dt.date, expr: ast.AsOf, local_names: frozenset, env: dict):
+        other = self._evaluation_on(day, expr)
         fn = other.plan.expression(expr.target, local_names)
         other.frames.append([])
         try:
@@ -266,21 +269,12 @@ class Evaluation:
         decl = rule.decl
         env = {p.name: a for p, a in zip(decl.params, args)}
         label = decl.label + (f" ({', '.join(str(a) for a in args)})" if args else "")
-        applicable = []
-        for exc in rule.exceptions:
-            holds = exc.when(self, env)
-            if isinstance(holds, NotEstablished):
-                return Node("rule", name, label, holds, rule.type, self.model.id, decl.expr.text, decl.loc,
-                            list(decl.sources), note=f"exception « {exc.decl.label} » : non établi")
-            if holds:
-                applicable.append(exc)
-        if len(applicable) > 1:
-            a, b = applicable[:2]
-            raise EvaluationError(f"two exceptions of rule `{name}` apply at once: « {a.decl.label} » ({a.decl.loc}) "
-                                  f"and « {b.decl.label} » ({b.decl.loc})", b.decl.loc,
-                                  hint="the law must say which prevails: make their conditions exclusive")
-        if applicable:
-            exc = applicable[0]
+        exc = applicable_exception(name, rule, self, env)
+        if isinstance(exc, tuple):  # (exception, unknown): its condition is not established
+            exc, unknown = exc
+            return Node("rule", name, label, unknown, rule.type, self.model.id, decl.expr.text, decl.loc,
+                        list(decl.sources), note=f"exception « {exc.decl.label} » : non établi")
+        if exc is not None:
             value = exc.value(self, env)
             return Node("rule", name, label, value, rule.type, self.model.id, exc.decl.value.text, decl.loc,
                         list(decl.sources) + list(exc.decl.sources), note=f"exception appliquée : « {exc.decl.label} »")
@@ -289,29 +283,19 @@ class Evaluation:
 
     def _compute_condition(self, name: str, args: tuple) -> Node:
         decl = self.model.conditions[name]
-        result: object = True
         children = []
         for req in self.plan.conditions[name]:
             self.frames.append([])
-            note = None
             try:
-                value = req.test(self, {})
-                if value is not True:
-                    for waiver, when in req.waivers:
-                        if when(self, {}) is True:
-                            value, note = True, f"ne s'applique pas : « {waiver.label} »"
-                            break
+                value, waiver = requirement_outcome(req, self)
             finally:
                 grand_children = _distinct(self.frames.pop())
-            sources = list(req.decl.sources) + [s for w, _ in req.waivers for s in w.sources if note]
+            note = f"ne s'applique pas : « {waiver.label} »" if waiver else None
+            sources = list(req.decl.sources) + (list(waiver.sources) if waiver else [])
             children.append(Node("requirement", f"{name}.{req.decl.name}", req.decl.label, value, T.BOOL,
                                  self.model.id, req.decl.expr.text, req.decl.loc, sources, grand_children, note))
-            if value is False:
-                result = False
-            elif isinstance(value, NotEstablished) and result is True:
-                result = value
-        return Node("condition", name, decl.label, result, T.BOOL, self.model.id, None, decl.loc,
-                    list(decl.sources), children)
+        return Node("condition", name, decl.label, all_hold(c.value for c in children), T.BOOL, self.model.id,
+                    None, decl.loc, list(decl.sources), children)
 
     def _compute_parameter(self, name: str, args: tuple) -> Node:
         decl = self.model.parameters[name]
@@ -405,50 +389,62 @@ class FastEvaluation(Evaluation):
                 for req, value in self.memo[("requirements", condition)] if value is False]
 
     def as_of(self, day: dt.date, expr: ast.AsOf, local_names: frozenset, env: dict):
-        try:
-            other = self.session.evaluation(day)
-        except NoRulesetError as exc:
-            raise EvaluationError(f"`{expr.text}` looks at {day.isoformat()}, but {exc}", expr.loc,
-                                  hint="the case refers to a date no ruleset covers (e.g. a contract signed "
-                                       "before the first agreement)") from None
+        other = self._evaluation_on(day, expr)
         return other.plan.expression(expr.target, local_names)(other, env)
 
     def _fast_rule(self, name: str, args: tuple):
         rule = self.plan.rules[name]
         env = {p.name: a for p, a in zip(rule.decl.params, args)} if args else {}
-        applicable = []
-        for exc in rule.exceptions:
-            holds = exc.when(self, env)
-            if isinstance(holds, NotEstablished):
-                return holds
-            if holds:
-                applicable.append(exc)
-        if len(applicable) > 1:
-            a, b = applicable[0].decl, applicable[1].decl
-            raise EvaluationError(f"two exceptions of rule `{name}` apply at once: « {a.label} » ({a.loc}) "
-                                  f"and « {b.label} » ({b.loc})", b.loc,
-                                  hint="the law must say which prevails: make their conditions exclusive")
-        if applicable:
-            return applicable[0].value(self, env)
+        exc = applicable_exception(name, rule, self, env)
+        if isinstance(exc, tuple):
+            return exc[1]
+        if exc is not None:
+            return exc.value(self, env)
         return rule.body(self, env)
 
     def _fast_condition(self, name: str):
-        result: object = True
-        outcomes = []
-        for req in self.plan.conditions[name]:
-            value = req.test(self, {})
-            if value is not True:
-                for _, when in req.waivers:
-                    if when(self, {}) is True:
-                        value = True
-                        break
-            outcomes.append((req, value))
-            if value is False:
-                result = False
-            elif isinstance(value, NotEstablished) and result is True:
-                result = value
+        outcomes = [(req, requirement_outcome(req, self)[0]) for req in self.plan.conditions[name]]
         self.memo[("requirements", name)] = outcomes
-        return result
+        return all_hold(value for _, value in outcomes)
+
+
+def applicable_exception(name: str, rule, ev, env: dict):
+    """The exception of `rule` that applies (Catala-style: at most one may), None when none does,
+    or (exception, NotEstablished) when an exception's condition cannot be decided."""
+    applicable = []
+    for exc in rule.exceptions:
+        holds = exc.when(ev, env)
+        if isinstance(holds, NotEstablished):
+            return exc, holds
+        if holds:
+            applicable.append(exc)
+    if len(applicable) > 1:
+        a, b = applicable[0].decl, applicable[1].decl
+        raise EvaluationError(f"two exceptions of rule `{name}` apply at once: « {a.label} » ({a.loc}) "
+                              f"and « {b.label} » ({b.loc})", b.loc,
+                              hint="the law must say which prevails: make their conditions exclusive")
+    return applicable[0] if applicable else None
+
+
+def requirement_outcome(req, ev) -> tuple[object, ast.Waiver | None]:
+    """A requirement's value, and the waiver (`unless`) that lifted it, if one did."""
+    value = req.test(ev, {})
+    if value is not True:
+        for waiver, when in req.waivers:
+            if when(ev, {}) is True:
+                return True, waiver
+    return value, None
+
+
+def all_hold(values) -> object:
+    """A condition: false if a requirement fails, else not established if one is, else true."""
+    result: object = True
+    for value in values:
+        if value is False:
+            return False
+        if isinstance(value, NotEstablished) and result is True:
+            result = value
+    return result
 
 
 def _distinct(nodes: list[Node]) -> list[Node]:
