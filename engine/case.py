@@ -84,17 +84,7 @@ def validate(model: Ruleset, schema: type[pydantic.BaseModel], raw: object) -> d
         validated = schema.model_validate(raw)
     except pydantic.ValidationError as exc:
         raise CaseError([_problem(model, e) for e in exc.errors(include_url=False)]) from None
-    return _plain(validated)
-
-
-def _plain(value):
-    if isinstance(value, pydantic.BaseModel):
-        return {name: _plain(getattr(value, name)) for name in type(value).model_fields}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    return validated.model_dump()  # plain dicts; Decimal and date stay as they are
 
 
 def _problem(model: Ruleset, error: dict) -> str:
