@@ -168,6 +168,8 @@ class Evaluation:
                 node = getattr(self, "_compute_" + kind)(name, args)
             except RecursionError:
                 raise EvaluationError(f"`{name}` nests too deeply to compute", self._decl_loc(kind, name)) from None
+            except ArithmeticError as exc:  # e.g. a case figure so large that rounding it overflows
+                raise _arithmetic_error(name, exc, self._decl_loc(kind, name)) from None
             finally:
                 children = self.frames.pop()
                 self.session.stack.pop()
@@ -341,6 +343,8 @@ class FastEvaluation(Evaluation):
                 value = self.plan.parameters[name](self, {})
         except RecursionError:
             raise EvaluationError(f"`{name}` nests too deeply to compute", self._decl_loc(kind, name)) from None
+        except ArithmeticError as exc:
+            raise _arithmetic_error(name, exc, self._decl_loc(kind, name)) from None
         finally:
             session.active.discard(stack_key)
             session.stack.pop()
@@ -455,3 +459,9 @@ def _distinct(nodes: list[Node]) -> list[Node]:
             seen.add(id(node))
             out.append(node)
     return out
+
+
+def _arithmetic_error(name: str, exc: ArithmeticError, loc) -> EvaluationError:
+    return EvaluationError(f"`{name}` cannot be computed exactly ({type(exc).__name__}): a figure of the case or "
+                           f"of the ruleset is out of range", loc,
+                           hint="check the case's figures (patient counts, percentiles, amounts)")

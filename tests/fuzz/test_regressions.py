@@ -64,3 +64,21 @@ def test_grouped_28_digit_amount_still_reads():
     parsed = parse_text(HEAD + 'parameter p "p" : money = 1 000 000 000 000 000 000 000 000 000 €\n', "x.mil")
     (decl,) = parsed.declarations
     assert decl.value.value == 10 ** 27
+
+
+def test_a_huge_case_figure_is_a_located_error_not_an_invalid_operation():
+    # found by the case fuzzer: 10**30 patients made `round … to unit` raise decimal.InvalidOperation
+    import datetime as dt
+    from engine.interpreter import evaluate
+    from engine.registry import Registry
+    from engine.values import EvaluationError
+
+    case = {"physician": {"specialty": "medecine_generale", "sector": 1, "optam": False, "patients_mt": 1000,
+                          "file_active": 1600, "percentile": 45, "priority_zone": False,
+                          "coordinated_practice": True, "group_practice": True},
+            "contract": {"signed_on": dt.date(2019, 10, 1), "option": "third", "initial_patients_mt": 10 ** 30,
+                         "initial_file_active": 1400}}
+    for explain in (True, False):
+        with pytest.raises(EvaluationError, match=r"cannot be computed exactly \(InvalidOperation\)") as info:
+            evaluate(case, dt.date(2025, 9, 1), Registry.load(), explain=explain)
+        assert info.value.loc is not None and info.value.loc.file.endswith(".mil")
