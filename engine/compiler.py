@@ -116,9 +116,17 @@ def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type], expression_ty
         plan.parameters[name] = c.expr(decl.value, frozenset())
     for name, decl in model.tables.items():
         table_type = model.resolve_type(decl.type)
-        cells = [[c.cell(cell, table_type) for cell in row] for row in decl.cells]
+        cells = [[c.cell(cell, table_type, _cell_name(decl, r, k)) for k, cell in enumerate(row)]
+                 for r, row in enumerate(decl.cells)]
         plan.tables[name] = CompiledTable(decl, table_type, cells)
     return plan
+
+
+def _cell_name(decl: ast.TableDecl, row: int, column: int) -> str:
+    headings = [f"{decl.dims[0].name} {decl.row_keys[row].text}"]
+    if decl.column_keys:
+        headings.append(f"{decl.dims[1].name} {decl.column_keys[column].text}")
+    return f"{decl.label} ({', '.join(headings)})"
 
 
 _COMPARE = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
@@ -137,11 +145,13 @@ class _Compiler:
     def expr(self, e: ast.Expr, local_names: frozenset[str]) -> Fn:
         return getattr(self, "_" + type(e).__name__)(e, local_names)
 
-    def cell(self, cell: ast.TableCell, table_type: T.Type) -> Fn | None:
+    def cell(self, cell: ast.TableCell, table_type: T.Type, where: str) -> Fn | None:
         if cell.kind == "no_value":
             return None
         if cell.kind == "unknown":
-            reason = NotEstablished(f"cell `{cell.text}` at {cell.loc} is not established", cell.loc)
+            # The reason names the cell by its headings, not by a file path: the same ruleset gives
+            # the same words wherever it is installed.
+            reason = NotEstablished(f"{where} : valeur non établie (« ? » dans le barème)", cell.loc)
             return lambda ev, env: reason
         fn = self.expr(cell.expr, frozenset())
         if table_type.kind == "money":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from dsl import ast, types as T
 
@@ -62,7 +63,8 @@ def to_json(node: Node, references_by_ruleset: dict[str, dict], seen: set | None
     if node.expr is not None:
         out["expression"] = node.expr
     if node.loc is not None:
-        out["defined_at"] = str(node.loc)
+        # The ruleset file by name: the result reads the same wherever Millésime is installed.
+        out["defined_at"] = f"{PurePath(node.loc.file).name}:{node.loc.line}:{node.loc.column}"
     if node.sources:
         out["sources"] = [source_json(s, refs) for s in node.sources]
     if node.note:

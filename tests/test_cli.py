@@ -39,7 +39,7 @@ def test_eval_json_has_the_documented_shape(tmp_path):
     assert aid["sources"] == [{"instrument": "Texte de démonstration n°1", "article": "3", "quote": None,
                                "url": "https://example.org/demo1"}]
     table = next(i for i in aid["inputs"] if i["kind"] == "table")
-    assert (table["value"], table["defined_at"].endswith("demo_base.mil:29:13")) == ("8000.00", True)
+    assert (table["value"], table["defined_at"]) == ("8000.00", "demo_base.mil:29:13")
 
 
 def test_eval_accepts_json_cases(tmp_path):

@@ -179,7 +179,7 @@ def test_not_established_propagates_and_is_reported():
 def test_unknown_table_cell_is_not_established():
     r = run('table t "T" : money\n  rows k : int\n  | 1 | 5 |\n  | 2 | ? |\n'
             'rule a "A" : money = t[n - 1]\n', ["a"])
-    assert r.not_established() == {"a": "cell `?` at inline.mil:6:9 is not established"}
+    assert r.not_established() == {"a": "T (k 2) : valeur non établie (« ? » dans le barème)"}
 
 
 def test_empty_cell_is_an_evaluation_error_at_the_cell():

@@ -64,7 +64,7 @@ def test_each_figure_has_its_own_explanation_with_sources(client):
     assert year1["name"] == "amount" and year1["label"].endswith("(half, 1, 30)") and year1["value"] == "19000.00"
     cell = next(n for n in year1["inputs"] if n["kind"] == "table")
     assert cell["name"] == "aid_amount" and cell["value"] == "19000.00"
-    assert any("19 000 € (0,5 ETP)" in (s["quote"] or "") for s in cell["sources"])
+    assert any("19 000 € · 38 000 €" in (s["quote"] or "") for s in cell["sources"])
     year3 = half["why"]["amounts"][2]
     assert year3["label"].endswith("(half, 3, 30)") and year3["value"] == "11000.00"
     target = half["why"]["additional_patients_mt"]
