@@ -170,7 +170,9 @@ def test_later_agreements_never_change_an_earlier_result(sample):
         assert full == evaluate(case, on, ONLY_2019).to_json()
 
 
-@pytest.mark.xfail(strict=True, raises=EvaluationError,
+# Not strict: the ruleset owners are fixing it (a `starts_above_p30` guard in avenant7_2019.mil); once
+# that lands this test passes, and the marker and the P30 restriction of `valid_cases` can go.
+@pytest.mark.xfail(strict=False, raises=EvaluationError,
                    reason="found by this fuzzer, not fixed here (ruleset owners): a contract below P30 is ineligible, "
                           "but `additional_patients_mt` looks up `target_table`, which has no row under P30, so the "
                           "whole evaluation fails instead of giving 0 € and the reason")
