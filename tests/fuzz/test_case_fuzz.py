@@ -43,7 +43,6 @@ def _evaluates(case, on) -> bool:
     return True
 
 
-KNOWN_BUG = re.compile(r"^table `target_table` has no row for percentile = ")
 NO_RULESET = re.compile(r"no ruleset in force on (\d{4}-\d{2}-\d{2})")
 
 VALID_BASES = [(c, on) for c, on in BASES if isinstance(c.get("contract"), dict) and on >= FIRST_DAY
@@ -127,10 +126,6 @@ def check_case(case, on: dt.date):
             assert _field_path_ok(problem, case), problem
         return "invalid"
     except (NoRulesetError, EvaluationError) as exc:
-        if isinstance(exc, EvaluationError) and KNOWN_BUG.search(exc.message):
-            # reported to the ruleset owners (see test_properties.test_known_bug_below_p30): loud and
-            # located, but a valid case should get its result; remove this branch once fixed
-            return "known bug: target below P30"
         if isinstance(exc, EvaluationError) and "cannot be computed exactly" in exc.message:
             assert exc.loc is not None  # a case figure out of any legal range (10**30 patients): loud, located
             return "out of range"

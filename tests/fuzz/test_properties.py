@@ -47,9 +47,7 @@ def valid_cases(draw, specialties=SPECIALTIES, with_contract=None, signed=(dt.da
         "optam": draw(st.booleans()),
         "patients_mt": draw(st.integers(0, 3000)),
         "file_active": draw(st.integers(0, 6000)),
-        # below P30 with a contract, the target lookup fails (see test_known_bug_below_p30): kept out here
-        "percentile": draw(st.decimals(30, 100, places=1) if with_contract is not False and signed_on <= on
-                           else st.one_of(st.none(), st.decimals(0, 100, places=1))),
+        "percentile": draw(st.one_of(st.none(), st.decimals(0, 100, places=1))),
         "priority_zone": draw(st.booleans()),
         "coordinated_practice": draw(st.booleans()),
         "group_practice": draw(st.booleans()),
@@ -170,18 +168,16 @@ def test_later_agreements_never_change_an_earlier_result(sample):
         assert full == evaluate(case, on, ONLY_2019).to_json()
 
 
-# Not strict: the ruleset owners are fixing it (a `starts_above_p30` guard in avenant7_2019.mil); once
-# that lands this test passes, and the marker and the P30 restriction of `valid_cases` can go.
-@pytest.mark.xfail(strict=False, raises=EvaluationError,
-                   reason="found by this fuzzer, not fixed here (ruleset owners): a contract below P30 is ineligible, "
-                          "but `additional_patients_mt` looks up `target_table`, which has no row under P30, so the "
-                          "whole evaluation fails instead of giving 0 € and the reason")
-def test_known_bug_below_p30():
-    # a GP above P30 by patient count (900 > 640) who states a percentile of 0: still fails on target_table
+def test_stated_percentile_below_p30_with_a_patientele_above_it():
+    # Found by this fuzzer. A GP above P30 by patient count (900 > 640) who states a percentile of 0:
+    # the data contradict each other, so the target is not established — and the rest still answers.
+    # Signed 2019-10-01, evaluated 2025-09-01: five years are over → contract ended → 0 €.
     case = {"physician": {"specialty": "medecine_generale", "sector": 1, "optam": False, "patients_mt": 900,
                           "file_active": 0, "percentile": Decimal(0), "priority_zone": False,
-                          "coordinated_practice": False, "group_practice": False},
+                          "coordinated_practice": True, "group_practice": True},
             "contract": {"signed_on": dt.date(2019, 10, 1), "option": "third", "initial_patients_mt": 900,
                          "initial_file_active": 1400}}
-    values = evaluate(case, dt.date(2025, 9, 1), REGISTRY).json_values()
-    assert isinstance(values["annual_aid"], str)  # a result, whatever the owners decide the target is
+    result = evaluate(case, dt.date(2025, 9, 1), REGISTRY)
+    values = result.json_values()
+    assert values["annual_aid"] == "0.00"
+    assert "données incohérentes" in result.not_established()["additional_patients_mt"]
