@@ -17,6 +17,7 @@ from . import testing
 from .files import load_data
 from .interpreter import evaluate
 from .registry import Registry
+from .values import display
 
 rulesets_option = click.option(
     "--rulesets", "rulesets_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -76,7 +77,6 @@ def eval_command(case_file, on, as_json, outputs, rulesets_dir):
     click.echo(f"ruleset {m.id} ({m.fingerprint}), date d'évaluation {result.date.isoformat()}")
     click.echo()
     labels = result.labels()
-    from .values import display
     for name, node in result.explanation.items():
         click.echo(f"  {name:<24} {display(node.value, node.type, labels)}")
 
