@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from dsl import ast, types as T
+from dsl.errors import did_you_mean
 
 from . import explain, values as V
 from .case import validate
@@ -87,7 +88,6 @@ def evaluate(case: dict, on: dt.date, registry: Registry, outputs: list[str] | N
     names = outputs or ev.plan.model.outputs
     unknown = [n for n in names if ev.plan.model.value_declaration(n)[0] is None]
     if unknown:
-        from dsl.errors import did_you_mean
         hints = [did_you_mean(n, ev.plan.model.value_names()) for n in unknown]
         raise EvaluationError("unknown output " + ", ".join(f"`{n}`" for n in unknown) +
                               f" in ruleset `{ev.plan.model.id}`",

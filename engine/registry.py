@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from dsl import checks, model as M
-from dsl.errors import Diagnostic, MillesimeError, RulesetError
+from dsl.errors import Diagnostic, MillesimeError, RulesetError, did_you_mean
 from dsl.parser import parse_file
 
 from .case import case_model
@@ -114,7 +114,6 @@ class Registry:
 
     def get(self, ruleset_id: str) -> Entry:
         if ruleset_id not in self.entries:
-            from dsl.errors import did_you_mean
             hint = did_you_mean(ruleset_id, self.entries)
             raise MillesimeError(f"no ruleset `{ruleset_id}`" + (f"; {hint}" if hint else ""))
         return self.entries[ruleset_id]
