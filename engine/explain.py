@@ -27,8 +27,8 @@ class Node:
 def source_text(src: ast.Source, references: dict[str, ast.Reference]) -> str:
     ref = references.get(src.reference) if src.is_reference_name else None
     text = ref.title if ref else src.reference
-    if src.article:
-        text += f", art. {src.article}"
+    if src.article:  # "9-5-2-2" is an article; "tableau « … »" says where in the text already
+        text += f", art. {src.article}" if src.article[:1].isdigit() else f", {src.article}"
     if src.quote:
         text += f" : « {src.quote} »"
     return text
