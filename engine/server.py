@@ -124,7 +124,8 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY) -> Fa
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        # keep the exception's headers: a 405 must say which methods are allowed (`Allow`, RFC 9110)
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):  # pragma: no cover - a bug, not bad input

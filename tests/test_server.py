@@ -285,3 +285,11 @@ def test_the_page_and_its_files_are_served(client):
         r = client.get(f"/static/{name}")
         assert r.status_code == 200 and kind in r.headers["content-type"]
     assert client.get("/static/nothing.js").status_code == 404
+
+
+def test_a_wrong_method_gets_405_with_the_allowed_methods(client):
+    # found by the API fuzzer (tests/fuzz/test_api_fuzz.py): the 405 lost its `Allow` header
+    r = client.put("/evaluate", json={})
+    assert r.status_code == 405 and r.json() == {"error": "Method Not Allowed"}
+    assert r.headers["allow"] == "POST"
+    assert client.delete("/rulesets").headers["allow"] == "GET"
