@@ -223,6 +223,9 @@ def test_unknown_output(client):
     (b'{"physician": {"patients_mt": 1e999999}}', 422, "number out of range"),
     (b'{"physician": [' + b"[" * 20000 + b"]" * 20000 + b"]}", 400, "invalid JSON"),
     (b"\xff\xfe", 400, "not UTF-8"),
+    # a lone surrogate is JSON syntax but no character: echoed in "unknown field", it gave a 500
+    (b'{"\\ud800physician": {}}', 400, "\\\\ud800 is half of a UTF-16 surrogate pair"),
+    (b'{"physician": {"specialty": ["\\udfff"]}}', 400, "\\\\udfff is half"),
 ])
 def test_malformed_bodies_get_4xx_never_500(client, body, status, needle):
     r = client.post("/options", content=body, headers={"content-type": "application/json"})
