@@ -23,6 +23,7 @@ true/false, lists and records as JSON text, "not established" as {"not_establish
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -318,10 +319,12 @@ def read_rows(path: Path) -> tuple[list[str], int | None, Iterator[list[dict]]]:
     if fmt == "csv":
         handle = open(path, newline="", encoding="utf-8-sig")
         reader = csv.DictReader(handle)
-        names = list(reader.fieldnames or [])
+        with _utf8(handle):
+            names = list(reader.fieldnames or [])
         return names, None, _chunks(reader, handle)
     handle = open(path, encoding="utf-8")
-    first = handle.readline()
+    with _utf8(handle):
+        first = handle.readline()
     try:
         head = json.loads(first, parse_float=Decimal) if first.strip() else {}
     except json.JSONDecodeError as exc:
@@ -352,15 +355,28 @@ _BAD_LINE = "\0line"
 def _chunks(rows: Iterable[dict], handle) -> Iterator[list[dict]]:
     try:
         chunk = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) == CHUNK:
-                yield chunk
-                chunk = []
+        with _utf8(handle):
+            for row in rows:
+                chunk.append(row)
+                if len(chunk) == CHUNK:
+                    yield chunk
+                    chunk = []
         if chunk:
             yield chunk
     finally:
         handle.close()
+
+
+@contextlib.contextmanager
+def _utf8(handle):
+    """A text file that is not UTF-8 is refused whole, with its name, never with a traceback
+    (found by tests/fuzz/test_batch_fuzz.py). A row's boundaries cannot be trusted past a bad byte."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        handle.close()
+        raise BatchError(f"{handle.name}: not UTF-8 text (byte {exc.object[exc.start]:#04x}: {exc.reason}); "
+                         "save the file as UTF-8") from None
 
 
 def _read_parquet(path: Path):

@@ -232,3 +232,16 @@ def test_evaluate_batches_has_the_shape_of_spark_map_in_arrow():
     assert all(b.schema == schema for b in batches)
     # full 38 000, half 19 000 (year 1, 2024); 700 ≤ 775 patients: not eligible → 0 €
     assert [v for b in batches for v in b.column("annual_aid").to_pylist()] == ["38000.00", "19000.00", "0.00"]
+
+
+@pytest.mark.parametrize("name, content", [
+    ("cases.csv", HEADER.encode() + b"medecine_g\xe9n\xe9rale,1,false,1200,2000,,,,,,\n"),  # Latin-1, in a row
+    ("cases.csv", b"specialt\xff,sector\n"),                                             # in the header
+    ("cases.jsonl", b'{"specialty": "medecine_generale"}\n{"sector": "\xff"}\n'),
+])
+def test_a_file_that_is_not_utf8_is_refused_with_its_name(tmp_path, name, content):
+    # found by tests/fuzz/test_batch_fuzz.py: a UnicodeDecodeError traceback, and nothing said of the file
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(BatchError, match=rf"{name}: not UTF-8 text \(byte 0x(e9|ff): invalid"):
+        run_file(tmp_path / name, ON, tmp_path / "out.csv", progress=False)
+    assert list(tmp_path.iterdir()) == [tmp_path / name]
