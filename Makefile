@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,docs,batch,serve,e2e,fuzz]'
+	$(BIN)/pip install --quiet -e '.[test,docs,batch,serve,e2e,fuzz,vector]'
 	touch $(STAMP)
 
 ## Install, then evaluate the example case on the shipped agreements.

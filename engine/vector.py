@@ -1,0 +1,1578 @@
+"""The vectorised back-end: a ruleset's expressions as column operations over a whole batch.
+
+The row engine (engine/compiler.py + engine/interpreter.py) evaluates one case at a time
+through a closure tree. Here the same ruleset is compiled a second time, into closures that
+take a *context* (a ruleset, an evaluation date per row, a set of rows) and return a `Vec`:
+one numpy column for the whole batch, never a Python object per row.
+
+Exact values, no float:
+
+- money, decimals and percents are int64 columns in a fixed decimal scale per column
+  (`value = data / 10**scale`): 21 000,00 € is 2100000 at scale 2, 7,5 % is 75 at scale 3;
+  additions align scales, products add them, `round … to cent|euro|unit` is integer
+  arithmetic with the row engine's modes (half-up away from zero, ceiling, floor);
+- dates are int64 days since 1970-01-01; enum members and texts are codes of one interning
+  table; booleans are numpy booleans.
+
+Every column carries three row masks besides its data, which reproduce the row engine's
+lazy semantics without evaluating lazily:
+
+- `none`: the value is `none` (a missing optional input, `none` written in a rule);
+- `ne`: the value is *not established* (its reason is not kept: such rows are handed back);
+- `defer`: the row engine would do something this back-end does not reproduce on that row —
+  raise an error (a missing value used, a table without that row, a division by zero), or
+  compute something not vectorised (a division, a list, a record, a value out of the int64
+  range or with a negative-zero Decimal sign). Deferring is always safe.
+
+Branches are evaluated for all rows (or skipped when no row takes them), and each operator
+combines its operands' masks exactly as the row engine's evaluation order would: `if` only
+sees the errors of the branch a row takes, `and`/`or` stop at the first decisive operand
+(Kleene logic), rule exceptions raise a conflict error when two apply, waivers lift a
+requirement, strict operators propagate *not established* from their first operand that is.
+
+`x as of D` splits the rows by the ruleset in force on each row's D, evaluates x for each
+group under that ruleset with `on` = D, and scatters the values back. A ruleset consulted
+through `as of` validates the case with its own schema (as the row engine does): rows its
+schema rejects are deferred.
+
+A row whose requested outputs are all values (no `defer`, no `ne`) takes the vectorised
+values; every other row is evaluated again, alone, by the row engine
+(`engine.batch.Batch.row`), so a batch result is always identical to the row engine's.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+from typing import Annotated, Callable
+
+import numpy as np
+
+from dsl import ast, types as T
+from dsl.checks import bare_member_enum, resolve
+
+from . import values as V
+
+LIMIT = 1 << 60          # |data| of every value row stays below: sums never wrap an int64
+FLIMIT = float(LIMIT)
+MAX_SCALE = 18           # decimal places a column may carry
+INPUT_SCALE = 9          # an input with more decimal places is handed back to the row engine
+MAX_DEPTH = 48           # rules nested deeper (recursive parameterised rules) are deferred
+EPOCH = dt.date(1970, 1, 1).toordinal()
+DAY_MIN = dt.date.min.toordinal() - EPOCH
+DAY_MAX = dt.date.max.toordinal() - EPOCH
+SCALAR_KINDS = {"int", "decimal", "money", "percent", "bool", "date", "text", "enum"}
+
+Fn = Callable[["Ctx", dict], "Vec"]
+
+# ---------------------------------------------------------------- symbols (enum members, texts)
+
+_CODES: dict[str, int] = {}
+_NAMES: list[str] = []
+
+
+def sym(text: str) -> int:
+    code = _CODES.get(text)
+    if code is None:
+        code = _CODES[text] = len(_NAMES)
+        _NAMES.append(text)
+    return code
+
+
+# ---------------------------------------------------------------- masks (None = no row)
+
+def OR(*masks):
+    out = None
+    for m in masks:
+        if m is None:
+            continue
+        out = m if out is None else (out | m)
+    return out
+
+
+def AND(a, b):
+    if a is None or b is None:
+        return None
+    return a & b
+
+
+def ANDNOT(a, b):
+    if a is None:
+        return None
+    if b is None:
+        return a
+    return a & ~b
+
+
+def NOT(m, n):
+    return np.ones(n, bool) if m is None else ~m
+
+
+def some(m) -> bool:
+    return m is not None and bool(m.any())
+
+
+def as_mask(m, n):
+    """A numpy bool (scalar or array) as a mask: None when no row is set."""
+    if m is None:
+        return None
+    if np.ndim(m) == 0:
+        return np.ones(n, bool) if bool(m) else None
+    return m
+
+
+# ---------------------------------------------------------------- a column value
+
+class Vec:
+    """One value per row of a context. kinds: bool num date sym (numpy data, scalar or per row);
+    const (a Python collection, the same on every row); opaque (a value this back-end does not
+    compute: using it defers the row); any (no row holds a value)."""
+    __slots__ = ("kind", "data", "scale", "isint", "none", "ne", "defer")
+
+    def __init__(self, kind, data=None, scale=0, isint=False, none=None, ne=None, defer=None):
+        self.kind, self.data, self.scale, self.isint = kind, data, scale, isint
+        self.defer = defer
+        self.ne = ANDNOT(ne, defer)
+        self.none = ANDNOT(none, OR(defer, self.ne))
+
+    def bad(self):
+        """Rows without a value."""
+        return OR(self.defer, self.ne, self.none)
+
+    def take(self, idx) -> "Vec":
+        data = self.data
+        if isinstance(data, np.ndarray) and data.ndim == 1:
+            data = data[idx]
+        return Vec(self.kind, data, self.scale, self.isint,
+                   *(m[idx] if m is not None else None for m in (self.none, self.ne, self.defer)))
+
+
+def deferred(n) -> Vec:
+    return Vec("any", defer=np.ones(n, bool))
+
+
+def only(v: Vec, kinds, n) -> Vec:
+    """`v` if its values are of these kinds; else the same rows, each value row deferred."""
+    if v.kind in kinds or v.kind == "any":
+        return v
+    return Vec("any", none=v.none, ne=v.ne, defer=OR(v.defer, NOT(v.bad(), n)))
+
+
+def const(value) -> Vec:
+    """A literal or a constant of the ruleset."""
+    if value is None:
+        return Vec("any")  # `none` on every row: the mask is filled by `none_vec`
+    if isinstance(value, bool):
+        return Vec("bool", np.bool_(value))
+    if isinstance(value, int):
+        if abs(value) >= LIMIT:
+            return None
+        return Vec("num", np.int64(value), 0, True)
+    if isinstance(value, Decimal):
+        scaled = _scaled(value)
+        if scaled is None:
+            return None
+        data, scale = scaled
+        return Vec("num", np.int64(data), scale, False)
+    if isinstance(value, dt.date):
+        return Vec("date", np.int64(value.toordinal() - EPOCH))
+    if isinstance(value, str):
+        return Vec("sym", np.int64(sym(value)))
+    return None
+
+
+def _scaled(value: Decimal, scale: int | None = None):
+    """(integer, scale) with value = integer / 10**scale, exactly; None if out of range."""
+    if not value.is_finite() or (value.is_zero() and value.is_signed()):
+        return None
+    sign, digits, exponent = value.as_tuple()
+    own = max(0, -exponent)
+    if scale is None:
+        scale = own
+    if own > scale or scale > MAX_SCALE:
+        return None
+    coefficient = int("".join(map(str, digits))) if digits else 0
+    data = coefficient * 10 ** (exponent + scale)
+    data = -data if sign else data
+    if abs(data) >= LIMIT:
+        return None
+    return data, scale
+
+
+def rescale(data, s0: int, s1: int, n):
+    """Data at scale s0 → scale s1 ≥ s0, and the rows that would leave the int64 range."""
+    if s0 == s1:
+        return data, None
+    f = 10 ** (s1 - s0)
+    over = as_mask(np.abs(data) >= LIMIT // f, n)
+    return data * np.int64(f), over
+
+
+# ---------------------------------------------------------------- merging branches
+
+def merge(n, parts, ne=None, defer=None) -> Vec:
+    """Rows taken from several values: parts are (mask, Vec) with disjoint masks."""
+    parts = [(m, v) for m, v in parts if m is not None and v is not None]
+    kinds = {v.kind for _, v in parts if v.kind != "any"}
+    none = OR(*(AND(m, v.none) for m, v in parts))
+    ne = OR(ne, *(AND(m, v.ne) for m, v in parts))
+    defer = OR(defer, *(AND(m, v.defer) for m, v in parts))
+    if not kinds:
+        return Vec("any", none=none, ne=ne, defer=defer)
+    if len(kinds) > 1 or "opaque" in kinds:
+        return Vec("opaque", none=none, ne=ne, defer=defer)
+    kind = kinds.pop()
+    if kind == "const":
+        values = {id(v.data) for _, v in parts if v.kind == "const"}
+        if len(values) > 1:
+            return Vec("opaque", none=none, ne=ne, defer=defer)
+        return Vec("const", next(v.data for _, v in parts if v.kind == "const"), none=none, ne=ne, defer=defer)
+    typed = [(m, v) for m, v in parts if v.kind == kind]
+    scale = max(v.scale for _, v in typed) if kind == "num" else 0
+    isint = all(v.isint for _, v in typed)
+    data = None
+    for m, v in typed:
+        d = v.data
+        if kind == "num" and v.scale != scale:
+            d, over = rescale(d, v.scale, scale, n)
+            defer = OR(defer, AND(m, over))
+        if data is None:
+            data = d if len(typed) == 1 else np.where(m, d, np.zeros((), np.bool_ if kind == "bool" else np.int64))
+        else:
+            data = np.where(m, d, data)
+    return Vec(kind, data, scale, isint, none, ne, defer)
+
+
+def scatter(n, parts, ne=None, defer=None) -> Vec:
+    """Values computed on subsets of rows (index arrays) → one value for all n rows."""
+    kinds = {v.kind for _, v in parts if v.kind != "any"}
+    masks = {}
+    for name in ("none", "ne", "defer"):
+        acc = None
+        for idx, v in parts:
+            m = getattr(v, name)
+            if m is not None:
+                if acc is None:
+                    acc = np.zeros(n, bool)
+                acc[idx] = m
+        masks[name] = acc
+    ne, defer = OR(ne, masks["ne"]), OR(defer, masks["defer"])
+    if not kinds:
+        return Vec("any", none=masks["none"], ne=ne, defer=defer)
+    if len(kinds) > 1 or kinds & {"opaque", "const"}:
+        if kinds == {"const"} and len({id(v.data) for _, v in parts if v.kind == "const"}) == 1:
+            return Vec("const", next(v.data for _, v in parts if v.kind == "const"),
+                       none=masks["none"], ne=ne, defer=defer)
+        return Vec("opaque", none=masks["none"], ne=ne, defer=defer)
+    kind = kinds.pop()
+    typed = [(idx, v) for idx, v in parts if v.kind == kind]
+    scale = max(v.scale for _, v in typed) if kind == "num" else 0
+    data = np.zeros(n, np.bool_ if kind == "bool" else np.int64)
+    for idx, v in typed:
+        d = v.data
+        if kind == "num" and v.scale != scale:
+            d, over = rescale(d, v.scale, scale, len(idx))
+            if over is not None:
+                extra = np.zeros(n, bool)
+                extra[idx] = over
+                defer = OR(defer, extra)
+        data[idx] = d
+    return Vec(kind, data, scale, all(v.isint for _, v in typed), masks["none"], ne, defer)
+
+
+# ---------------------------------------------------------------- strict operands
+
+def strict(vecs, n):
+    """The row engine's `_strict`: operands in order; the first not established makes the
+    result not established, a missing one raises (defer); later operands are not evaluated
+    on those rows. Returns (defer, ne): the rows left have a value for every operand."""
+    stopped = defer = ne = None
+    for v in vecs:
+        d = ANDNOT(OR(v.defer, v.none), stopped)
+        e = ANDNOT(v.ne, stopped)
+        defer, ne = OR(defer, d), OR(ne, e)
+        stopped = OR(stopped, d, e)
+    return defer, ne
+
+
+def truth(v: Vec, n):
+    """Rows where `if v` takes the `then` branch (Python truthiness of a bool or none)."""
+    if v.kind == "bool":
+        t = v.data if v.none is None else (v.data & ~v.none)
+        return as_mask(t, n) if np.ndim(t) == 0 else t
+    return None
+
+
+def is_true(v: Vec, n):
+    """Rows where `v is True` (value rows only)."""
+    if v.kind != "bool":
+        return None
+    return ANDNOT(as_mask(v.data, n) if np.ndim(v.data) == 0 else v.data.copy(), v.bad())
+
+
+def is_false(v: Vec, n):
+    if v.kind != "bool":
+        return None
+    return ANDNOT(as_mask(~v.data, n) if np.ndim(v.data) == 0 else ~v.data, v.bad())
+
+
+# ---------------------------------------------------------------- dates
+
+def _ymd(days):
+    d = np.asarray(days).astype("datetime64[D]")
+    months = d.astype("datetime64[M]")
+    year = months.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = months.astype(np.int64) % 12 + 1
+    day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return year, month, day
+
+
+def _from_ymd(year, month, day):
+    index = (np.asarray(year) - 1970) * 12 + (np.asarray(month) - 1)
+    first = index.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    return first + (np.asarray(day) - 1)
+
+
+def _month_length(year, month):
+    index = (np.asarray(year) - 1970) * 12 + (np.asarray(month) - 1)
+    first = index.astype("datetime64[M]")
+    return ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(np.int64)
+
+
+def _add_months(days, months, n):
+    """V.add_months: same day `months` later, the 31st becoming the month's last day; a result
+    in or after December 9999 (where the row engine cannot compute the month's length) defers."""
+    y, m, d = _ymd(days)
+    index = y * 12 + m - 1 + months
+    year, month = np.divmod(index, 12)
+    month = month + 1
+    bad = as_mask((year < 1) | (year > 9999) | ((year == 9999) & (month == 12)), n)
+    year = np.clip(year, 1, 9999)
+    last = _month_length(year, month)
+    return _from_ymd(year, month, np.minimum(d, last)), bad
+
+
+def _years_between(a, b):
+    ya, ma, da = _ymd(a)
+    yb, mb, db = _ymd(b)
+    return yb - ya - ((mb * 100 + db) < (ma * 100 + da)).astype(np.int64)
+
+
+def _months_between(a, b):
+    ya, ma, da = _ymd(a)
+    yb, mb, db = _ymd(b)
+    return (yb - ya) * 12 + mb - ma - (db < da).astype(np.int64)
+
+
+# ---------------------------------------------------------------- the compiler
+
+class Unsupported(Exception):
+    pass
+
+
+class VPlan:
+    """The vector closures of one ruleset, compiled on first use and kept."""
+
+    def __init__(self, entry):
+        self.entry, self.model = entry, entry.model
+        self.c = _Compiler(self.model)
+        self._rules, self._conditions, self._parameters, self._tables, self._foreign = {}, {}, {}, {}, {}
+
+    def rule(self, name):
+        r = self._rules.get(name)
+        if r is None:
+            decl = self.model.rules[name]
+            L = frozenset(p.name for p in decl.params)
+            r = self._rules[name] = (decl, self.c.expr(decl.expr, L),
+                                     [(self.c.expr(e.when, L), self.c.expr(e.value, L)) for e in decl.exceptions])
+        return r
+
+    def condition(self, name):
+        c = self._conditions.get(name)
+        if c is None:
+            decl = self.model.conditions[name]
+            c = self._conditions[name] = [(self.c.expr(r.expr, frozenset()),
+                                           [self.c.expr(w.when, frozenset()) for w in r.waivers])
+                                          for r in decl.requirements]
+        return c
+
+    def parameter(self, name):
+        p = self._parameters.get(name)
+        if p is None:
+            p = self._parameters[name] = self.c.expr(self.model.parameters[name].value, frozenset())
+        return p
+
+    def table(self, name):
+        t = self._tables.get(name)
+        if t is None:
+            decl = self.model.tables[name]
+            money = self.model.resolve_type(decl.type).kind == "money"
+            cells = [[("none", None) if cell.kind == "no_value" else ("ne", None) if cell.kind == "unknown"
+                      else ("value", self.c.expr(cell.expr, frozenset())) for cell in row] for row in decl.cells]
+            t = self._tables[name] = (decl, money, cells)
+        return t
+
+    def foreign(self, expr: ast.Expr, local_names: frozenset):
+        key = (id(expr), local_names)
+        fn = self._foreign.get(key)
+        if fn is None:
+            fn = self._foreign[key] = (expr, self.c.expr(expr, local_names))
+        return fn[1]
+
+
+class _Compiler:
+    def __init__(self, model):
+        self.model = model
+
+    def expr(self, e: ast.Expr, L: frozenset) -> Fn:
+        try:
+            return getattr(self, "_" + type(e).__name__)(e, L)
+        except Unsupported:
+            return lambda ctx, env: deferred(ctx.n)
+
+    # -- leaves
+    def _Literal(self, e, L):
+        if e.kind == "none":
+            return lambda ctx, env: Vec("any", none=np.ones(ctx.n, bool))
+        v = const(e.value)
+        if v is None:
+            raise Unsupported(e.text)
+        return lambda ctx, env: v
+
+    def _NotEstablished(self, e, L):
+        return lambda ctx, env: Vec("any", ne=np.ones(ctx.n, bool))
+
+    def _Name(self, e, L):
+        return self._reference(e, L)
+
+    def _Field(self, e, L):
+        return self._reference(e, L)
+
+    def _reference(self, e, L):
+        ref = resolve(self.model, e, L)
+        name = ref.name
+        if ref.kind == "local":
+            return lambda ctx, env: env[name]
+        if ref.kind in ("rule", "condition", "parameter"):
+            kind = ref.kind
+            return lambda ctx, env: ctx.value(kind, name)
+        if ref.kind == "builtin":
+            if name == "on":
+                return lambda ctx, env: ctx.on
+            return lambda ctx, env: Vec("sym", np.int64(sym(ctx.model.id)))
+        if ref.kind == "input":
+            return lambda ctx, env: ctx.input(name)
+        if ref.kind == "enum_member":
+            v = const(ref.member)
+            return lambda ctx, env: v
+        raise Unsupported(e.text)  # record fields: records are not vectorised
+
+    # -- calls
+    def _Call(self, e, L):
+        name = e.function
+        if name in self.model.rules and name not in L:
+            args = [self.expr(a, L) for a in e.args]
+            return lambda ctx, env: ctx.value("rule", name, tuple(a(ctx, env) for a in args))
+        if name not in _FUNCTIONS:
+            raise Unsupported(name)
+        fn = _FUNCTIONS[name]
+        args = [self.expr(a, L) for a in e.args]
+
+        def call(ctx, env):
+            n = ctx.n
+            values = []
+            stopped = defer = ne = None
+            for a in args:  # operands in order; stop at the first not established or missing
+                if stopped is not None and stopped.all():
+                    break
+                v = a(ctx, env)
+                d = ANDNOT(OR(v.defer, v.none), stopped)
+                x = ANDNOT(v.ne, stopped)
+                defer, ne = OR(defer, d), OR(ne, x)
+                stopped = OR(stopped, d, x)
+                values.append(v)
+            if len(values) < len(args):
+                return Vec("any", ne=ne, defer=defer)
+            return fn(n, values, defer, ne)
+        return call
+
+    def _Index(self, e, L):
+        keys = [self.expr(k, L) for k in e.keys]
+        if isinstance(e.target, ast.Name) and e.target.name in self.model.tables and e.target.name not in L:
+            table = e.target.name
+
+            def lookup(ctx, env):
+                return ctx.table(table, [k(ctx, env) for k in keys])
+            return lookup
+        raise Unsupported(e.text)  # maps are not vectorised
+
+    # -- control and logic
+    def _If(self, e, L):
+        cond, then, otherwise = self.expr(e.condition, L), self.expr(e.then, L), self.expr(e.otherwise, L)
+
+        def if_(ctx, env):
+            n = ctx.n
+            c = cond(ctx, env)
+            if c.kind not in ("bool", "any"):
+                c = only(c, ("bool",), n)
+            taken = ANDNOT(truth(c, n), OR(c.defer, c.ne))
+            rest = ANDNOT(NOT(taken, n), OR(c.defer, c.ne))
+            parts = []
+            if some(taken):
+                parts.append((taken, then(ctx, env)))
+            if some(rest):
+                parts.append((rest, otherwise(ctx, env)))
+            return merge(n, parts, ne=c.ne, defer=c.defer)
+        return if_
+
+    def _Logic(self, e, L):
+        operands = [self.expr(o, L) for o in e.operands]
+        decisive = e.op == "or"
+
+        def logic(ctx, env):
+            n = ctx.n
+            stopped = defer = unknown = decided = None
+            for operand in operands:
+                if stopped is not None and stopped.all():
+                    break
+                v = operand(ctx, env)
+                d = ANDNOT(v.defer, stopped)
+                defer = OR(defer, d)
+                stopped = OR(stopped, d)
+                unknown = OR(unknown, ANDNOT(v.ne, stopped))
+                hit = is_true(v, n) if decisive else is_false(v, n)
+                hit = ANDNOT(hit, stopped)
+                decided = OR(decided, hit)
+                stopped = OR(stopped, hit)
+            data = np.bool_(not decisive) if decided is None else np.where(decided, decisive, not decisive)
+            return Vec("bool", data, ne=ANDNOT(unknown, decided), defer=defer)
+        return logic
+
+    def _Not(self, e, L):
+        operand = self.expr(e.operand, L)
+
+        def not_(ctx, env):
+            v = operand(ctx, env)
+            if v.kind == "any":  # none → `not none` is true
+                return Vec("bool", np.bool_(True), ne=v.ne, defer=v.defer)
+            if v.kind != "bool":
+                return only(v, ("bool",), ctx.n)
+            data = ~v.data if v.none is None else (~v.data | v.none)
+            return Vec("bool", data, ne=v.ne, defer=v.defer)
+        return not_
+
+    def _Compare(self, e, L):
+        left, right, op = self.expr(e.left, L), self.expr(e.right, L), e.op
+        equality = op in ("=", "!=")
+
+        def compare(ctx, env):
+            n = ctx.n
+            a, b = left(ctx, env), right(ctx, env)
+            defer = OR(a.defer, b.defer)
+            ne = ANDNOT(OR(a.ne, b.ne), defer)
+            if not equality:
+                defer = OR(defer, ANDNOT(OR(a.none, b.none), OR(defer, ne)))
+            both = ANDNOT(NOT(OR(a.bad(), b.bad()), n), None)
+            data, extra = _compare_values(a, b, op, n)
+            defer = OR(defer, AND(both, extra))
+            if equality and (a.none is not None or b.none is not None):
+                an = a.none if a.none is not None else np.zeros(n, bool)
+                bn = b.none if b.none is not None else np.zeros(n, bool)
+                same = an & bn
+                one = an ^ bn
+                data = np.where(same, op == "=", np.where(one, op == "!=", data))
+            return Vec("bool", data, ne=ne, defer=defer)
+        return compare
+
+    def _Member(self, e, L):
+        item, collection, negated = self.expr(e.item, L), self.expr(e.collection, L), e.negated
+
+        def member(ctx, env):
+            n = ctx.n
+            v, coll = item(ctx, env), collection(ctx, env)
+            defer = OR(v.defer, coll.defer)
+            ne = ANDNOT(OR(v.ne, coll.ne), defer)
+            defer = OR(defer, ANDNOT(coll.none, OR(defer, ne)))
+            if coll.kind != "const":
+                return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+            items = coll.data
+            if v.kind == "sym":
+                codes = [sym(x) for x in items if isinstance(x, str)]
+                data = np.isin(v.data, codes)
+            elif v.kind == "num":
+                if any(isinstance(x, bool) or not isinstance(x, (int, Decimal)) for x in items):
+                    return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+                data = np.zeros(np.shape(v.data), bool)
+                for x in items:
+                    c = const(x)
+                    if c is None:
+                        return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+                    eq, over = _num_cmp(v, c, "=", n)
+                    defer = OR(defer, ANDNOT(over, v.bad()))
+                    data = data | eq
+            elif v.kind == "any":
+                data = np.bool_(False)
+            else:
+                return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+            if v.none is not None:
+                data = np.where(v.none, None in items, data)
+            if negated:
+                data = ~np.asarray(data)
+            return Vec("bool", data, ne=ne, defer=defer)
+        return member
+
+    def _IsSet(self, e, L):
+        operand, negated = self.expr(e.operand, L), e.negated
+
+        def is_set(ctx, env):
+            v = operand(ctx, env)
+            none = v.none
+            if none is None:
+                data = np.bool_(negated)
+            else:
+                data = none if negated else ~none
+            return Vec("bool", data, defer=v.defer)
+        return is_set
+
+    def _Arith(self, e, L):
+        left, right, op = self.expr(e.left, L), self.expr(e.right, L), e.op
+
+        def arith(ctx, env):
+            n = ctx.n
+            a = left(ctx, env)
+            b = right(ctx, env)
+            defer, ne = strict([a, b], n)
+            a, b = only(a, ("num",), n), only(b, ("num",), n)
+            if a.kind != "num" or b.kind != "num":
+                return Vec("any", ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+            if op == "/":  # exact 28-digit division is left to the row engine
+                return Vec("any", ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+            isint = a.isint and b.isint
+            if op in "+-":
+                scale = max(a.scale, b.scale)
+                da, oa = rescale(a.data, a.scale, scale, n)
+                db, ob = rescale(b.data, b.scale, scale, n)
+                data = da + db if op == "+" else da - db
+                over = OR(oa, ob, as_mask(np.abs(data) >= LIMIT, n))
+            else:
+                scale = a.scale + b.scale
+                if scale > MAX_SCALE:
+                    return Vec("any", ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+                est = np.abs(np.asarray(a.data, np.float64)) * np.abs(np.asarray(b.data, np.float64))
+                big = est >= FLIMIT
+                data = np.where(big, 0, a.data) * np.where(big, 0, b.data)
+                over = OR(as_mask(big, n), as_mask(np.abs(data) >= LIMIT, n))
+                if not isint:  # Decimal keeps the sign of a zero product: -0 is handed back
+                    over = OR(over, as_mask((data == 0) & ((a.data < 0) | (b.data < 0)), n))
+            return Vec("num", data, scale, isint, ne=ne, defer=OR(defer, ANDNOT(over, OR(defer, ne))))
+        return arith
+
+    def _Negate(self, e, L):
+        operand = self.expr(e.operand, L)
+
+        def negate(ctx, env):
+            n = ctx.n
+            v = operand(ctx, env)
+            defer, ne = strict([v], n)
+            if v.kind != "num":
+                return Vec("any", ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+            return Vec("num", -v.data, v.scale, v.isint, ne=ne, defer=defer)
+        return negate
+
+    def _Round(self, e, L):
+        operand, mode, unit = self.expr(e.operand, L), e.mode, e.unit
+        target = 2 if unit == "cent" else 0
+
+        def round_(ctx, env):
+            n = ctx.n
+            v = operand(ctx, env)
+            defer, ne = strict([v], n)
+            if v.kind != "num":
+                return Vec("any", ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+            if v.scale <= target:
+                data, over = rescale(v.data, v.scale, target, n)
+            else:
+                d = np.int64(10 ** (v.scale - target))
+                x = v.data
+                if mode == "nearest":  # ROUND_HALF_UP: half away from zero
+                    q = (np.abs(x) + d // 2) // d
+                    data = np.where(x < 0, -q, q)
+                elif mode == "up":     # ROUND_CEILING
+                    data = -((-x) // d)
+                else:                  # ROUND_FLOOR
+                    data = x // d
+                over = None
+                if unit != "unit":  # a Decimal rounded to zero from below is -0: handed back
+                    over = as_mask((data == 0) & (x < 0), n)
+            return Vec("num", data, target, unit == "unit", ne=ne, defer=OR(defer, ANDNOT(over, OR(defer, ne))))
+        return round_
+
+    def _AsOf(self, e, L):
+        date = self.expr(e.date, L)
+
+        def as_of(ctx, env):
+            return ctx.as_of(date(ctx, env), e, L, env)
+        return as_of
+
+    # -- collections: constants only
+    def _SetLiteral(self, e, L):
+        if bare_member_enum(self.model, e.items, L):
+            members = frozenset(i.name for i in e.items)
+            return lambda ctx, env: Vec("const", members)
+        items = self._constant_items(e.items, L)
+        value = frozenset(items)
+        return lambda ctx, env: Vec("const", value)
+
+    def _ListLiteral(self, e, L):
+        value = tuple(self._constant_items(e.items, L))
+        return lambda ctx, env: Vec("const", value)
+
+    def _constant_items(self, items, L):
+        out = []
+        for i in items:
+            if isinstance(i, ast.Literal) and i.kind != "none":
+                out.append(i.value)
+            elif isinstance(i, (ast.Name, ast.Field)) and resolve(self.model, i, L).kind == "enum_member":
+                out.append(resolve(self.model, i, L).member)
+            else:
+                raise Unsupported(i.text)
+        return out
+
+    def _Comprehension(self, e, L):
+        raise Unsupported(e.text)
+
+    def _RecordLiteral(self, e, L):
+        raise Unsupported(e.text)
+
+    def _Range(self, e, L):
+        raise Unsupported(e.text)
+
+
+def _num_cmp(a: Vec, b: Vec, op: str, n):
+    scale = max(a.scale, b.scale)
+    da, oa = rescale(a.data, a.scale, scale, n)
+    db, ob = rescale(b.data, b.scale, scale, n)
+    return _OPS[op](da, db), OR(oa, ob)
+
+
+_OPS = {"=": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
+        ">=": np.greater_equal}
+
+
+def _compare_values(a: Vec, b: Vec, op: str, n):
+    """(data, rows to defer among those where both have a value)."""
+    if a.kind == "any" or b.kind == "any":
+        return np.bool_(False), None
+    if a.kind != b.kind or a.kind in ("opaque", "const"):
+        return np.bool_(False), np.ones(n, bool)
+    if a.kind == "num":
+        return _num_cmp(a, b, op, n)
+    if op in ("=", "!="):
+        return _OPS[op](a.data, b.data), None
+    if a.kind == "date":
+        return _OPS[op](a.data, b.data), None
+    return np.bool_(False), np.ones(n, bool)  # ordering booleans or texts: left to the row engine
+
+
+# ---------------------------------------------------------------- built-in functions
+
+def _fail(n, defer, ne):
+    return Vec("any", ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+
+
+def _dates(values, n, defer, ne, kinds):
+    for v, kind in zip(values, kinds):
+        if v.kind != kind or (kind == "num" and (not v.isint or v.scale)):
+            return None
+    ok = NOT(OR(defer, ne), n)
+    # garbage in rows without a value must not reach the calendar arithmetic
+    return [np.where(ok, v.data, 0) if np.ndim(v.data) else v.data for v in values]
+
+
+def _f_years_between(n, values, defer, ne):
+    d = _dates(values, n, defer, ne, ("date", "date"))
+    if d is None:
+        return _fail(n, defer, ne)
+    return Vec("num", _years_between(d[0], d[1]), 0, True, ne=ne, defer=defer)
+
+
+def _f_months_between(n, values, defer, ne):
+    d = _dates(values, n, defer, ne, ("date", "date"))
+    if d is None:
+        return _fail(n, defer, ne)
+    return Vec("num", _months_between(d[0], d[1]), 0, True, ne=ne, defer=defer)
+
+
+def _f_days_between(n, values, defer, ne):
+    d = _dates(values, n, defer, ne, ("date", "date"))
+    if d is None:
+        return _fail(n, defer, ne)
+    return Vec("num", d[1] - d[0], 0, True, ne=ne, defer=defer)
+
+
+def _f_add_months(factor):
+    def fn(n, values, defer, ne):
+        d = _dates(values, n, defer, ne, ("date", "num"))
+        if d is None:
+            return _fail(n, defer, ne)
+        months = d[1] * factor
+        huge = as_mask(np.abs(months) > 200000, n)
+        result, bad = _add_months(d[0], np.where(np.abs(months) > 200000, 0, months), n)
+        return Vec("date", result, ne=ne, defer=OR(defer, ANDNOT(OR(huge, bad), OR(defer, ne))))
+    return fn
+
+
+def _f_add_days(n, values, defer, ne):
+    d = _dates(values, n, defer, ne, ("date", "num"))
+    if d is None:
+        return _fail(n, defer, ne)
+    days = np.clip(d[1], -(1 << 40), 1 << 40)
+    result = d[0] + days
+    bad = as_mask((result < DAY_MIN) | (result > DAY_MAX) | (np.abs(d[1]) >= (1 << 40)), n)
+    return Vec("date", result, ne=ne, defer=OR(defer, ANDNOT(bad, OR(defer, ne))))
+
+
+def _f_first_day_of_next_month(n, values, defer, ne):
+    d = _dates(values, n, defer, ne, ("date",))
+    if d is None:
+        return _fail(n, defer, ne)
+    y, m, _ = _ymd(d[0])
+    result, bad = _add_months(_from_ymd(y, m, 1), 1, n)
+    return Vec("date", result, ne=ne, defer=OR(defer, ANDNOT(bad, OR(defer, ne))))
+
+
+def _f_year(n, values, defer, ne):
+    d = _dates(values, n, defer, ne, ("date",))
+    if d is None:
+        return _fail(n, defer, ne)
+    return Vec("num", _ymd(d[0])[0], 0, True, ne=ne, defer=defer)
+
+
+def _f_date(n, values, defer, ne):
+    d = _dates(values, n, defer, ne, ("num", "num", "num"))
+    if d is None:
+        return _fail(n, defer, ne)
+    y, m, day = (np.asarray(x) for x in d)
+    ok = (y >= 1) & (y <= 9999) & (m >= 1) & (m <= 12) & (day >= 1)
+    ys, ms = np.where(ok, y, 2000), np.where(ok, m, 1)
+    ok = ok & (day <= _month_length(ys, ms))
+    result = _from_ymd(ys, ms, np.where(ok, day, 1))
+    return Vec("date", result, ne=ne, defer=OR(defer, ANDNOT(as_mask(~ok, n), OR(defer, ne))))
+
+
+def _f_min_max(pick_min):
+    def fn(n, values, defer, ne):
+        if not values or any(v.kind not in ("num", "date") for v in values) or len({v.kind for v in values}) > 1:
+            return _fail(n, defer, ne)  # a list argument, or mixed kinds
+        kind = values[0].kind
+        scale = max(v.scale for v in values) if kind == "num" else 0
+        over = None
+        best = None
+        for v in values:
+            d = v.data
+            if kind == "num":
+                d, o = rescale(d, v.scale, scale, n)
+                over = OR(over, o)
+            if best is None:
+                best = d
+            else:  # Python's min/max keep the first of equal values: equal values print the same
+                best = np.where(d < best, d, best) if pick_min else np.where(d > best, d, best)
+        return Vec(kind, best, scale, all(v.isint for v in values), ne=ne,
+                   defer=OR(defer, ANDNOT(over, OR(defer, ne))))
+    return fn
+
+
+def _f_abs(n, values, defer, ne):
+    if len(values) != 1 or values[0].kind != "num":
+        return _fail(n, defer, ne)
+    v = values[0]
+    return Vec("num", np.abs(v.data), v.scale, v.isint, ne=ne, defer=defer)
+
+
+_FUNCTIONS = {
+    "years_between": _f_years_between,
+    "months_between": _f_months_between,
+    "days_between": _f_days_between,
+    "add_years": _f_add_months(12),
+    "add_months": _f_add_months(1),
+    "add_days": _f_add_days,
+    "first_day_of_next_month": _f_first_day_of_next_month,
+    "year": _f_year,
+    "date": _f_date,
+    "min": _f_min_max(True),
+    "max": _f_min_max(False),
+    "abs": _f_abs,
+    # sum, count, any, all, flatten work on lists and `failed` builds one: not vectorised
+}
+
+
+# ---------------------------------------------------------------- evaluation contexts
+
+class Ctx:
+    """A ruleset evaluated on a subset of the batch's rows, each row with its own `on`."""
+
+    def __init__(self, run: "Run", entry, rows, on: Vec, depth: int = 0):
+        self.run, self.entry, self.model = run, entry, entry.model
+        self.vplan = run.engine.vplan(entry)
+        self.rows = rows  # indices into the batch, None for all rows
+        self.n = run.n if rows is None else len(rows)
+        self.on = on
+        self.depth = depth
+        self.memo: dict = {}
+        self.keep: list = []       # values whose id() is part of a memo key
+        self.active: set = set()
+        self.children: dict = {}
+
+    # -- what compiled closures call
+    def value(self, kind: str, name: str, args: tuple = ()) -> Vec:
+        key = (kind, name, tuple(map(id, args)))
+        v = self.memo.get(key)
+        if v is not None:
+            return v
+        if key in self.active or len(self.active) > MAX_DEPTH:
+            return deferred(self.n)  # a cycle, or recursion: the row engine decides
+        self.active.add(key)
+        try:
+            if kind == "rule":
+                v = self._rule(name, args)
+            elif kind == "condition":
+                v = self._condition(name)
+            else:
+                v = self.vplan.parameter(name)(self, {})
+        finally:
+            self.active.discard(key)
+        self.memo[key] = v
+        self.keep.append(args)
+        return v
+
+    def input(self, path: str) -> Vec:
+        key = ("input", path)
+        v = self.memo.get(key)
+        if v is None:
+            full = self.run.input(self.entry, path)
+            v = self.memo[key] = full if self.rows is None else full.take(self.rows)
+        return v
+
+    def table(self, name: str, keys: list[Vec]) -> Vec:
+        n = self.n
+        decl, money, cells = self.vplan.table(name)
+        defer = OR(*(k.defer for k in keys))  # every key is computed before any is looked at
+        stopped, ne = defer, None
+        for k in keys:
+            x = ANDNOT(k.ne, stopped)
+            d = ANDNOT(k.none, stopped)
+            ne, defer = OR(ne, x), OR(defer, d)
+            stopped = OR(stopped, x, d)
+        live = NOT(stopped, n)
+        headings = [decl.row_keys] + ([decl.column_keys] if decl.column_keys else [])
+        index = []
+        for k, heads in zip(keys, headings):
+            idx, extra = _locate(k, heads, n)
+            defer = OR(defer, AND(extra, live))
+            index.append(idx)
+        found = live & (index[0] >= 0)
+        if len(index) > 1:
+            found &= index[1] >= 0
+        defer = OR(defer, ANDNOT(live, found))
+        r = np.where(found, index[0], 0)
+        c = np.where(found, index[1], 0) if len(index) > 1 else np.zeros(n, np.int64)
+        # cells: constants (the usual case) gathered at once; otherwise merged cell by cell
+        vals = [[None if fn is None else self._cell(name, i, j, fn) for j, (_, fn) in enumerate(row)]
+                for i, row in enumerate(cells)]
+        kinds = {v.kind for row in vals for v in row if v is not None and v.kind != "any"}
+        flat = [(i, j) for i, row in enumerate(cells) for j in range(len(row))]
+        if len(kinds) == 1 and kinds <= {"num", "bool", "date", "sym"} and all(
+                v is None or (np.ndim(v.data) == 0 and v.bad() is None) or v.kind == "any"
+                for row in vals for v in row):
+            kind = kinds.pop()
+            scale = max(v.scale for row in vals for v in row if v is not None and v.kind == kind)
+            width = max(len(row) for row in cells)
+            table = np.zeros((len(cells), width), np.bool_ if kind == "bool" else np.int64)
+            state = np.zeros((len(cells), width), np.int8)  # 0 value, 1 not established, 2 error
+            for i, j in flat:
+                status, _ = cells[i][j]
+                v = vals[i][j]
+                if status == "none":
+                    state[i, j] = 2
+                elif status == "ne" or (v.kind == "any" and v.ne is not None):
+                    state[i, j] = 1
+                elif v.kind == "any":
+                    state[i, j] = 2
+                else:
+                    scaled = _scaled(Decimal(int(v.data)).scaleb(-v.scale), scale) if kind == "num" else None
+                    if kind == "num" and scaled is None:
+                        state[i, j] = 2
+                    else:
+                        table[i, j] = scaled[0] if kind == "num" else v.data
+            s = state[r, c]
+            ne = OR(ne, as_mask(found & (s == 1), n))
+            defer = OR(defer, as_mask(found & (s == 2), n))
+            isint = all(v.isint for row in vals for v in row if v is not None and v.kind == "num") and not money
+            return Vec(kind, table[r, c], scale, isint, ne=ne, defer=defer)
+        parts = []
+        for i, j in flat:
+            m = found & (r == i) & (c == j)
+            if not m.any():
+                continue
+            status, _ = cells[i][j]
+            if status == "none":
+                defer = OR(defer, m)
+            elif status == "ne":
+                ne = OR(ne, m)
+            else:
+                parts.append((m, vals[i][j]))
+        return merge(n, parts, ne=ne, defer=defer)
+
+    def _cell(self, table: str, i: int, j: int, fn) -> Vec:
+        key = ("cell", table, i, j)
+        v = self.memo.get(key)
+        if v is None:
+            v = self.memo[key] = fn(self, {})
+        return v
+
+    def as_of(self, day: Vec, expr: ast.AsOf, L: frozenset, env: dict) -> Vec:
+        n = self.n
+        defer, ne = strict([day], n)
+        if day.kind != "date":
+            return _fail(n, defer, ne)
+        ok = NOT(OR(defer, ne), n)
+        days = np.broadcast_to(day.data, (n,))
+        parts = []
+        left = ok.copy()
+        for entry, lo, hi in self.run.engine.timeline:
+            m = left & (days >= lo) & (days <= hi)
+            if not m.any():
+                continue
+            left &= ~m
+            idx = np.flatnonzero(m)
+            child = self._child(day, entry, idx, days)
+            sub_env = {k: v.take(idx) for k, v in env.items()} if len(idx) != n else env
+            v = child.vplan.foreign(expr.target, L)(child, sub_env)
+            invalid = self.run.invalid(entry)
+            if invalid is not None:
+                inv = invalid if child.rows is None else invalid[child.rows]
+                if inv.any():
+                    v = Vec(v.kind, v.data, v.scale, v.isint, v.none, v.ne, OR(v.defer, inv))
+            parts.append((idx, v))
+        defer = OR(defer, as_mask(left, n) if left.any() else None)  # no ruleset in force that day
+        if len(parts) == 1 and len(parts[0][0]) == n:
+            v = parts[0][1]
+            return Vec(v.kind, v.data, v.scale, v.isint, v.none, OR(ne, v.ne), OR(defer, v.defer))
+        return scatter(n, parts, ne=ne, defer=defer)
+
+    def _child(self, day: Vec, entry, idx, days) -> "Ctx":
+        key = (id(day), entry.model.id)
+        child = self.children.get(key)
+        if child is None:
+            if self.depth >= MAX_DEPTH:
+                raise RecursionError
+            whole = len(idx) == self.n
+            rows = self.rows if whole else (idx if self.rows is None else self.rows[idx])
+            on = Vec("date", day.data if whole else days[idx])
+            child = self.children[key] = Ctx(self.run, entry, rows, on, self.depth + 1)
+            self.keep.append(day)
+        return child
+
+    # -- rules and conditions
+    def _rule(self, name: str, args: tuple) -> Vec:
+        n = self.n
+        decl, body, exceptions = self.vplan.rule(name)
+        env = {p.name: a for p, a in zip(decl.params, args)}
+        if not exceptions:
+            return body(self, env)
+        stopped = defer = ne = None
+        count = np.zeros(n, np.int8)
+        first = np.full(n, -1, np.int8)
+        for i, (when, _) in enumerate(exceptions):
+            h = when(self, env)
+            d = ANDNOT(h.defer, stopped)
+            x = ANDNOT(h.ne, stopped)
+            defer, ne = OR(defer, d), OR(ne, x)
+            stopped = OR(stopped, d, x)
+            if h.kind not in ("bool", "any"):
+                defer = OR(defer, ANDNOT(NOT(h.bad(), n), stopped))
+                stopped = OR(stopped, defer)
+                continue
+            hit = ANDNOT(truth(h, n), stopped)
+            if hit is not None:
+                count += hit
+                first = np.where(hit & (first < 0), i, first)
+        conflict = ANDNOT(as_mask(count > 1, n), stopped)
+        defer = OR(defer, conflict)
+        stopped = OR(stopped, conflict)
+        live = NOT(stopped, n)
+        parts = []
+        for i, (_, value) in enumerate(exceptions):
+            m = live & (first == i)
+            if m.any():
+                parts.append((m, value(self, env)))
+        m = live & (first < 0)
+        if m.any():
+            parts.append((m, body(self, env)))
+        return merge(n, parts, ne=ne, defer=defer)
+
+    def _condition(self, name: str) -> Vec:
+        n = self.n
+        defer = ne = false = None
+        for test, waivers in self.vplan.condition(name):
+            v = test(self, {})
+            if v.kind not in ("bool", "any"):  # a value that is not a boolean: left to the row engine
+                v = only(v, ("bool",), n)
+            defer = OR(defer, v.defer)
+            waived = None
+            remaining = ANDNOT(NOT(is_true(v, n), n), v.defer)  # `value is not True`
+            for w in waivers:
+                if not some(remaining):
+                    break
+                wv = w(self, {})
+                defer = OR(defer, AND(remaining, wv.defer))
+                remaining = ANDNOT(remaining, wv.defer)
+                hit = AND(remaining, is_true(wv, n))
+                waived = OR(waived, hit)
+                remaining = ANDNOT(remaining, hit)
+            false = OR(false, ANDNOT(is_false(v, n), waived))
+            ne = OR(ne, ANDNOT(v.ne, waived))
+        # all_hold: false if one fails, else not established if one is, else true
+        data = np.bool_(True) if false is None else ~false
+        return Vec("bool", data, ne=ANDNOT(ne, false), defer=defer)
+
+
+# ---------------------------------------------------------------- table headings
+
+def _locate(key: Vec, headings: list[ast.TableKey], n):
+    """Index of the first heading matching each row's key (-1: none), and rows to defer."""
+    idx = np.full(n, -1, np.int64)
+    defer = None
+    if key.kind == "any":
+        return idx, None
+    if key.kind not in ("num", "sym", "bool"):
+        return idx, np.ones(n, bool)
+    for i in range(len(headings) - 1, -1, -1):
+        h = headings[i]
+        match = None
+        if h.kind == "exact":
+            value = h.value
+            if key.kind == "sym":
+                match = np.equal(key.data, sym(value)) if isinstance(value, str) else None
+            elif key.kind == "bool":
+                if isinstance(value, bool):
+                    match = np.equal(key.data, value)
+                elif isinstance(value, (int, Decimal)) and value in (0, 1):
+                    defer = np.ones(n, bool)  # True == 1 in Python: left to the row engine
+            elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+                c = const(value)
+                if c is None:
+                    defer = np.ones(n, bool)
+                else:
+                    match, over = _num_cmp(key, c, "=", n)
+                    defer = OR(defer, over)
+        elif key.kind == "num":
+            conds = []
+            for bound, op in ((h.low, ">="), (h.high, "<")):
+                if bound is None or (h.kind == "at_least" and op == "<") or (h.kind == "below" and op == ">="):
+                    continue
+                c = const(bound)
+                if c is None:
+                    return idx, np.ones(n, bool)
+                m, over = _num_cmp(key, c, op, n)
+                defer = OR(defer, over)
+                conds.append(m)
+            match = conds[0] if len(conds) == 1 else conds[0] & conds[1]
+        if match is not None:
+            idx = np.where(match, i, idx)
+    return idx, defer
+
+
+# ---------------------------------------------------------------- the engine and a run
+
+class Engine:
+    """The vector plans of a registry's rulesets, and its timeline in days."""
+
+    def __init__(self, registry):
+        self.registry = registry
+        self._plans: dict[str, VPlan] = {}
+        self.timeline = []
+        for model in registry.timeline():
+            lo = (model.effective_from.toordinal() - EPOCH) if model.effective_from else DAY_MIN
+            hi = (model.effective_until.toordinal() - EPOCH) if model.effective_until else DAY_MAX
+            self.timeline.append((registry.entries[model.id], lo, hi))
+
+    def vplan(self, entry) -> VPlan:
+        plan = self._plans.get(entry.model.id)
+        if plan is None:
+            plan = self._plans[entry.model.id] = VPlan(entry)
+        return plan
+
+
+def engine_for(registry) -> Engine:
+    engine = registry.__dict__.get("_vector_engine")
+    if engine is None:
+        engine = registry.__dict__["_vector_engine"] = Engine(registry)
+    return engine
+
+
+def supported_outputs(registry, on: dt.date, outputs: list[str]) -> bool:
+    """True when every output is a scalar (or optional scalar): what this back-end computes."""
+    plan = registry.in_force(on).plan
+    for name in outputs:
+        t = plan.value_type(name).base
+        if t.kind not in SCALAR_KINDS:
+            return False
+    return True
+
+
+class Run:
+    """One batch: its columns converted once per ruleset consulted, then evaluated."""
+
+    def __init__(self, engine: Engine, schema, columns: dict, n: int, on: dt.date):
+        self.engine, self.schema, self.n, self.on = engine, schema, n, on
+        self.columns = columns  # flat column name → pyarrow Array / ChunkedArray / list
+        self._inputs: dict = {}
+        self._invalid: dict = {}
+        self._present: dict = {}
+        self._encoded: dict = {}
+        self.main = engine.registry.in_force(on)
+
+    # -- columns
+    def present(self, name: str):
+        p = self._present.get(name)
+        if p is None:
+            raw = self.columns.get(name)
+            if raw is None:
+                p = np.zeros(self.n, bool)
+            else:
+                p = _present(raw, self.n)
+            self._present[name] = p
+        return p
+
+    def group_present(self, group: str):
+        key = "\0group " + group
+        p = self._present.get(key)
+        if p is None:
+            p = np.zeros(self.n, bool)
+            prefix = group + "."
+            for name, column in self.schema.columns.items():
+                if column.path.startswith(prefix):
+                    p = p | self.present(name)
+            if "." not in group and self.schema.groups.get(group) is False:
+                p = np.ones(self.n, bool)  # a required top-level group is always in the case
+            self._present[key] = p
+        return p
+
+    def encoded(self, name: str):
+        """(codes per row, -1 when empty; the distinct raw values)."""
+        e = self._encoded.get(name)
+        if e is None:
+            e = self._encoded[name] = _encode(self.columns[name], self.present(name))
+        return e
+
+    def input(self, entry, path: str) -> Vec:
+        key = (entry.model.id, path)
+        v = self._inputs.get(key)
+        if v is None:
+            v, _ = self._convert(entry, path)
+            self._inputs[key] = v
+        return v
+
+    def invalid(self, entry):
+        """Rows the case schema of this ruleset rejects (None: none)."""
+        key = entry.model.id
+        if key not in self._invalid:
+            self._invalid[key] = self._validate(entry)
+        return self._invalid[key]
+
+    def _validate(self, entry):
+        model = entry.model
+        invalid = None
+        main_columns = {c.path: name for name, c in self.schema.columns.items()}
+        main_groups = set(self.schema.groups)
+        for path, decl in model.inputs.items():
+            parent = path.rpartition(".")[0]
+            parent_present = self.group_present(parent) if parent else None
+            is_group = decl.type.kind == "group" or (decl.type.kind == "optional" and decl.type.args[0].kind == "group")
+            if is_group:
+                present = self.group_present(path)
+                if path in main_columns:  # a scalar where this ruleset expects a group
+                    invalid = OR(invalid, self.present(main_columns[path]))
+            else:
+                if path in main_groups:
+                    invalid = OR(invalid, self.group_present(path))
+                    present = np.zeros(self.n, bool)
+                elif path in main_columns:
+                    present = self.present(main_columns[path])
+                    _, bad = self._convert(entry, path)
+                    invalid = OR(invalid, bad)
+                else:
+                    present = np.zeros(self.n, bool)
+            if decl.type.kind != "optional":
+                missing = ~present if parent_present is None else (parent_present & ~present)
+                invalid = OR(invalid, missing)
+        return invalid if some(invalid) else None
+
+    def _convert(self, entry, path: str):
+        key = ("convert", entry.model.id, path)
+        got = self._inputs.get(key)
+        if got is not None:
+            return got
+        model = entry.model
+        n = self.n
+        t = model.input_type(path)
+        base = t.base
+        if base.kind == "group":
+            v = Vec("opaque", none=~self.group_present(path))
+            got = (v, None)
+        else:
+            name = next((nm for nm, c in self.schema.columns.items() if c.path == path), None)
+            if name is None or name not in self.columns:
+                got = (Vec("any", none=np.ones(n, bool)), None)
+            else:
+                got = _convert_column(self, entry, path, name, base)
+        self._inputs[key] = got
+        return got
+
+    # -- evaluation
+    def evaluate(self, outputs: list[str]):
+        """Per output its Vec over all rows, and the rows to hand back to the row engine."""
+        with np.errstate(all="ignore"):
+            ctx = Ctx(self, self.main, None, Vec("date", np.int64(self.on.toordinal() - EPOCH)))
+            back = self.invalid(self.main)
+            values = {}
+            for name in outputs:
+                kind, _ = self.main.model.value_declaration(name)
+                try:
+                    v = ctx.value(kind, name)
+                except RecursionError:
+                    v = deferred(self.n)
+                if v.kind in ("opaque", "const"):
+                    v = only(v, (), self.n)
+                values[name] = v
+                back = OR(back, v.defer, v.ne)
+        return values, back
+
+
+# ---------------------------------------------------------------- input conversion
+
+def _present(raw, n):
+    if isinstance(raw, list):
+        return np.fromiter((v is not None and not (isinstance(v, str) and v == "") for v in raw), bool, n)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    arr = _array(raw)
+    p = arr.is_valid()
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        p = pc.and_(p, pc.fill_null(pc.not_equal(arr, ""), False))
+    return p.to_numpy(zero_copy_only=False)
+
+
+def _array(raw):
+    import pyarrow as pa
+    if isinstance(raw, pa.ChunkedArray):
+        raw = raw.combine_chunks() if raw.num_chunks != 1 else raw.chunk(0)
+    if pa.types.is_dictionary(raw.type):
+        raw = raw.dictionary_decode()
+    return raw
+
+
+def _encode(raw, present):
+    """Distinct raw values and each row's index among them (-1 for an empty cell)."""
+    if not isinstance(raw, list):
+        import pyarrow.compute as pc
+        arr = _array(raw)
+        try:
+            enc = pc.dictionary_encode(arr)
+        except Exception:  # noqa: BLE001 — nested types: per row
+            raw = arr.to_pylist()
+        else:
+            codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            return np.where(present, codes, -1), enc.dictionary.to_pylist()
+    index: dict = {}
+    uniques: list = []
+    codes = np.full(len(raw), -1, np.int64)
+    for i, v in enumerate(raw):
+        if not present[i]:
+            continue
+        try:
+            k = (v.__class__, v)
+            code = index.get(k)
+        except TypeError:  # unhashable (a JSON list or object): its own entry
+            code = None
+            k = None
+        if code is None:
+            code = len(uniques)
+            uniques.append(v)
+            if k is not None:
+                index[k] = code
+        codes[i] = code
+    return codes, uniques
+
+
+def _adapter(entry, path: str):
+    """A pydantic validator of one field, with the constraints of the ruleset's case schema."""
+    import pydantic
+    cache = entry.__dict__.setdefault("_vector_adapters", {})
+    if path in cache:
+        return cache[path]
+    model = entry.lenient_schema
+    parts = path.split(".")
+    info = None
+    for i, part in enumerate(parts):
+        info = model.model_fields[part]
+        if i < len(parts) - 1:
+            ann = info.annotation
+            model = next((a for a in getattr(ann, "__args__", ()) if isinstance(a, type)), ann)
+    adapter = pydantic.TypeAdapter(Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation)
+    cache[path] = adapter
+    return adapter
+
+
+def _native(arr, base, n):
+    """Fast paths for typed Arrow columns: (data, bad) or None when the generic path applies."""
+    import pyarrow as pa
+    t = arr.type
+    kind = base.kind
+    if kind == "int" and pa.types.is_integer(t):
+        data = arr.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        if pa.types.is_uint64(t):
+            return None
+        return data, None
+    if kind in ("decimal", "money", "percent") and pa.types.is_integer(t) and not pa.types.is_uint64(t):
+        return arr.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64), None
+    if kind == "bool" and pa.types.is_boolean(t):
+        return arr.fill_null(False).to_numpy(zero_copy_only=False), None
+    if kind == "date" and pa.types.is_date32(t):
+        return arr.fill_null(0).cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64), None
+    return None
+
+
+def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
+    """The column of input `path` as the ruleset `entry` validates it: (Vec, rows it rejects)."""
+    from .batch import _read  # the row path's own reading of a cell
+    n = run.n
+    present = run.present(name)
+    decl = entry.model.inputs[path]
+    kind = base.kind
+    vkind = {"int": "num", "decimal": "num", "money": "num", "percent": "num", "bool": "bool", "date": "date",
+             "text": "sym", "enum": "sym"}.get(kind)
+    if vkind is None:  # a list, set, map or record: not vectorised, the rows holding one go back
+        return Vec("opaque", none=~present), present.copy()
+    raw = run.columns[name]
+    native = None if isinstance(raw, list) else _native(_array(raw), base, n)
+    if native is not None:
+        data, bad = native
+        scale = 0
+        if vkind == "num":
+            bad = OR(bad, as_mask(np.abs(data) >= LIMIT, n))
+            for b in decl.bounds:  # the `between`/`at least`/`at most` of the declaration
+                limit = b.value
+                if b.kind == "min":
+                    bad = OR(bad, data < math.ceil(limit))
+                else:
+                    bad = OR(bad, data > math.floor(limit))
+        bad = AND(bad, present)
+        if vkind == "date":
+            bad = OR(bad, present & ((data < DAY_MIN) | (data > DAY_MAX)))
+        return Vec(vkind, data, scale, kind == "int", none=~present, defer=None), bad
+    codes, uniques = run.encoded(name)
+    adapter = _adapter(entry, path)
+    column_kind = run.schema.columns[name].kind
+    validated = []
+    for raw_value in uniques:
+        try:
+            value = adapter.validate_python(_read(column_kind, raw_value))
+        except (ValueError, TypeError, ArithmeticError):
+            value = _BAD
+        validated.append(value)
+    ok = np.zeros(len(uniques) + 1, bool)  # the last entry: empty cells (code -1)
+    udata = np.zeros(len(uniques) + 1, np.bool_ if vkind == "bool" else np.int64)
+    scale = 0
+    if vkind == "num":
+        good = [v for v in validated if isinstance(v, (int, Decimal)) and not isinstance(v, bool)]
+        scale = max((max(0, -v.as_tuple().exponent) for v in good
+                     if isinstance(v, Decimal) and v.is_finite()), default=0)
+        scale = min(scale, INPUT_SCALE)
+    for i, v in enumerate(validated):
+        if v is _BAD:
+            continue
+        if vkind == "num":
+            if isinstance(v, bool) or not isinstance(v, (int, Decimal)):
+                continue
+            if (kind == "int") != isinstance(v, int):
+                continue
+            s = (v, 0) if isinstance(v, int) and abs(v) < LIMIT else None
+            if isinstance(v, int):
+                s = (v * 10 ** scale, scale) if abs(v * 10 ** scale) < LIMIT else None
+            else:
+                s = _scaled(v, scale)
+            if s is None:
+                continue
+            udata[i] = s[0]
+        elif vkind == "bool":
+            if not isinstance(v, bool):
+                continue
+            udata[i] = v
+        elif vkind == "date":
+            if not isinstance(v, dt.date) or isinstance(v, dt.datetime):
+                continue
+            udata[i] = v.toordinal() - EPOCH
+        else:
+            if not isinstance(v, str):
+                continue
+            udata[i] = sym(v)
+        ok[i] = True
+    data = udata[codes]
+    bad = present & ~ok[codes]
+    return Vec(vkind, data, scale, kind == "int", none=~present), bad if bad.any() else None
+
+
+_BAD = object()
+
+
+# ---------------------------------------------------------------- outputs
+
+def cells(v: Vec, t: T.Type, rows):
+    """The JSON-form cells of `v` (what `engine.batch.cell` writes) for the rows given:
+    (distinct cells, index of each row's cell among them)."""
+    from .batch import cell
+    n = len(rows)
+    if v.kind not in ("bool", "num", "date", "sym"):
+        return [None], np.zeros(n, np.int64)
+    d = np.full(n, v.data) if np.ndim(v.data) == 0 else v.data[rows]
+    uniq, inverse = np.unique(d, return_inverse=True)
+    texts = [cell(V.to_json(_python(v, u), t)) for u in uniq]
+    codes = inverse.astype(np.int64).reshape(-1)
+    if v.none is not None:
+        nn = v.none[rows]
+        if nn.any():
+            texts.append(None)
+            codes = np.where(nn, len(texts) - 1, codes)
+    return texts, codes
+
+
+def run_columns(batch, columns: dict, n: int):
+    """Evaluate a batch's columns: per output (distinct cells, each row's index among them or -1),
+    and the rows (indices) the row engine must compute instead."""
+    run = Run(engine_for(batch.registry), batch.schema, columns, n, batch.on)
+    values, back = run.evaluate(batch.outputs)
+    back = np.zeros(n, bool) if back is None else back
+    rows = np.flatnonzero(~back)
+    plan = run.main.plan
+    out = {}
+    for name in batch.outputs:
+        texts, codes = cells(values[name], plan.value_type(name), rows)
+        full = np.full(n, -1, np.int64)
+        full[rows] = codes
+        out[name] = (texts, full)
+    return out, np.flatnonzero(back)
+
+
+def _python(v: Vec, u):
+    if v.kind == "bool":
+        return bool(u)
+    if v.kind == "num":
+        u = int(u)
+        if v.isint and v.scale == 0:
+            return u
+        return Decimal(u).scaleb(-v.scale)
+    if v.kind == "date":
+        return dt.date.fromordinal(int(u) + EPOCH)
+    return _NAMES[int(u)]
