@@ -50,6 +50,9 @@ ROW = "row"                  # 1-based number of the case in the input (header e
 ERROR = "error"              # evaluate_table: the reasons a row could not be computed, else null
 CHUNK = 1000                 # rows read, evaluated and written at a time
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+ENGINES = ("auto", "vector", "row")  # engine/vector.py (columns at once) or the row engine
+VECTOR_MIN_ROWS = 64         # `auto`: a smaller chunk costs less row by row than set up as columns
+VECTOR_CHUNK = 1 << 18       # evaluate_table: rows evaluated as columns at a time
 
 
 class BatchError(MillesimeError):
@@ -239,9 +242,15 @@ def cell(value) -> str | None:
 
 # ---------------------------------------------------------------- Arrow / Polars API
 
-def evaluate_table(table, on: dt.date, registry: Registry | None = None, outputs: list[str] | None = None):
+def evaluate_table(table, on: dt.date, registry: Registry | None = None, outputs: list[str] | None = None,
+                   engine: str = "auto"):
     """Evaluate every row of a pyarrow.Table or polars.DataFrame; return the same type with one
     string column per output and an `error` column (null, or the row's reasons as JSON text).
+
+    `engine`: "vector" computes whole columns at once (engine/vector.py) and hands the rows it
+    does not reproduce back to the row engine; "row" evaluates row by row; "auto" (default)
+    takes the vector back-end when every output is a scalar and numpy is installed. The
+    results are the same whichever engine runs.
 
     Same length and order as the input, pure function of its arguments: it runs unchanged
     as the function of Dask `map_partitions` (through Polars/Arrow) or Spark `mapInArrow`
@@ -252,15 +261,21 @@ def evaluate_table(table, on: dt.date, registry: Registry | None = None, outputs
     if not isinstance(arrow, pa.Table):
         raise TypeError(f"evaluate_table takes a pyarrow.Table or polars.DataFrame, not {type(table).__name__}")
     batch = Batch.prepare(on, registry, outputs)
-    out = pa.Table.from_batches(list(_evaluate_record_batches(arrow.to_batches(), batch)),
+    vector = _use_vector(batch, engine)
+    if vector and arrow.num_rows:
+        record_batches = arrow.combine_chunks().to_batches(max_chunksize=VECTOR_CHUNK)
+    else:
+        record_batches = arrow.to_batches()
+    out = pa.Table.from_batches(list(_evaluate_record_batches(record_batches, batch, engine if vector else "row")),
                                 schema=output_schema(arrow.schema, on, registry, outputs, batch))
     return polars.from_arrow(out) if polars is not None else out
 
 
 def evaluate_batches(batches: Iterable, on: dt.date, registry: Registry | None = None,
-                     outputs: list[str] | None = None) -> Iterator:
+                     outputs: list[str] | None = None, engine: str = "auto") -> Iterator:
     """Iterator of pyarrow.RecordBatch → iterator of RecordBatch (the shape of Spark's mapInArrow)."""
-    yield from _evaluate_record_batches(batches, Batch.prepare(on, registry, outputs))
+    batch = Batch.prepare(on, registry, outputs)
+    yield from _evaluate_record_batches(batches, batch, engine if _use_vector(batch, engine) else "row")
 
 
 def output_schema(input_schema, on: dt.date, registry: Registry | None = None, outputs: list[str] | None = None,
@@ -274,13 +289,36 @@ def output_schema(input_schema, on: dt.date, registry: Registry | None = None, o
     return schema
 
 
-def _evaluate_record_batches(batches: Iterable, batch: Batch) -> Iterator:
+def _use_vector(batch: Batch, engine: str) -> bool:
+    """Whether to run the vector back-end: `vector` always (it hands back what it does not
+    compute, so any output is right), `auto` when every output is a scalar."""
+    if engine not in ENGINES:
+        raise BatchError(f"unknown engine `{engine}`; engines are " + ", ".join(ENGINES))
+    if engine == "row":
+        return False
+    try:
+        from . import vector
+    except ImportError as exc:
+        if engine == "vector":
+            raise BatchError(f"the vector engine needs {exc.name}: pip install 'millesime[vector]'") from None
+        return False
+    return engine == "vector" or vector.supported_outputs(batch.registry, batch.on, batch.outputs)
+
+
+def _vector_chunk(batch: Batch, engine: str, rows: int) -> bool:
+    return engine == "vector" or (engine == "auto" and rows >= VECTOR_MIN_ROWS)
+
+
+def _evaluate_record_batches(batches: Iterable, batch: Batch, engine: str = "row") -> Iterator:
     import pyarrow as pa
     checked = False
     for record_batch in batches:
         if not checked:
             batch.schema.check_columns(record_batch.schema.names)
             checked = True
+        if _vector_chunk(batch, engine, record_batch.num_rows):
+            yield _vector_record_batch(record_batch, batch)
+            continue
         columns: dict[str, list] = {name: [] for name in batch.outputs + [ERROR]}
         for row in record_batch.to_pylist():
             values, problems = batch.row(row)
@@ -290,6 +328,53 @@ def _evaluate_record_batches(batches: Iterable, batch: Batch) -> Iterator:
                                   if problems else None)
         arrays = list(record_batch.columns) + [pa.array(columns[n], pa.string()) for n in columns]
         yield pa.RecordBatch.from_arrays(arrays, names=list(record_batch.schema.names) + list(columns))
+
+
+def _vector_record_batch(record_batch, batch: Batch):
+    """One record batch through the vector back-end; the rows it hands back through `Batch.row`."""
+    import pyarrow as pa
+
+    from . import vector
+    names = list(record_batch.schema.names)
+    columns = {name: record_batch.column(i) for i, name in enumerate(names)}
+    out, back = vector.run_columns(batch, columns, record_batch.num_rows)
+    errors_texts, errors_codes = [None], [0] * record_batch.num_rows
+    if len(back):
+        for i, row in zip(back.tolist(), record_batch.take(pa.array(back)).to_pylist()):
+            values, problems = batch.row(row)
+            for name in batch.outputs:
+                texts, codes = out[name]
+                texts.append(cell(values[name]) if values is not None else None)
+                codes[i] = len(texts) - 1
+            if problems:
+                errors_texts.append(json.dumps([{"field": f, "reason": r} for f, r in problems], ensure_ascii=False))
+                errors_codes[i] = len(errors_texts) - 1
+    arrays = list(record_batch.columns)
+    for name in batch.outputs:
+        texts, codes = out[name]
+        arrays.append(pa.array(texts, pa.string()).take(pa.array(codes)))
+    arrays.append(pa.array(errors_texts, pa.string()).take(pa.array(errors_codes)))
+    return pa.RecordBatch.from_arrays(arrays, names=names + batch.outputs + [ERROR])
+
+
+def _vector_rows(batch: Batch, chunk: list[dict]):
+    """A chunk of rows (dicts) through the vector back-end: per row, its output cells, or None
+    when the row engine must compute it (`Batch.row`)."""
+    from . import vector
+    rows = [row for row in chunk if _BAD_LINE not in row]
+    if not rows:
+        return [None] * len(chunk)
+    columns = {name: [row.get(name) for row in rows] for name in batch.schema.columns}
+    out, back = vector.run_columns(batch, columns, len(rows))
+    handed = set(back.tolist())
+    results, k = [], 0
+    for row in chunk:
+        if _BAD_LINE in row:
+            results.append(None)
+            continue
+        results.append(None if k in handed else {name: out[name][0][out[name][1][k]] for name in batch.outputs})
+        k += 1
+    return results
 
 
 def _polars_module(table):
@@ -465,11 +550,12 @@ def default_out(path: Path) -> Path:
 
 
 def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registry | None = None,
-             outputs: list[str] | None = None, progress: bool | None = None) -> Summary:
+             outputs: list[str] | None = None, progress: bool | None = None, engine: str = "auto") -> Summary:
     """Evaluate every row of `path` into `out` (CSV, JSON Lines or Parquet, by its suffix) and
     the bad rows into `<out>.errors.csv` (row, field, reason). Both files appear whole or not
     at all: written to temp files in the same folder, renamed at the end, removed on any
-    interruption (KeyboardInterrupt included)."""
+    interruption (KeyboardInterrupt included). `engine`: see `evaluate_table`; each chunk of
+    rows read is evaluated as columns, the rows handed back row by row."""
     path = Path(path)
     out = Path(out) if out is not None else default_out(path)
     out_fmt = file_format(out)
@@ -478,6 +564,7 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
     if not out.parent.is_dir():
         raise BatchError(f"{out.parent}: no such folder")
     batch = Batch.prepare(on, registry, outputs)
+    engine = engine if _use_vector(batch, engine) else "row"
     names, total, chunks = read_rows(path)
     batch.schema.check_columns(names)
     inputs = [n for n in names if n != ROW]
@@ -491,22 +578,26 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
         number = 0
         for chunk in chunks:
             results, problems = [], []
-            for row in chunk:
+            vectorised = _vector_rows(batch, chunk) if _vector_chunk(batch, engine, len(chunk)) else None
+            for k, row in enumerate(chunk):
                 number += 1
                 if _BAD_LINE in row:
                     problems.append({ROW: number, "field": "", "reason": row[_BAD_LINE]})
                     summary.failed += 1
                     continue
-                values, reasons = batch.row(row)
-                if values is None:
-                    problems.extend({ROW: number, "field": f, "reason": r} for f, r in reasons)
-                    summary.failed += 1
-                    continue
+                cells = vectorised[k] if vectorised is not None else None
+                if cells is None:
+                    values, reasons = batch.row(row)
+                    if values is None:
+                        problems.extend({ROW: number, "field": f, "reason": r} for f, r in reasons)
+                        summary.failed += 1
+                        continue
+                    cells = {name: cell(values[name]) for name in batch.outputs}
                 record = {ROW: number if out_fmt == "parquet" else str(number)}
                 for name in inputs:
                     record[name] = _text(row.get(name))
                 for name in batch.outputs:
-                    record[name] = cell(values[name])
+                    record[name] = cells[name]
                 results.append(record)
             writer.write(results)
             errors.write(problems)

@@ -225,8 +225,11 @@ def serve_command(host, port, rulesets_dir):
                    "Bad rows go to <out>.errors.csv.")
 @click.option("--output", "outputs", multiple=True, help="Compute only this output (repeatable).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.option("--engine", type=click.Choice(["auto", "vector", "row"]), default="auto", show_default=True,
+              help="vector: whole columns at once (numpy), rows it does not reproduce handed to the row engine; "
+                   "row: one case at a time; auto: vector when every output is a scalar. Same results.")
 @rulesets_option
-def batch_command(input_file, on, out, outputs, progress, rulesets_dir):
+def batch_command(input_file, on, out, outputs, progress, engine, rulesets_dir):
     """Evaluate every case (one per row) of INPUT_FILE (.csv, .jsonl or .parquet) on a date.
 
     Columns are the case schema flattened: `sector`, `patients_mt`, …, `contract_signed_on`,
@@ -234,7 +237,8 @@ def batch_command(input_file, on, out, outputs, progress, rulesets_dir):
     from . import batch
     registry = Registry.load(rulesets_dir)
     try:
-        summary = batch.run_file(input_file, on.date(), out, registry, list(outputs) or None, progress)
+        summary = batch.run_file(input_file, on.date(), out, registry, list(outputs) or None, progress,
+                                   engine)
     except KeyboardInterrupt:
         click.echo("interrupted: no result file written", err=True)
         sys.exit(130)
