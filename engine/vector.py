@@ -18,7 +18,8 @@ Every column carries three row masks besides its data, which reproduce the row e
 lazy semantics without evaluating lazily:
 
 - `none`: the value is `none` (a missing optional input, `none` written in a rule);
-- `ne`: the value is *not established* (its reason is not kept: such rows are handed back);
+- `ne`: the value is *not established*; `why` holds each such row's reason (a code of a table
+  of reasons), the first one met in the row engine's order of evaluation;
 - `defer`: the row engine would do something this back-end does not reproduce on that row —
   raise an error (a missing value used, a table without that row, a division by zero), or
   compute something not vectorised (a division, a list, a record, a value out of the int64
@@ -35,8 +36,8 @@ group under that ruleset with `on` = D, and scatters the values back. A ruleset 
 through `as of` validates the case with its own schema (as the row engine does): rows its
 schema rejects are deferred.
 
-A row whose requested outputs are all values (no `defer`, no `ne`) takes the vectorised
-values; every other row is evaluated again, alone, by the row engine
+A row whose requested outputs have no `defer` takes the vectorised values (a not-established
+output is written with its reason); every other row is evaluated again, alone, by the row engine
 (`engine.batch.Batch.row`), so a batch result is always identical to the row engine's.
 """
 from __future__ import annotations
@@ -77,6 +78,34 @@ def sym(text: str) -> int:
         code = _CODES[text] = len(_NAMES)
         _NAMES.append(text)
     return code
+
+
+# not-established reasons: code 0 is "some reason this back-end did not follow" (handed back)
+_WHY: dict[str, int] = {}
+_REASONS: list[str | None] = [None]
+
+
+def reason_code(text: str) -> int:
+    code = _WHY.get(text)
+    if code is None:
+        code = _WHY[text] = len(_REASONS)
+        _REASONS.append(text)
+    return code
+
+
+def first_why(n, *pairs):
+    """The reason of each not-established row: pairs (mask, reason codes) in the row engine's
+    order of evaluation, the first mask that holds for a row giving its reason."""
+    out = taken = None
+    for m, w in pairs:
+        if m is None:
+            continue
+        if out is None:
+            out = np.zeros(n, np.int32)
+        sel = ANDNOT(m, taken)
+        out = np.where(sel, 0 if w is None else w, out)
+        taken = OR(taken, m)
+    return out
 
 
 # ---------------------------------------------------------------- masks (None = no row)
@@ -127,13 +156,14 @@ class Vec:
     """One value per row of a context. kinds: bool num date sym (numpy data, scalar or per row);
     const (a Python collection, the same on every row); opaque (a value this back-end does not
     compute: using it defers the row); any (no row holds a value)."""
-    __slots__ = ("kind", "data", "scale", "isint", "none", "ne", "defer")
+    __slots__ = ("kind", "data", "scale", "isint", "none", "ne", "defer", "why")
 
-    def __init__(self, kind, data=None, scale=0, isint=False, none=None, ne=None, defer=None):
+    def __init__(self, kind, data=None, scale=0, isint=False, none=None, ne=None, defer=None, why=None):
         self.kind, self.data, self.scale, self.isint = kind, data, scale, isint
         self.defer = defer
         self.ne = ANDNOT(ne, defer)
         self.none = ANDNOT(none, OR(defer, self.ne))
+        self.why = why if self.ne is not None else None  # reason codes, read where `ne`
 
     def bad(self):
         """Rows without a value."""
@@ -143,8 +173,9 @@ class Vec:
         data = self.data
         if isinstance(data, np.ndarray) and data.ndim == 1:
             data = data[idx]
+        why = self.why[idx] if isinstance(self.why, np.ndarray) and self.why.ndim == 1 else self.why
         return Vec(self.kind, data, self.scale, self.isint,
-                   *(m[idx] if m is not None else None for m in (self.none, self.ne, self.defer)))
+                   *(m[idx] if m is not None else None for m in (self.none, self.ne, self.defer)), why=why)
 
 
 def deferred(n) -> Vec:
@@ -155,7 +186,7 @@ def only(v: Vec, kinds, n) -> Vec:
     """`v` if its values are of these kinds; else the same rows, each value row deferred."""
     if v.kind in kinds or v.kind == "any":
         return v
-    return Vec("any", none=v.none, ne=v.ne, defer=OR(v.defer, NOT(v.bad(), n)))
+    return Vec("any", none=v.none, ne=v.ne, defer=OR(v.defer, NOT(v.bad(), n)), why=v.why)
 
 
 def const(value) -> Vec:
@@ -210,23 +241,27 @@ def rescale(data, s0: int, s1: int, n):
 
 # ---------------------------------------------------------------- merging branches
 
-def merge(n, parts, ne=None, defer=None) -> Vec:
-    """Rows taken from several values: parts are (mask, Vec) with disjoint masks."""
+def merge(n, parts, ne=None, defer=None, why=None) -> Vec:
+    """Rows taken from several values: parts are (mask, Vec) with disjoint masks; `ne`/`why`:
+    rows already not established (before any part is looked at) and their reasons."""
     parts = [(m, v) for m, v in parts if m is not None and v is not None]
     kinds = {v.kind for _, v in parts if v.kind != "any"}
     none = OR(*(AND(m, v.none) for m, v in parts))
-    ne = OR(ne, *(AND(m, v.ne) for m, v in parts))
+    pairs = [(ne, why)] + [(AND(m, v.ne), v.why) for m, v in parts]
+    ne = OR(*(m for m, _ in pairs))
+    why = first_why(n, *pairs) if ne is not None else None
     defer = OR(defer, *(AND(m, v.defer) for m, v in parts))
     if not kinds:
-        return Vec("any", none=none, ne=ne, defer=defer)
+        return Vec("any", none=none, ne=ne, defer=defer, why=why)
     if len(kinds) > 1 or "opaque" in kinds:
-        return Vec("opaque", none=none, ne=ne, defer=defer)
+        return Vec("opaque", none=none, ne=ne, defer=defer, why=why)
     kind = kinds.pop()
     if kind == "const":
         values = {id(v.data) for _, v in parts if v.kind == "const"}
         if len(values) > 1:
-            return Vec("opaque", none=none, ne=ne, defer=defer)
-        return Vec("const", next(v.data for _, v in parts if v.kind == "const"), none=none, ne=ne, defer=defer)
+            return Vec("opaque", none=none, ne=ne, defer=defer, why=why)
+        return Vec("const", next(v.data for _, v in parts if v.kind == "const"), none=none, ne=ne, defer=defer,
+                   why=why)
     typed = [(m, v) for m, v in parts if v.kind == kind]
     scale = max(v.scale for _, v in typed) if kind == "num" else 0
     isint = all(v.isint for _, v in typed)
@@ -240,10 +275,10 @@ def merge(n, parts, ne=None, defer=None) -> Vec:
             data = d if len(typed) == 1 else np.where(m, d, np.zeros((), np.bool_ if kind == "bool" else np.int64))
         else:
             data = np.where(m, d, data)
-    return Vec(kind, data, scale, isint, none, ne, defer)
+    return Vec(kind, data, scale, isint, none, ne, defer, why)
 
 
-def scatter(n, parts, ne=None, defer=None) -> Vec:
+def scatter(n, parts, ne=None, defer=None, why=None) -> Vec:
     """Values computed on subsets of rows (index arrays) → one value for all n rows."""
     kinds = {v.kind for _, v in parts if v.kind != "any"}
     masks = {}
@@ -256,14 +291,20 @@ def scatter(n, parts, ne=None, defer=None) -> Vec:
                     acc = np.zeros(n, bool)
                 acc[idx] = m
         masks[name] = acc
+    if masks["ne"] is not None:
+        inner = np.zeros(n, np.int32)
+        for idx, v in parts:
+            if v.ne is not None and v.why is not None:
+                inner[idx] = v.why
+        why = first_why(n, (ne, why), (masks["ne"], inner))
     ne, defer = OR(ne, masks["ne"]), OR(defer, masks["defer"])
     if not kinds:
-        return Vec("any", none=masks["none"], ne=ne, defer=defer)
+        return Vec("any", none=masks["none"], ne=ne, defer=defer, why=why)
     if len(kinds) > 1 or kinds & {"opaque", "const"}:
         if kinds == {"const"} and len({id(v.data) for _, v in parts if v.kind == "const"}) == 1:
             return Vec("const", next(v.data for _, v in parts if v.kind == "const"),
-                       none=masks["none"], ne=ne, defer=defer)
-        return Vec("opaque", none=masks["none"], ne=ne, defer=defer)
+                       none=masks["none"], ne=ne, defer=defer, why=why)
+        return Vec("opaque", none=masks["none"], ne=ne, defer=defer, why=why)
     kind = kinds.pop()
     typed = [(idx, v) for idx, v in parts if v.kind == kind]
     scale = max(v.scale for _, v in typed) if kind == "num" else 0
@@ -277,7 +318,7 @@ def scatter(n, parts, ne=None, defer=None) -> Vec:
                 extra[idx] = over
                 defer = OR(defer, extra)
         data[idx] = d
-    return Vec(kind, data, scale, all(v.isint for _, v in typed), masks["none"], ne, defer)
+    return Vec(kind, data, scale, all(v.isint for _, v in typed), masks["none"], ne, defer, why)
 
 
 # ---------------------------------------------------------------- strict operands
@@ -285,14 +326,16 @@ def scatter(n, parts, ne=None, defer=None) -> Vec:
 def strict(vecs, n):
     """The row engine's `_strict`: operands in order; the first not established makes the
     result not established, a missing one raises (defer); later operands are not evaluated
-    on those rows. Returns (defer, ne): the rows left have a value for every operand."""
+    on those rows. Returns (defer, ne, why): the rows left have a value for every operand."""
     stopped = defer = ne = None
+    pairs = []
     for v in vecs:
         d = ANDNOT(OR(v.defer, v.none), stopped)
         e = ANDNOT(v.ne, stopped)
         defer, ne = OR(defer, d), OR(ne, e)
+        pairs.append((e, v.why))
         stopped = OR(stopped, d, e)
-    return defer, ne
+    return defer, ne, (first_why(n, *pairs) if ne is not None else None)
 
 
 def truth(v: Vec, n):
@@ -318,25 +361,40 @@ def is_false(v: Vec, n):
 
 # ---------------------------------------------------------------- dates
 
+# Proleptic Gregorian calendar in integer arithmetic (H. Hinnant's civil_from_days and
+# days_from_civil), the calendar of Python's `datetime.date`.
+
 def _ymd(days):
-    d = np.asarray(days).astype("datetime64[D]")
-    months = d.astype("datetime64[M]")
-    year = months.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = months.astype(np.int64) % 12 + 1
-    day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
+    z = np.asarray(days, np.int64) + 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
     return year, month, day
 
 
 def _from_ymd(year, month, day):
-    index = (np.asarray(year) - 1970) * 12 + (np.asarray(month) - 1)
-    first = index.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    return first + (np.asarray(day) - 1)
+    month = np.asarray(month, np.int64)
+    y = np.asarray(year, np.int64) - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + np.asarray(day, np.int64) - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
 
 
 def _month_length(year, month):
-    index = (np.asarray(year) - 1970) * 12 + (np.asarray(month) - 1)
-    first = index.astype("datetime64[M]")
-    return ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(np.int64)
+    year = np.asarray(year, np.int64)
+    month = np.asarray(month, np.int64)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    return _MONTH_DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
 
 
 def _add_months(days, months, n):
@@ -407,8 +465,11 @@ class VPlan:
         if t is None:
             decl = self.model.tables[name]
             money = self.model.resolve_type(decl.type).kind == "money"
-            cells = [[("none", None) if cell.kind == "no_value" else ("ne", None) if cell.kind == "unknown"
-                      else ("value", self.c.expr(cell.expr, frozenset())) for cell in row] for row in decl.cells]
+            row_cells = self.entry.plan.tables[name].cells  # `?` cells: the row engine's own reason
+            cells = [[("none", None) if cell.kind == "no_value" else
+                      ("ne", np.int32(reason_code(row_cells[i][j](None, {}).reason))) if cell.kind == "unknown"
+                      else ("value", self.c.expr(cell.expr, frozenset())) for j, cell in enumerate(row)]
+                     for i, row in enumerate(decl.cells)]
             t = self._tables[name] = (decl, money, cells)
         return t
 
@@ -440,7 +501,8 @@ class _Compiler:
         return lambda ctx, env: v
 
     def _NotEstablished(self, e, L):
-        return lambda ctx, env: Vec("any", ne=np.ones(ctx.n, bool))
+        code = np.int32(reason_code(e.reason))
+        return lambda ctx, env: Vec("any", ne=np.ones(ctx.n, bool), why=code)
 
     def _Name(self, e, L):
         return self._reference(e, L)
@@ -482,6 +544,7 @@ class _Compiler:
             n = ctx.n
             values = []
             stopped = defer = ne = None
+            pairs = []
             for a in args:  # operands in order; stop at the first not established or missing
                 if stopped is not None and stopped.all():
                     break
@@ -489,11 +552,13 @@ class _Compiler:
                 d = ANDNOT(OR(v.defer, v.none), stopped)
                 x = ANDNOT(v.ne, stopped)
                 defer, ne = OR(defer, d), OR(ne, x)
+                pairs.append((x, v.why))
                 stopped = OR(stopped, d, x)
                 values.append(v)
+            why = first_why(n, *pairs) if ne is not None else None
             if len(values) < len(args):
-                return Vec("any", ne=ne, defer=defer)
-            return fn(n, values, defer, ne)
+                return Vec("any", ne=ne, defer=defer, why=why)
+            return _why(fn(n, values, defer, ne), why)
         return call
 
     def _Index(self, e, L):
@@ -522,7 +587,7 @@ class _Compiler:
                 parts.append((taken, then(ctx, env)))
             if some(rest):
                 parts.append((rest, otherwise(ctx, env)))
-            return merge(n, parts, ne=c.ne, defer=c.defer)
+            return merge(n, parts, ne=c.ne, defer=c.defer, why=c.why)
         return if_
 
     def _Logic(self, e, L):
@@ -532,6 +597,7 @@ class _Compiler:
         def logic(ctx, env):
             n = ctx.n
             stopped = defer = unknown = decided = None
+            pairs = []
             for operand in operands:
                 if stopped is not None and stopped.all():
                     break
@@ -539,13 +605,16 @@ class _Compiler:
                 d = ANDNOT(v.defer, stopped)
                 defer = OR(defer, d)
                 stopped = OR(stopped, d)
-                unknown = OR(unknown, ANDNOT(v.ne, stopped))
+                x = ANDNOT(v.ne, stopped)  # Kleene logic: the first not established is kept
+                pairs.append((x, v.why))
+                unknown = OR(unknown, x)
                 hit = is_true(v, n) if decisive else is_false(v, n)
                 hit = ANDNOT(hit, stopped)
                 decided = OR(decided, hit)
                 stopped = OR(stopped, hit)
             data = np.bool_(not decisive) if decided is None else np.where(decided, decisive, not decisive)
-            return Vec("bool", data, ne=ANDNOT(unknown, decided), defer=defer)
+            why = first_why(n, *pairs) if unknown is not None else None
+            return Vec("bool", data, ne=ANDNOT(unknown, decided), defer=defer, why=why)
         return logic
 
     def _Not(self, e, L):
@@ -554,11 +623,11 @@ class _Compiler:
         def not_(ctx, env):
             v = operand(ctx, env)
             if v.kind == "any":  # none → `not none` is true
-                return Vec("bool", np.bool_(True), ne=v.ne, defer=v.defer)
+                return Vec("bool", np.bool_(True), ne=v.ne, defer=v.defer, why=v.why)
             if v.kind != "bool":
                 return only(v, ("bool",), ctx.n)
             data = ~v.data if v.none is None else (~v.data | v.none)
-            return Vec("bool", data, ne=v.ne, defer=v.defer)
+            return Vec("bool", data, ne=v.ne, defer=v.defer, why=v.why)
         return not_
 
     def _Compare(self, e, L):
@@ -570,6 +639,7 @@ class _Compiler:
             a, b = left(ctx, env), right(ctx, env)
             defer = OR(a.defer, b.defer)
             ne = ANDNOT(OR(a.ne, b.ne), defer)
+            why = first_why(n, (a.ne, a.why), (b.ne, b.why)) if ne is not None else None
             if not equality:
                 defer = OR(defer, ANDNOT(OR(a.none, b.none), OR(defer, ne)))
             both = ANDNOT(NOT(OR(a.bad(), b.bad()), n), None)
@@ -581,7 +651,7 @@ class _Compiler:
                 same = an & bn
                 one = an ^ bn
                 data = np.where(same, op == "=", np.where(one, op == "!=", data))
-            return Vec("bool", data, ne=ne, defer=defer)
+            return Vec("bool", data, ne=ne, defer=defer, why=why)
         return compare
 
     def _Member(self, e, L):
@@ -592,33 +662,34 @@ class _Compiler:
             v, coll = item(ctx, env), collection(ctx, env)
             defer = OR(v.defer, coll.defer)
             ne = ANDNOT(OR(v.ne, coll.ne), defer)
+            why = first_why(n, (v.ne, v.why), (coll.ne, coll.why)) if ne is not None else None
             defer = OR(defer, ANDNOT(coll.none, OR(defer, ne)))
             if coll.kind != "const":
-                return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+                return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why)
             items = coll.data
             if v.kind == "sym":
                 codes = [sym(x) for x in items if isinstance(x, str)]
                 data = np.isin(v.data, codes)
             elif v.kind == "num":
                 if any(isinstance(x, bool) or not isinstance(x, (int, Decimal)) for x in items):
-                    return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+                    return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why)
                 data = np.zeros(np.shape(v.data), bool)
                 for x in items:
                     c = const(x)
                     if c is None:
-                        return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+                        return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why)
                     eq, over = _num_cmp(v, c, "=", n)
                     defer = OR(defer, ANDNOT(over, v.bad()))
                     data = data | eq
             elif v.kind == "any":
                 data = np.bool_(False)
             else:
-                return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+                return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why)
             if v.none is not None:
                 data = np.where(v.none, None in items, data)
             if negated:
                 data = ~np.asarray(data)
-            return Vec("bool", data, ne=ne, defer=defer)
+            return Vec("bool", data, ne=ne, defer=defer, why=why)
         return member
 
     def _IsSet(self, e, L):
@@ -641,12 +712,12 @@ class _Compiler:
             n = ctx.n
             a = left(ctx, env)
             b = right(ctx, env)
-            defer, ne = strict([a, b], n)
+            defer, ne, why = strict([a, b], n)
             a, b = only(a, ("num",), n), only(b, ("num",), n)
             if a.kind != "num" or b.kind != "num":
-                return Vec("any", ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+                return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
             if op == "/":  # exact 28-digit division is left to the row engine
-                return Vec("any", ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+                return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
             isint = a.isint and b.isint
             if op in "+-":
                 scale = max(a.scale, b.scale)
@@ -657,14 +728,14 @@ class _Compiler:
             else:
                 scale = a.scale + b.scale
                 if scale > MAX_SCALE:
-                    return Vec("any", ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+                    return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
                 est = np.abs(np.asarray(a.data, np.float64)) * np.abs(np.asarray(b.data, np.float64))
                 big = est >= FLIMIT
                 data = np.where(big, 0, a.data) * np.where(big, 0, b.data)
                 over = OR(as_mask(big, n), as_mask(np.abs(data) >= LIMIT, n))
                 if not isint:  # Decimal keeps the sign of a zero product: -0 is handed back
                     over = OR(over, as_mask((data == 0) & ((a.data < 0) | (b.data < 0)), n))
-            return Vec("num", data, scale, isint, ne=ne, defer=OR(defer, ANDNOT(over, OR(defer, ne))))
+            return Vec("num", data, scale, isint, ne=ne, why=why, defer=OR(defer, ANDNOT(over, OR(defer, ne))))
         return arith
 
     def _Negate(self, e, L):
@@ -673,10 +744,10 @@ class _Compiler:
         def negate(ctx, env):
             n = ctx.n
             v = operand(ctx, env)
-            defer, ne = strict([v], n)
+            defer, ne, why = strict([v], n)
             if v.kind != "num":
-                return Vec("any", ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
-            return Vec("num", -v.data, v.scale, v.isint, ne=ne, defer=defer)
+                return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
+            return _why(Vec("num", -v.data, v.scale, v.isint, ne=ne, why=why, defer=defer), why)
         return negate
 
     def _Round(self, e, L):
@@ -686,9 +757,9 @@ class _Compiler:
         def round_(ctx, env):
             n = ctx.n
             v = operand(ctx, env)
-            defer, ne = strict([v], n)
+            defer, ne, why = strict([v], n)
             if v.kind != "num":
-                return Vec("any", ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+                return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
             if v.scale <= target:
                 data, over = rescale(v.data, v.scale, target, n)
             else:
@@ -704,7 +775,7 @@ class _Compiler:
                 over = None
                 if unit != "unit":  # a Decimal rounded to zero from below is -0: handed back
                     over = as_mask((data == 0) & (x < 0), n)
-            return Vec("num", data, target, unit == "unit", ne=ne, defer=OR(defer, ANDNOT(over, OR(defer, ne))))
+            return Vec("num", data, target, unit == "unit", ne=ne, why=why, defer=OR(defer, ANDNOT(over, OR(defer, ne))))
         return round_
 
     def _AsOf(self, e, L):
@@ -746,6 +817,13 @@ class _Compiler:
 
     def _Range(self, e, L):
         raise Unsupported(e.text)
+
+
+def _why(v: Vec, why) -> Vec:
+    """`v` with the reasons of its not-established rows (set by the operands, in order)."""
+    if v.ne is not None and why is not None:
+        v.why = why
+    return v
 
 
 def _num_cmp(a: Vec, b: Vec, op: str, n):
@@ -958,11 +1036,14 @@ class Ctx:
         decl, money, cells = self.vplan.table(name)
         defer = OR(*(k.defer for k in keys))  # every key is computed before any is looked at
         stopped, ne = defer, None
+        pairs = []
         for k in keys:
             x = ANDNOT(k.ne, stopped)
             d = ANDNOT(k.none, stopped)
             ne, defer = OR(ne, x), OR(defer, d)
+            pairs.append((x, k.why))
             stopped = OR(stopped, x, d)
+        why = first_why(n, *pairs) if ne is not None else None
         live = NOT(stopped, n)
         headings = [decl.row_keys] + ([decl.column_keys] if decl.column_keys else [])
         index = []
@@ -977,25 +1058,29 @@ class Ctx:
         r = np.where(found, index[0], 0)
         c = np.where(found, index[1], 0) if len(index) > 1 else np.zeros(n, np.int64)
         # cells: constants (the usual case) gathered at once; otherwise merged cell by cell
-        vals = [[None if fn is None else self._cell(name, i, j, fn) for j, (_, fn) in enumerate(row)]
+        vals = [[self._cell(name, i, j, fn) if status == "value" else None for j, (status, fn) in enumerate(row)]
                 for i, row in enumerate(cells)]
         kinds = {v.kind for row in vals for v in row if v is not None and v.kind != "any"}
         flat = [(i, j) for i, row in enumerate(cells) for j in range(len(row))]
         if len(kinds) == 1 and kinds <= {"num", "bool", "date", "sym"} and all(
-                v is None or (np.ndim(v.data) == 0 and v.bad() is None) or v.kind == "any"
+                v is None or (np.ndim(v.data) == 0 and v.bad() is None) or (v.kind == "any" and v.why is not None
+                                                                             and np.ndim(v.why) == 0)
                 for row in vals for v in row):
             kind = kinds.pop()
             scale = max(v.scale for row in vals for v in row if v is not None and v.kind == kind)
             width = max(len(row) for row in cells)
             table = np.zeros((len(cells), width), np.bool_ if kind == "bool" else np.int64)
             state = np.zeros((len(cells), width), np.int8)  # 0 value, 1 not established, 2 error
+            reasons = np.zeros((len(cells), width), np.int32)
             for i, j in flat:
-                status, _ = cells[i][j]
+                status, code = cells[i][j]
                 v = vals[i][j]
                 if status == "none":
                     state[i, j] = 2
-                elif status == "ne" or (v.kind == "any" and v.ne is not None):
-                    state[i, j] = 1
+                elif status == "ne":
+                    state[i, j], reasons[i, j] = 1, code
+                elif v.kind == "any" and v.ne is not None:
+                    state[i, j], reasons[i, j] = 1, v.why
                 elif v.kind == "any":
                     state[i, j] = 2
                 else:
@@ -1005,23 +1090,26 @@ class Ctx:
                     else:
                         table[i, j] = scaled[0] if kind == "num" else v.data
             s = state[r, c]
-            ne = OR(ne, as_mask(found & (s == 1), n))
+            cell_ne = as_mask(found & (s == 1), n)
+            if some(cell_ne):
+                why = first_why(n, (ne, why), (cell_ne, reasons[r, c]))
+                ne = OR(ne, cell_ne)
             defer = OR(defer, as_mask(found & (s == 2), n))
             isint = all(v.isint for row in vals for v in row if v is not None and v.kind == "num") and not money
-            return Vec(kind, table[r, c], scale, isint, ne=ne, defer=defer)
+            return Vec(kind, table[r, c], scale, isint, ne=ne, defer=defer, why=why)
         parts = []
         for i, j in flat:
             m = found & (r == i) & (c == j)
             if not m.any():
                 continue
-            status, _ = cells[i][j]
+            status, code = cells[i][j]
             if status == "none":
                 defer = OR(defer, m)
             elif status == "ne":
-                ne = OR(ne, m)
+                parts.append((m, Vec("any", ne=m, why=code)))
             else:
                 parts.append((m, vals[i][j]))
-        return merge(n, parts, ne=ne, defer=defer)
+        return merge(n, parts, ne=ne, defer=defer, why=why)
 
     def _cell(self, table: str, i: int, j: int, fn) -> Vec:
         key = ("cell", table, i, j)
@@ -1032,9 +1120,9 @@ class Ctx:
 
     def as_of(self, day: Vec, expr: ast.AsOf, L: frozenset, env: dict) -> Vec:
         n = self.n
-        defer, ne = strict([day], n)
+        defer, ne, why = strict([day], n)
         if day.kind != "date":
-            return _fail(n, defer, ne)
+            return _why(_fail(n, defer, ne), why)
         ok = NOT(OR(defer, ne), n)
         days = np.broadcast_to(day.data, (n,))
         parts = []
@@ -1052,13 +1140,14 @@ class Ctx:
             if invalid is not None:
                 inv = invalid if child.rows is None else invalid[child.rows]
                 if inv.any():
-                    v = Vec(v.kind, v.data, v.scale, v.isint, v.none, v.ne, OR(v.defer, inv))
+                    v = Vec(v.kind, v.data, v.scale, v.isint, v.none, v.ne, OR(v.defer, inv), v.why)
             parts.append((idx, v))
         defer = OR(defer, as_mask(left, n) if left.any() else None)  # no ruleset in force that day
         if len(parts) == 1 and len(parts[0][0]) == n:
             v = parts[0][1]
-            return Vec(v.kind, v.data, v.scale, v.isint, v.none, OR(ne, v.ne), OR(defer, v.defer))
-        return scatter(n, parts, ne=ne, defer=defer)
+            return Vec(v.kind, v.data, v.scale, v.isint, v.none, OR(ne, v.ne), OR(defer, v.defer),
+                       first_why(n, (ne, why), (v.ne, v.why)) if OR(ne, v.ne) is not None else None)
+        return scatter(n, parts, ne=ne, defer=defer, why=why)
 
     def _child(self, day: Vec, entry, idx, days) -> "Ctx":
         key = (id(day), entry.model.id)
@@ -1081,6 +1170,7 @@ class Ctx:
         if not exceptions:
             return body(self, env)
         stopped = defer = ne = None
+        pairs = []
         count = np.zeros(n, np.int8)
         first = np.full(n, -1, np.int8)
         for i, (when, _) in enumerate(exceptions):
@@ -1088,6 +1178,7 @@ class Ctx:
             d = ANDNOT(h.defer, stopped)
             x = ANDNOT(h.ne, stopped)
             defer, ne = OR(defer, d), OR(ne, x)
+            pairs.append((x, h.why))
             stopped = OR(stopped, d, x)
             if h.kind not in ("bool", "any"):
                 defer = OR(defer, ANDNOT(NOT(h.bad(), n), stopped))
@@ -1109,11 +1200,12 @@ class Ctx:
         m = live & (first < 0)
         if m.any():
             parts.append((m, body(self, env)))
-        return merge(n, parts, ne=ne, defer=defer)
+        return merge(n, parts, ne=ne, defer=defer, why=first_why(n, *pairs) if ne is not None else None)
 
     def _condition(self, name: str) -> Vec:
         n = self.n
         defer = ne = false = None
+        pairs = []
         for test, waivers in self.vplan.condition(name):
             v = test(self, {})
             if v.kind not in ("bool", "any"):  # a value that is not a boolean: left to the row engine
@@ -1131,10 +1223,13 @@ class Ctx:
                 waived = OR(waived, hit)
                 remaining = ANDNOT(remaining, hit)
             false = OR(false, ANDNOT(is_false(v, n), waived))
-            ne = OR(ne, ANDNOT(v.ne, waived))
-        # all_hold: false if one fails, else not established if one is, else true
+            x = ANDNOT(v.ne, waived)
+            pairs.append((x, v.why))
+            ne = OR(ne, x)
+        # all_hold: false if one fails, else the first not established, else true
         data = np.bool_(True) if false is None else ~false
-        return Vec("bool", data, ne=ANDNOT(ne, false), defer=defer)
+        why = first_why(n, *pairs) if ne is not None else None
+        return Vec("bool", data, ne=ANDNOT(ne, false), defer=defer, why=why)
 
 
 # ---------------------------------------------------------------- table headings
@@ -1346,7 +1441,10 @@ class Run:
                 if v.kind in ("opaque", "const"):
                     v = only(v, (), self.n)
                 values[name] = v
-                back = OR(back, v.defer, v.ne)
+                unknown = None  # not established for a reason this back-end did not follow
+                if v.ne is not None:
+                    unknown = v.ne if v.why is None else (v.ne & (np.broadcast_to(v.why, (self.n,)) == 0))
+                back = OR(back, v.defer, unknown)
         return values, back
 
 
@@ -1535,16 +1633,23 @@ def cells(v: Vec, t: T.Type, rows):
     from .batch import cell
     n = len(rows)
     if v.kind not in ("bool", "num", "date", "sym"):
-        return [None], np.zeros(n, np.int64)
-    d = np.full(n, v.data) if np.ndim(v.data) == 0 else v.data[rows]
-    uniq, inverse = np.unique(d, return_inverse=True)
-    texts = [cell(V.to_json(_python(v, u), t)) for u in uniq]
-    codes = inverse.astype(np.int64).reshape(-1)
-    if v.none is not None:
-        nn = v.none[rows]
-        if nn.any():
-            texts.append(None)
-            codes = np.where(nn, len(texts) - 1, codes)
+        texts, codes = [None], np.zeros(n, np.int64)
+    else:
+        d = np.full(n, v.data) if np.ndim(v.data) == 0 else v.data[rows]
+        uniq, codes = _distinct(d)
+        texts = [cell(V.to_json(_python(v, u), t)) for u in uniq]
+        if v.none is not None:
+            nn = v.none[rows]
+            if nn.any():
+                texts.append(None)
+                codes = np.where(nn, len(texts) - 1, codes)
+    if v.ne is not None:
+        ne = v.ne[rows]
+        if ne.any():
+            why = np.broadcast_to(v.why, (len(v.ne),))[rows]
+            for code in np.unique(why[ne]).tolist():
+                texts.append(cell(V.to_json(V.NotEstablished(_REASONS[code]), t)))
+                codes = np.where(ne & (why == code), len(texts) - 1, codes)
     return texts, codes
 
 
@@ -1563,6 +1668,17 @@ def run_columns(batch, columns: dict, n: int):
         full[rows] = codes
         out[name] = (texts, full)
     return out, np.flatnonzero(back)
+
+
+def _distinct(d):
+    """(distinct values, each row's index among them), by hashing (Arrow) rather than sorting."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        uniq, inverse = np.unique(d, return_inverse=True)
+        return uniq, inverse.astype(np.int64).reshape(-1)
+    enc = pa.array(d).dictionary_encode()
+    return enc.dictionary.to_numpy(zero_copy_only=False), enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _python(v: Vec, u):
