@@ -9,7 +9,7 @@ if [ ! -x "$here/.venv/bin/python" ]; then
   "$python" -m venv "$here/.venv"
   "$here/.venv/bin/pip" install --quiet --upgrade pip
 fi
-"$here/.venv/bin/pip" install --quiet "openfisca-core>=43" -e "$here/..[batch]"
+"$here/.venv/bin/pip" install --quiet "openfisca-core>=43" -e "$here/..[batch,vector]"
 if command -v npm >/dev/null 2>&1; then
   (cd "$here/publicodes" && npm install --silent --no-audit --no-fund >/dev/null)
 else
