@@ -68,29 +68,33 @@ Fn = Callable[["Ctx", dict], "Vec"]
 
 # ---------------------------------------------------------------- symbols (enum members, texts)
 
-_CODES: dict[str, int] = {}
-_NAMES: list[str] = []
+class _Interner:
+    """Texts as small integer codes, so that text columns are int64 columns. The table lives as
+    long as the process: it grows with the distinct texts met (enum members, reasons, free text)."""
+
+    def __init__(self, *first):
+        self.items: list = list(first)
+        self.codes: dict = {item: i for i, item in enumerate(first)}
+
+    def code(self, text) -> int:
+        code = self.codes.get(text)
+        if code is None:
+            code = self.codes[text] = len(self.items)
+            self.items.append(text)
+        return code
+
+
+_NAMES = _Interner()
+# not-established reasons: code 0 is "some reason this back-end did not follow" (handed back)
+_REASONS = _Interner(None)
 
 
 def sym(text: str) -> int:
-    code = _CODES.get(text)
-    if code is None:
-        code = _CODES[text] = len(_NAMES)
-        _NAMES.append(text)
-    return code
-
-
-# not-established reasons: code 0 is "some reason this back-end did not follow" (handed back)
-_WHY: dict[str, int] = {}
-_REASONS: list[str | None] = [None]
+    return _NAMES.code(text)
 
 
 def reason_code(text: str) -> int:
-    code = _WHY.get(text)
-    if code is None:
-        code = _WHY[text] = len(_REASONS)
-        _REASONS.append(text)
-    return code
+    return _REASONS.code(text)
 
 
 def first_why(n, *pairs):
@@ -1648,7 +1652,7 @@ def cells(v: Vec, t: T.Type, rows):
         if ne.any():
             why = np.broadcast_to(v.why, (len(v.ne),))[rows]
             for code in np.unique(why[ne]).tolist():
-                texts.append(cell(V.to_json(V.NotEstablished(_REASONS[code]), t)))
+                texts.append(cell(V.to_json(V.NotEstablished(_REASONS.items[code]), t)))
                 codes = np.where(ne & (why == code), len(texts) - 1, codes)
     return texts, codes
 
@@ -1691,4 +1695,4 @@ def _python(v: Vec, u):
         return Decimal(u).scaleb(-v.scale)
     if v.kind == "date":
         return dt.date.fromordinal(int(u) + EPOCH)
-    return _NAMES[int(u)]
+    return _NAMES.items[int(u)]
