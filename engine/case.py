@@ -15,6 +15,8 @@ from pydantic import ConfigDict, Field, StrictBool, create_model
 from dsl.errors import MillesimeError, did_you_mean
 from dsl.model import Ruleset
 
+from . import fastcase
+
 _SCALARS = {"int": int, "decimal": Decimal, "money": Decimal, "percent": Decimal, "date": dt.date,
             "text": str, "bool": StrictBool}
 
@@ -80,6 +82,11 @@ def validate(model: Ruleset, schema: type[pydantic.BaseModel], raw: object) -> d
     """The case as plain Python values (Decimal, date, …), or CaseError naming each bad field."""
     if not isinstance(raw, dict):
         raise CaseError([f"a case is a mapping of fields (physician, contract, …), not {type(raw).__name__}"])
+    quick = fastcase.checker(model, schema)
+    if quick is not None:
+        checked = quick(raw)  # a case in canonical form, without pydantic; None: pydantic decides
+        if checked is not None:
+            return checked
     try:
         validated = schema.model_validate(raw)
     except pydantic.ValidationError as exc:

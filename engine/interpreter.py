@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from dsl import ast, types as T
 from dsl.errors import did_you_mean
 
-from . import explain, values as V
+from . import explain, fastcase, values as V
 from .case import validate
 from .compiler import Plan
 from .explain import Node
@@ -94,9 +94,10 @@ def evaluate(case: dict, on: dt.date, registry: Registry, outputs: list[str] | N
                               hint="; ".join(h for h in hints if h) or "outputs are " + ", ".join(ev.plan.model.outputs))
     values, nodes, types = {}, {}, {}
     if not explain:
+        plan = ev.plan
         for name in names:
-            kind, _ = ev.plan.model.value_declaration(name)
-            values[name], types[name] = ev.value(kind, name), ev.plan.value_type(name)
+            kind, _ = plan.model.value_declaration(name)
+            values[name], types[name] = ev.value(kind, name), plan.value_type(name)
         return Result(on, ev.entry, values, types, nodes, dict(session.entries))
     for name in names:
         kind, _ = ev.plan.model.value_declaration(name)
@@ -112,7 +113,6 @@ class _Session:
         self.registry = registry
         self.case = case
         self.explain = explain
-        self.active: set[tuple] = set()  # the fast path's cycle guard: `stack` as a set
         self.validated: dict[str, dict] = {}
         self.evaluations: dict[dt.date, Evaluation] = {}
         self.entries: dict[str, Entry] = {}
@@ -125,11 +125,22 @@ class _Session:
             first = not self.entries  # the ruleset in force checks the case whole
             self.entries[entry.model.id] = entry
             if entry.model.id not in self.validated:
-                schema = entry.schema if first else entry.lenient_schema
-                self.validated[entry.model.id] = validate(entry.model, schema, self.case)
+                self.validated[entry.model.id] = self._validate(entry, first)
             ev = (Evaluation if self.explain else FastEvaluation)(self, entry, on, self.validated[entry.model.id])
             self.evaluations[on] = ev
         return ev
+
+
+    def _validate(self, entry: Entry, first: bool) -> dict:
+        """The ruleset in force checks the case whole (strict schema); one consulted through `as of`
+        checks it leniently — unless a ruleset already consulted declares the same inputs (paths, types,
+        bounds; enums may differ if the case's values are members of both): the case it accepted
+        is then the very case this one would accept, reused (`fastcase.reusable`)."""
+        if not first:
+            for other_id, inputs in self.validated.items():
+                if fastcase.reusable(self.entries[other_id].model, entry.model, inputs):
+                    return inputs
+        return validate(entry.model, entry.schema if first else entry.lenient_schema, self.case)
 
 
 @dataclass
@@ -315,39 +326,64 @@ class FastEvaluation(Evaluation):
 
     Every method the compiled closures call is overridden to return the bare value; the
     semantics (exceptions, waivers, Kleene logic, `as of`, errors and their messages) are
-    those of `Evaluation`, which remains the reference: tests compare the two."""
+    those of `Evaluation`, which remains the reference: tests compare the two.
+
+    The cycle guard costs nothing while there is no cycle: a value being computed is marked
+    `_PENDING` in the memo; meeting the mark raises `_Cycle`, which collects the names of the
+    values it unwinds through until it reaches the one met twice, and becomes the error."""
+
+    plan = None  # plain attributes here (properties in `Evaluation`): read on every rule
+    model = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._where = (self.entry.model.id, self.on)
+        self.plan = self.entry.plan
+        self.model = self.entry.model
+        self.read: dict[str, object] = {}  # input path → value
 
     def value(self, kind: str, name: str, args: tuple = ()):
         key = (kind, name, args)
         memo = self.memo
         if key in memo:
-            return memo[key]
-        stack_key = self._where + key
-        session = self.session
-        if stack_key in session.active:
-            cycle = [k[3] for k in session.stack[session.stack.index(stack_key):]] + [name]
-            raise EvaluationError("rules depend on each other in a cycle: " + " → ".join(cycle),
-                                  self._decl_loc(kind, name))
-        session.active.add(stack_key)
-        session.stack.append(stack_key)
+            value = memo[key]
+            if value is _PENDING:
+                raise _Cycle(self, key)
+            return value
+        memo[key] = _PENDING
         try:
             if kind == "rule":
-                value = self._fast_rule(name, args)
+                rule = self.plan.rules[name]
+                env = {p.name: a for p, a in zip(rule.decl.params, args)} if args else {}
+                if rule.exceptions:
+                    exc = applicable_exception(name, rule, self, env)
+                    if isinstance(exc, tuple):
+                        value = exc[1]
+                    elif exc is not None:
+                        value = exc.value(self, env)
+                    else:
+                        value = rule.body(self, env)
+                else:
+                    value = rule.body(self, env)
             elif kind == "condition":
                 value = self._fast_condition(name)
             else:
                 value = self.plan.parameters[name](self, {})
+        except _Cycle as cycle:
+            del memo[key]
+            cycle.names.append(name)
+            if cycle.evaluation is self and cycle.key == key:
+                raise EvaluationError("rules depend on each other in a cycle: " + " → ".join(reversed(cycle.names)),
+                                      self._decl_loc(kind, name)) from None
+            raise
         except RecursionError:
+            del memo[key]
             raise EvaluationError(f"`{name}` nests too deeply to compute", self._decl_loc(kind, name)) from None
         except ArithmeticError as exc:
+            del memo[key]
             raise _arithmetic_error(name, exc, self._decl_loc(kind, name)) from None
-        finally:
-            session.active.discard(stack_key)
-            session.stack.pop()
+        except BaseException:
+            memo.pop(key, None)
+            raise
         memo[key] = value
         return value
 
@@ -358,14 +394,13 @@ class FastEvaluation(Evaluation):
         return self.on if name == "on" else self.model.id
 
     def input(self, path: str):
-        key = ("input", path)
-        memo = self.memo
-        if key in memo:
-            return memo[key]
+        read = self.read
+        if path in read:
+            return read[path]
         value = self.inputs
-        for part in path.split("."):
+        for part in _PARTS.get(path) or _parts(path):
             value = value.get(part) if isinstance(value, dict) else None
-        memo[key] = value
+        read[path] = value
         return value
 
     def table(self, name: str, keys: list):
@@ -396,20 +431,27 @@ class FastEvaluation(Evaluation):
         other = self._evaluation_on(day, expr)
         return other.plan.expression(expr.target, local_names)(other, env)
 
-    def _fast_rule(self, name: str, args: tuple):
-        rule = self.plan.rules[name]
-        env = {p.name: a for p, a in zip(rule.decl.params, args)} if args else {}
-        exc = applicable_exception(name, rule, self, env)
-        if isinstance(exc, tuple):
-            return exc[1]
-        if exc is not None:
-            return exc.value(self, env)
-        return rule.body(self, env)
-
     def _fast_condition(self, name: str):
         outcomes = [(req, requirement_outcome(req, self)[0]) for req in self.plan.conditions[name]]
         self.memo[("requirements", name)] = outcomes
         return all_hold(value for _, value in outcomes)
+
+
+_PENDING = object()  # in FastEvaluation's memo: this value is being computed
+_PARTS: dict[str, tuple[str, ...]] = {}  # input path → its parts
+
+
+def _parts(path: str) -> tuple[str, ...]:
+    parts = _PARTS[path] = tuple(path.split("."))
+    return parts
+
+
+class _Cycle(Exception):
+    """FastEvaluation met a value it is computing: unwinds to it, collecting the names between."""
+
+    def __init__(self, evaluation: "FastEvaluation", key: tuple):
+        super().__init__(key)
+        self.evaluation, self.key, self.names = evaluation, key, [key[1]]
 
 
 def applicable_exception(name: str, rule, ev, env: dict):
