@@ -80,6 +80,7 @@ class Plan:
     parameters: dict[str, Fn] = field(default_factory=dict)
     tables: dict[str, CompiledTable] = field(default_factory=dict)
     _foreign: dict[int, Fn] = field(default_factory=dict)  # `as of` targets compiled for this ruleset
+    outputs: dict[tuple, list] = field(default_factory=dict)  # names asked → [(name, kind, type)], for the fast path
 
     def expression(self, expr: ast.Expr, local_names: frozenset[str]) -> Fn:
         """Compile an expression written in another ruleset, to evaluate it under this one."""
@@ -198,6 +199,15 @@ class _Compiler:
         name = e.function
         if name in self.model.rules and name not in L:
             args = [self.expr(a, L) for a in e.args]
+            if len(args) == 1:
+                [a0] = args
+                return lambda ev, env: ev.value("rule", name, (a0(ev, env),))
+            if len(args) == 2:
+                a0, a1 = args
+                return lambda ev, env: ev.value("rule", name, (a0(ev, env), a1(ev, env)))
+            if len(args) == 3:
+                a0, a1, a2 = args
+                return lambda ev, env: ev.value("rule", name, (a0(ev, env), a1(ev, env), a2(ev, env)))
 
             def call_rule(ev, env):
                 return ev.value("rule", name, tuple(a(ev, env) for a in args))
@@ -257,6 +267,24 @@ class _Compiler:
     def _Logic(self, e, L):
         operands = [self.expr(o, L) for o in e.operands]
         decisive = e.op == "or"  # `or` stops at the first true, `and` at the first false
+        if len(operands) == 2:  # the loop below, unrolled
+            first, second = operands
+
+            def logic2(ev, env):
+                v = first(ev, env)
+                if isinstance(v, NotEstablished):
+                    unknown = v
+                elif v is decisive:
+                    return decisive
+                else:
+                    unknown = None
+                w = second(ev, env)
+                if isinstance(w, NotEstablished):
+                    return unknown or w
+                if w is decisive:
+                    return decisive
+                return unknown if unknown is not None else (not decisive)
+            return logic2
 
         def logic(ev, env):
             unknown = None
@@ -280,6 +308,17 @@ class _Compiler:
     def _Compare(self, e, L):
         left, right, op = self.expr(e.left, L), self.expr(e.right, L), _COMPARE[e.op]
         equality = e.op in ("=", "!=")
+        constant, b = self._constant(e.right, L)
+        if constant:  # `x >= 95`, `o = option.third`: the same checks, the constant's are known to pass
+
+            def compare_constant(ev, env):
+                a = left(ev, env)
+                if isinstance(a, NotEstablished):
+                    return a
+                if a is None and not equality:
+                    raise _missing(e.left)
+                return op(a, b)
+            return compare_constant
 
         def compare(ev, env):
             a, b = left(ev, env), right(ev, env)
@@ -309,12 +348,58 @@ class _Compiler:
 
     def _IsSet(self, e, L):
         operand, negated = self.expr(e.operand, L), e.negated
+        if isinstance(e.operand, (ast.Name, ast.Field)):
+            ref = resolve(self.model, e.operand, L)
+            if ref.kind == "input":  # `contract is set`: the input read directly
+                path = ref.name
+                return lambda ev, env: (ev.input(path) is None) == negated
         return lambda ev, env: (operand(ev, env) is None) == negated
+
+    def _constant(self, e, L) -> tuple[bool, object]:
+        """(True, value) for a literal or an enum member that is neither none nor not established."""
+        if isinstance(e, ast.Literal):
+            value = e.value
+        elif isinstance(e, (ast.Name, ast.Field)):
+            ref = resolve(self.model, e, L)
+            if ref.kind != "enum_member":
+                return False, None
+            value = ref.member
+        else:
+            return False, None
+        return (value is not None and not isinstance(value, NotEstablished)), value
 
     def _strict(self, operands: list[ast.Expr], L, compute) -> Fn:
         """Evaluate operands that must all have a value: `not established` propagates, a missing
         value stops with an error naming its expression, else `compute(ev, env, *values)`."""
         fns = [self.expr(x, L) for x in operands]
+        if len(fns) == 1:  # the loop below, unrolled
+            [f0], [x0] = fns, operands
+
+            def strict1(ev, env):
+                v = f0(ev, env)
+                if isinstance(v, NotEstablished):
+                    return v
+                if v is None:
+                    raise _missing(x0)
+                return compute(ev, env, v)
+            return strict1
+        if len(fns) == 2:
+            f0, f1 = fns
+            x0, x1 = operands
+
+            def strict2(ev, env):
+                v = f0(ev, env)
+                if isinstance(v, NotEstablished):
+                    return v
+                if v is None:
+                    raise _missing(x0)
+                w = f1(ev, env)
+                if isinstance(w, NotEstablished):
+                    return w
+                if w is None:
+                    raise _missing(x1)
+                return compute(ev, env, v, w)
+            return strict2
 
         def strict(ev, env):
             values = []
@@ -330,14 +415,14 @@ class _Compiler:
 
     def _Arith(self, e, L):
         op = e.op
+        if op == "+":
+            return self._strict([e.left, e.right], L, lambda ev, env, a, b: a + b)
+        if op == "-":
+            return self._strict([e.left, e.right], L, lambda ev, env, a, b: a - b)
+        if op == "*":
+            return self._strict([e.left, e.right], L, lambda ev, env, a, b: a * b)
 
         def arith(ev, env, a, b):
-            if op == "+":
-                return a + b
-            if op == "-":
-                return a - b
-            if op == "*":
-                return a * b
             if b == 0:
                 raise EvaluationError(f"division by zero in `{e.text}`", e.loc,
                                       hint=f"`{e.right.text}` is 0 for this case: guard the division with `if`")

@@ -131,8 +131,8 @@ def _group(model: Ruleset, prefix: str, strict: bool):
         optional = decl.type.kind == "optional"
         ref = decl.type.args[0] if optional else decl.type
         bounds = {b.kind: b.value for b in decl.bounds}
-        fields.append((name, optional, _value(model, ref, path, strict, bounds.get("min"), bounds.get("max"))))
-    known = frozenset(name for name, _, _ in fields)
+        fields.append((name, optional, _value(model, ref, path, strict), bounds.get("min"), bounds.get("max")))
+    known = frozenset(name for name, *_ in fields)
 
     def group(raw):
         if type(raw) is not dict:
@@ -140,44 +140,34 @@ def _group(model: Ruleset, prefix: str, strict: bool):
         if strict and not known.issuperset(raw):
             raise _Defer
         out = {}
-        for name, optional, check in fields:
+        for name, optional, check, low, high in fields:
             value = raw.get(name)
             if value is None:
                 if not optional:
                     raise _Defer
                 out[name] = None
             else:
-                out[name] = check(value)
+                value = out[name] = check(value)
+                if (low is not None and not value >= low) or (high is not None and not value <= high):
+                    raise _Defer
         return out
     return group
 
 
-def _bounded(convert, low, high):
-    if low is None and high is None:
-        return convert
-
-    def check(value):
-        v = convert(value)
-        if (low is not None and not v >= low) or (high is not None and not v <= high):
-            raise _Defer
-        return v
-    return check
-
-
-def _value(model: Ruleset, ref, path: str, strict: bool, low, high):
+def _value(model: Ruleset, ref, path: str, strict: bool):
     if ref.kind == "group":
         return _group(model, path + ".", strict)
     if ref.kind != "named":
         return _always_defer  # lists, sets, maps, records: pydantic (None is still accepted above)
     name = ref.name
     if name == "int":
-        return _bounded(_int, low, high)
+        return _int
     if name in ("decimal", "money", "percent"):
-        return _bounded(_decimal, low, high)
+        return _decimal
     if name == "date":
-        return _bounded(_date, low, high)
+        return _date
     if name == "text":
-        return _bounded(_text, low, high)
+        return _text
     if name == "bool":
         return _bool
     if name in model.enums:

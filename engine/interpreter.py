@@ -95,9 +95,12 @@ def evaluate(case: dict, on: dt.date, registry: Registry, outputs: list[str] | N
     values, nodes, types = {}, {}, {}
     if not explain:
         plan = ev.plan
-        for name in names:
-            kind, _ = plan.model.value_declaration(name)
-            values[name], types[name] = ev.value(kind, name), plan.value_type(name)
+        kinds = plan.outputs.get(tuple(names))
+        if kinds is None:
+            kinds = plan.outputs[tuple(names)] = [(name, plan.model.value_declaration(name)[0], plan.value_type(name))
+                                                  for name in names]
+        for name, kind, t in kinds:
+            values[name], types[name] = ev.value(kind, name), t
         return Result(on, ev.entry, values, types, nodes, dict(session.entries))
     for name in names:
         kind, _ = ev.plan.model.value_declaration(name)
@@ -114,6 +117,7 @@ class _Session:
         self.case = case
         self.explain = explain
         self.validated: dict[str, dict] = {}
+        self.reads: dict[int, dict] = {}  # id(validated case) → FastEvaluation's inputs read, by path
         self.evaluations: dict[dt.date, Evaluation] = {}
         self.entries: dict[str, Entry] = {}
         self.stack: list[tuple] = []  # (ruleset, date, kind, name, args) being computed, for cycles
@@ -335,11 +339,14 @@ class FastEvaluation(Evaluation):
     plan = None  # plain attributes here (properties in `Evaluation`): read on every rule
     model = None
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.plan = self.entry.plan
-        self.model = self.entry.model
-        self.read: dict[str, object] = {}  # input path → value
+    def __init__(self, session: _Session, entry: Entry, on: dt.date, inputs: dict):
+        # the dataclass's fields, set directly (one is made per ruleset consulted, per case)
+        self.session, self.entry, self.on, self.inputs = session, entry, on, inputs
+        self.memo, self.frames = {}, [[]]
+        self.plan = entry.plan
+        self.model = entry.model
+        # input path → value, shared by the rulesets that share the validated case
+        self.read = self.session.reads.setdefault(id(self.inputs), {})
 
     def value(self, kind: str, name: str, args: tuple = ()):
         key = (kind, name, args)
@@ -432,7 +439,15 @@ class FastEvaluation(Evaluation):
         return other.plan.expression(expr.target, local_names)(other, env)
 
     def _fast_condition(self, name: str):
-        outcomes = [(req, requirement_outcome(req, self)[0]) for req in self.plan.conditions[name]]
+        outcomes = []
+        for req in self.plan.conditions[name]:  # `requirement_outcome`, inlined
+            value = req.test(self, {})
+            if value is not True:
+                for _, when in req.waivers:
+                    if when(self, {}) is True:
+                        value = True
+                        break
+            outcomes.append((req, value))
         self.memo[("requirements", name)] = outcomes
         return all_hold(value for _, value in outcomes)
 

@@ -120,3 +120,23 @@ def test_a_cycle_is_named_the_same_on_both_paths():
         with pytest.raises(EvaluationError) as info:
             evaluate({"n": 3}, dt.date(2020, 6, 1), reg, ["d"], explain=explain)
         assert "rules depend on each other in a cycle: a → b → c → a" in str(info.value)
+
+
+SMALL = ('ruleset x "X" effective from 2020-01-01\ninput n : int "N"\ninput m : optional int "M"\n'
+         'rule u "U" : bool = not established "u inconnu"\n'
+         'rule a1 "A1" : bool = u or n > 0\nrule a2 "A2" : bool = u and n > 5\n'
+         'rule a3 "A3" : bool = u and n > 0\nrule a4 "A4" : bool = n > 0 or u\n'
+         'rule c1 "C1" : bool = n >= 3\nrule c2 "C2" : bool = n = 3\nrule s "S" : bool = m is set\n'
+         'rule t "T" : int = n + 1 - 2 * 3\n'
+         'rule f(k : int) "F" : int = k * 2\nrule g "G" : int = f(n) + f(1)\n')
+
+
+@pytest.mark.parametrize("explain", [True, False])
+def test_unrolled_operations_keep_their_meaning(explain):
+    reg = registry_of(SMALL)
+    r = evaluate({"n": 3}, dt.date(2020, 6, 1), reg, ["a1", "a2", "a3", "a4", "c1", "c2", "s", "t", "g"], explain)
+    values = dict(r.values)
+    assert values.pop("a3").reason == "u inconnu"  # not established and true: not established
+    assert values == {"a1": True, "a2": False, "a4": True, "c1": True, "c2": True, "s": False, "t": -2, "g": 8}
+    r = evaluate({"n": 2, "m": 0}, dt.date(2020, 6, 1), reg, ["a1", "a2", "c1", "c2", "s", "t", "g"], explain)
+    assert r.values == {"a1": True, "a2": False, "c1": False, "c2": False, "s": True, "t": -3, "g": 6}
