@@ -67,6 +67,16 @@ def input_signature(model: Ruleset) -> tuple:
     return signature
 
 
+def declaration_signature(model: Ruleset, path: str) -> tuple:
+    """How `model` declares input `path` (type, enum members, bounds): rulesets whose declarations of
+    a path are equal accept and convert its values alike."""
+    known = _DECLARATIONS.get(id(model))
+    if known is None or known[0]() is not model:
+        known = _DECLARATIONS[id(model)] = (weakref.ref(model), {p: (t, b) for p, t, b in input_signature(model)})
+    return known[1][path]
+
+
+_DECLARATIONS: dict[int, tuple] = {}
 _REUSE: dict[tuple[int, int], tuple] = {}  # (id(a), id(b)) → (weak refs, checks or None)
 
 

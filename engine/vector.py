@@ -52,7 +52,7 @@ import numpy as np
 from dsl import ast, types as T
 from dsl.checks import bare_member_enum, resolve
 
-from . import values as V
+from . import fastcase, values as V
 
 LIMIT = 1 << 60          # |data| of every value row stays below: sums never wrap an int64
 FLIMIT = float(LIMIT)
@@ -369,6 +369,18 @@ def is_false(v: Vec, n):
 # days_from_civil), the calendar of Python's `datetime.date`.
 
 def _ymd(days):
+    days = np.asarray(days, np.int64)
+    if days.ndim == 1 and days.size > 64:
+        # the rows' dates span a few years at most: the calendar of that span, looked up
+        low, high = int(days.min()), int(days.max())
+        if high - low < days.size // 4:
+            year, month, day = _civil(np.arange(low, high + 1, dtype=np.int64))
+            index = days - low
+            return year[index], month[index], day[index]
+    return _civil(days)
+
+
+def _civil(days):
     z = np.asarray(days, np.int64) + 719468
     era = z // 146097
     doe = z - era * 146097
@@ -1409,7 +1421,8 @@ class Run:
         return invalid if some(invalid) else None
 
     def _convert(self, entry, path: str):
-        key = ("convert", entry.model.id, path)
+        # shared by the rulesets that declare the input alike (same type, enum members and bounds)
+        key = ("convert", fastcase.declaration_signature(entry.model, path), path)
         got = self._inputs.get(key)
         if got is not None:
             return got
