@@ -199,15 +199,6 @@ class _Compiler:
         name = e.function
         if name in self.model.rules and name not in L:
             args = [self.expr(a, L) for a in e.args]
-            if len(args) == 1:
-                [a0] = args
-                return lambda ev, env: ev.value("rule", name, (a0(ev, env),))
-            if len(args) == 2:
-                a0, a1 = args
-                return lambda ev, env: ev.value("rule", name, (a0(ev, env), a1(ev, env)))
-            if len(args) == 3:
-                a0, a1, a2 = args
-                return lambda ev, env: ev.value("rule", name, (a0(ev, env), a1(ev, env), a2(ev, env)))
 
             def call_rule(ev, env):
                 return ev.value("rule", name, tuple(a(ev, env) for a in args))
@@ -267,24 +258,6 @@ class _Compiler:
     def _Logic(self, e, L):
         operands = [self.expr(o, L) for o in e.operands]
         decisive = e.op == "or"  # `or` stops at the first true, `and` at the first false
-        if len(operands) == 2:  # the loop below, unrolled
-            first, second = operands
-
-            def logic2(ev, env):
-                v = first(ev, env)
-                if isinstance(v, NotEstablished):
-                    unknown = v
-                elif v is decisive:
-                    return decisive
-                else:
-                    unknown = None
-                w = second(ev, env)
-                if isinstance(w, NotEstablished):
-                    return unknown or w
-                if w is decisive:
-                    return decisive
-                return unknown if unknown is not None else (not decisive)
-            return logic2
 
         def logic(ev, env):
             unknown = None
@@ -372,34 +345,6 @@ class _Compiler:
         """Evaluate operands that must all have a value: `not established` propagates, a missing
         value stops with an error naming its expression, else `compute(ev, env, *values)`."""
         fns = [self.expr(x, L) for x in operands]
-        if len(fns) == 1:  # the loop below, unrolled
-            [f0], [x0] = fns, operands
-
-            def strict1(ev, env):
-                v = f0(ev, env)
-                if isinstance(v, NotEstablished):
-                    return v
-                if v is None:
-                    raise _missing(x0)
-                return compute(ev, env, v)
-            return strict1
-        if len(fns) == 2:
-            f0, f1 = fns
-            x0, x1 = operands
-
-            def strict2(ev, env):
-                v = f0(ev, env)
-                if isinstance(v, NotEstablished):
-                    return v
-                if v is None:
-                    raise _missing(x0)
-                w = f1(ev, env)
-                if isinstance(w, NotEstablished):
-                    return w
-                if w is None:
-                    raise _missing(x1)
-                return compute(ev, env, v, w)
-            return strict2
 
         def strict(ev, env):
             values = []
