@@ -38,7 +38,8 @@ TOP_PAGES = ("index.md", "calendrier.md", "dsl.md", ".nav.yml")
 # Pages written by hand in docs/ (not generated), listed in the navigation.
 HAND_WRITTEN_PAGES = (("Vérifier les règles (millesime check)", "check.md"),
                       ("Calcul en masse (millesime batch)", "batch.md"),
-                      ("Fiabilité", "fiabilite.md"))
+                      ("Fiabilité", "fiabilite.md"),
+                      ("Recherches juridiques", "recherche/index.md"))
 BANNER = ("<!-- Page générée par `millesime docs` à partir des textes (rulesets/) et des cas de "
           "non-régression (tests/agreements/) : ne pas la modifier à la main. -->\n\n")
 DEFAULT_CASES_DIR = Path("tests/agreements")
