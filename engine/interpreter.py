@@ -134,7 +134,6 @@ class _Session:
             self.evaluations[on] = ev
         return ev
 
-
     def _validate(self, entry: Entry, first: bool) -> dict:
         """The ruleset in force checks the case whole (strict schema); one consulted through `as of`
         checks it leniently — unless a ruleset already consulted declares the same inputs (paths, types,
