@@ -97,6 +97,15 @@ def reason_code(text: str) -> int:
     return _REASONS.code(text)
 
 
+
+def _pair_masks(n, a, b):
+    """Rows deferred by either operand; rows not established by either (and not deferred), with
+    the reason of the first operand that is not established."""
+    defer = OR(a.defer, b.defer)
+    ne = ANDNOT(OR(a.ne, b.ne), defer)
+    why = first_why(n, (a.ne, a.why), (b.ne, b.why)) if ne is not None else None
+    return defer, ne, why
+
 def first_why(n, *pairs):
     """The reason of each not-established row: pairs (mask, reason codes) in the row engine's
     order of evaluation, the first mask that holds for a row giving its reason."""
@@ -653,9 +662,7 @@ class _Compiler:
         def compare(ctx, env):
             n = ctx.n
             a, b = left(ctx, env), right(ctx, env)
-            defer = OR(a.defer, b.defer)
-            ne = ANDNOT(OR(a.ne, b.ne), defer)
-            why = first_why(n, (a.ne, a.why), (b.ne, b.why)) if ne is not None else None
+            defer, ne, why = _pair_masks(n, a, b)
             if not equality:
                 defer = OR(defer, ANDNOT(OR(a.none, b.none), OR(defer, ne)))
             both = ANDNOT(NOT(OR(a.bad(), b.bad()), n), None)
@@ -676,9 +683,7 @@ class _Compiler:
         def member(ctx, env):
             n = ctx.n
             v, coll = item(ctx, env), collection(ctx, env)
-            defer = OR(v.defer, coll.defer)
-            ne = ANDNOT(OR(v.ne, coll.ne), defer)
-            why = first_why(n, (v.ne, v.why), (coll.ne, coll.why)) if ne is not None else None
+            defer, ne, why = _pair_masks(n, v, coll)
             defer = OR(defer, ANDNOT(coll.none, OR(defer, ne)))
             if coll.kind != "const":
                 return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why)
