@@ -2,7 +2,9 @@
 
 A closure takes the running `Evaluation` and the local names in scope and returns a
 value. Names are resolved here, with the checker's own `resolve`, so evaluation does
-no lookup by text. Nothing of the ruleset is ever handed to Python's eval/exec.
+no lookup by text: each rule, condition and parameter has a number in the plan (its
+slot), and a reference to it is compiled into `ev.value(slot)` or `ev.call(slot, args)`.
+Nothing of the ruleset is ever handed to Python's eval/exec.
 """
 from __future__ import annotations
 
@@ -35,6 +37,9 @@ class CompiledRule:
     type: T.Type
     body: Fn
     exceptions: list[CompiledException]
+
+    def __post_init__(self):
+        self.param_names = tuple(p.name for p in self.decl.params)
 
 
 @dataclass
@@ -69,6 +74,15 @@ def _find(headings: list[ast.TableKey], key) -> int | None:
     return None
 
 
+UNSET = object()  # a slot whose value is not known before a case is evaluated
+
+
+def slot_numbers(model: Ruleset) -> dict[str, int]:
+    """The number of each rule, condition and parameter of `model`: the index of its value."""
+    names = [*model.rules, *model.conditions, *model.parameters]
+    return {name: slot for slot, name in enumerate(names)}
+
+
 @dataclass
 class Plan:
     """Everything needed to evaluate one ruleset, built once and reused for every case."""
@@ -79,14 +93,17 @@ class Plan:
     conditions: dict[str, list[CompiledRequirement]] = field(default_factory=dict)
     parameters: dict[str, Fn] = field(default_factory=dict)
     tables: dict[str, CompiledTable] = field(default_factory=dict)
+    slots: dict[str, int] = field(default_factory=dict)  # rule, condition or parameter name → its slot
+    declarations: list[tuple[str, str, object]] = field(default_factory=list)  # slot → (kind, name, compiled)
+    constants: list = field(default_factory=list)  # slot → a parameter's value known at compile time, else UNSET
     _foreign: dict[int, Fn] = field(default_factory=dict)  # `as of` targets compiled for this ruleset
-    outputs: dict[tuple, list] = field(default_factory=dict)  # names asked → [(name, kind, type)], for the fast path
+    outputs: dict[tuple, list] = field(default_factory=dict)  # names asked → [(name, slot, type)], for the fast path
 
     def expression(self, expr: ast.Expr, local_names: frozenset[str]) -> Fn:
         """Compile an expression written in another ruleset, to evaluate it under this one."""
         key = id(expr)
         if key not in self._foreign:
-            self._foreign[key] = _Compiler(self.model).expr(expr, local_names)
+            self._foreign[key] = _Compiler(self.model, self.slots).expr(expr, local_names)
         return self._foreign[key]
 
     def value_type(self, name: str) -> T.Type:
@@ -101,8 +118,8 @@ class Plan:
 
 
 def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type], expression_types: dict[int, T.Type]) -> Plan:
-    plan = Plan(model, rule_types, expression_types)
-    c = _Compiler(model)
+    plan = Plan(model, rule_types, expression_types, slots=slot_numbers(model))
+    c = _Compiler(model, plan.slots)
     for name, decl in model.rules.items():
         local_names = frozenset(p.name for p in decl.params)
         plan.rules[name] = CompiledRule(
@@ -120,7 +137,57 @@ def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type], expression_ty
         cells = [[c.cell(cell, table_type, _cell_name(decl, r, k)) for k, cell in enumerate(row)]
                  for r, row in enumerate(decl.cells)]
         plan.tables[name] = CompiledTable(decl, table_type, cells)
+    compiled = {"rule": plan.rules, "condition": plan.conditions, "parameter": plan.parameters}
+    for name in plan.slots:
+        kind, _ = model.value_declaration(name)
+        plan.declarations.append((kind, name, compiled[kind][name]))
+    plan.constants = _constants(plan)
     return plan
+
+
+def _constants(plan: Plan) -> list:
+    """Each slot's value when it is a constant of the ruleset: a parameter whose value needs no
+    case, no date and no rule (`5`, `640 €`, `{orl, urologie}`, another constant parameter × 2).
+    A value that fails to compute, or a mutable one (list, record), stays to be computed per case."""
+    constants = [UNSET] * len(plan.declarations)
+    ev = _ConstantEvaluation(plan, constants)
+    for name in plan.parameters:
+        try:
+            ev.value(plan.slots[name])
+        except _NotConstant:
+            pass
+    return constants
+
+
+class _NotConstant(Exception):
+    pass
+
+
+class _ConstantEvaluation:
+    """Evaluates parameters before any case: whatever reads the case, the date or a rule is not constant."""
+
+    def __init__(self, plan: Plan, constants: list):
+        self.plan, self.constants, self.tried = plan, constants, set()
+
+    def value(self, slot: int):
+        if slot not in self.tried:
+            self.tried.add(slot)  # a parameter met again while being computed: a cycle, not constant
+            kind, _, fn = self.plan.declarations[slot]
+            if kind == "parameter":
+                try:
+                    value = fn(self, {})
+                except Exception:  # noqa: BLE001 — computed per case, where it fails with its own message
+                    value = UNSET
+                if not isinstance(value, (list, dict)):
+                    self.constants[slot] = value
+        if self.constants[slot] is UNSET:
+            raise _NotConstant
+        return self.constants[slot]
+
+    def _not_constant(self, *args):
+        raise _NotConstant
+
+    call = input = builtin = table = failed = as_of = _not_constant
 
 
 def _cell_name(decl: ast.TableDecl, row: int, column: int) -> str:
@@ -140,8 +207,8 @@ def _missing(expr: ast.Expr, what: str = "") -> EvaluationError:
 
 
 class _Compiler:
-    def __init__(self, model: Ruleset):
-        self.model = model
+    def __init__(self, model: Ruleset, slots: dict[str, int]):
+        self.model, self.slots = model, slots
 
     def expr(self, e: ast.Expr, local_names: frozenset[str]) -> Fn:
         return getattr(self, "_" + type(e).__name__)(e, local_names)
@@ -180,8 +247,8 @@ class _Compiler:
         if ref.kind == "local":
             return lambda ev, env: env[name]
         if ref.kind in ("rule", "condition", "parameter"):
-            kind = ref.kind
-            return lambda ev, env: ev.value(kind, name)
+            slot = self.slots[name]
+            return lambda ev, env: ev.value(slot)
         if ref.kind == "builtin":
             return lambda ev, env: ev.builtin(name)
         if ref.kind == "input":
@@ -199,9 +266,10 @@ class _Compiler:
         name = e.function
         if name in self.model.rules and name not in L:
             args = [self.expr(a, L) for a in e.args]
+            slot = self.slots[name]
 
             def call_rule(ev, env):
-                return ev.value("rule", name, tuple(a(ev, env) for a in args))
+                return ev.call(slot, tuple([a(ev, env) for a in args]))
             return call_rule
         if name == "failed":
             condition = e.args[0].name

@@ -17,7 +17,7 @@ from dsl.errors import did_you_mean
 
 from . import explain, fastcase, values as V
 from .case import validate
-from .compiler import Plan
+from .compiler import UNSET, CompiledRequirement, CompiledRule, Plan
 from .explain import Node
 from .registry import Entry, NoRulesetError, Registry
 from .values import EvaluationError, NotEstablished
@@ -95,12 +95,11 @@ def evaluate(case: dict, on: dt.date, registry: Registry, outputs: list[str] | N
     values, nodes, types = {}, {}, {}
     if not explain:
         plan = ev.plan
-        kinds = plan.outputs.get(tuple(names))
-        if kinds is None:
-            kinds = plan.outputs[tuple(names)] = [(name, plan.model.value_declaration(name)[0], plan.value_type(name))
-                                                  for name in names]
-        for name, kind, t in kinds:
-            values[name], types[name] = ev.value(kind, name), t
+        slots = plan.outputs.get(tuple(names))
+        if slots is None:
+            slots = plan.outputs[tuple(names)] = [(name, plan.slots[name], plan.value_type(name)) for name in names]
+        for name, slot, t in slots:
+            values[name], types[name] = ev.value(slot), t
         return Result(on, ev.entry, values, types, nodes, dict(session.entries))
     for name in names:
         kind, _ = ev.plan.model.value_declaration(name)
@@ -164,13 +163,20 @@ class Evaluation:
         return self.entry.model
 
     # -- what compiled closures call
-    def value(self, kind: str, name: str, args: tuple = ()):
-        return self.node(kind, name, args).value
+    def value(self, slot: int):
+        return self.node_at(slot, ()).value
+
+    def call(self, slot: int, args: tuple):
+        return self.node_at(slot, args).value
 
     def node(self, kind: str, name: str, args: tuple = ()) -> Node:
-        key = (kind, name, args)
+        return self.node_at(self.plan.slots[name], args)
+
+    def node_at(self, slot: int, args: tuple) -> Node:
+        key = (slot, args)
         node = self.memo.get(key)
         if node is None:
+            kind, name, _ = self.plan.declarations[slot]
             stack_key = (self.model.id, self.on, kind, name, args)
             if stack_key in self.session.stack:
                 cycle = [k[3] for k in self.session.stack[self.session.stack.index(stack_key):]] + [name]
@@ -344,54 +350,70 @@ class FastEvaluation(Evaluation):
         self.memo, self.frames = {}, [[]]
         self.plan = entry.plan
         self.model = entry.model
+        self.values = self.plan.constants.copy()  # slot → value; the ruleset's constants are known already
+        self.calls: dict[tuple, object] = {}  # (slot, args) → value of a rule with parameters
+        self.outcomes: dict[str, list] = {}  # condition → [(requirement, value)], for `failed`
         # input path → value, shared by the rulesets that share the validated case
         self.read = self.session.reads.setdefault(id(self.inputs), {})
 
-    def value(self, kind: str, name: str, args: tuple = ()):
-        key = (kind, name, args)
-        memo = self.memo
-        if key in memo:
-            value = memo[key]
-            if value is _PENDING:
-                raise _Cycle(self, key)
-            return value
+    def value(self, slot: int):
+        value = self.values[slot]
+        if value is UNSET or value is _PENDING:
+            return self._compute(slot, (), self.values, slot, value)
+        return value
+
+    def call(self, slot: int, args: tuple):
+        key = (slot, args)
+        value = self.calls.get(key, UNSET)
+        if value is UNSET or value is _PENDING:
+            return self._compute(slot, args, self.calls, key, value)
+        return value
+
+    def _compute(self, slot: int, args: tuple, memo, key, state):
+        """The value of `slot` for `args`, kept in `memo[key]` (the list of values or the dict of calls),
+        whose `state` is UNSET, or _PENDING when it is being computed: then there is a cycle."""
+        kind, name, compiled = self.plan.declarations[slot]
+        if state is _PENDING:
+            raise _Cycle(self, key, name)
         memo[key] = _PENDING
         try:
             if kind == "rule":
-                rule = self.plan.rules[name]
-                env = {p.name: a for p, a in zip(rule.decl.params, args)} if args else {}
-                if rule.exceptions:
-                    exc = applicable_exception(name, rule, self, env)
-                    if isinstance(exc, tuple):
-                        value = exc[1]
-                    elif exc is not None:
-                        value = exc.value(self, env)
-                    else:
-                        value = rule.body(self, env)
-                else:
-                    value = rule.body(self, env)
+                value = self._rule(name, compiled, args)
             elif kind == "condition":
-                value = self._fast_condition(name)
+                value = self._condition(name, compiled)
             else:
-                value = self.plan.parameters[name](self, {})
+                value = compiled(self, {})
         except _Cycle as cycle:
-            del memo[key]
+            memo[key] = UNSET
             cycle.names.append(name)
             if cycle.evaluation is self and cycle.key == key:
                 raise EvaluationError("rules depend on each other in a cycle: " + " → ".join(reversed(cycle.names)),
                                       self._decl_loc(kind, name)) from None
             raise
         except RecursionError:
-            del memo[key]
+            memo[key] = UNSET
             raise EvaluationError(f"`{name}` nests too deeply to compute", self._decl_loc(kind, name)) from None
         except ArithmeticError as exc:
-            del memo[key]
+            memo[key] = UNSET
             raise _arithmetic_error(name, exc, self._decl_loc(kind, name)) from None
         except BaseException:
-            memo.pop(key, None)
+            memo[key] = UNSET
             raise
         memo[key] = value
         return value
+
+    def _rule(self, name: str, rule: CompiledRule, args: tuple):
+        env = dict(zip(rule.param_names, args)) if args else {}
+        if not rule.exceptions:
+            return rule.body(self, env)
+        exc = applicable_exception(name, rule, self, env)
+        if isinstance(exc, tuple):  # (exception, unknown): its condition is not established
+            return exc[1]
+        return exc.value(self, env) if exc is not None else rule.body(self, env)
+
+    def _condition(self, name: str, requirements: list[CompiledRequirement]):
+        outcomes = self.outcomes[name] = [(req, requirement_outcome(req, self)[0]) for req in requirements]
+        return all_hold(value for _, value in outcomes)
 
     def node(self, kind: str, name: str, args: tuple = ()) -> Node:
         raise TypeError("FastEvaluation builds no explanation: evaluate with explain=True")
@@ -427,28 +449,15 @@ class FastEvaluation(Evaluation):
         return value
 
     def failed(self, condition: str) -> list[dict]:
-        self.value("condition", condition)
+        self.value(self.plan.slots[condition])
         refs = self.model.references
         return [{"condition": condition, "requirement": f"{condition}.{req.decl.name}", "label": req.decl.label,
                  "source": "; ".join(explain.source_text(s, refs) for s in req.decl.sources)}
-                for req, value in self.memo[("requirements", condition)] if value is False]
+                for req, value in self.outcomes[condition] if value is False]
 
     def as_of(self, day: dt.date, expr: ast.AsOf, local_names: frozenset, env: dict):
         other = self._evaluation_on(day, expr)
         return other.plan.expression(expr.target, local_names)(other, env)
-
-    def _fast_condition(self, name: str):
-        outcomes = []
-        for req in self.plan.conditions[name]:  # `requirement_outcome`, inlined
-            value = req.test(self, {})
-            if value is not True:
-                for _, when in req.waivers:
-                    if when(self, {}) is True:
-                        value = True
-                        break
-            outcomes.append((req, value))
-        self.memo[("requirements", name)] = outcomes
-        return all_hold(value for _, value in outcomes)
 
 
 _PENDING = object()  # in FastEvaluation's memo: this value is being computed
@@ -463,9 +472,9 @@ def _parts(path: str) -> tuple[str, ...]:
 class _Cycle(Exception):
     """FastEvaluation met a value it is computing: unwinds to it, collecting the names between."""
 
-    def __init__(self, evaluation: "FastEvaluation", key: tuple):
+    def __init__(self, evaluation: "FastEvaluation", key, name: str):
         super().__init__(key)
-        self.evaluation, self.key, self.names = evaluation, key, [key[1]]
+        self.evaluation, self.key, self.names = evaluation, key, [name]
 
 
 def applicable_exception(name: str, rule, ev, env: dict):

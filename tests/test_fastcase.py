@@ -101,7 +101,8 @@ def test_validation_is_shared_only_when_the_other_ruleset_accepts_the_same_case(
     assert fastcase.reuse_checks(m2024, m2023) == [(("contract", "option"), frozenset({"third", "half", "full"}))]
     assert fastcase.reuse_checks(m2024, registry.entries["avenant7_2019"].model) is None
     session = _Session(registry, CASE, explain=False)
-    session.evaluation(dt.date(2025, 9, 1)).value("rule", "annual_aid")
+    ev = session.evaluation(dt.date(2025, 9, 1))
+    ev.value(ev.plan.slots["annual_aid"])
     assert session.validated["reglement_arbitral_2023"] is session.validated["convention_2024"]
     # `double` exists only in 2024: 2023 validates the case itself, and says why it refuses it
     for explain in (True, False):
