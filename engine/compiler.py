@@ -16,6 +16,7 @@ from typing import Callable
 
 from dsl import ast, types as T
 from dsl.checks import bare_member_enum, dotted, resolve
+from dsl.errors import did_you_mean
 from dsl.model import Ruleset
 
 from . import values as V
@@ -97,7 +98,7 @@ class Plan:
     declarations: list[tuple[str, str, object]] = field(default_factory=list)  # slot → (kind, name, compiled)
     constants: list = field(default_factory=list)  # slot → a parameter's value known at compile time, else UNSET
     _foreign: dict[int, Fn] = field(default_factory=dict)  # `as of` targets compiled for this ruleset
-    outputs: dict[tuple, list] = field(default_factory=dict)  # names asked → [(name, slot, type)], for the fast path
+    outputs: dict[tuple, list] = field(default_factory=dict)  # names asked → [(name, slot, type)]
 
     def expression(self, expr: ast.Expr, local_names: frozenset[str]) -> Fn:
         """Compile an expression written in another ruleset, to evaluate it under this one."""
@@ -105,6 +106,20 @@ class Plan:
         if key not in self._foreign:
             self._foreign[key] = _Compiler(self.model, self.slots).expr(expr, local_names)
         return self._foreign[key]
+
+    def output_slots(self, names: tuple[str, ...]) -> list[tuple[str, int, T.Type]]:
+        """(name, slot, type) of each value asked for, or an error naming those this ruleset lacks."""
+        known = self.outputs.get(names)
+        if known is None:
+            model = self.model
+            unknown = [n for n in names if model.value_declaration(n)[0] is None]
+            if unknown:
+                hints = [did_you_mean(n, model.value_names()) for n in unknown]
+                raise EvaluationError("unknown output " + ", ".join(f"`{n}`" for n in unknown) +
+                                      f" in ruleset `{model.id}`",
+                                      hint="; ".join(h for h in hints if h) or "outputs are " + ", ".join(model.outputs))
+            known = self.outputs[names] = [(name, self.slots[name], self.value_type(name)) for name in names]
+        return known
 
     def value_type(self, name: str) -> T.Type:
         kind, decl = self.model.value_declaration(name)
@@ -269,7 +284,10 @@ class _Compiler:
             slot = self.slots[name]
 
             def call_rule(ev, env):
-                return ev.call(slot, tuple([a(ev, env) for a in args]))
+                values = []
+                for a in args:
+                    values.append(a(ev, env))
+                return ev.call(slot, tuple(values))
             return call_rule
         if name == "failed":
             condition = e.args[0].name

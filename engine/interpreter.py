@@ -13,7 +13,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from dsl import ast, types as T
-from dsl.errors import did_you_mean
 
 from . import explain, fastcase, values as V
 from .case import validate
@@ -85,27 +84,16 @@ def evaluate(case: dict, on: dt.date, registry: Registry, outputs: list[str] | N
     """With `explain=False` the values are the same but `Result.explanation` is empty."""
     session = _Session(registry, case, explain)
     ev = session.evaluation(on)
-    names = outputs or ev.plan.model.outputs
-    unknown = [n for n in names if ev.plan.model.value_declaration(n)[0] is None]
-    if unknown:
-        hints = [did_you_mean(n, ev.plan.model.value_names()) for n in unknown]
-        raise EvaluationError("unknown output " + ", ".join(f"`{n}`" for n in unknown) +
-                              f" in ruleset `{ev.plan.model.id}`",
-                              hint="; ".join(h for h in hints if h) or "outputs are " + ", ".join(ev.plan.model.outputs))
+    outputs = ev.plan.output_slots(tuple(outputs or ev.model.outputs))
     values, nodes, types = {}, {}, {}
     if not explain:
-        plan = ev.plan
-        slots = plan.outputs.get(tuple(names))
-        if slots is None:
-            slots = plan.outputs[tuple(names)] = [(name, plan.slots[name], plan.value_type(name)) for name in names]
-        for name, slot, t in slots:
+        for name, slot, t in outputs:
             values[name], types[name] = ev.value(slot), t
         return Result(on, ev.entry, values, types, nodes, dict(session.entries))
-    for name in names:
-        kind, _ = ev.plan.model.value_declaration(name)
-        node = ev.node(kind, name)
+    for name, slot, _ in outputs:
+        node = ev.node_at(slot, ())
         values[name], nodes[name], types[name] = node.value, node, node.type
-    return Result(on, ev.entry, values, types, nodes, {k: e for k, e in session.entries.items()})
+    return Result(on, ev.entry, values, types, nodes, dict(session.entries))
 
 
 class _Session:
@@ -125,12 +113,13 @@ class _Session:
         ev = self.evaluations.get(on)
         if ev is None:
             entry = self.registry.in_force(on)
+            ruleset_id = entry.model.id
             first = not self.entries  # the ruleset in force checks the case whole
-            self.entries[entry.model.id] = entry
-            if entry.model.id not in self.validated:
-                self.validated[entry.model.id] = self._validate(entry, first)
-            ev = (Evaluation if self.explain else FastEvaluation)(self, entry, on, self.validated[entry.model.id])
-            self.evaluations[on] = ev
+            self.entries[ruleset_id] = entry
+            inputs = self.validated.get(ruleset_id)
+            if inputs is None:
+                inputs = self.validated[ruleset_id] = self._validate(entry, first)
+            ev = self.evaluations[on] = (Evaluation if self.explain else FastEvaluation)(self, entry, on, inputs)
         return ev
 
     def _validate(self, entry: Entry, first: bool) -> dict:
@@ -352,9 +341,11 @@ class FastEvaluation(Evaluation):
         self.model = entry.model
         self.values = self.plan.constants.copy()  # slot → value; the ruleset's constants are known already
         self.calls: dict[tuple, object] = {}  # (slot, args) → value of a rule with parameters
-        self.outcomes: dict[str, list] = {}  # condition → [(requirement, value)], for `failed`
+        self.outcomes: dict[str, list] = {}  # condition → its requirements' values, for `failed`
         # input path → value, shared by the rulesets that share the validated case
-        self.read = self.session.reads.setdefault(id(self.inputs), {})
+        self.read = session.reads.get(id(inputs))
+        if self.read is None:
+            self.read = session.reads[id(inputs)] = {}
 
     def value(self, slot: int):
         value = self.values[slot]
@@ -378,7 +369,11 @@ class FastEvaluation(Evaluation):
         memo[key] = _PENDING
         try:
             if kind == "rule":
-                value = self._rule(name, compiled, args)
+                env = dict(zip(compiled.param_names, args)) if args else {}
+                if compiled.exceptions:
+                    value = self._rule_with_exceptions(name, compiled, env)
+                else:
+                    value = compiled.body(self, env)
             elif kind == "condition":
                 value = self._condition(name, compiled)
             else:
@@ -402,18 +397,17 @@ class FastEvaluation(Evaluation):
         memo[key] = value
         return value
 
-    def _rule(self, name: str, rule: CompiledRule, args: tuple):
-        env = dict(zip(rule.param_names, args)) if args else {}
-        if not rule.exceptions:
-            return rule.body(self, env)
+    def _rule_with_exceptions(self, name: str, rule: CompiledRule, env: dict):
         exc = applicable_exception(name, rule, self, env)
         if isinstance(exc, tuple):  # (exception, unknown): its condition is not established
             return exc[1]
         return exc.value(self, env) if exc is not None else rule.body(self, env)
 
     def _condition(self, name: str, requirements: list[CompiledRequirement]):
-        outcomes = self.outcomes[name] = [(req, requirement_outcome(req, self)[0]) for req in requirements]
-        return all_hold(value for _, value in outcomes)
+        outcomes = self.outcomes[name] = []
+        for req in requirements:
+            outcomes.append(requirement_outcome(req, self)[0])
+        return all_hold(outcomes)
 
     def node(self, kind: str, name: str, args: tuple = ()) -> Node:
         raise TypeError("FastEvaluation builds no explanation: evaluate with explain=True")
@@ -428,7 +422,7 @@ class FastEvaluation(Evaluation):
         value = self.inputs
         for part in _PARTS.get(path) or _parts(path):
             value = value.get(part) if isinstance(value, dict) else None
-        read[path] = value
+        self.read[path] = value
         return value
 
     def table(self, name: str, keys: list):
@@ -453,7 +447,7 @@ class FastEvaluation(Evaluation):
         refs = self.model.references
         return [{"condition": condition, "requirement": f"{condition}.{req.decl.name}", "label": req.decl.label,
                  "source": "; ".join(explain.source_text(s, refs) for s in req.decl.sources)}
-                for req, value in self.outcomes[condition] if value is False]
+                for req, value in zip(self.plan.conditions[condition], self.outcomes[condition]) if value is False]
 
     def as_of(self, day: dt.date, expr: ast.AsOf, local_names: frozenset, env: dict):
         other = self._evaluation_on(day, expr)
