@@ -154,6 +154,12 @@ def some(m) -> bool:
     return m is not None and bool(m.any())
 
 
+def rows_where(m, n):
+    """A numpy bool (scalar or array) as a mask: None when it holds on no row."""
+    m = as_mask(m, n)
+    return m if m is not None and m.any() else None
+
+
 def as_mask(m, n):
     """A numpy bool (scalar or array) as a mask: None when no row is set."""
     if m is None:
@@ -377,16 +383,37 @@ def is_false(v: Vec, n):
 # Proleptic Gregorian calendar in integer arithmetic (H. Hinnant's civil_from_days and
 # days_from_civil), the calendar of Python's `datetime.date`.
 
+def on_span(fn, *args):
+    """`fn(*args)` for an elementwise integer function of scalars and columns, computed once per
+    point of the columns' span and looked up: a batch's dates span a few years and its contract
+    years a handful, so the calendar arithmetic runs on a few thousand points instead of every
+    row (same values; the span is used only when it is well below the number of rows)."""
+    columns = [i for i, a in enumerate(args) if np.ndim(a) == 1]
+    if not columns or len(args[columns[0]]) <= 64:
+        return fn(*args)
+    n = len(args[columns[0]])
+    size, bounds = 1, []
+    for i in columns:
+        lo, hi = int(args[i].min()), int(args[i].max())
+        size *= hi - lo + 1
+        if size > n // 4:
+            return fn(*args)
+        bounds.append((i, lo, hi - lo + 1))
+    grid = np.arange(size, dtype=np.int64)
+    points, index, stride = list(args), None, size
+    for i, lo, span in bounds:
+        stride //= span
+        points[i] = lo + (grid // stride) % span
+        offset = args[i] - lo if stride == 1 else (args[i] - lo) * stride
+        index = offset if index is None else index + offset
+    out = fn(*points)
+    if isinstance(out, tuple):
+        return tuple(o[index] for o in out)
+    return out[index]
+
+
 def _ymd(days):
-    days = np.asarray(days, np.int64)
-    if days.ndim == 1 and days.size > 64:
-        # the rows' dates span a few years at most: the calendar of that span, looked up
-        low, high = int(days.min()), int(days.max())
-        if high - low < days.size // 4:
-            year, month, day = _civil(np.arange(low, high + 1, dtype=np.int64))
-            index = days - low
-            return year[index], month[index], day[index]
-    return _civil(days)
+    return on_span(_civil, np.asarray(days, np.int64))
 
 
 def _civil(days):
@@ -422,28 +449,45 @@ def _month_length(year, month):
     return _MONTH_DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
 
 
-def _add_months(days, months, n):
-    """V.add_months: same day `months` later, the 31st becoming the month's last day; a result
-    in or after December 9999 (where the row engine cannot compute the month's length) defers."""
-    y, m, d = _ymd(days)
-    index = y * 12 + m - 1 + months
-    year, month = np.divmod(index, 12)
+def _add_months(days, months):
+    """V.add_months: same day `months` later, the 31st becoming the month's last day; and the
+    rows whose result is in or after December 9999 (where the row engine cannot compute the
+    month's length): they defer. Counted in months since year 0, each looked up on its span."""
+    month, day = on_span(_month_and_day, days)
+    first, length, bad = on_span(_month_bounds, month + months)
+    return first + np.minimum(day, length) - 1, bad
+
+
+def _month_and_day(days):
+    """(months since January of year 0, day of the month)."""
+    y, m, d = _civil(days)
+    return y * 12 + m - 1, d
+
+
+def _month_bounds(months):
+    """(first day, length) of a month counted from January of year 0, and whether it is out of
+    the row engine's calendar (before year 1, or December 9999 and later)."""
+    year, month = np.divmod(months, 12)
     month = month + 1
-    bad = as_mask((year < 1) | (year > 9999) | ((year == 9999) & (month == 12)), n)
+    bad = (year < 1) | (year > 9999) | ((year == 9999) & (month == 12))
     year = np.clip(year, 1, 9999)
-    last = _month_length(year, month)
-    return _from_ymd(year, month, np.minimum(d, last)), bad
+    return _from_ymd(year, month, 1), _month_length(year, month), bad
+
+
+def _first_day_of_next_month(days):
+    y, m, _ = _civil(days)
+    return _add_months(_from_ymd(y, m, 1), 1)
 
 
 def _years_between(a, b):
-    ya, ma, da = _ymd(a)
-    yb, mb, db = _ymd(b)
+    ya, ma, da = _civil(a)
+    yb, mb, db = _civil(b)
     return yb - ya - ((mb * 100 + db) < (ma * 100 + da)).astype(np.int64)
 
 
 def _months_between(a, b):
-    ya, ma, da = _ymd(a)
-    yb, mb, db = _ymd(b)
+    ya, ma, da = _civil(a)
+    yb, mb, db = _civil(b)
     return (yb - ya) * 12 + mb - ma - (db < da).astype(np.int64)
 
 
@@ -495,7 +539,8 @@ class VPlan:
                       ("ne", np.int32(reason_code(row_cells[i][j](None, {}).reason))) if cell.kind == "unknown"
                       else ("value", self.c.expr(cell.expr, frozenset())) for j, cell in enumerate(row)]
                      for i, row in enumerate(decl.cells)]
-            t = self._tables[name] = (decl, money, cells)
+            axes = [Axis(decl.row_keys)] + ([Axis(decl.column_keys)] if decl.column_keys else [])
+            t = self._tables[name] = (decl, money, cells, axes)
         return t
 
     def foreign(self, expr: ast.Expr, local_names: frozenset):
@@ -679,6 +724,7 @@ class _Compiler:
 
     def _Member(self, e, L):
         item, collection, negated = self.expr(e.item, L), self.expr(e.collection, L), e.negated
+        memberships: dict = {}  # id of a constant collection → (it, its lookup by symbol code)
 
         def member(ctx, env):
             n = ctx.n
@@ -689,8 +735,11 @@ class _Compiler:
                 return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why)
             items = coll.data
             if v.kind == "sym":
-                codes = [sym(x) for x in items if isinstance(x, str)]
-                data = np.isin(v.data, codes)
+                lookup = memberships.get(id(items))
+                if lookup is None or lookup[0] is not items:
+                    lookup = memberships[id(items)] = (items, symbol_lookup({sym(x): True for x in items
+                                                                              if isinstance(x, str)}, False))
+                data = lookup[1][np.minimum(v.data, len(lookup[1]) - 1)]
             elif v.kind == "num":
                 if any(isinstance(x, bool) or not isinstance(x, (int, Decimal)) for x in items):
                     return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why)
@@ -883,23 +932,27 @@ def _dates(values, n, defer, ne, kinds):
     for v, kind in zip(values, kinds):
         if v.kind != kind or (kind == "num" and (not v.isint or v.scale)):
             return None
-    ok = NOT(OR(defer, ne), n)
-    # garbage in rows without a value must not reach the calendar arithmetic
-    return [np.where(ok, v.data, 0) if np.ndim(v.data) else v.data for v in values]
+    bad = OR(defer, ne)
+    if bad is None:
+        return [v.data for v in values]
+    # garbage in rows without a value must not reach the calendar arithmetic: they take the
+    # value of a row that has one (which keeps the dates' span, see `on_span`)
+    first = int(np.argmin(bad))
+    return [np.where(bad, v.data[first], v.data) if np.ndim(v.data) else v.data for v in values]
 
 
 def _f_years_between(n, values, defer, ne):
     d = _dates(values, n, defer, ne, ("date", "date"))
     if d is None:
         return _fail(n, defer, ne)
-    return Vec("num", _years_between(d[0], d[1]), 0, True, ne=ne, defer=defer)
+    return Vec("num", on_span(_years_between, d[0], d[1]), 0, True, ne=ne, defer=defer)
 
 
 def _f_months_between(n, values, defer, ne):
     d = _dates(values, n, defer, ne, ("date", "date"))
     if d is None:
         return _fail(n, defer, ne)
-    return Vec("num", _months_between(d[0], d[1]), 0, True, ne=ne, defer=defer)
+    return Vec("num", on_span(_months_between, d[0], d[1]), 0, True, ne=ne, defer=defer)
 
 
 def _f_days_between(n, values, defer, ne):
@@ -915,8 +968,11 @@ def _f_add_months(factor):
         if d is None:
             return _fail(n, defer, ne)
         months = d[1] * factor
-        huge = as_mask(np.abs(months) > 200000, n)
-        result, bad = _add_months(d[0], np.where(np.abs(months) > 200000, 0, months), n)
+        huge = rows_where(np.abs(months) > 200000, n)
+        if huge is not None:
+            months = np.where(huge, 0, months)
+        result, bad = on_span(_add_months, d[0], months)
+        bad = rows_where(bad, n)
         return Vec("date", result, ne=ne, defer=OR(defer, ANDNOT(OR(huge, bad), OR(defer, ne))))
     return fn
 
@@ -935,8 +991,8 @@ def _f_first_day_of_next_month(n, values, defer, ne):
     d = _dates(values, n, defer, ne, ("date",))
     if d is None:
         return _fail(n, defer, ne)
-    y, m, _ = _ymd(d[0])
-    result, bad = _add_months(_from_ymd(y, m, 1), 1, n)
+    result, bad = on_span(_first_day_of_next_month, d[0])
+    bad = rows_where(bad, n)
     return Vec("date", result, ne=ne, defer=OR(defer, ANDNOT(bad, OR(defer, ne))))
 
 
@@ -1054,7 +1110,7 @@ class Ctx:
 
     def table(self, name: str, keys: list[Vec]) -> Vec:
         n = self.n
-        decl, money, cells = self.vplan.table(name)
+        decl, money, cells, axes = self.vplan.table(name)
         defer = OR(*(k.defer for k in keys))  # every key is computed before any is looked at
         stopped, ne = defer, None
         pairs = []
@@ -1065,72 +1121,86 @@ class Ctx:
             pairs.append((x, k.why))
             stopped = OR(stopped, x, d)
         why = first_why(n, *pairs) if ne is not None else None
-        live = NOT(stopped, n)
-        headings = [decl.row_keys] + ([decl.column_keys] if decl.column_keys else [])
         index = []
-        for k, heads in zip(keys, headings):
-            idx, extra = _locate(k, heads, n)
-            defer = OR(defer, AND(extra, live))
+        for k, axis in zip(keys, axes):
+            idx, extra = axis.locate(k, n)
+            defer = OR(defer, ANDNOT(extra, stopped))
             index.append(idx)
-        found = live & (index[0] >= 0)
-        if len(index) > 1:
-            found &= index[1] >= 0
+        grid = self._grid(name, cells, money)
+        if grid is not None:
+            # one gather: the cell of each row, a row without a heading landing on the grid's
+            # last row or column (an error, as in the row engine)
+            data, state, reasons, kind, scale, isint = grid
+            flat = index[0] * state.shape[1] + (index[1] if len(index) > 1 else 0)
+            s = state.ravel()[flat]
+            cell_ne = ANDNOT(rows_where(s == 1, n), stopped)
+            if cell_ne is not None:
+                why = first_why(n, (ne, why), (cell_ne, reasons.ravel()[flat]))
+                ne = OR(ne, cell_ne)
+            defer = OR(defer, ANDNOT(rows_where(s == 2, n), stopped))
+            return Vec(kind, data.ravel()[flat], scale, isint, ne=ne, defer=defer, why=why)
+        # cells computed per row: merged cell by cell
+        live = NOT(stopped, n)
+        r = index[0]
+        c = index[1] if len(index) > 1 else np.zeros((), np.int64)
+        found = live & (r < len(cells)) & (c < (len(decl.column_keys) if decl.column_keys else 1))
         defer = OR(defer, ANDNOT(live, found))
-        r = np.where(found, index[0], 0)
-        c = np.where(found, index[1], 0) if len(index) > 1 else np.zeros(n, np.int64)
-        # cells: constants (the usual case) gathered at once; otherwise merged cell by cell
+        parts = []
+        for i, row in enumerate(cells):
+            for j, (status, code) in enumerate(row):
+                m = found & (r == i) & (c == j)
+                if not m.any():
+                    continue
+                if status == "none":
+                    defer = OR(defer, m)
+                elif status == "ne":
+                    parts.append((m, Vec("any", ne=m, why=code)))
+                else:
+                    parts.append((m, self._cell(name, i, j, code)))
+        return merge(n, parts, ne=ne, defer=defer, why=why)
+
+    def _grid(self, name: str, cells, money: bool):
+        """A table whose cells are all constants of one kind, as arrays (value, state: 0 a value,
+        1 not established, 2 an error; reason), with one more row and column for keys that no
+        heading matches; None when a cell depends on the row."""
+        key = ("grid", name)
+        if key in self.memo:
+            return self.memo[key]
         vals = [[self._cell(name, i, j, fn) if status == "value" else None for j, (status, fn) in enumerate(row)]
                 for i, row in enumerate(cells)]
-        kinds = {v.kind for row in vals for v in row if v is not None and v.kind != "any"}
-        flat = [(i, j) for i, row in enumerate(cells) for j in range(len(row))]
+        values = [v for row in vals for v in row if v is not None]
+        kinds = {v.kind for v in values if v.kind != "any"}
+        grid = None
         if len(kinds) == 1 and kinds <= {"num", "bool", "date", "sym"} and all(
-                v is None or (np.ndim(v.data) == 0 and v.bad() is None) or (v.kind == "any" and v.why is not None
-                                                                             and np.ndim(v.why) == 0)
-                for row in vals for v in row):
+                (np.ndim(v.data) == 0 and v.bad() is None) or (v.kind == "any" and v.why is not None
+                                                                and np.ndim(v.why) == 0) for v in values):
             kind = kinds.pop()
-            scale = max(v.scale for row in vals for v in row if v is not None and v.kind == kind)
-            width = max(len(row) for row in cells)
-            table = np.zeros((len(cells), width), np.bool_ if kind == "bool" else np.int64)
-            state = np.zeros((len(cells), width), np.int8)  # 0 value, 1 not established, 2 error
-            reasons = np.zeros((len(cells), width), np.int32)
-            for i, j in flat:
-                status, code = cells[i][j]
-                v = vals[i][j]
-                if status == "none":
-                    state[i, j] = 2
-                elif status == "ne":
-                    state[i, j], reasons[i, j] = 1, code
-                elif v.kind == "any" and v.ne is not None:
-                    state[i, j], reasons[i, j] = 1, v.why
-                elif v.kind == "any":
-                    state[i, j] = 2
-                else:
-                    scaled = _scaled(Decimal(int(v.data)).scaleb(-v.scale), scale) if kind == "num" else None
-                    if kind == "num" and scaled is None:
-                        state[i, j] = 2
+            scale = max(v.scale for v in values if v.kind == kind)
+            height, width = len(cells), max(len(row) for row in cells)
+            data = np.zeros((height + 1, width + 1), np.bool_ if kind == "bool" else np.int64)
+            state = np.full((height + 1, width + 1), 2, np.int8)
+            reasons = np.zeros((height + 1, width + 1), np.int32)
+            for i, row in enumerate(cells):
+                for j, (status, code) in enumerate(row):
+                    v = vals[i][j]
+                    if status == "none":
+                        continue
+                    if status == "ne":
+                        state[i, j], reasons[i, j] = 1, code
+                    elif v.kind == "any" and v.ne is not None:
+                        state[i, j], reasons[i, j] = 1, v.why
+                    elif v.kind == "any":
+                        continue
+                    elif kind == "num":
+                        scaled = _scaled(Decimal(int(v.data)).scaleb(-v.scale), scale)
+                        if scaled is not None:
+                            state[i, j], data[i, j] = 0, scaled[0]
                     else:
-                        table[i, j] = scaled[0] if kind == "num" else v.data
-            s = state[r, c]
-            cell_ne = as_mask(found & (s == 1), n)
-            if some(cell_ne):
-                why = first_why(n, (ne, why), (cell_ne, reasons[r, c]))
-                ne = OR(ne, cell_ne)
-            defer = OR(defer, as_mask(found & (s == 2), n))
-            isint = all(v.isint for row in vals for v in row if v is not None and v.kind == "num") and not money
-            return Vec(kind, table[r, c], scale, isint, ne=ne, defer=defer, why=why)
-        parts = []
-        for i, j in flat:
-            m = found & (r == i) & (c == j)
-            if not m.any():
-                continue
-            status, code = cells[i][j]
-            if status == "none":
-                defer = OR(defer, m)
-            elif status == "ne":
-                parts.append((m, Vec("any", ne=m, why=code)))
-            else:
-                parts.append((m, vals[i][j]))
-        return merge(n, parts, ne=ne, defer=defer, why=why)
+                        state[i, j], data[i, j] = 0, v.data
+            isint = all(v.isint for v in values if v.kind == "num") and not money
+            grid = (data, state, reasons, kind, scale, isint)
+        self.memo[key] = grid
+        return grid
 
     def _cell(self, table: str, i: int, j: int, fn) -> Vec:
         key = ("cell", table, i, j)
@@ -1255,48 +1325,106 @@ class Ctx:
 
 # ---------------------------------------------------------------- table headings
 
-def _locate(key: Vec, headings: list[ast.TableKey], n):
-    """Index of the first heading matching each row's key (-1: none), and rows to defer."""
-    idx = np.full(n, -1, np.int64)
-    defer = None
-    if key.kind == "any":
-        return idx, None
-    if key.kind not in ("num", "sym", "bool"):
-        return idx, np.ones(n, bool)
-    for i in range(len(headings) - 1, -1, -1):
-        h = headings[i]
-        match = None
-        if h.kind == "exact":
-            value = h.value
-            if key.kind == "sym":
-                match = np.equal(key.data, sym(value)) if isinstance(value, str) else None
-            elif key.kind == "bool":
-                if isinstance(value, bool):
-                    match = np.equal(key.data, value)
-                elif isinstance(value, (int, Decimal)) and value in (0, 1):
-                    defer = np.ones(n, bool)  # True == 1 in Python: left to the row engine
-            elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-                c = const(value)
-                if c is None:
-                    defer = np.ones(n, bool)
-                else:
-                    match, over = _num_cmp(key, c, "=", n)
-                    defer = OR(defer, over)
-        elif key.kind == "num":
-            conds = []
-            for bound, op in ((h.low, ">="), (h.high, "<")):
-                if bound is None or (h.kind == "at_least" and op == "<") or (h.kind == "below" and op == ">="):
+def symbol_lookup(values: dict, default):
+    """An array indexed by symbol code: `values[code]`, and `default` for every other code — at
+    its last slot too, where codes interned later are clipped (`lookup[min(code, len - 1)]`)."""
+    lookup = np.full(max(values, default=-1) + 2, default, np.asarray(default).dtype)
+    for code, value in values.items():
+        lookup[code] = value
+    return lookup
+
+
+def _ceil_scaled(value, scale: int):
+    """(the least integer ≥ value · 10**scale, whether it is exactly value · 10**scale), in
+    integer arithmetic (a Decimal product would round past 28 digits)."""
+    sign, digits, exponent = Decimal(value).as_tuple()
+    coefficient = int("".join(map(str, digits))) if digits else 0
+    coefficient = -coefficient if sign else coefficient
+    shift = exponent + scale
+    if shift >= 0:
+        return coefficient * 10 ** shift, True
+    unit = 10 ** -shift
+    return -(-coefficient // unit), coefficient % unit == 0
+
+
+class Axis:
+    """Where each row's key falls among a table's row (or column) headings: the index of the
+    first heading that matches it, as the row engine looks them up, or len(headings) when none
+    does. One lookup per key column, whatever the number of headings: an array indexed by symbol
+    code for enum and text keys, a binary search among the bands' boundaries for numbers."""
+
+    def __init__(self, headings: list[ast.TableKey]):
+        self.headings = headings
+        self.missing = len(headings)
+        self._symbols = None
+        self._numbers: dict = {}  # key scale → (boundaries, heading of each segment between them)
+
+    def locate(self, key: Vec, n):
+        """(heading index of each row, rows to defer)."""
+        if key.kind == "sym":
+            lookup = self._symbol_lookup()
+            return lookup[np.minimum(key.data, len(lookup) - 1)], None
+        if key.kind == "num":
+            boundaries, segments = self._number_lookup(key.scale)
+            return on_span(lambda k: segments[np.searchsorted(boundaries, k, side="right")], key.data), None
+        if key.kind == "bool":
+            if any(h.kind == "exact" and not isinstance(h.value, bool) and isinstance(h.value, (int, Decimal))
+                   and h.value in (0, 1) for h in self.headings):
+                return self.missing, np.ones(n, bool)  # True == 1 in Python: left to the row engine
+            lookup = np.array([self._first(lambda h, b=b: h.kind == "exact" and h.value is b)
+                               for b in (False, True)], np.int64)
+            return lookup[np.asarray(key.data, np.int64)], None
+        if key.kind == "any":  # no row has a key: nothing to look up
+            return self.missing, None
+        return self.missing, np.ones(n, bool)
+
+    def _first(self, matches) -> int:
+        return next((i for i, h in enumerate(self.headings) if matches(h)), self.missing)
+
+    def _symbol_lookup(self):
+        if self._symbols is None:
+            first: dict = {}
+            for i, h in enumerate(self.headings):
+                if h.kind == "exact" and isinstance(h.value, str):
+                    first.setdefault(sym(h.value), i)
+            self._symbols = symbol_lookup(first, self.missing)
+        return self._symbols
+
+    def _number_lookup(self, scale: int):
+        found = self._numbers.get(scale)
+        if found is None:
+            found = self._numbers[scale] = self._segments(scale)
+        return found
+
+    def _segments(self, scale: int):
+        """Each heading as an interval [low, high) of integers at the key's scale (exactly: a key
+        k stands for k / 10**scale), the boundaries of all of them sorted, and for each segment
+        between two boundaries the first heading that contains it."""
+        edge = LIMIT + 1  # beyond every key
+
+        def at_scale(bound) -> int:  # the least integer ≥ bound · 10**scale, clamped
+            return max(-edge, min(edge, _ceil_scaled(bound, scale)[0]))
+
+        intervals = []
+        for h in self.headings:
+            if h.kind == "exact":
+                value = h.value
+                if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or not Decimal(value).is_finite():
+                    intervals.append(None)  # a text or boolean heading: no number equals it
                     continue
-                c = const(bound)
-                if c is None:
-                    return idx, np.ones(n, bool)
-                m, over = _num_cmp(key, c, op, n)
-                defer = OR(defer, over)
-                conds.append(m)
-            match = conds[0] if len(conds) == 1 else conds[0] & conds[1]
-        if match is not None:
-            idx = np.where(match, i, idx)
-    return idx, defer
+                k, exact = _ceil_scaled(value, scale)
+                intervals.append((k, k + 1) if exact and abs(k) < edge else None)
+            elif h.kind == "at_least":
+                intervals.append((at_scale(h.low), edge))
+            elif h.kind == "below":
+                intervals.append((-edge, at_scale(h.high)))
+            else:
+                intervals.append((at_scale(h.low), at_scale(h.high)))
+        boundaries = sorted({b for iv in intervals if iv is not None for b in iv})
+        starts = [-edge - 1] + boundaries  # segment k is [starts[k], boundaries[k])
+        segments = [next((i for i, iv in enumerate(intervals) if iv is not None and iv[0] <= start < iv[1]),
+                         self.missing) for start in starts]
+        return np.array(boundaries, np.int64), np.array(segments, np.int64)
 
 
 # ---------------------------------------------------------------- the engine and a run
