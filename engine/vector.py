@@ -52,7 +52,7 @@ import numpy as np
 from dsl import ast, types as T
 from dsl.checks import bare_member_enum, resolve
 
-from . import fastcase, values as V
+from . import fastcase, memory, values as V
 
 LIMIT = 1 << 60          # |data| of every value row stays below: sums never wrap an int64
 FLIMIT = float(LIMIT)
@@ -106,6 +106,17 @@ def _pair_masks(n, a, b):
     why = first_why(n, (a.ne, a.why), (b.ne, b.why)) if ne is not None else None
     return defer, ne, why
 
+def select(m, x, y):
+    """`x` on the rows of mask `m`, `y` on the others (scalars or columns of the same kind).
+    Not np.where: it branches on each row and mispredicts on mixed masks, several times the cost
+    of a pass of arithmetic; int64 arithmetic wraps exactly, so y + (x - y)·1 is x on every row."""
+    if np.ndim(m) == 0:
+        return x if m else y
+    if np.asarray(x).dtype == np.bool_:
+        return (m & x) | (y & ~m)
+    return y + (x - y) * m
+
+
 def first_why(n, *pairs):
     """The reason of each not-established row: pairs (mask, reason codes) in the row engine's
     order of evaluation, the first mask that holds for a row giving its reason."""
@@ -116,7 +127,7 @@ def first_why(n, *pairs):
         if out is None:
             out = np.zeros(n, np.int32)
         sel = ANDNOT(m, taken)
-        out = np.where(sel, 0 if w is None else w, out)
+        out = select(sel, np.int32(0) if w is None else w, out)
         taken = OR(taken, m)
     return out
 
@@ -285,15 +296,12 @@ def merge(n, parts, ne=None, defer=None, why=None) -> Vec:
     scale = max(v.scale for _, v in typed) if kind == "num" else 0
     isint = all(v.isint for _, v in typed)
     data = None
-    for m, v in typed:
+    for m, v in reversed(typed):  # the last part's values are the base: rows of no part have no value
         d = v.data
         if kind == "num" and v.scale != scale:
             d, over = rescale(d, v.scale, scale, n)
             defer = OR(defer, AND(m, over))
-        if data is None:
-            data = d if len(typed) == 1 else np.where(m, d, np.zeros((), np.bool_ if kind == "bool" else np.int64))
-        else:
-            data = np.where(m, d, data)
+        data = d if data is None else select(m, d, data)
     return Vec(kind, data, scale, isint, none, ne, defer, why)
 
 
@@ -682,7 +690,7 @@ class _Compiler:
                 hit = ANDNOT(hit, stopped)
                 decided = OR(decided, hit)
                 stopped = OR(stopped, hit)
-            data = np.bool_(not decisive) if decided is None else np.where(decided, decisive, not decisive)
+            data = np.bool_(not decisive) if decided is None else (decided if decisive else ~decided)
             why = first_why(n, *pairs) if unknown is not None else None
             return Vec("bool", data, ne=ANDNOT(unknown, decided), defer=defer, why=why)
         return logic
@@ -718,7 +726,7 @@ class _Compiler:
                 bn = b.none if b.none is not None else np.zeros(n, bool)
                 same = an & bn
                 one = an ^ bn
-                data = np.where(same, op == "=", np.where(one, op == "!=", data))
+                data = select(same, np.bool_(op == "="), select(one, np.bool_(op == "!="), data))
             return Vec("bool", data, ne=ne, defer=defer, why=why)
         return compare
 
@@ -756,7 +764,7 @@ class _Compiler:
             else:
                 return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why)
             if v.none is not None:
-                data = np.where(v.none, None in items, data)
+                data = select(v.none, np.bool_(None in items), data)
             if negated:
                 data = ~np.asarray(data)
             return Vec("bool", data, ne=ne, defer=defer, why=why)
@@ -801,7 +809,7 @@ class _Compiler:
                     return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
                 est = np.abs(np.asarray(a.data, np.float64)) * np.abs(np.asarray(b.data, np.float64))
                 big = est >= FLIMIT
-                data = np.where(big, 0, a.data) * np.where(big, 0, b.data)
+                data = (a.data * ~big) * (b.data * ~big)
                 over = OR(as_mask(big, n), as_mask(np.abs(data) >= LIMIT, n))
                 if not isint:  # Decimal keeps the sign of a zero product: -0 is handed back
                     over = OR(over, as_mask((data == 0) & ((a.data < 0) | (b.data < 0)), n))
@@ -837,7 +845,7 @@ class _Compiler:
                 x = v.data
                 if mode == "nearest":  # ROUND_HALF_UP: half away from zero
                     q = (np.abs(x) + d // 2) // d
-                    data = np.where(x < 0, -q, q)
+                    data = select(x < 0, -q, q)
                 elif mode == "up":     # ROUND_CEILING
                     data = -((-x) // d)
                 else:                  # ROUND_FLOOR
@@ -938,7 +946,7 @@ def _dates(values, n, defer, ne, kinds):
     # garbage in rows without a value must not reach the calendar arithmetic: they take the
     # value of a row that has one (which keeps the dates' span, see `on_span`)
     first = int(np.argmin(bad))
-    return [np.where(bad, v.data[first], v.data) if np.ndim(v.data) else v.data for v in values]
+    return [select(bad, v.data[first], v.data) if np.ndim(v.data) else v.data for v in values]
 
 
 def _f_years_between(n, values, defer, ne):
@@ -970,7 +978,7 @@ def _f_add_months(factor):
         months = d[1] * factor
         huge = rows_where(np.abs(months) > 200000, n)
         if huge is not None:
-            months = np.where(huge, 0, months)
+            months = months * ~huge
         result, bad = on_span(_add_months, d[0], months)
         bad = rows_where(bad, n)
         return Vec("date", result, ne=ne, defer=OR(defer, ANDNOT(OR(huge, bad), OR(defer, ne))))
@@ -1031,7 +1039,7 @@ def _f_min_max(pick_min):
             if best is None:
                 best = d
             else:  # Python's min/max keep the first of equal values: equal values print the same
-                best = np.where(d < best, d, best) if pick_min else np.where(d > best, d, best)
+                best = np.minimum(d, best) if pick_min else np.maximum(d, best)
         return Vec(kind, best, scale, all(v.isint for v in values), ne=ne,
                    defer=OR(defer, ANDNOT(over, OR(defer, ne))))
     return fn
@@ -1278,7 +1286,7 @@ class Ctx:
             hit = ANDNOT(truth(h, n), stopped)
             if hit is not None:
                 count += hit
-                first = np.where(hit & (first < 0), i, first)
+                first = select(hit & (first < 0), np.int8(i), first)
         conflict = ANDNOT(as_mask(count > 1, n), stopped)
         defer = OR(defer, conflict)
         stopped = OR(stopped, conflict)
@@ -1470,6 +1478,7 @@ class Run:
 
     def __init__(self, engine: Engine, schema, columns: dict, n: int, on: dt.date):
         self.engine, self.schema, self.n, self.on = engine, schema, n, on
+        memory.keep_freed_columns()
         self.columns = columns  # flat column name → pyarrow Array / ChunkedArray / list
         self._inputs: dict = {}
         self._invalid: dict = {}
@@ -1792,14 +1801,14 @@ def cells(v: Vec, t: T.Type, rows):
             nn = v.none[rows]
             if nn.any():
                 texts.append(None)
-                codes = np.where(nn, len(texts) - 1, codes)
+                codes = select(nn, len(texts) - 1, codes)
     if v.ne is not None:
         ne = v.ne[rows]
         if ne.any():
             why = np.broadcast_to(v.why, (len(v.ne),))[rows]
             for code in np.unique(why[ne]).tolist():
                 texts.append(cell(V.to_json(V.NotEstablished(_REASONS.items[code]), t)))
-                codes = np.where(ne & (why == code), len(texts) - 1, codes)
+                codes = select(ne & (why == code), len(texts) - 1, codes)
     return texts, codes
 
 
