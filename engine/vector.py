@@ -718,9 +718,9 @@ class _Compiler:
             defer, ne, why = _pair_masks(n, a, b)
             if not equality:
                 defer = OR(defer, ANDNOT(OR(a.none, b.none), OR(defer, ne)))
-            both = ANDNOT(NOT(OR(a.bad(), b.bad()), n), None)
             data, extra = _compare_values(a, b, op, n)
-            defer = OR(defer, AND(both, extra))
+            if extra is not None:  # rows where both have a value, and this back-end cannot compare them
+                defer = OR(defer, ANDNOT(extra, OR(a.bad(), b.bad())))
             if equality and (a.none is not None or b.none is not None):
                 an = a.none if a.none is not None else np.zeros(n, bool)
                 bn = b.none if b.none is not None else np.zeros(n, bool)
@@ -776,8 +776,8 @@ class _Compiler:
         def is_set(ctx, env):
             v = operand(ctx, env)
             none = v.none
-            if none is None:
-                data = np.bool_(negated)
+            if none is None:  # no row is none: every row is set
+                data = np.bool_(not negated)
             else:
                 data = none if negated else ~none
             return Vec("bool", data, defer=v.defer)
@@ -1139,13 +1139,14 @@ class Ctx:
             # one gather: the cell of each row, a row without a heading landing on the grid's
             # last row or column (an error, as in the row engine)
             data, state, reasons, kind, scale, isint = grid
-            flat = index[0] * state.shape[1] + (index[1] if len(index) > 1 else 0)
+            flat = index[0] * state.shape[1] + index[1] if len(index) > 1 else index[0] * state.shape[1]
             s = state.ravel()[flat]
-            cell_ne = ANDNOT(rows_where(s == 1, n), stopped)
-            if cell_ne is not None:
-                why = first_why(n, (ne, why), (cell_ne, reasons.ravel()[flat]))
-                ne = OR(ne, cell_ne)
-            defer = OR(defer, ANDNOT(rows_where(s == 2, n), stopped))
+            if s.any():  # a `?` or `—` cell, or a key without a heading, on some row
+                cell_ne = ANDNOT(rows_where(s == 1, n), stopped)
+                if cell_ne is not None:
+                    why = first_why(n, (ne, why), (cell_ne, reasons.ravel()[flat]))
+                    ne = OR(ne, cell_ne)
+                defer = OR(defer, ANDNOT(rows_where(s == 2, n), stopped))
             return Vec(kind, data.ravel()[flat], scale, isint, ne=ne, defer=defer, why=why)
         # cells computed per row: merged cell by cell
         live = NOT(stopped, n)
@@ -1222,9 +1223,32 @@ class Ctx:
         defer, ne, why = strict([day], n)
         if day.kind != "date":
             return _why(_fail(n, defer, ne), why)
-        ok = NOT(OR(defer, ne), n)
-        days = np.broadcast_to(day.data, (n,))
+        groups, outside = self._split(day, NOT(OR(defer, ne), n))
         parts = []
+        for child, idx, invalid in groups:
+            sub_env = {k: v.take(idx) for k, v in env.items()} if len(idx) != n else env
+            v = child.vplan.foreign(expr.target, L)(child, sub_env)
+            if invalid is not None:
+                v = Vec(v.kind, v.data, v.scale, v.isint, v.none, v.ne, OR(v.defer, invalid), v.why)
+            parts.append((idx, v))
+        defer = OR(defer, outside)  # no ruleset in force that day
+        if len(parts) == 1 and len(parts[0][0]) == n:
+            v = parts[0][1]
+            return Vec(v.kind, v.data, v.scale, v.isint, v.none, OR(ne, v.ne), OR(defer, v.defer),
+                       first_why(n, (ne, why), (v.ne, v.why)) if OR(ne, v.ne) is not None else None)
+        return scatter(n, parts, ne=ne, defer=defer, why=why)
+
+    def _split(self, day: Vec, ok):
+        """The rows with a date, grouped by the ruleset in force on it — per group its context,
+        its rows and those the ruleset's case schema rejects — and the rows no ruleset covers.
+        Once per date column: `x as of contract_start` is written in many rules."""
+        key = ("split", id(day))
+        found = self.memo.get(key)
+        if found is not None:
+            return found
+        n = self.n
+        days = np.broadcast_to(day.data, (n,))
+        groups = []
         left = ok.copy()
         for entry, lo, hi in self.run.engine.timeline:
             m = left & (days >= lo) & (days <= hi)
@@ -1233,20 +1257,13 @@ class Ctx:
             left &= ~m
             idx = np.flatnonzero(m)
             child = self._child(day, entry, idx, days)
-            sub_env = {k: v.take(idx) for k, v in env.items()} if len(idx) != n else env
-            v = child.vplan.foreign(expr.target, L)(child, sub_env)
             invalid = self.run.invalid(entry)
             if invalid is not None:
-                inv = invalid if child.rows is None else invalid[child.rows]
-                if inv.any():
-                    v = Vec(v.kind, v.data, v.scale, v.isint, v.none, v.ne, OR(v.defer, inv), v.why)
-            parts.append((idx, v))
-        defer = OR(defer, as_mask(left, n) if left.any() else None)  # no ruleset in force that day
-        if len(parts) == 1 and len(parts[0][0]) == n:
-            v = parts[0][1]
-            return Vec(v.kind, v.data, v.scale, v.isint, v.none, OR(ne, v.ne), OR(defer, v.defer),
-                       first_why(n, (ne, why), (v.ne, v.why)) if OR(ne, v.ne) is not None else None)
-        return scatter(n, parts, ne=ne, defer=defer, why=why)
+                invalid = rows_where(invalid if child.rows is None else invalid[child.rows], len(idx))
+            groups.append((child, idx, invalid))
+        found = self.memo[key] = (groups, rows_where(left, n))
+        self.keep.append(day)
+        return found
 
     def _child(self, day: Vec, entry, idx, days) -> "Ctx":
         key = (id(day), entry.model.id)
@@ -1728,7 +1745,7 @@ def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
         bad = AND(bad, present)
         if vkind == "date":
             bad = OR(bad, present & ((data < DAY_MIN) | (data > DAY_MAX)))
-        return Vec(vkind, data, scale, kind == "int", none=~present, defer=None), bad
+        return Vec(vkind, data, scale, kind == "int", none=rows_where(~present, n)), bad
     codes, uniques = run.encoded(name)
     adapter = _adapter(entry, path)
     column_kind = run.schema.columns[name].kind
@@ -1778,7 +1795,7 @@ def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
         ok[i] = True
     data = udata[codes]
     bad = present & ~ok[codes]
-    return Vec(vkind, data, scale, kind == "int", none=~present), bad if bad.any() else None
+    return Vec(vkind, data, scale, kind == "int", none=rows_where(~present, n)), bad if bad.any() else None
 
 
 _BAD = object()

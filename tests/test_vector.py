@@ -10,6 +10,7 @@ tables of rulesets/*.mil.
 """
 import datetime as dt
 import json
+from decimal import Decimal as D_
 
 import pytest
 
@@ -281,3 +282,84 @@ def test_unknown_engine_is_refused():
     from engine.batch import BatchError
     with pytest.raises(BatchError, match="unknown engine"):
         evaluate_table(table_of([physician()], False), D(2025, 9, 1), REGISTRY, ["eligible"], engine="gpu")
+
+
+# ---------------------------------------------------------------- small rulesets, hand-worked
+
+SMALL_RULESET = '''ruleset small "Petit barème"
+  effective from 2020-01-01
+
+input physician : group "Médecin"
+input physician.patients : int "Patientèle" at least 0
+input physician.share : optional decimal "Part" between 0 and 1
+
+table bonus "Prime" : money
+  rows patients : int
+  | < 100      | 0       |
+  | 100..250   | 1 000   |
+  | 250        | 5 000   |
+  | 251..500   | 1 500   |
+  | 500+       | 2 000   |
+
+table rate "Taux" : decimal
+  rows share : decimal
+  | 0..0.125   | 1     |
+  | 0.125..0.5 | 2     |
+  | 0.5+       | 3     |
+
+rule tier "Tranche" : int = if physician.patients >= 500 then 2 else 1
+rule tier_set "La tranche est connue" : bool = tier is set
+rule tier_unset "La tranche est inconnue" : bool = tier is not set
+rule amount "Montant" : money = bonus[physician.patients]
+rule share_rate "Taux" : optional decimal = if physician.share is set then rate[physician.share] else none
+
+output tier_set, tier_unset, amount, share_rate
+'''
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    from engine.registry import Registry
+    folder = tmp_path_factory.mktemp("small")
+    (folder / "small.mil").write_text(SMALL_RULESET, encoding="utf-8")
+    return Registry.load(folder)
+
+
+def small_results(registry, patients: list[int], shares: list):
+    batch = Batch.prepare(D(2024, 1, 1), registry, ["tier_set", "tier_unset", "amount", "share_rate"])
+    columns = {"patients": pa.array(patients, pa.int64()), "share": pa.array(shares, pa.string())}
+    out, back = vector.run_columns(batch, columns, len(patients))
+    assert back.tolist() == []
+    return {name: [texts[c] for c in codes] for name, (texts, codes) in out.items()}
+
+
+def test_is_set_on_a_value_that_is_never_none(small):
+    got = small_results(small, [10, 600], [None, None])
+    assert got["tier_set"] == ["true", "true"]
+    assert got["tier_unset"] == ["false", "false"]
+
+
+def test_table_headings_bands_and_exact_keys(small):
+    # bands include their low bound and exclude their high one; an exact heading between two
+    got = small_results(small, [0, 99, 100, 249, 250, 251, 499, 500, 10 ** 6],
+                        ["0.125", "0.1250", "0.12", "0.5", "0.4999999", None, "1", "0", "0.124999999"])
+    assert got["amount"] == ["0.00", "0.00", "1000.00", "1000.00", "5000.00", "1500.00", "1500.00", "2000.00",
+                             "2000.00"]
+    # 0.125 opens the second band whatever the scale it is written at (the column's scale is 9)
+    assert got["share_rate"] == ["2", "2", "1", "3", "2", None, "3", "1", "1"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(keys=st.lists(st.decimals(min_value=-5, max_value=5, places=3), min_size=1, max_size=40),
+       scale=st.integers(min_value=3, max_value=6))
+def test_axis_lookup_is_the_first_heading_that_matches(keys, scale):
+    from dsl import ast
+    headings = [ast.TableKey("below", high=D_("-1.5")), ast.TableKey("exact", value=D_("0.125")),
+                ast.TableKey("band", low=D_("-1"), high=D_("1")), ast.TableKey("exact", value=2),
+                ast.TableKey("at_least", low=D_("1.0005")), ast.TableKey("exact", value="texte")]
+    axis = vector.Axis(headings)
+    data = np.array([int(k.scaleb(scale)) for k in keys], np.int64)
+    index, defer = axis.locate(vector.Vec("num", data, scale), len(keys))
+    assert defer is None
+    expected = [next((i for i, h in enumerate(headings) if h.matches(k)), len(headings)) for k in keys]
+    assert np.broadcast_to(index, (len(keys),)).tolist() == expected
