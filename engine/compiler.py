@@ -55,12 +55,18 @@ class CompiledTable:
     decl: ast.TableDecl
     type: T.Type
     cells: list[list[Fn | None]]
+    constants: list[list] = field(default_factory=list)  # each cell's value when constant, else UNSET
+
+    def __post_init__(self):
+        decl = self.decl
+        self.axes = [_Headings(decl.row_keys), _Headings(decl.column_keys)]
 
     def locate(self, keys: list) -> tuple[int, int]:
-        decl = self.decl
-        row = _find(decl.row_keys, keys[0])
-        col = _find(decl.column_keys, keys[1]) if len(keys) > 1 else 0
+        rows, columns = self.axes
+        row = rows.find(keys[0])
+        col = columns.find(keys[1]) if len(keys) > 1 else 0
         if row is None or col is None:
+            decl = self.decl
             which = 0 if row is None else 1
             dim = decl.dims[which]
             raise EvaluationError(f"table `{decl.name}` has no {dim.axis[:-1]} for {dim.name} = {keys[which]}",
@@ -68,11 +74,28 @@ class CompiledTable:
         return row, col
 
 
-def _find(headings: list[ast.TableKey], key) -> int | None:
-    for i, heading in enumerate(headings):
-        if heading.matches(key):
-            return i
-    return None
+class _Headings:
+    """The headings of one axis of a table, to find the first that matches a key: the exact
+    ones (`1`, `full`) by value, the ranges (`3+`, `90..95`) tried in order."""
+
+    def __init__(self, headings: list[ast.TableKey]):
+        self.exact: dict = {}
+        for i, heading in enumerate(headings):
+            if heading.kind == "exact":
+                self.exact.setdefault(heading.value, i)
+        self.ranges = [(i, heading) for i, heading in enumerate(headings) if heading.kind != "exact"]
+
+    def find(self, key) -> int | None:
+        try:
+            first = self.exact.get(key)
+        except TypeError:  # a key no exact heading can equal (a list, a record)
+            first = None
+        for i, heading in self.ranges:
+            if first is not None and i > first:
+                break
+            if heading.matches(key):
+                return i
+        return first
 
 
 UNSET = object()  # a slot whose value is not known before a case is evaluated
@@ -157,13 +180,17 @@ def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type], expression_ty
         kind, _ = model.value_declaration(name)
         plan.declarations.append((kind, name, compiled[kind][name]))
     plan.constants = _constants(plan)
+    ev = _ConstantEvaluation(plan, plan.constants)
+    for table in plan.tables.values():
+        table.constants = [[ev.constant(cell) for cell in row] for row in table.cells]
     return plan
 
 
 def _constants(plan: Plan) -> list:
     """Each slot's value when it is a constant of the ruleset: a parameter whose value needs no
     case, no date and no rule (`5`, `640 €`, `{orl, urologie}`, another constant parameter × 2).
-    A value that fails to compute, or a mutable one (list, record), stays to be computed per case."""
+    A value that fails to compute, or a mutable one (list, record), stays to be computed per case.
+    Table cells are folded the same way (`CompiledTable.constants`)."""
     constants = [UNSET] * len(plan.declarations)
     ev = _ConstantEvaluation(plan, constants)
     for name in plan.parameters:
@@ -184,17 +211,22 @@ class _ConstantEvaluation:
     def __init__(self, plan: Plan, constants: list):
         self.plan, self.constants, self.tried = plan, constants, set()
 
+    def constant(self, fn: Fn | None):
+        """The value of `fn` if it is a constant, else UNSET."""
+        if fn is None:
+            return UNSET
+        try:
+            value = fn(self, {})
+        except Exception:  # noqa: BLE001 — computed per case, where it fails with its own message
+            return UNSET
+        return UNSET if isinstance(value, (list, dict)) else value
+
     def value(self, slot: int):
         if slot not in self.tried:
             self.tried.add(slot)  # a parameter met again while being computed: a cycle, not constant
             kind, _, fn = self.plan.declarations[slot]
             if kind == "parameter":
-                try:
-                    value = fn(self, {})
-                except Exception:  # noqa: BLE001 — computed per case, where it fails with its own message
-                    value = UNSET
-                if not isinstance(value, (list, dict)):
-                    self.constants[slot] = value
+                self.constants[slot] = self.constant(fn)
         if self.constants[slot] is UNSET:
             raise _NotConstant
         return self.constants[slot]

@@ -334,9 +334,9 @@ class FastEvaluation(Evaluation):
     model = None
 
     def __init__(self, session: _Session, entry: Entry, on: dt.date, inputs: dict):
-        # the dataclass's fields, set directly (one is made per ruleset consulted, per case)
+        # the dataclass's fields that serve here, set directly (one is made per ruleset consulted, per
+        # case); no `memo` of nodes nor `frames`: values are kept by slot, table cells are folded
         self.session, self.entry, self.on, self.inputs = session, entry, on, inputs
-        self.memo, self.frames = {}, [[]]
         self.plan = entry.plan
         self.model = entry.model
         self.values = self.plan.constants.copy()  # slot → value; the ruleset's constants are known already
@@ -428,18 +428,16 @@ class FastEvaluation(Evaluation):
     def table(self, name: str, keys: list):
         table = self.plan.tables[name]
         row, col = table.locate(keys)
-        key = ("table", name, (row, col))
-        memo = self.memo
-        if key in memo:
-            return memo[key]
-        fn = table.cells[row][col]
-        if fn is None:
-            decl = table.decl
-            raise EvaluationError(f"table `{name}` gives no value for "
-                                  + ", ".join(f"{d.name} = {k}" for d, k in zip(decl.dims, keys))
-                                  + " (the cell reads `—`)", decl.cells[row][col].loc,
-                                  hint="the text provides no amount here: the rule must not look it up")
-        value = memo[key] = fn(self, {})
+        value = table.constants[row][col]
+        if value is UNSET:  # a cell that needs the case: computed at each lookup
+            fn = table.cells[row][col]
+            if fn is None:
+                decl = table.decl
+                raise EvaluationError(f"table `{name}` gives no value for "
+                                      + ", ".join(f"{d.name} = {k}" for d, k in zip(decl.dims, keys))
+                                      + " (the cell reads `—`)", decl.cells[row][col].loc,
+                                      hint="the text provides no amount here: the rule must not look it up")
+            value = fn(self, {})
         return value
 
     def failed(self, condition: str) -> list[dict]:
