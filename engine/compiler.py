@@ -3,7 +3,7 @@
 A closure takes the running `Evaluation` and the local names in scope and returns a
 value. Names are resolved here, with the checker's own `resolve`, so evaluation does
 no lookup by text: each rule, condition and parameter has a number in the plan (its
-slot), and a reference to it is compiled into `ev.value(slot)` or `ev.call(slot, args)`.
+slot), and a reference to it is compiled into `ev.value(slot)`, a call into `ev.value(slot, args)`.
 Nothing of the ruleset is ever handed to Python's eval/exec.
 """
 from __future__ import annotations
@@ -122,6 +122,7 @@ class Plan:
     constants: list = field(default_factory=list)  # slot → a parameter's value known at compile time, else UNSET
     _foreign: dict[int, Fn] = field(default_factory=dict)  # `as of` targets compiled for this ruleset
     outputs: dict[tuple, list] = field(default_factory=dict)  # names asked → [(name, slot, type)]
+    input_paths: list[tuple[str, str | None, str]] = field(default_factory=list)  # (path, its group's, name)
 
     def expression(self, expr: ast.Expr, local_names: frozenset[str]) -> Fn:
         """Compile an expression written in another ruleset, to evaluate it under this one."""
@@ -157,6 +158,9 @@ class Plan:
 
 def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type], expression_types: dict[int, T.Type]) -> Plan:
     plan = Plan(model, rule_types, expression_types, slots=slot_numbers(model))
+    for path in sorted(model.inputs, key=lambda p: p.count(".")):  # a group before its fields
+        group, _, name = path.rpartition(".")
+        plan.input_paths.append((path, group or None, name))
     c = _Compiler(model, plan.slots)
     for name, decl in model.rules.items():
         local_names = frozenset(p.name for p in decl.params)
@@ -221,7 +225,7 @@ class _ConstantEvaluation:
             return UNSET
         return UNSET if isinstance(value, (list, dict)) else value
 
-    def value(self, slot: int):
+    def value(self, slot: int, args: tuple = ()):
         if slot not in self.tried:
             self.tried.add(slot)  # a parameter met again while being computed: a cycle, not constant
             kind, _, fn = self.plan.declarations[slot]
@@ -234,7 +238,7 @@ class _ConstantEvaluation:
     def _not_constant(self, *args):
         raise _NotConstant
 
-    call = input = builtin = table = failed = as_of = _not_constant
+    input = builtin = table = failed = as_of = _not_constant
 
 
 def _cell_name(decl: ast.TableDecl, row: int, column: int) -> str:
@@ -319,7 +323,7 @@ class _Compiler:
                 values = []
                 for a in args:
                     values.append(a(ev, env))
-                return ev.call(slot, tuple(values))
+                return ev.value(slot, tuple(values))
             return call_rule
         if name == "failed":
             condition = e.args[0].name
@@ -466,12 +470,12 @@ class _Compiler:
 
         def strict(ev, env):
             values = []
-            for fn, x in zip(fns, operands):
+            for fn in fns:
                 v = fn(ev, env)
-                if isinstance(v, NotEstablished):
+                if v is None or isinstance(v, NotEstablished):
+                    if v is None:
+                        raise _missing(operands[len(values)])  # the operand after those with a value
                     return v
-                if v is None:
-                    raise _missing(x)
                 values.append(v)
             return compute(ev, env, *values)
         return strict

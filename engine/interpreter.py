@@ -152,10 +152,7 @@ class Evaluation:
         return self.entry.model
 
     # -- what compiled closures call
-    def value(self, slot: int):
-        return self.node_at(slot, ()).value
-
-    def call(self, slot: int, args: tuple):
+    def value(self, slot: int, args: tuple = ()):
         return self.node_at(slot, args).value
 
     def node(self, kind: str, name: str, args: tuple = ()) -> Node:
@@ -342,27 +339,22 @@ class FastEvaluation(Evaluation):
         self.values = self.plan.constants.copy()  # slot → value; the ruleset's constants are known already
         self.calls: dict[tuple, object] = {}  # (slot, args) → value of a rule with parameters
         self.outcomes: dict[str, list] = {}  # condition → its requirements' values, for `failed`
-        # input path → value, shared by the rulesets that share the validated case
+        # input path → value, read once per validated case (shared by the rulesets that share it)
         self.read = session.reads.get(id(inputs))
         if self.read is None:
-            self.read = session.reads[id(inputs)] = {}
+            self.read = session.reads[id(inputs)] = _read_inputs(self.plan, inputs)
 
-    def value(self, slot: int):
-        value = self.values[slot]
-        if value is UNSET or value is _PENDING:
-            return self._compute(slot, (), self.values, slot, value)
-        return value
-
-    def call(self, slot: int, args: tuple):
-        key = (slot, args)
-        value = self.calls.get(key, UNSET)
-        if value is UNSET or value is _PENDING:
-            return self._compute(slot, args, self.calls, key, value)
-        return value
-
-    def _compute(self, slot: int, args: tuple, memo, key, state):
-        """The value of `slot` for `args`, kept in `memo[key]` (the list of values or the dict of calls),
-        whose `state` is UNSET, or _PENDING when it is being computed: then there is a cycle."""
+    def value(self, slot: int, args: tuple = ()):
+        """The value of `slot` (for `args`), computed once: kept in `values` by slot, or in `calls` by
+        (slot, args) for a rule with parameters. Met again while being computed: a cycle."""
+        if args:
+            memo, key = self.calls, (slot, args)
+            state = memo.get(key, UNSET)
+        else:
+            memo, key = self.values, slot
+            state = memo[slot]
+        if state is not UNSET and state is not _PENDING:
+            return state
         kind, name, compiled = self.plan.declarations[slot]
         if state is _PENDING:
             raise _Cycle(self, key, name)
@@ -416,14 +408,7 @@ class FastEvaluation(Evaluation):
         return self.on if name == "on" else self.model.id
 
     def input(self, path: str):
-        read = self.read
-        if path in read:
-            return read[path]
-        value = self.inputs
-        for part in _PARTS.get(path) or _parts(path):
-            value = value.get(part) if isinstance(value, dict) else None
-        self.read[path] = value
-        return value
+        return self.read[path]
 
     def table(self, name: str, keys: list):
         table = self.plan.tables[name]
@@ -453,12 +438,15 @@ class FastEvaluation(Evaluation):
 
 
 _PENDING = object()  # in FastEvaluation's memo: this value is being computed
-_PARTS: dict[str, tuple[str, ...]] = {}  # input path → its parts
 
 
-def _parts(path: str) -> tuple[str, ...]:
-    parts = _PARTS[path] = tuple(path.split("."))
-    return parts
+def _read_inputs(plan: Plan, inputs: dict) -> dict:
+    """Every input path of the ruleset → its value in the validated case (None where it is absent)."""
+    read = {}
+    for path, group, name in plan.input_paths:
+        fields = inputs if group is None else read[group]
+        read[path] = fields.get(name) if isinstance(fields, dict) else None
+    return read
 
 
 class _Cycle(Exception):
