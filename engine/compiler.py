@@ -122,7 +122,8 @@ class Plan:
     constants: list = field(default_factory=list)  # slot → a parameter's value known at compile time, else UNSET
     _foreign: dict[int, Fn] = field(default_factory=dict)  # `as of` targets compiled for this ruleset
     outputs: dict[tuple, list] = field(default_factory=dict)  # names asked → [(name, slot, type)]
-    input_paths: list[tuple[str, str | None, str]] = field(default_factory=list)  # (path, its group's, name)
+    inputs: list[tuple] = field(default_factory=list)  # the case's fields: (name, path, a group's own fields or None)
+    fast_steps: list | None = None  # how the fast evaluation computes each slot, made on its first use
 
     def expression(self, expr: ast.Expr, local_names: frozenset[str]) -> Fn:
         """Compile an expression written in another ruleset, to evaluate it under this one."""
@@ -157,10 +158,8 @@ class Plan:
 
 
 def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type], expression_types: dict[int, T.Type]) -> Plan:
-    plan = Plan(model, rule_types, expression_types, slots=slot_numbers(model))
-    for path in sorted(model.inputs, key=lambda p: p.count(".")):  # a group before its fields
-        group, _, name = path.rpartition(".")
-        plan.input_paths.append((path, group or None, name))
+    plan = Plan(model, rule_types, expression_types, slots=slot_numbers(model),
+                inputs=_input_tree(list(model.inputs)))
     c = _Compiler(model, plan.slots)
     for name, decl in model.rules.items():
         local_names = frozenset(p.name for p in decl.params)
@@ -188,6 +187,17 @@ def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type], expression_ty
     for table in plan.tables.values():
         table.constants = [[ev.constant(cell) for cell in row] for row in table.cells]
     return plan
+
+
+def _input_tree(paths: list[str], prefix: str = "") -> list[tuple]:
+    """The fields under `prefix` ("" for the case itself, else "group."): (name, path, the fields
+    of the group it names, or None when no input path goes below it)."""
+    names = dict.fromkeys(p[len(prefix):].split(".")[0] for p in paths if p.startswith(prefix))
+    fields = []
+    for name in names:
+        below = [p for p in paths if p.startswith(prefix + name + ".")]
+        fields.append((name, prefix + name, _input_tree(below, prefix + name + ".") if below else None))
+    return fields
 
 
 def _constants(plan: Plan) -> list:

@@ -10,6 +10,7 @@ the same session, so a decision that spans agreements stays one traceable result
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dsl import ast, types as T
@@ -167,15 +168,15 @@ class Evaluation:
             if stack_key in self.session.stack:
                 cycle = [k[3] for k in self.session.stack[self.session.stack.index(stack_key):]] + [name]
                 raise EvaluationError("rules depend on each other in a cycle: " + " → ".join(cycle),
-                                      self._decl_loc(kind, name))
+                                      self._decl_loc(name))
             self.session.stack.append(stack_key)
             self.frames.append([])
             try:
                 node = getattr(self, "_compute_" + kind)(name, args)
             except RecursionError:
-                raise EvaluationError(f"`{name}` nests too deeply to compute", self._decl_loc(kind, name)) from None
+                raise EvaluationError(f"`{name}` nests too deeply to compute", self._decl_loc(name)) from None
             except ArithmeticError as exc:  # e.g. a case figure so large that rounding it overflows
-                raise _arithmetic_error(name, exc, self._decl_loc(kind, name)) from None
+                raise _arithmetic_error(name, exc, self._decl_loc(name)) from None
             finally:
                 children = self.frames.pop()
                 self.session.stack.pop()
@@ -311,7 +312,7 @@ class Evaluation:
         return Node("parameter", name, decl.label, value, self.model.resolve_type(decl.type), self.model.id,
                     decl.value.text, decl.loc, list(decl.sources))
 
-    def _decl_loc(self, kind: str, name: str):
+    def _decl_loc(self, name: str):
         _, decl = self.model.value_declaration(name)
         return decl.loc if decl is not None else None
 
@@ -336,6 +337,7 @@ class FastEvaluation(Evaluation):
         self.session, self.entry, self.on, self.inputs = session, entry, on, inputs
         self.plan = entry.plan
         self.model = entry.model
+        self.steps = self.plan.fast_steps or _steps(self.plan)
         self.values = self.plan.constants.copy()  # slot → value; the ruleset's constants are known already
         self.calls: dict[tuple, object] = {}  # (slot, args) → value of a rule with parameters
         self.outcomes: dict[str, list] = {}  # condition → its requirements' values, for `failed`
@@ -355,51 +357,30 @@ class FastEvaluation(Evaluation):
             state = memo[slot]
         if state is not UNSET and state is not _PENDING:
             return state
-        kind, name, compiled = self.plan.declarations[slot]
+        name, params, step = self.steps[slot]
         if state is _PENDING:
             raise _Cycle(self, key, name)
         memo[key] = _PENDING
         try:
-            if kind == "rule":
-                env = dict(zip(compiled.param_names, args)) if args else {}
-                if compiled.exceptions:
-                    value = self._rule_with_exceptions(name, compiled, env)
-                else:
-                    value = compiled.body(self, env)
-            elif kind == "condition":
-                value = self._condition(name, compiled)
-            else:
-                value = compiled(self, {})
+            value = step(self, dict(zip(params, args)) if args else {})
         except _Cycle as cycle:
             memo[key] = UNSET
             cycle.names.append(name)
             if cycle.evaluation is self and cycle.key == key:
                 raise EvaluationError("rules depend on each other in a cycle: " + " → ".join(reversed(cycle.names)),
-                                      self._decl_loc(kind, name)) from None
+                                      self._decl_loc(name)) from None
             raise
         except RecursionError:
             memo[key] = UNSET
-            raise EvaluationError(f"`{name}` nests too deeply to compute", self._decl_loc(kind, name)) from None
+            raise EvaluationError(f"`{name}` nests too deeply to compute", self._decl_loc(name)) from None
         except ArithmeticError as exc:
             memo[key] = UNSET
-            raise _arithmetic_error(name, exc, self._decl_loc(kind, name)) from None
+            raise _arithmetic_error(name, exc, self._decl_loc(name)) from None
         except BaseException:
             memo[key] = UNSET
             raise
         memo[key] = value
         return value
-
-    def _rule_with_exceptions(self, name: str, rule: CompiledRule, env: dict):
-        exc = applicable_exception(name, rule, self, env)
-        if isinstance(exc, tuple):  # (exception, unknown): its condition is not established
-            return exc[1]
-        return exc.value(self, env) if exc is not None else rule.body(self, env)
-
-    def _condition(self, name: str, requirements: list[CompiledRequirement]):
-        outcomes = self.outcomes[name] = []
-        for req in requirements:
-            outcomes.append(requirement_outcome(req, self)[0])
-        return all_hold(outcomes)
 
     def node(self, kind: str, name: str, args: tuple = ()) -> Node:
         raise TypeError("FastEvaluation builds no explanation: evaluate with explain=True")
@@ -440,13 +421,51 @@ class FastEvaluation(Evaluation):
 _PENDING = object()  # in FastEvaluation's memo: this value is being computed
 
 
+def _steps(plan: Plan) -> list[tuple[str, tuple[str, ...], Callable]]:
+    """For each slot: (name, parameter names, how its value is computed from (evaluation, locals))."""
+    steps = []
+    for kind, name, compiled in plan.declarations:
+        if kind == "rule":
+            step = _with_exceptions(name, compiled) if compiled.exceptions else compiled.body
+            steps.append((name, compiled.param_names, step))
+        elif kind == "condition":
+            steps.append((name, (), _condition(name, compiled)))
+        else:
+            steps.append((name, (), compiled))
+    plan.fast_steps = steps
+    return steps
+
+
+def _with_exceptions(name: str, rule: CompiledRule) -> Callable:
+    def step(ev, env):
+        exc = applicable_exception(name, rule, ev, env)
+        if isinstance(exc, tuple):  # (exception, unknown): its condition is not established
+            return exc[1]
+        return exc.value(ev, env) if exc is not None else rule.body(ev, env)
+    return step
+
+
+def _condition(name: str, requirements: list[CompiledRequirement]) -> Callable:
+    def step(ev, env):
+        outcomes = ev.outcomes[name] = []  # the requirements' values, for `failed`
+        for req in requirements:
+            outcomes.append(requirement_outcome(req, ev)[0])
+        return all_hold(outcomes)
+    return step
+
+
 def _read_inputs(plan: Plan, inputs: dict) -> dict:
     """Every input path of the ruleset → its value in the validated case (None where it is absent)."""
-    read = {}
-    for path, group, name in plan.input_paths:
-        fields = inputs if group is None else read[group]
-        read[path] = fields.get(name) if isinstance(fields, dict) else None
+    read: dict = {}
+    _read_fields(plan.inputs, inputs, read)
     return read
+
+
+def _read_fields(fields: list[tuple], values: dict, read: dict):
+    for name, path, group_fields in fields:
+        value = read[path] = values.get(name)
+        if group_fields is not None:
+            _read_fields(group_fields, value if isinstance(value, dict) else {}, read)
 
 
 class _Cycle(Exception):
