@@ -382,6 +382,8 @@ class _Compiler:
 
         def if_(ev, env):
             c = cond(ev, env)
+            if c is True:
+                return then(ev, env)
             if isinstance(c, NotEstablished):
                 return c
             return then(ev, env) if c else otherwise(ev, env)
@@ -427,9 +429,10 @@ class _Compiler:
 
         def compare(ev, env):
             a, b = left(ev, env), right(ev, env)
-            for v in (a, b):
-                if isinstance(v, NotEstablished):
-                    return v
+            if isinstance(a, NotEstablished):
+                return a
+            if isinstance(b, NotEstablished):
+                return b
             if not equality:
                 if a is None:
                     raise _missing(e.left)
@@ -443,9 +446,10 @@ class _Compiler:
 
         def member(ev, env):
             v, coll = item(ev, env), collection(ev, env)
-            for x in (v, coll):
-                if isinstance(x, NotEstablished):
-                    return x
+            if isinstance(v, NotEstablished):
+                return v
+            if isinstance(coll, NotEstablished):
+                return coll
             if coll is None:
                 raise _missing(e.collection)
             return (v in coll) != negated
