@@ -338,8 +338,9 @@ def _vector_record_batch(record_batch, batch: Batch):
     names = list(record_batch.schema.names)
     columns = {name: record_batch.column(i) for i, name in enumerate(names)}
     out, back = vector.run_columns(batch, columns, record_batch.num_rows)
-    errors_texts, errors_codes = [None], [0] * record_batch.num_rows
+    errors_texts, errors_codes = [None], None
     if len(back):
+        errors_codes = [0] * record_batch.num_rows
         for i, row in zip(back.tolist(), record_batch.take(pa.array(back)).to_pylist()):
             values, problems = batch.row(row)
             for name in batch.outputs:
@@ -353,7 +354,8 @@ def _vector_record_batch(record_batch, batch: Batch):
     for name in batch.outputs:
         texts, codes = out[name]
         arrays.append(pa.array(texts, pa.string()).take(pa.array(codes)))
-    arrays.append(pa.array(errors_texts, pa.string()).take(pa.array(errors_codes)))
+    arrays.append(pa.nulls(record_batch.num_rows, pa.string()) if errors_codes is None
+                  else pa.array(errors_texts, pa.string()).take(pa.array(errors_codes)))
     return pa.RecordBatch.from_arrays(arrays, names=names + batch.outputs + [ERROR])
 
 

@@ -1117,6 +1117,16 @@ class Ctx:
         return v
 
     def table(self, name: str, keys: list[Vec]) -> Vec:
+        """`name[keys]`; looked up once per key columns (rule exceptions often read the same
+        cells as the rule's value, with the same parameters)."""
+        memo_key = ("lookup", name, tuple(map(id, keys)))
+        v = self.memo.get(memo_key)
+        if v is None:
+            v = self.memo[memo_key] = self._lookup(name, keys)
+            self.keep.append(keys)
+        return v
+
+    def _lookup(self, name: str, keys: list[Vec]) -> Vec:
         n = self.n
         decl, money, cells, axes = self.vplan.table(name)
         defer = OR(*(k.defer for k in keys))  # every key is computed before any is looked at
