@@ -1641,18 +1641,31 @@ def _present(raw, n):
         return np.fromiter((v is not None and not (isinstance(v, str) and v == "") for v in raw), bool, n)
     import pyarrow as pa
     import pyarrow.compute as pc
-    arr = _array(raw)
-    p = arr.is_valid()
+    arr = _array(raw, decode=False)
+    if pa.types.is_dictionary(arr.type):  # a categorical column: emptiness read off its dictionary
+        codes = arr.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        return _texts_present(arr.dictionary.to_pylist())[codes]
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-        p = pc.and_(p, pc.fill_null(pc.not_equal(arr, ""), False))
+        p = pc.not_equal(arr, "")
+        p = pc.fill_null(p, False) if arr.null_count else p
+    elif arr.null_count == 0:
+        return np.ones(n, bool)
+    else:
+        p = arr.is_valid()
     return p.to_numpy(zero_copy_only=False)
 
 
-def _array(raw):
+def _texts_present(values: list):
+    """Per distinct value whether a cell holding it is filled, and False last (code -1: null)."""
+    return np.array([v is not None and v != "" for v in values] + [False], bool)
+
+
+def _array(raw, decode: bool = True):
+    """One Arrow array; a dictionary-encoded (categorical) one decoded unless `decode` is False."""
     import pyarrow as pa
     if isinstance(raw, pa.ChunkedArray):
         raw = raw.combine_chunks() if raw.num_chunks != 1 else raw.chunk(0)
-    if pa.types.is_dictionary(raw.type):
+    if decode and pa.types.is_dictionary(raw.type):
         raw = raw.dictionary_decode()
     return raw
 
@@ -1660,15 +1673,16 @@ def _array(raw):
 def _encode(raw, present):
     """Distinct raw values and each row's index among them (-1 for an empty cell)."""
     if not isinstance(raw, list):
+        import pyarrow as pa
         import pyarrow.compute as pc
-        arr = _array(raw)
-        try:
-            enc = pc.dictionary_encode(arr)
+        arr = _array(raw, decode=False)
+        try:  # a categorical column (Parquet, Polars) is encoded already
+            enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
         except Exception:  # noqa: BLE001 — nested types: per row
             raw = arr.to_pylist()
         else:
             codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-            return np.where(present, codes, -1), enc.dictionary.to_pylist()
+            return select(present, codes, -1), enc.dictionary.to_pylist()
     index: dict = {}
     uniques: list = []
     codes = np.full(len(raw), -1, np.int64)
@@ -1714,17 +1728,16 @@ def _native(arr, base, n):
     import pyarrow as pa
     t = arr.type
     kind = base.kind
-    if kind == "int" and pa.types.is_integer(t):
-        data = arr.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        if pa.types.is_uint64(t):
-            return None
-        return data, None
-    if kind in ("decimal", "money", "percent") and pa.types.is_integer(t) and not pa.types.is_uint64(t):
-        return arr.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64), None
+
+    def filled(fill):  # the values, empty cells as `fill` (they are read as none)
+        return (arr.fill_null(fill) if arr.null_count else arr).to_numpy(zero_copy_only=False)
+    if kind in ("int", "decimal", "money", "percent") and pa.types.is_integer(t) and not pa.types.is_uint64(t):
+        return filled(0).astype(np.int64, copy=False), None
     if kind == "bool" and pa.types.is_boolean(t):
-        return arr.fill_null(False).to_numpy(zero_copy_only=False), None
+        return filled(False), None
     if kind == "date" and pa.types.is_date32(t):
-        return arr.fill_null(0).cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64), None
+        return (arr.fill_null(0) if arr.null_count else arr).cast(pa.int32()).to_numpy(
+            zero_copy_only=False).astype(np.int64), None
     return None
 
 
@@ -1813,15 +1826,15 @@ _BAD = object()
 
 # ---------------------------------------------------------------- outputs
 
-def cells(v: Vec, t: T.Type, rows):
-    """The JSON-form cells of `v` (what `engine.batch.cell` writes) for the rows given:
-    (distinct cells, index of each row's cell among them)."""
+def cells(v: Vec, t: T.Type, rows, n: int):
+    """The JSON-form cells of `v` (what `engine.batch.cell` writes) for the rows given (a slice
+    of the `n` rows, or their indices): (distinct cells, index of each row's cell among them)."""
     from .batch import cell
-    n = len(rows)
+    size = len(range(n)[rows]) if isinstance(rows, slice) else len(rows)
     if v.kind not in ("bool", "num", "date", "sym"):
-        texts, codes = [None], np.zeros(n, np.int64)
+        texts, codes = [None], np.zeros(size, np.int64)
     else:
-        d = np.full(n, v.data) if np.ndim(v.data) == 0 else v.data[rows]
+        d = np.full(size, v.data) if np.ndim(v.data) == 0 else v.data[rows]
         uniq, codes = _distinct(d)
         texts = [cell(V.to_json(_python(v, u), t)) for u in uniq]
         if v.none is not None:
@@ -1844,16 +1857,17 @@ def run_columns(batch, columns: dict, n: int):
     and the rows (indices) the row engine must compute instead."""
     run = Run(engine_for(batch.registry), batch.schema, columns, n, batch.on)
     values, back = run.evaluate(batch.outputs)
-    back = np.zeros(n, bool) if back is None else back
-    rows = np.flatnonzero(~back)
+    rows = slice(None) if back is None else np.flatnonzero(~back)
     plan = run.main.plan
     out = {}
     for name in batch.outputs:
-        texts, codes = cells(values[name], plan.value_type(name), rows)
-        full = np.full(n, -1, np.int64)
-        full[rows] = codes
-        out[name] = (texts, full)
-    return out, np.flatnonzero(back)
+        texts, codes = cells(values[name], plan.value_type(name), rows, n)
+        if back is not None:  # the rows handed back have no cell yet (-1)
+            full = np.full(n, -1, np.int64)
+            full[rows] = codes
+            codes = full
+        out[name] = (texts, codes)
+    return out, np.flatnonzero(back) if back is not None else np.zeros(0, np.int64)
 
 
 def _distinct(d):
