@@ -48,7 +48,8 @@ from .values import EvaluationError
 UNPREFIXED = ("physician",)  # groups whose fields keep their bare name as column
 ROW = "row"                  # 1-based number of the case in the input (header excluded)
 ERROR = "error"              # evaluate_table: the reasons a row could not be computed, else null
-CHUNK = 1000                 # rows read, evaluated and written at a time
+CHUNK = 1 << 15              # rows read, evaluated and written at a time (memory stays flat)
+CSV_BLOCK = 1 << 22          # bytes of CSV text Arrow's reader parses at a time
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 ENGINES = ("auto", "vector", "row")  # engine/vector.py (columns at once) or the row engine
 VECTOR_MIN_ROWS = 64         # `auto`: a smaller chunk costs less row by row than set up as columns
@@ -503,15 +504,19 @@ class _Writer:
                 self.csv = csv.writer(self.handle)
                 self.csv.writerow(columns)
 
-    def write(self, rows: list[dict]) -> None:
+    def write(self, columns: dict[str, list]) -> None:
+        """Rows given as columns (lists of the same length; None is an empty cell)."""
         if self.parquet is not None:
             import pyarrow as pa
-            self.parquet.write_table(pa.Table.from_pylist(rows, schema=self.arrow_schema))
+            self.parquet.write_table(pa.table({c: columns[c] for c in self.columns}, schema=self.arrow_schema))
         elif self.fmt == "csv":
-            self.csv.writerows([[("" if r.get(c) is None else r.get(c)) for c in self.columns] for r in rows])
+            self.csv.writerows(zip(*(columns[c] for c in self.columns)))  # csv writes None as ""
         else:
-            self.handle.writelines(json.dumps({c: r.get(c) for c in self.columns}, ensure_ascii=False) + "\n"
-                                   for r in rows)
+            self.handle.writelines(json.dumps(dict(zip(self.columns, row)), ensure_ascii=False) + "\n"
+                                   for row in zip(*(columns[c] for c in self.columns)))
+
+    def write_rows(self, rows: list[dict]) -> None:
+        self.write({c: [r.get(c) for r in rows] for c in self.columns})
 
     def close(self) -> None:
         if self.parquet is not None:
@@ -556,8 +561,13 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
     """Evaluate every row of `path` into `out` (CSV, JSON Lines or Parquet, by its suffix) and
     the bad rows into `<out>.errors.csv` (row, field, reason). Both files appear whole or not
     at all: written to temp files in the same folder, renamed at the end, removed on any
-    interruption (KeyboardInterrupt included). `engine`: see `evaluate_table`; each chunk of
-    rows read is evaluated as columns, the rows handed back row by row."""
+    interruption (KeyboardInterrupt included). `engine`: see `evaluate_table`.
+
+    A CSV or Parquet file is read as Arrow columns, CHUNK rows at a time (a CSV's cells as
+    text, exactly as written), and each chunk evaluated as columns; a CSV that Arrow's reader
+    refuses (a row with more or fewer cells than the header, a byte that is not UTF-8…) is read
+    again from the start by Python's csv module, which accepts or reports it as before. JSON
+    Lines are read row by row."""
     path = Path(path)
     out = Path(out) if out is not None else default_out(path)
     out_fmt = file_format(out)
@@ -571,44 +581,45 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
     batch.schema.check_columns(names)
     inputs = [n for n in names if n != ROW]
     bar = Progress(total) if (progress if progress is not None else sys.stderr.isatty()) else None
+    start = time.perf_counter()
+    try:
+        columns = _read_columns(path, names)
+        if columns is not None:
+            chunks.close()
+            try:
+                summary = _write(out, out_fmt, _column_chunks(columns, batch, engine, inputs, out_fmt), batch, inputs,
+                                 bar)
+            except _ReadAgain:
+                names, total, chunks = read_rows(path)
+                columns = None
+        if columns is None:
+            summary = _write(out, out_fmt, _row_chunks(chunks, batch, engine, inputs, out_fmt), batch, inputs, bar)
+    finally:
+        chunks.close()
+        if bar is not None:
+            bar.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _write(out: Path, out_fmt: str, evaluated: Iterator, batch: Batch, inputs: list[str], bar) -> Summary:
+    """Chunks of (result columns, problems, rows read) into `out` and its errors file, both
+    committed at the end or discarded."""
     summary = Summary(out=out, errors_file=errors_path(out), outputs=batch.outputs)
     writer = _Writer(out, out_fmt, [ROW] + inputs + batch.outputs)
     errors = None
-    start = time.perf_counter()
     try:
         errors = _Writer(summary.errors_file, "csv", [ROW, "field", "reason"])
-        number = 0
-        for chunk in chunks:
-            results, problems = [], []
-            vectorised = _vector_rows(batch, chunk) if _vector_chunk(batch, engine, len(chunk)) else None
-            for k, row in enumerate(chunk):
-                number += 1
-                if _BAD_LINE in row:
-                    problems.append({ROW: number, "field": "", "reason": row[_BAD_LINE]})
-                    summary.failed += 1
-                    continue
-                cells = vectorised[k] if vectorised is not None else None
-                if cells is None:
-                    values, reasons = batch.row(row)
-                    if values is None:
-                        problems.extend({ROW: number, "field": f, "reason": r} for f, r in reasons)
-                        summary.failed += 1
-                        continue
-                    cells = {name: cell(values[name]) for name in batch.outputs}
-                record = {ROW: number if out_fmt == "parquet" else str(number)}
-                for name in inputs:
-                    record[name] = _text(row.get(name))
-                for name in batch.outputs:
-                    record[name] = cells[name]
-                results.append(record)
+        for results, problems, failed, rows in evaluated:
             writer.write(results)
-            errors.write(problems)
-            summary.rows = number
-            summary.computed += len(results)
+            errors.write_rows(problems)
+            summary.rows += rows
+            summary.failed += failed
+            summary.computed += rows - failed
             if bar is not None:
-                bar.update(number)
+                bar.update(summary.rows)
         if bar is not None:
-            bar.update(number, force=True)
+            bar.update(summary.rows, force=True)
         writer.commit()
         errors.commit()
     except BaseException:
@@ -616,12 +627,116 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
         if errors is not None:
             errors.discard()
         raise
-    finally:
-        chunks.close()
-        if bar is not None:
-            bar.close()
-    summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _row_chunks(chunks: Iterator[list[dict]], batch: Batch, engine: str, inputs: list[str], out_fmt: str):
+    """Rows read as dicts, evaluated chunk by chunk (a chunk as columns when `engine` says so):
+    (result columns, problems, rows failed, rows read) per chunk."""
+    number = 0
+    for chunk in chunks:
+        results = {name: [] for name in [ROW] + inputs + batch.outputs}
+        problems, failed = [], 0
+        vectorised = _vector_rows(batch, chunk) if _vector_chunk(batch, engine, len(chunk)) else None
+        for k, row in enumerate(chunk):
+            number += 1
+            if _BAD_LINE in row:
+                problems.append({ROW: number, "field": "", "reason": row[_BAD_LINE]})
+                failed += 1
+                continue
+            cells = vectorised[k] if vectorised is not None else None
+            if cells is None:
+                values, reasons = batch.row(row)
+                if values is None:
+                    problems.extend({ROW: number, "field": f, "reason": r} for f, r in reasons)
+                    failed += 1
+                    continue
+                cells = {name: cell(values[name]) for name in batch.outputs}
+            results[ROW].append(number if out_fmt == "parquet" else str(number))
+            for name in inputs:
+                results[name].append(_text(row.get(name)))
+            for name in batch.outputs:
+                results[name].append(cells[name])
+        yield results, problems, failed, len(chunk)
+
+
+def _column_chunks(record_batches: Iterator, batch: Batch, engine: str, inputs: list[str], out_fmt: str):
+    """Arrow record batches evaluated as `evaluate_table` does: the same per-chunk tuples as
+    `_row_chunks`, the rows with an error column reported instead of written."""
+    import pyarrow as pa
+    number = 0
+    for record_batch in record_batches:
+        evaluated = next(_evaluate_record_batches([record_batch], batch, engine))
+        n = record_batch.num_rows
+        problems, bad = [], set()
+        reasons = evaluated.column(ERROR)
+        if reasons.null_count < n:
+            for i, text in enumerate(reasons.to_pylist()):
+                if text is not None:
+                    bad.add(i)
+                    problems.extend({ROW: number + i + 1, "field": p["field"], "reason": p["reason"]}
+                                    for p in json.loads(text))
+        kept = [i for i in range(n) if i not in bad] if bad else None
+        if kept is not None:
+            evaluated = evaluated.take(pa.array(kept, pa.int64()))
+        rows = range(number + 1, number + n + 1) if kept is None else [number + 1 + i for i in kept]
+        results = {ROW: list(rows) if out_fmt == "parquet" else [str(r) for r in rows]}
+        for name in inputs:
+            column = evaluated.column(name)
+            text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+            results[name] = column.to_pylist() if text else [_text(v) for v in column.to_pylist()]
+        for name in batch.outputs:
+            results[name] = evaluated.column(name).to_pylist()
+        number += n
+        yield results, problems, len(bad), n
+
+
+class _ReadAgain(Exception):
+    """Arrow's CSV reader refused the file: read it again with Python's csv module."""
+
+
+def _read_columns(path: Path, names: list[str]):
+    """The file's record batches of at most CHUNK rows, read lazily — a CSV's cells as text —
+    or None when it is read row by row (JSON Lines, pyarrow missing, a header naming a column
+    twice)."""
+    fmt = file_format(path)
+    if fmt == "jsonl" or len(set(names)) != len(names):
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+        source = pq.ParquetFile(path)
+
+        def parquet():
+            try:
+                yield from source.iter_batches(batch_size=CHUNK)
+            finally:
+                source.close()
+        return parquet()
+
+    def csv_batches():
+        try:
+            reader = pacsv.open_csv(
+                path, read_options=pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
+            if reader.schema.names != names:
+                raise _ReadAgain
+            while True:
+                try:
+                    record_batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                for offset in range(0, record_batch.num_rows, CHUNK):
+                    yield record_batch.slice(offset, CHUNK)
+        except pa.ArrowException:
+            raise _ReadAgain from None
+    return csv_batches()
 
 
 def _text(value) -> str | None:

@@ -245,3 +245,36 @@ def test_a_file_that_is_not_utf8_is_refused_with_its_name(tmp_path, name, conten
     with pytest.raises(BatchError, match=rf"{name}: not UTF-8 text \(byte 0x(e9|ff): invalid"):
         run_file(tmp_path / name, ON, tmp_path / "out.csv", progress=False)
     assert list(tmp_path.iterdir()) == [tmp_path / name]
+
+
+def test_a_csv_arrow_refuses_is_read_again_row_by_row(tmp_path, monkeypatch):
+    # row 2 has one cell fewer than the header: Arrow's reader refuses the file, Python's csv
+    # module reads the missing cell as empty (contract_observed, optional): every row computed
+    rows = [ROWS[0], ROWS[3].rsplit(",", 1)[0], ROWS[0]]
+    assert rows[1].count(",") == HEADER.count(",") - 1
+    read_again = []
+    real = batch._row_chunks
+    monkeypatch.setattr(batch, "_row_chunks", lambda *a: read_again.append(1) or real(*a))
+    summary = run_file(write_csv(tmp_path / "cases.csv", rows), ON, tmp_path / "out.csv", progress=False)
+    assert read_again == [1]
+    assert (summary.rows, summary.computed, summary.failed) == (3, 3, 0)
+    got = read_csv(tmp_path / "out.csv")
+    assert [(r["row"], r["annual_aid"]) for r in got] == [("1", "38000.00"), ("2", ""), ("3", "38000.00")]
+    assert read_csv(tmp_path / "out.csv.errors.csv") == []
+
+
+@pytest.mark.parametrize("engine", ["vector", "row"])
+def test_csv_read_as_columns_chunk_by_chunk(tmp_path, monkeypatch, engine):
+    # 7 chunks of 3 rows read by Arrow's reader (no row read again), a bad row in the middle
+    monkeypatch.setattr(batch, "CHUNK", 3)
+    monkeypatch.setattr(batch, "_row_chunks", lambda *a: pytest.fail("read again row by row"))
+    rows = [ROWS[0], ROWS[2], ROWS[3]] * 6 + [ROWS[1], ROWS[0], ROWS[3]]
+    summary = run_file(write_csv(tmp_path / "cases.csv", rows), ON, tmp_path / f"out_{engine}.csv",
+                       outputs=["eligible", "annual_aid"], progress=False, engine=engine)
+    assert (summary.rows, summary.computed, summary.failed) == (21, 20, 1)
+    got = read_csv(tmp_path / f"out_{engine}.csv")
+    assert [r["row"] for r in got] == [str(i) for i in range(1, 22) if i != 19]
+    assert [r["annual_aid"] for r in got[:3]] == ["38000.00", "13500.00", ""]
+    assert got[-2]["annual_aid"] == "38000.00" and got[-1]["eligible"] == "false"
+    assert read_csv(tmp_path / f"out_{engine}.csv.errors.csv") == [
+        {"row": "19", "field": "sector", "reason": "input should be less than or equal to 2 (got '3')"}]
