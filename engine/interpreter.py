@@ -84,17 +84,20 @@ def evaluate(case: dict, on: dt.date, registry: Registry, outputs: list[str] | N
              explain: bool = True) -> Result:
     """With `explain=False` the values are the same but `Result.explanation` is empty."""
     session = _Session(registry, case, explain)
-    ev = session.evaluation(on)
-    outputs = ev.plan.output_slots(tuple(outputs or ev.model.outputs))
-    values, nodes, types = {}, {}, {}
-    if not explain:
-        for name, slot, t in outputs:
-            values[name], types[name] = ev.value(slot), t
+    try:
+        ev = session.evaluation(on)
+        outputs = ev.plan.output_slots(tuple(outputs or ev.model.outputs))
+        values, nodes, types = {}, {}, {}
+        if not explain:
+            for name, slot, t in outputs:
+                values[name], types[name] = ev.value(slot), t
+        else:
+            for name, slot, _ in outputs:
+                node = ev.node_at(slot, ())
+                values[name], nodes[name], types[name] = node.value, node, node.type
         return Result(on, ev.entry, values, types, nodes, dict(session.entries))
-    for name, slot, _ in outputs:
-        node = ev.node_at(slot, ())
-        values[name], nodes[name], types[name] = node.value, node, node.type
-    return Result(on, ev.entry, values, types, nodes, dict(session.entries))
+    finally:
+        session.close()
 
 
 class _Session:
@@ -109,6 +112,11 @@ class _Session:
         self.evaluations: dict[dt.date, Evaluation] = {}
         self.entries: dict[str, Entry] = {}
         self.stack: list[tuple] = []  # (ruleset, date, kind, name, args) being computed, for cycles
+
+    def close(self):
+        """The evaluations refer to their session and it to them: dropping them frees the case's
+        values at once, rather than when the cycle collector runs."""
+        self.evaluations.clear()
 
     def evaluation(self, on: dt.date) -> "Evaluation":
         ev = self.evaluations.get(on)
