@@ -1738,7 +1738,22 @@ def _native(arr, base, n):
     if kind == "date" and pa.types.is_date32(t):
         return (arr.fill_null(0) if arr.null_count else arr).cast(pa.int32()).to_numpy(
             zero_copy_only=False).astype(np.int64), None
+    if kind == "int" and (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return _plain_integers(arr)
     return None
+
+
+def _plain_integers(arr):
+    """A text column (a CSV's) whose cells are all plain integers — ASCII digits, an optional
+    minus, no leading zero, at most 15 digits — or empty: (values, None); pydantic reads each
+    such text as that very integer. None when some cell is written otherwise (it then goes,
+    with every distinct text, through pydantic)."""
+    import pyarrow.compute as pc
+    plain = pc.match_substring_regex(arr, r"^(-?[1-9][0-9]{0,14}|0)?$")
+    if not pc.all(pc.fill_null(plain, True)).as_py():
+        return None
+    digits = pc.if_else(pc.equal(arr, ""), "0", arr)  # an empty cell is none: its value is not read
+    return pc.cast(pc.fill_null(digits, "0"), "int64").to_numpy(zero_copy_only=False), None
 
 
 def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):

@@ -388,3 +388,23 @@ def test_categorical_text_columns_are_read_off_their_dictionary():
     assert [e[0]["field"] for e in errors[2:]] == ["specialty", "specialty"]  # the flat column
     plain = evaluate_table(table, D(2025, 9, 1), REGISTRY, outputs, engine="vector")
     assert got.select(outputs + ["error"]).equals(plain.select(outputs + ["error"]))
+
+
+def test_integer_texts_read_as_pydantic_reads_them():
+    # a CSV's integers: plain ones are cast by Arrow, any other writing goes through pydantic
+    # (per distinct text) — the row engine's reading, row by row, whichever way the column goes
+    on = D(2025, 9, 1)
+    plain = [{**physician(patients_mt=p), **contract(D(2024, 7, 1), "full", initial=max(p, 0))}
+             for p in (0, 776, 1200, -3)]
+    written = [{**physician(), **contract(D(2024, 7, 1), "full")} for _ in range(6)]
+    for rows_, columns in ((plain, [str(r["patients_mt"]) for r in plain]),
+                           (written, ["0012", "+776", " 1200", "1_000", "12.0", "-0"])):
+        table = known_columns(table_of(rows_, as_text=True), on)
+        table = table.set_column(table.column_names.index("patients_mt"), "patients_mt", pa.array(columns))
+        computed, handed = compare(table, on, ["eligible", "annual_aid"])
+        assert computed + handed == len(rows_)
+    # the plain ones, by hand: 0 and 776 patients (at signature) against the 775 P30 of GPs; -3 is
+    # refused (at least 0)
+    out = evaluate_table(table_of(plain, as_text=True).select(known_columns(table_of(plain, True), on).column_names),
+                         on, REGISTRY, ["eligible"], engine="vector")
+    assert out.column("eligible").to_pylist() == ["false", "true", "true", None]
