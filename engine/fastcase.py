@@ -139,8 +139,9 @@ def _group(model: Ruleset, prefix: str, strict: bool):
             continue
         optional = decl.type.kind == "optional"
         ref = decl.type.args[0] if optional else decl.type
-        bounds = {b.kind: b.value for b in decl.bounds}
-        fields.append((name, optional, _value(model, ref, path, strict), bounds.get("min"), bounds.get("max")))
+        check = _value(model, ref, path, strict)
+        bounds = {b.kind: _bound(b.value, check) for b in decl.bounds}
+        fields.append((name, optional, check, bounds.get("min"), bounds.get("max")))
     known = frozenset(name for name, *_ in fields)
 
     def group(raw):
@@ -161,6 +162,14 @@ def _group(model: Ruleset, prefix: str, strict: bool):
                     raise _Defer
         return out
     return group
+
+
+def _bound(value, check):
+    """A bound as compared: a whole one as an int for an int field (the same test, without
+    converting each value to Decimal)."""
+    if check is _int and isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value
 
 
 def _value(model: Ruleset, ref, path: str, strict: bool):
