@@ -3,8 +3,8 @@
 A closure takes the running `Evaluation` and the local names in scope and returns a
 value. Names are resolved here, with the checker's own `resolve`, so evaluation does
 no lookup by text: each rule, condition and parameter has a number in the plan (its
-slot), and a reference to it is compiled into `ev.value(slot)`, a call into `ev.value(slot, args)`.
-Nothing of the ruleset is ever handed to Python's eval/exec.
+slot), and a reference to it is compiled into `ev.value(slot)`, a call into `ev.value(slot, args)`;
+an input into `ev.read[path]`. Nothing of the ruleset is ever handed to Python's eval/exec.
 """
 from __future__ import annotations
 
@@ -224,6 +224,7 @@ class _ConstantEvaluation:
 
     def __init__(self, plan: Plan, constants: list):
         self.plan, self.constants, self.tried = plan, constants, set()
+        self.read = _NoCase()
 
     def constant(self, fn: Fn | None):
         """The value of `fn` if it is a constant, else UNSET."""
@@ -248,7 +249,14 @@ class _ConstantEvaluation:
     def _not_constant(self, *args):
         raise _NotConstant
 
-    input = builtin = table = failed = as_of = _not_constant
+    builtin = table = failed = as_of = _not_constant
+
+
+class _NoCase:
+    """The inputs, before any case: reading one makes a value not constant."""
+
+    def __getitem__(self, path: str):
+        raise _NotConstant
 
 
 def _cell_name(decl: ast.TableDecl, row: int, column: int) -> str:
@@ -313,7 +321,7 @@ class _Compiler:
         if ref.kind == "builtin":
             return lambda ev, env: ev.builtin(name)
         if ref.kind == "input":
-            return lambda ev, env: ev.input(name)
+            return lambda ev, env: ev.read[name]
         if ref.kind == "enum_member":
             member = ref.member
             return lambda ev, env: member
@@ -461,7 +469,7 @@ class _Compiler:
             ref = resolve(self.model, e.operand, L)
             if ref.kind == "input":  # `contract is set`: the input read directly
                 path = ref.name
-                return lambda ev, env: (ev.input(path) is None) == negated
+                return lambda ev, env: (ev.read[path] is None) == negated
         return lambda ev, env: (operand(ev, env) is None) == negated
 
     def _constant(self, e, L) -> tuple[bool, object]:

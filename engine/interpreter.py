@@ -157,6 +157,11 @@ class Evaluation:
         return self.entry.plan
 
     @property
+    def read(self) -> "_RecordedInputs":
+        """What compiled closures read inputs through: `ev.read[path]`."""
+        return _RecordedInputs(self)
+
+    @property
     def model(self):
         return self.entry.model
 
@@ -338,6 +343,7 @@ class FastEvaluation(Evaluation):
 
     plan = None  # plain attributes here (properties in `Evaluation`): read on every rule
     model = None
+    read = None  # input path → value, a plain dict here
 
     def __init__(self, session: _Session, entry: Entry, on: dt.date, inputs: dict):
         # the dataclass's fields that serve here, set directly (one is made per ruleset consulted, per
@@ -474,6 +480,16 @@ def _read_fields(fields: list[tuple], values: dict, read: dict):
         value = read[path] = values.get(name)
         if group_fields is not None:
             _read_fields(group_fields, value if isinstance(value, dict) else {}, read)
+
+
+class _RecordedInputs:
+    """The inputs as the explaining evaluation reads them: each read is recorded as a node."""
+
+    def __init__(self, evaluation: Evaluation):
+        self.evaluation = evaluation
+
+    def __getitem__(self, path: str):
+        return self.evaluation.input(path)
 
 
 class _Cycle(Exception):
