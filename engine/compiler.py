@@ -12,7 +12,8 @@ import datetime as dt
 import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 from dsl import ast, types as T
 from dsl.checks import bare_member_enum, dotted, resolve
@@ -23,6 +24,7 @@ from . import values as V
 from .values import EvaluationError, NotEstablished
 
 Fn = Callable[["object", dict], object]  # (evaluation, locals) → value
+NO_LOCALS: Mapping[str, object] = MappingProxyType({})  # the scope of what has no parameters (never written)
 
 
 @dataclass
@@ -231,7 +233,7 @@ class _ConstantEvaluation:
         if fn is None:
             return UNSET
         try:
-            value = fn(self, {})
+            value = fn(self, NO_LOCALS)
         except Exception:  # noqa: BLE001 — computed per case, where it fails with its own message
             return UNSET
         return UNSET if isinstance(value, (list, dict)) else value

@@ -17,7 +17,7 @@ from dsl import ast, types as T
 
 from . import explain, fastcase, values as V
 from .case import validate
-from .compiler import UNSET, CompiledRequirement, CompiledRule, Plan
+from .compiler import NO_LOCALS, UNSET, CompiledRequirement, CompiledRule, Plan
 from .explain import Node
 from .registry import Entry, NoRulesetError, Registry
 from .values import EvaluationError, NotEstablished
@@ -241,7 +241,7 @@ class Evaluation:
                                       hint="the text provides no amount here: the rule must not look it up")
             heading = ", ".join(f"{d.name} {h.text}" for d, h in
                                 zip(decl.dims, [decl.row_keys[row]] + ([decl.column_keys[col]] if decl.column_keys else [])))
-            node = Node("table", name, f"{decl.label} ({heading})", fn(self, {}), table.type, self.model.id,
+            node = Node("table", name, f"{decl.label} ({heading})", fn(self, NO_LOCALS), table.type, self.model.id,
                         expr=cell.text, loc=cell.loc, sources=list(decl.sources))
             self.memo[key] = node
         self.frames[-1].append(node)
@@ -321,7 +321,7 @@ class Evaluation:
 
     def _compute_parameter(self, name: str, args: tuple) -> Node:
         decl = self.model.parameters[name]
-        value = self.plan.parameters[name](self, {})
+        value = self.plan.parameters[name](self, NO_LOCALS)
         return Node("parameter", name, decl.label, value, self.model.resolve_type(decl.type), self.model.id,
                     decl.value.text, decl.loc, list(decl.sources))
 
@@ -376,7 +376,7 @@ class FastEvaluation(Evaluation):
             raise _Cycle(self, key, name)
         memo[key] = _PENDING
         try:
-            value = step(self, dict(zip(params, args)) if args else {})
+            value = step(self, dict(zip(params, args)) if args else NO_LOCALS)
         except _Cycle as cycle:
             memo[key] = UNSET
             cycle.names.append(name)
@@ -417,7 +417,7 @@ class FastEvaluation(Evaluation):
                                       + ", ".join(f"{d.name} = {k}" for d, k in zip(decl.dims, keys))
                                       + " (the cell reads `—`)", decl.cells[row][col].loc,
                                       hint="the text provides no amount here: the rule must not look it up")
-            value = fn(self, {})
+            value = fn(self, NO_LOCALS)
         return value
 
     def failed(self, condition: str) -> list[dict]:
@@ -520,10 +520,10 @@ def applicable_exception(name: str, rule, ev, env: dict):
 
 def requirement_outcome(req, ev) -> tuple[object, ast.Waiver | None]:
     """A requirement's value, and the waiver (`unless`) that lifted it, if one did."""
-    value = req.test(ev, {})
+    value = req.test(ev, NO_LOCALS)
     if value is not True:
         for waiver, when in req.waivers:
-            if when(ev, {}) is True:
+            if when(ev, NO_LOCALS) is True:
                 return True, waiver
     return value, None
 
