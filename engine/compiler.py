@@ -4,7 +4,8 @@ A closure takes the running `Evaluation` and the local names in scope and return
 value. Names are resolved here, with the checker's own `resolve`, so evaluation does
 no lookup by text: each rule, condition and parameter has a number in the plan (its
 slot), and a reference to it is compiled into `ev.value(slot)`, a call into `ev.value(slot, args)`;
-an input into `ev.read[path]`. Nothing of the ruleset is ever handed to Python's eval/exec.
+an input into `ev.groups[group][name]`: the case's groups are numbered too, 0 being the case
+itself. Nothing of the ruleset is ever handed to Python's eval/exec.
 """
 from __future__ import annotations
 
@@ -124,14 +125,15 @@ class Plan:
     constants: list = field(default_factory=list)  # slot → a parameter's value known at compile time, else UNSET
     _foreign: dict[int, Fn] = field(default_factory=dict)  # `as of` targets compiled for this ruleset
     outputs: dict[tuple, list] = field(default_factory=dict)  # names asked → [(name, slot, type)]
-    inputs: list[tuple] = field(default_factory=list)  # the case's fields: (name, path, a group's own fields or None)
+    groups: list[tuple] = field(default_factory=list)  # 1, 2…: (path, its group's number, name, an absent one)
+    fields: dict[str, tuple[int, str]] = field(default_factory=dict)  # input path → (its group's number, name)
     fast_steps: list | None = None  # how the fast evaluation computes each slot, made on its first use
 
     def expression(self, expr: ast.Expr, local_names: frozenset[str]) -> Fn:
         """Compile an expression written in another ruleset, to evaluate it under this one."""
         key = id(expr)
         if key not in self._foreign:
-            self._foreign[key] = _Compiler(self.model, self.slots).expr(expr, local_names)
+            self._foreign[key] = _Compiler(self.model, self.slots, self.fields).expr(expr, local_names)
         return self._foreign[key]
 
     def output_slots(self, names: tuple[str, ...]) -> list[tuple[str, int, T.Type]]:
@@ -160,9 +162,9 @@ class Plan:
 
 
 def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type], expression_types: dict[int, T.Type]) -> Plan:
-    plan = Plan(model, rule_types, expression_types, slots=slot_numbers(model),
-                inputs=_input_tree(list(model.inputs)))
-    c = _Compiler(model, plan.slots)
+    plan = Plan(model, rule_types, expression_types, slots=slot_numbers(model))
+    plan.groups, plan.fields = input_groups(list(model.inputs))
+    c = _Compiler(model, plan.slots, plan.fields)
     for name, decl in model.rules.items():
         local_names = frozenset(p.name for p in decl.params)
         plan.rules[name] = CompiledRule(
@@ -191,15 +193,24 @@ def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type], expression_ty
     return plan
 
 
-def _input_tree(paths: list[str], prefix: str = "") -> list[tuple]:
-    """The fields under `prefix` ("" for the case itself, else "group."): (name, path, the fields
-    of the group it names, or None when no input path goes below it)."""
-    names = dict.fromkeys(p[len(prefix):].split(".")[0] for p in paths if p.startswith(prefix))
-    fields = []
-    for name in names:
-        below = [p for p in paths if p.startswith(prefix + name + ".")]
-        fields.append((name, prefix + name, _input_tree(below, prefix + name + ".") if below else None))
-    return fields
+def input_groups(paths: list[str]) -> tuple[list[tuple], dict[str, tuple[int, str]]]:
+    """The groups of the case, numbered from 1 (0 is the case itself), each after its own group:
+    (path, its group's number, name, its fields all absent); and each input path → (the number
+    of its group, its name). A group is any path that other input paths extend."""
+    groups: list[tuple] = [("", None, "", None)]
+    number = {"": 0}
+    heads = {".".join(p.split(".")[:i]) for p in paths for i in range(1, p.count(".") + 1)}
+    for path in sorted(heads, key=lambda p: p.count(".")):
+        head, _, name = path.rpartition(".")
+        number[path] = len(groups)
+        groups.append((path, number[head], name, None))
+    fields = {p: (number[p.rpartition(".")[0]], p.rpartition(".")[2]) for p in paths}
+    for i, (path, head, name, _) in enumerate(groups):
+        if i:
+            absent = dict.fromkeys(n for p, (g, n) in fields.items() if g == i)
+            absent.update(dict.fromkeys(n for p, h, n, _ in groups[1:] if h == i))
+            groups[i] = (path, head, name, MappingProxyType(absent))
+    return groups, fields
 
 
 def _constants(plan: Plan) -> list:
@@ -226,7 +237,7 @@ class _ConstantEvaluation:
 
     def __init__(self, plan: Plan, constants: list):
         self.plan, self.constants, self.tried = plan, constants, set()
-        self.read = _NoCase()
+        self.groups = _NoCase()
 
     def constant(self, fn: Fn | None):
         """The value of `fn` if it is a constant, else UNSET."""
@@ -255,9 +266,9 @@ class _ConstantEvaluation:
 
 
 class _NoCase:
-    """The inputs, before any case: reading one makes a value not constant."""
+    """The case's groups, before any case: reading an input makes a value not constant."""
 
-    def __getitem__(self, path: str):
+    def __getitem__(self, group: int):
         raise _NotConstant
 
 
@@ -278,8 +289,8 @@ def _missing(expr: ast.Expr, what: str = "") -> EvaluationError:
 
 
 class _Compiler:
-    def __init__(self, model: Ruleset, slots: dict[str, int]):
-        self.model, self.slots = model, slots
+    def __init__(self, model: Ruleset, slots: dict[str, int], fields: dict[str, tuple[int, str]]):
+        self.model, self.slots, self.fields = model, slots, fields
 
     def expr(self, e: ast.Expr, local_names: frozenset[str]) -> Fn:
         return getattr(self, "_" + type(e).__name__)(e, local_names)
@@ -323,7 +334,8 @@ class _Compiler:
         if ref.kind == "builtin":
             return lambda ev, env: ev.builtin(name)
         if ref.kind == "input":
-            return lambda ev, env: ev.read[name]
+            group, field_name = self.fields[name]
+            return lambda ev, env: ev.groups[group][field_name]
         if ref.kind == "enum_member":
             member = ref.member
             return lambda ev, env: member
@@ -470,8 +482,8 @@ class _Compiler:
         if isinstance(e.operand, (ast.Name, ast.Field)):
             ref = resolve(self.model, e.operand, L)
             if ref.kind == "input":  # `contract is set`: the input read directly
-                path = ref.name
-                return lambda ev, env: (ev.read[path] is None) == negated
+                group, name = self.fields[ref.name]
+                return lambda ev, env: (ev.groups[group][name] is None) == negated
         return lambda ev, env: (operand(ev, env) is None) == negated
 
     def _constant(self, e, L) -> tuple[bool, object]:

@@ -10,6 +10,7 @@ the same session, so a decision that spans agreements stays one traceable result
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -108,7 +109,7 @@ class _Session:
         self.case = case
         self.explain = explain
         self.validated: dict[str, dict] = {}
-        self.reads: dict[int, dict] = {}  # id(validated case) → FastEvaluation's inputs read, by path
+        self.groups: dict[int, list] = {}  # id(validated case) → its groups, by number, for FastEvaluation
         self.evaluations: dict[dt.date, Evaluation] = {}
         self.entries: dict[str, Entry] = {}
         self.stack: list[tuple] = []  # (ruleset, date, kind, name, args) being computed, for cycles
@@ -156,10 +157,10 @@ class Evaluation:
     def plan(self) -> Plan:
         return self.entry.plan
 
-    @property
-    def read(self) -> "_RecordedInputs":
-        """What compiled closures read inputs through: `ev.read[path]`."""
-        return _RecordedInputs(self)
+    def __post_init__(self):
+        # what compiled closures read inputs through, `ev.groups[group][name]`: here each read is recorded
+        me = weakref.ref(self)  # (a weak reference: no cycle between the evaluation and its groups)
+        self.groups = [_RecordedGroup(me, path + "." if path else "") for path, *_ in self.plan.groups]
 
     @property
     def model(self):
@@ -343,7 +344,7 @@ class FastEvaluation(Evaluation):
 
     plan = None  # plain attributes here (properties in `Evaluation`): read on every rule
     model = None
-    read = None  # input path → value, a plain dict here
+    groups = None  # the validated case's groups (dicts), by number, here
 
     def __init__(self, session: _Session, entry: Entry, on: dt.date, inputs: dict):
         # the dataclass's fields that serve here, set directly (one is made per ruleset consulted, per
@@ -355,10 +356,10 @@ class FastEvaluation(Evaluation):
         self.values = self.plan.constants.copy()  # slot → value; the ruleset's constants are known already
         self.calls: dict[tuple, object] = {}  # (slot, args) → value of a rule with parameters
         self.outcomes: dict[str, list] = {}  # condition → its requirements' values, for `failed`
-        # input path → value, read once per validated case (shared by the rulesets that share it)
-        self.read = session.reads.get(id(inputs))
-        if self.read is None:
-            self.read = session.reads[id(inputs)] = _read_inputs(self.plan, inputs)
+        # found once per validated case (shared by the rulesets that share it)
+        self.groups = session.groups.get(id(inputs))
+        if self.groups is None:
+            self.groups = session.groups[id(inputs)] = _case_groups(self.plan, inputs)
 
     def value(self, slot: int, args: tuple = ()):
         """The value of `slot` (for `args`), computed once: kept in `values` by slot, or in `calls` by
@@ -403,7 +404,8 @@ class FastEvaluation(Evaluation):
         return self.on if name == "on" else self.model.id
 
     def input(self, path: str):
-        return self.read[path]
+        group, name = self.plan.fields[path]
+        return self.groups[group][name]
 
     def table(self, name: str, keys: list):
         table = self.plan.tables[name]
@@ -468,28 +470,24 @@ def _condition(name: str, requirements: list[CompiledRequirement]) -> Callable:
     return step
 
 
-def _read_inputs(plan: Plan, inputs: dict) -> dict:
-    """Every input path of the ruleset → its value in the validated case (None where it is absent)."""
-    read: dict = {}
-    _read_fields(plan.inputs, inputs, read)
-    return read
+def _case_groups(plan: Plan, inputs: dict) -> list:
+    """The validated case's groups by number: the case itself, then each group's dict — every field
+    is there, `None` when absent (as validation gives them); an absent group reads as all absent."""
+    groups = [inputs]
+    for _, head, name, absent in plan.groups[1:]:
+        values = groups[head].get(name)
+        groups.append(values if isinstance(values, dict) else absent)
+    return groups
 
 
-def _read_fields(fields: list[tuple], values: dict, read: dict):
-    for name, path, group_fields in fields:
-        value = read[path] = values.get(name)
-        if group_fields is not None:
-            _read_fields(group_fields, value if isinstance(value, dict) else {}, read)
+class _RecordedGroup:
+    """A group of the case as the explaining evaluation reads it: each read is recorded as a node."""
 
+    def __init__(self, evaluation: "weakref.ref[Evaluation]", prefix: str):
+        self.evaluation, self.prefix = evaluation, prefix
 
-class _RecordedInputs:
-    """The inputs as the explaining evaluation reads them: each read is recorded as a node."""
-
-    def __init__(self, evaluation: Evaluation):
-        self.evaluation = evaluation
-
-    def __getitem__(self, path: str):
-        return self.evaluation.input(path)
+    def __getitem__(self, name: str):
+        return self.evaluation().input(self.prefix + name)
 
 
 class _Cycle(Exception):
