@@ -367,11 +367,13 @@ class FastEvaluation(Evaluation):
         if args:
             memo, key = self.calls, (slot, args)
             state = memo.get(key, UNSET)
+            if state is not UNSET and state is not _PENDING:
+                return state
         else:
+            state = self.values[slot]
+            if state is not UNSET and state is not _PENDING:
+                return state
             memo, key = self.values, slot
-            state = memo[slot]
-        if state is not UNSET and state is not _PENDING:
-            return state
         name, params, step = self.steps[slot]
         if state is _PENDING:
             raise _Cycle(self, key, name)
