@@ -52,6 +52,7 @@ class Registry:
     folder: Path | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     _in_force_cache: dict = field(default_factory=dict, repr=False, compare=False)  # date → Entry
+    _timeline: list | None = field(default=None, repr=False, compare=False)  # sorted once, for in_force
 
     @classmethod
     def load(cls, folder: str | Path | None = None, require_sources: bool = False) -> "Registry":
@@ -105,7 +106,9 @@ class Registry:
         entry = self._in_force_cache.get(day)
         if entry is not None:
             return entry
-        for model in self.timeline():
+        if self._timeline is None:
+            self._timeline = self.timeline()
+        for model in self._timeline:
             if model.in_force_on(day):
                 entry = self._in_force_cache[day] = self.entries[model.id]
                 return entry
