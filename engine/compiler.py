@@ -186,46 +186,41 @@ def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type], expression_ty
     for name in plan.slots:
         kind, _ = model.value_declaration(name)
         plan.declarations.append((kind, name, compiled[kind][name]))
-    plan.constants = _constants(plan)
-    ev = _ConstantEvaluation(plan, plan.constants)
-    for table in plan.tables.values():
-        table.constants = [[ev.constant(cell) for cell in row] for row in table.cells]
+    _fold_constants(plan)
     return plan
 
 
 def input_groups(paths: list[str]) -> tuple[list[tuple], dict[str, tuple[int, str]]]:
-    """The groups of the case, numbered from 1 (0 is the case itself), each after its own group:
-    (path, its group's number, name, its fields all absent); and each input path → (the number
-    of its group, its name). A group is any path that other input paths extend."""
-    groups: list[tuple] = [("", None, "", None)]
-    number = {"": 0}
+    """The groups of the case, numbered from 1 (0 is the case itself), each after the one it
+    belongs to: (path, that group's number, name, its fields all absent); and each input path →
+    (the number of its group, its name). A group is any path that other input paths extend."""
     heads = {".".join(p.split(".")[:i]) for p in paths for i in range(1, p.count(".") + 1)}
+    number = {"": 0}
     for path in sorted(heads, key=lambda p: p.count(".")):
-        head, _, name = path.rpartition(".")
-        number[path] = len(groups)
-        groups.append((path, number[head], name, None))
+        number[path] = len(number)
     fields = {p: (number[p.rpartition(".")[0]], p.rpartition(".")[2]) for p in paths}
-    for i, (path, head, name, _) in enumerate(groups):
-        if i:
-            absent = dict.fromkeys(n for p, (g, n) in fields.items() if g == i)
-            absent.update(dict.fromkeys(n for p, h, n, _ in groups[1:] if h == i))
-            groups[i] = (path, head, name, MappingProxyType(absent))
+    groups: list[tuple] = [("", None, "", None)]
+    for path in list(number)[1:]:
+        head, _, name = path.rpartition(".")
+        absent = dict.fromkeys(n for group, n in fields.values() if group == number[path])
+        groups.append((path, number[head], name, MappingProxyType(absent)))
     return groups, fields
 
 
-def _constants(plan: Plan) -> list:
-    """Each slot's value when it is a constant of the ruleset: a parameter whose value needs no
-    case, no date and no rule (`5`, `640 €`, `{orl, urologie}`, another constant parameter × 2).
-    A value that fails to compute, or a mutable one (list, record), stays to be computed per case.
-    Table cells are folded the same way (`CompiledTable.constants`)."""
-    constants = [UNSET] * len(plan.declarations)
-    ev = _ConstantEvaluation(plan, constants)
+def _fold_constants(plan: Plan):
+    """Each slot's value when it is a constant of the ruleset (`Plan.constants`): a parameter whose
+    value needs no case, no date and no rule (`5`, `640 €`, `{orl, urologie}`, another constant
+    parameter × 2). A value that fails to compute, or a mutable one (list, record), stays to be
+    computed per case. Table cells are folded the same way (`CompiledTable.constants`)."""
+    plan.constants = [UNSET] * len(plan.declarations)
+    ev = _ConstantEvaluation(plan, plan.constants)
     for name in plan.parameters:
         try:
             ev.value(plan.slots[name])
         except _NotConstant:
             pass
-    return constants
+    for table in plan.tables.values():
+        table.constants = [[ev.constant(cell) for cell in row] for row in table.cells]
 
 
 class _NotConstant(Exception):

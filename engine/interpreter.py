@@ -332,19 +332,20 @@ class Evaluation:
 
 
 class FastEvaluation(Evaluation):
-    """The same computation as `Evaluation`, memoised the same way, without explanation nodes.
+    """The same computation as `Evaluation`, each value computed once, without explanation nodes.
 
     Every method the compiled closures call is overridden to return the bare value; the
     semantics (exceptions, waivers, Kleene logic, `as of`, errors and their messages) are
     those of `Evaluation`, which remains the reference: tests compare the two.
 
-    The cycle guard costs nothing while there is no cycle: a value being computed is marked
-    `_PENDING` in the memo; meeting the mark raises `_Cycle`, which collects the names of the
-    values it unwinds through until it reaches the one met twice, and becomes the error."""
+    Values are kept by slot (`values`, which starts with the ruleset's constants) or by slot
+    and arguments (`calls`). The cycle guard costs nothing while there is no cycle: a value
+    being computed is marked `_PENDING`; meeting the mark raises `_Cycle`, which collects the
+    names of the values it unwinds through until it reaches the one met twice, and becomes
+    the error."""
 
     plan = None  # plain attributes here (properties in `Evaluation`): read on every rule
     model = None
-    groups = None  # the validated case's groups (dicts), by number, here
 
     def __init__(self, session: _Session, entry: Entry, on: dt.date, inputs: dict):
         # the dataclass's fields that serve here, set directly (one is made per ruleset consulted, per
@@ -399,7 +400,7 @@ class FastEvaluation(Evaluation):
         memo[key] = value
         return value
 
-    def node(self, kind: str, name: str, args: tuple = ()) -> Node:
+    def node_at(self, slot: int, args: tuple) -> Node:
         raise TypeError("FastEvaluation builds no explanation: evaluate with explain=True")
 
     def builtin(self, name: str):
