@@ -131,10 +131,10 @@ class Plan:
 
     def expression(self, expr: ast.Expr, local_names: frozenset[str]) -> Fn:
         """Compile an expression written in another ruleset, to evaluate it under this one."""
-        key = id(expr)
-        if key not in self._foreign:
-            self._foreign[key] = _Compiler(self.model, self.slots, self.fields).expr(expr, local_names)
-        return self._foreign[key]
+        fn = self._foreign.get(id(expr))
+        if fn is None:
+            fn = self._foreign[id(expr)] = _Compiler(self.model, self.slots, self.fields).expr(expr, local_names)
+        return fn
 
     def output_slots(self, names: tuple[str, ...]) -> list[tuple[str, int, T.Type]]:
         """(name, slot, type) of each value asked for, or an error naming those this ruleset lacks."""
