@@ -148,3 +148,31 @@ def simulate(system: AssistantAid, columns: dict[str, np.ndarray], period: str):
     for name, values in columns.items():
         simulation.set_input(name, period, values)
     return simulation.calculate("eligible", period), simulation.calculate("annual_aid", period)
+
+
+def arrays_from_arrow(table) -> dict[str, np.ndarray]:
+    """The same input columns from the Arrow table Millésime reads (bench/population.flat rows):
+    text columns encoded once per distinct value, dates as yyyymmdd, decimals as float32 —
+    OpenFisca's end-to-end counterpart of Millésime's `evaluate_table`."""
+    import pyarrow.compute as pc
+
+    def codes(name, mapping):
+        encoded = pc.dictionary_encode(table.column(name)).combine_chunks()
+        lookup = np.array([mapping[v] for v in encoded.dictionary.to_pylist()])
+        return lookup[encoded.indices.to_numpy()]
+
+    def column(name, dtype=None):
+        values = table.column(name).to_numpy()
+        return values if dtype is None else values.astype(dtype)
+    signed = table.column("contract_signed_on")
+    return {
+        "specialty": codes("specialty", CODE),
+        "sector": column("sector"),
+        "optam": column("optam"),
+        "patients_mt": column("patients_mt"),
+        "percentile": column("percentile", np.float32),
+        "ccam_fee_share": pc.cast(table.column("ccam_fee_share"), "float32").to_numpy(),
+        "option": codes("contract_option", OPTIONS),
+        "signed_key": (pc.year(signed).to_numpy() * 10000 + pc.month(signed).to_numpy() * 100
+                       + pc.day(signed).to_numpy()),
+    }
