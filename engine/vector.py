@@ -108,12 +108,20 @@ def _pair_masks(n, a, b):
 
 def select(m, x, y):
     """`x` on the rows of mask `m`, `y` on the others (scalars or columns of the same kind).
-    Not np.where: it branches on each row and mispredicts on mixed masks, several times the cost
-    of a pass of arithmetic; int64 arithmetic wraps exactly, so y + (x - y)·1 is x on every row."""
+    np.where branches on each row: cheap when the mask is nearly uniform, several times a pass
+    of arithmetic when it is mixed (mispredictions) — there, int64 arithmetic, which wraps
+    exactly (y + (x − y)·1 is x on every row), or boolean algebra."""
     if np.ndim(m) == 0:
         return x if m else y
     if np.asarray(x).dtype == np.bool_:
         return (m & x) | (y & ~m)
+    taken = np.count_nonzero(m)
+    if taken == 0 and np.ndim(y) == 1:
+        return y
+    if taken == len(m) and np.ndim(x) == 1:
+        return x
+    if min(taken, len(m) - taken) < len(m) >> 4:
+        return np.where(m, x, y)
     return y + (x - y) * m
 
 
