@@ -1779,19 +1779,18 @@ def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
     native = None if isinstance(raw, list) else _native(_array(raw), base, n)
     if native is not None:
         data, bad = native
-        scale = 0
-        if vkind == "num":
-            bad = OR(bad, as_mask(np.abs(data) >= LIMIT, n))
-            for b in decl.bounds:  # the `between`/`at least`/`at most` of the declaration
-                limit = b.value
+        if vkind == "num":  # the `between`/`at least`/`at most` of the declaration, within ±2⁶⁰
+            low, high = 1 - LIMIT, LIMIT - 1
+            for b in decl.bounds:
                 if b.kind == "min":
-                    bad = OR(bad, data < math.ceil(limit))
+                    low = max(low, math.ceil(b.value))
                 else:
-                    bad = OR(bad, data > math.floor(limit))
-        bad = AND(bad, present)
-        if vkind == "date":
-            bad = OR(bad, present & ((data < DAY_MIN) | (data > DAY_MAX)))
-        return Vec(vkind, data, scale, kind == "int", none=rows_where(~present, n)), bad
+                    high = min(high, math.floor(b.value))
+            bad = OR(bad, (data < low) | (data > high))
+        elif vkind == "date":
+            bad = OR(bad, (data < DAY_MIN) | (data > DAY_MAX))
+        none = rows_where(~present, n)
+        return Vec(vkind, data, 0, kind == "int", none=none), rows_where(ANDNOT(bad, none), n)
     codes, uniques = run.encoded(name)
     adapter = _adapter(entry, path)
     column_kind = run.schema.columns[name].kind
@@ -1894,7 +1893,10 @@ def run_columns(batch, columns: dict, n: int):
 
 
 def _distinct(d):
-    """(distinct values, each row's index among them), by hashing (Arrow) rather than sorting."""
+    """(distinct values, each row's index among them), by hashing (Arrow) rather than sorting;
+    a boolean column's values are their own index."""
+    if d.dtype == np.bool_:
+        return np.array([False, True]), d.astype(np.int64)
     try:
         import pyarrow as pa
     except ImportError:
