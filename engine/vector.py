@@ -1801,7 +1801,8 @@ def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
         except (ValueError, TypeError, ArithmeticError):
             value = _BAD
         validated.append(value)
-    ok = np.zeros(len(uniques) + 1, bool)  # the last entry: empty cells (code -1)
+    ok = np.zeros(len(uniques) + 1, bool)  # the last entry: empty cells (code -1), none, not refused
+    ok[-1] = True
     udata = np.zeros(len(uniques) + 1, np.bool_ if vkind == "bool" else np.int64)
     scale = 0
     if vkind == "num":
@@ -1839,8 +1840,8 @@ def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
             udata[i] = sym(v)
         ok[i] = True
     data = udata[codes]
-    bad = present & ~ok[codes]
-    return Vec(vkind, data, scale, kind == "int", none=rows_where(~present, n)), bad if bad.any() else None
+    refused = None if ok.all() else rows_where((~ok)[codes], n)
+    return Vec(vkind, data, scale, kind == "int", none=rows_where(~present, n)), refused
 
 
 _BAD = object()
