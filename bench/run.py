@@ -196,7 +196,7 @@ def compare(reference: list, other: list) -> list[int]:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=20000, help="population size for the batch run")
+    parser.add_argument("--n", type=int, default=120000, help="population size for the batch run (the issue's: every liberal physician)")
     parser.add_argument("--single", type=int, default=2000, help="cases timed one by one")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--smoke", action="store_true", help="50 cases: a check that everything runs, not a timing")
