@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from dsl.errors import MillesimeError, did_you_mean
 from dsl.model import Ruleset
@@ -409,7 +409,7 @@ def read_rows(path: Path) -> tuple[list[str], int | None, Iterator[list[dict]]]:
         reader = csv.DictReader(handle)
         with _utf8(handle):
             names = list(reader.fieldnames or [])
-        return names, None, _chunks(reader, handle)
+        return names, None, _Reader(_chunks(reader, handle), handle.close)
     handle = open(path, encoding="utf-8")
     with _utf8(handle):
         first = handle.readline()
@@ -421,7 +421,7 @@ def read_rows(path: Path) -> tuple[list[str], int | None, Iterator[list[dict]]]:
     if not isinstance(head, dict):
         handle.close()
         raise BatchError(f"{path}:1: each line is one case, a JSON object of columns")
-    return list(head), None, _chunks(_jsonl(first, handle), handle)
+    return list(head), None, _Reader(_chunks(_jsonl(first, handle), handle), handle.close)
 
 
 def _jsonl(first: str, handle) -> Iterator[dict]:
@@ -480,7 +480,28 @@ def _read_parquet(path: Path):
                 yield record_batch.to_pylist()
         finally:
             source.close()
-    return list(source.schema_arrow.names), source.metadata.num_rows, chunks()
+    return list(source.schema_arrow.names), source.metadata.num_rows, _Reader(chunks(), source.close)
+
+
+class _Reader:
+    """Chunks of a file read lazily; `close` releases the file whether reading began or not
+    (a generator that never started does not run its `finally`)."""
+
+    def __init__(self, chunks: Iterator, release: Callable[[], None] | None = None):
+        self.chunks, self.release = chunks, release
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self.chunks)
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)  # a generator: its `finally` runs if it began
+        if close is not None:
+            close()
+        if self.release is not None:
+            self.release()
 
 
 class _Writer:
@@ -578,11 +599,12 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
     batch = Batch.prepare(on, registry, outputs)
     engine = engine if _use_vector(batch, engine) else "row"
     names, total, chunks = read_rows(path)
-    batch.schema.check_columns(names)
     inputs = [n for n in names if n != ROW]
-    bar = Progress(total) if (progress if progress is not None else sys.stderr.isatty()) else None
+    bar = columns = None
     start = time.perf_counter()
     try:
+        batch.schema.check_columns(names)
+        bar = Progress(total) if (progress if progress is not None else sys.stderr.isatty()) else None
         columns = _read_columns(path, names)
         if columns is not None:
             chunks.close()
@@ -596,6 +618,8 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
             summary = _write(out, out_fmt, _row_chunks(chunks, batch, engine, inputs, out_fmt), batch, inputs, bar)
     finally:
         chunks.close()
+        if columns is not None:
+            columns.close()
         if bar is not None:
             bar.close()
     summary.seconds = time.perf_counter() - start
@@ -711,12 +735,7 @@ def _read_columns(path: Path, names: list[str]):
         import pyarrow.parquet as pq
         source = pq.ParquetFile(path)
 
-        def parquet():
-            try:
-                yield from source.iter_batches(batch_size=CHUNK)
-            finally:
-                source.close()
-        return parquet()
+        return _Reader(source.iter_batches(batch_size=CHUNK), source.close)
 
     def csv_batches():
         try:
@@ -736,7 +755,7 @@ def _read_columns(path: Path, names: list[str]):
                     yield record_batch.slice(offset, CHUNK)
         except pa.ArrowException:
             raise _ReadAgain from None
-    return csv_batches()
+    return _Reader(csv_batches())
 
 
 def _text(value) -> str | None:
