@@ -364,7 +364,7 @@ class _Checker:
                 self.rule_types[name] = declared  # lets recursion through `as of` type-check
             actual = self.expr(decl.expr, scope)
             for exc in decl.exceptions:
-                when = self.condition_expr(exc.when, scope, f"the condition of exception “{exc.label}”")
+                self.condition_expr(exc.when, scope, f"the condition of exception “{exc.label}”")
                 value = self.expr(exc.value, scope.with_proven(_proven(exc.when, self.model)))
                 merged = T.unify(actual, value)
                 if merged is None:
@@ -707,7 +707,7 @@ class _Checker:
         return T.BOOL
 
     def _IsSet(self, e, scope):
-        t = self.expr(e.operand, scope)
+        self.expr(e.operand, scope)  # checked for itself; any type may be tested
         return T.BOOL
 
     def _AsOf(self, e, scope):

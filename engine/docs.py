@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from dsl import ast, types as T
-from dsl.checks import FUNCTIONS, bare_member_enum, dotted, resolve
+from dsl.checks import FUNCTIONS, bare_member_enum, resolve
 from dsl.errors import MillesimeError
 from dsl.model import Change, Ruleset
 
@@ -692,8 +692,8 @@ class Site:
         if h.sources:
             out.append("\n" + sources_block(h.sources, m.references, "Texte"))
         if h.amends:
-            out.append(f"\nCe texte modifie le précédent : la page présente **toutes** les règles en vigueur sous ce "
-                       f"texte. Celles qu'il reprend sans changement portent la mention « repris de … ».\n")
+            out.append("\nCe texte modifie le précédent : la page présente **toutes** les règles en vigueur sous ce "
+                       "texte. Celles qu'il reprend sans changement portent la mention « repris de … ».\n")
         refs = m.references
         if refs:
             out.append("\n## Textes de référence\n\n")

@@ -152,8 +152,8 @@ def _timeline_diagnostics(models: dict[str, M.Ruleset]) -> list[Diagnostic]:
     for m in dated:
         if m.header.gap_reason is not None and m.id not in has_gap_before:
             out.append(Diagnostic(m.header.loc, f"`{m.id}` says it comes after a gap, but "
-                                  + (f"no ruleset precedes it" if m is dated[0] else
-                                     f"it starts the day after the previous ruleset ends"),
+                                  + ("no ruleset precedes it" if m is dated[0] else
+                                     "it starts the day after the previous ruleset ends"),
                                   severity="warning", hint="remove `after gap …` from its header", code="time"))
     for m in models.values():
         base = models.get(m.header.amends) if m.header.amends else None

@@ -37,7 +37,7 @@ from . import explain, values as V
 from .case import CaseError
 from .interpreter import Result, evaluate
 from .registry import NoRulesetError, Registry
-from .values import EvaluationError, NotEstablished
+from .values import EvaluationError
 
 _MONEY = T.MONEY
 MAX_BODY = 64 * 1024  # bytes of a request body; a case is a few hundred
