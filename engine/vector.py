@@ -801,9 +801,9 @@ class _Compiler:
             defer, ne, why = strict([a, b], n)
             a, b = only(a, ("num",), n), only(b, ("num",), n)
             if a.kind != "num" or b.kind != "num":
-                return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
+                return _fail(n, defer, ne, why)
             if op == "/":  # exact 28-digit division is left to the row engine
-                return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
+                return _fail(n, defer, ne, why)
             isint = a.isint and b.isint
             if op in "+-":
                 scale = max(a.scale, b.scale)
@@ -814,7 +814,7 @@ class _Compiler:
             else:
                 scale = a.scale + b.scale
                 if scale > MAX_SCALE:
-                    return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
+                    return _fail(n, defer, ne, why)
                 est = np.abs(np.asarray(a.data, np.float64)) * np.abs(np.asarray(b.data, np.float64))
                 big = est >= FLIMIT
                 data = (a.data * ~big) * (b.data * ~big)
@@ -832,8 +832,8 @@ class _Compiler:
             v = operand(ctx, env)
             defer, ne, why = strict([v], n)
             if v.kind != "num":
-                return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
-            return _why(Vec("num", -v.data, v.scale, v.isint, ne=ne, why=why, defer=defer), why)
+                return _fail(n, defer, ne, why)
+            return Vec("num", -v.data, v.scale, v.isint, ne=ne, why=why, defer=defer)
         return negate
 
     def _Round(self, e, L):
@@ -845,7 +845,7 @@ class _Compiler:
             v = operand(ctx, env)
             defer, ne, why = strict([v], n)
             if v.kind != "num":
-                return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
+                return _fail(n, defer, ne, why)
             if v.scale <= target:
                 data, over = rescale(v.data, v.scale, target, n)
             else:
@@ -940,8 +940,10 @@ def _compare_values(a: Vec, b: Vec, op: str, n):
 
 # ---------------------------------------------------------------- built-in functions
 
-def _fail(n, defer, ne):
-    return Vec("any", ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)))
+def _fail(n, defer, ne, why=None):
+    """No value this back-end computes: the rows with one are deferred to the row engine; those
+    not established (reasons `why`) or deferred already stay so."""
+    return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
 
 
 def _dates(values, n, defer, ne, kinds):
@@ -1240,7 +1242,7 @@ class Ctx:
         n = self.n
         defer, ne, why = strict([day], n)
         if day.kind != "date":
-            return _why(_fail(n, defer, ne), why)
+            return _fail(n, defer, ne, why)
         groups, outside = self._split(day, NOT(OR(defer, ne), n))
         parts = []
         for child, idx, invalid in groups:
