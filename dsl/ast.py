@@ -54,6 +54,19 @@ class NotEstablished(Expr):
 
 
 @dataclass(slots=True)
+class Unknown(Expr):
+    """`?`, `? between A and B`, `? at least A`, `? at most B`: a value the sources do not
+    establish, within what is known of it. Only the whole value of a parameter or a table cell."""
+    low: Expr | None
+    high: Expr | None
+
+
+@dataclass(slots=True)
+class ReadingsValue(Expr):
+    """`= readings`: the value is given by the `reading` lines of its declaration."""
+
+
+@dataclass(slots=True)
 class Name(Expr):
     name: str
 
@@ -171,6 +184,9 @@ class Range(Expr):
 
 # ---------------------------------------------------------------- legal sources
 
+GRADES = ("official", "secondary", "hypothesis")  # from the strongest to the weakest
+
+
 @dataclass(slots=True)
 class Source:
     reference: str  # a declared reference name, or an instrument written in full
@@ -179,6 +195,7 @@ class Source:
     quote: str | None
     url: str | None
     loc: Loc
+    grade: str | None = None  # `grade …` on a source written in full (a reference carries its own)
 
 
 @dataclass(slots=True)
@@ -186,6 +203,28 @@ class Reference:
     name: str
     title: str
     url: str | None
+    loc: Loc
+    grade: str | None = None  # official | secondary | hypothesis; None: not graded (a warning)
+
+
+@dataclass(slots=True)
+class BoundsClause:
+    """`bounds between A and B` under a known figure: what holds whatever that figure's source is worth."""
+    low: Expr | None
+    high: Expr | None
+    notes: list[str]
+    sources: list[Source]
+    loc: Loc
+
+
+@dataclass(slots=True)
+class Reading:
+    """One reading the sources admit: `reading lowest "Le plus faible des deux taux" : min(a, b)`."""
+    name: str
+    label: str
+    expr: Expr
+    notes: list[str]
+    sources: list[Source]
     loc: Loc
 
 
@@ -243,9 +282,11 @@ class ParameterDecl(Declaration):
     name: str
     label: str
     type: TypeRef
-    value: Expr
+    value: Expr  # an expression, an `Unknown`, or `ReadingsValue` (then `readings` lists them)
     notes: list[str]
     sources: list[Source]
+    bounds: list[BoundsClause] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)
 
     @property
     def key(self):
@@ -276,9 +317,32 @@ class TableKey:
 
 @dataclass(slots=True)
 class TableCell:
-    kind: str  # value | no_value | unknown
-    expr: Expr | None
+    kind: str  # value | no_value | unknown | readings
+    expr: Expr | None  # the value; for an unknown cell, its `Unknown` (bounds)
     text: str
+    loc: Loc
+
+
+@dataclass(slots=True)
+class TableOrder:
+    """`increasing along percentile`: along that axis, the cells never decrease (or increase)."""
+    direction: str  # increasing | decreasing
+    axis: str  # the name of the rows or columns heading
+    notes: list[str]
+    sources: list[Source]
+    loc: Loc
+
+
+@dataclass(slots=True)
+class CellClause:
+    """`cell [90..95, half] …`: what one cell rests on, when it differs from its table."""
+    keys: list[str]  # the headings as written, row first
+    row: int  # filled in by the parser, once the headings are known
+    column: int
+    notes: list[str]
+    sources: list[Source]
+    bounds: list[BoundsClause]
+    readings: list[Reading]
     loc: Loc
 
 
@@ -301,10 +365,28 @@ class TableDecl(Declaration):
     cells: list[list[TableCell]]  # cells[row][column]
     notes: list[str]
     sources: list[Source]
+    orders: list[TableOrder] = field(default_factory=list)
+    cell_clauses: list[CellClause] = field(default_factory=list)
 
     @property
     def key(self):
         return ("table", self.name)
+
+    def clause(self, row: int, column: int) -> CellClause | None:
+        for c in self.cell_clauses:
+            if c.row == row and c.column == column:
+                return c
+        return None
+
+    def cell_sources(self, row: int, column: int) -> list[Source]:
+        """What a cell rests on: its own sources when it has some, else the table's."""
+        clause = self.clause(row, column)
+        return clause.sources if clause is not None and clause.sources else self.sources
+
+    def cell_name(self, row: int, column: int) -> str:
+        """`gp_threshold[70]`, `aid_amount[3+, full]`: the cell by its headings as written."""
+        keys = [self.row_keys[row].text] + ([self.column_keys[column].text] if self.column_keys else [])
+        return f"{self.name}[{', '.join(keys)}]"
 
 
 @dataclass(slots=True)
@@ -331,10 +413,11 @@ class RuleDecl(Declaration):
     params: list[RuleParam]
     label: str
     type: TypeRef | None
-    expr: Expr
+    expr: Expr  # an expression, or `ReadingsValue` (then `readings` lists them)
     notes: list[str]
     sources: list[Source]
     exceptions: list[RuleException]
+    readings: list[Reading] = field(default_factory=list)
 
     @property
     def key(self):
@@ -455,5 +538,35 @@ class RulesetFile:
     header: Header
     references: list[Reference]
     declarations: list[Declaration]
+    path: str
+    text: str
+
+
+# ---------------------------------------------------------------- hypotheses (`--assume FILE`)
+
+@dataclass(slots=True)
+class Assumption:
+    """`assume gp_threshold[70] = 1 250 because "…"`, `assume combined_rate reading lowest because "…"`."""
+    name: str  # a parameter, a table, or a rule with readings
+    keys: list[str]  # a table cell's headings as written, row first (empty otherwise)
+    ruleset: str | None  # `in RULESET`: only there (every ruleset where the name is open, otherwise)
+    reading: str | None  # the reading picked, or
+    value: Expr | None  # the value fixed
+    because: str
+    notes: list[str]
+    sources: list[Source]
+    loc: Loc
+
+    @property
+    def target(self) -> str:
+        return f"{self.name}[{', '.join(self.keys)}]" if self.keys else self.name
+
+
+@dataclass(slots=True)
+class HypothesisFile:
+    title: str
+    notes: list[str]
+    sources: list[Source]
+    assumptions: list[Assumption]
     path: str
     text: str

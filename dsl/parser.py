@@ -34,7 +34,7 @@ def _lark() -> Lark:
     return Lark(
         grammar,
         parser="lalr",
-        start=["start", "key_cell", "value_cell"],
+        start=["start", "key_cell", "value_cell", "hypotheses"],
         propagate_positions=True,
         maybe_placeholders=True,
         cache=False,
@@ -71,6 +71,39 @@ def parse_text(text: str, filename: str = "<ruleset>") -> ast.RulesetFile:
             raise
         except RecursionError:  # _check_tree bounds the depth; this is the last safety net
             raise _too_deep(ast.Loc(filename, 1, 1)) from None
+    except RulesetError as exc:
+        for d in exc.diagnostics:
+            d.source_text = text
+        raise
+
+
+def parse_hypotheses_file(path: str | Path) -> ast.HypothesisFile:
+    """A hypothesis file (`--assume FILE`): the analyst's choices, each with its justification."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        loc = ast.Loc(str(path), 1, 1)
+        raise RulesetError([Diagnostic(loc, f"the file is not valid UTF-8 ({exc.reason} at byte {exc.start})",
+                                       hint="save the hypothesis file as UTF-8")]) from None
+    return parse_hypotheses_text(text, str(path))
+
+
+def parse_hypotheses_text(text: str, filename: str = "<hypotheses>") -> ast.HypothesisFile:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        tree = _parse(text, "hypotheses", filename, 0, 0)
+        try:
+            result = _Builder(text, filename).transform(tree)
+        except VisitError as exc:
+            orig = exc.orig_exc
+            if isinstance(orig, RulesetError):
+                raise orig from None
+            raise
+        result.path, result.text = filename, text
+        return result
     except RulesetError as exc:
         for d in exc.diagnostics:
             d.source_text = text
@@ -201,6 +234,20 @@ class _Because(str):
     pass
 
 
+class _KeyText(str):
+    """A table heading as written, inside `cell [..]` or `assume t[..]`."""
+
+    def __new__(cls, text: str, loc: ast.Loc):
+        obj = super().__new__(cls, text)
+        obj.loc = loc
+        return obj
+
+
+def heading_key(text: str) -> str:
+    """A heading as compared between a table and a `cell [..]` clause: spaces do not count."""
+    return re.sub(r"\s+", "", text)
+
+
 @v_args(meta=True)
 class _Builder(Transformer):
     def __init__(self, text: str, filename: str, line_offset: int = 0, column_offset: int = 0):
@@ -289,6 +336,9 @@ class _Builder(Transformer):
     def source_url(self, meta, c):
         return ("url", _unquote(c[0]))
 
+    def source_grade(self, meta, c):
+        return ("grade", str(c[0]))
+
     def note(self, meta, c):
         return _Note(_unquote(c[0]))
 
@@ -296,8 +346,78 @@ class _Builder(Transformer):
         return _Because(_unquote(c[0]))
 
     def reference(self, meta, c):
-        name, title, url = c
-        return ast.Reference(str(name), _unquote(title), _unquote(url) if url else None, self._loc(meta))
+        name, title, url, grade = c
+        return ast.Reference(str(name), _unquote(title), _unquote(url) if url else None, self._loc(meta),
+                             str(grade) if grade else None)
+
+    # -- what the law leaves open
+    def bound_between_expr(self, meta, c):
+        return (c[0], c[1])
+
+    def bound_at_least(self, meta, c):
+        return (c[0], c[1])
+
+    def bound_at_most(self, meta, c):
+        return (None, c[0])
+
+    def unknown_value(self, meta, c):
+        low, high = c[0] if c and c[0] is not None else (None, None)
+        return self._e(ast.Unknown, meta, low, high)
+
+    def readings_value(self, meta, c):
+        return self._e(ast.ReadingsValue, meta)
+
+    def bounds_clause(self, meta, c):
+        (low, high), *rest = c
+        notes, sources = _split(rest, _Note, ast.Source)
+        return ast.BoundsClause(low, high, list(notes), sources, self._loc(meta))
+
+    def reading(self, meta, c):
+        name, label, expr, *rest = c
+        notes, sources = _split(rest, _Note, ast.Source)
+        return ast.Reading(str(name), _unquote(label), expr, list(notes), sources, self._tok_loc(name))
+
+    def _heading(self, meta, c):
+        return _KeyText(self._src(meta).strip(), self._loc(meta))
+
+    key_name = key_text = key_number = open_range = band = below = _heading
+
+    def table_order(self, meta, c):
+        direction, axis, *rest = c
+        notes, sources = _split(rest, _Note, ast.Source)
+        return ast.TableOrder(str(direction), str(axis), list(notes), sources, self._loc(meta))
+
+    def cell_clause(self, meta, c):
+        keys = [k for k in c if isinstance(k, _KeyText)]
+        rest = [x for x in c if not isinstance(x, _KeyText) and x is not None]
+        notes, sources, bounds, readings = _split(rest, _Note, ast.Source, ast.BoundsClause, ast.Reading)
+        return ast.CellClause([str(k) for k in keys], -1, -1, list(notes), sources, bounds, readings,
+                              self._loc(meta))
+
+    # -- hypothesis files
+    def hypotheses(self, meta, c):
+        title, *rest = c
+        notes, sources, assumptions = _split(rest, _Note, ast.Source, ast.Assumption)
+        return ast.HypothesisFile(_unquote(title), list(notes), sources, assumptions, self.filename, self.text)
+
+    def assumption_target(self, meta, c):
+        name, *keys = c
+        return (str(name), [str(k) for k in keys if k is not None], self._tok_loc(name))
+
+    def pick_reading(self, meta, c):
+        return ("reading", str(c[0]))
+
+    def fix_value(self, meta, c):
+        return ("value", c[0])
+
+    def assumption(self, meta, c):
+        (name, keys, loc), ruleset, (what, value), because, *rest = c
+        notes, sources = _split(rest, _Note, ast.Source)
+        for src in sources:  # what an analyst assumes rests on the analyst: graded hypothesis
+            src.grade = "hypothesis"
+        return ast.Assumption(name, keys, str(ruleset) if ruleset else None,
+                              value if what == "reading" else None, value if what == "value" else None,
+                              str(because), list(notes), sources, loc)
 
     # -- enums and inputs
     def enum_member(self, meta, c):
@@ -362,8 +482,9 @@ class _Builder(Transformer):
     # -- parameters, rules, conditions
     def parameter_decl(self, meta, c):
         name, label, type_, value, *rest = c
-        notes, sources = _split(rest, _Note, ast.Source)
-        return ast.ParameterDecl(self._loc(meta), str(name), _unquote(label), type_, value, list(notes), sources)
+        notes, sources, bounds, readings = _split(rest, _Note, ast.Source, ast.BoundsClause, ast.Reading)
+        return ast.ParameterDecl(self._loc(meta), str(name), _unquote(label), type_, value, list(notes), sources,
+                                 bounds, readings)
 
     def rule_param(self, meta, c):
         return ast.RuleParam(str(c[0]), c[1], self._tok_loc(c[0]))
@@ -373,9 +494,9 @@ class _Builder(Transformer):
 
     def rule_decl(self, meta, c):
         name, params, label, type_, expr, *rest = c
-        notes, sources, exceptions = _split(rest, _Note, ast.Source, ast.RuleException)
+        notes, sources, exceptions, readings = _split(rest, _Note, ast.Source, ast.RuleException, ast.Reading)
         return ast.RuleDecl(self._loc(meta), str(name), params or [], _unquote(label), type_, expr,
-                            list(notes), sources, exceptions)
+                            list(notes), sources, exceptions, readings)
 
     def exception(self, meta, c):
         label, when, value, *rest = c
@@ -444,6 +565,8 @@ class _Builder(Transformer):
 
     def table_decl(self, meta, c):
         name, label, type_, *rest = c
+        orders = [r for r in rest if isinstance(r, ast.TableOrder)]
+        clauses = [r for r in rest if isinstance(r, ast.CellClause)]
         dims = [r for r in rest if isinstance(r, ast.TableDim)]
         if len(dims) == 2 and dims[0].axis == dims[1].axis:
             raise RulesetError([Diagnostic(dims[1].loc, f"table `{name}` has two `{dims[0].axis}` headings",
@@ -466,8 +589,32 @@ class _Builder(Transformer):
                                                hint="give one cell per column, `—` where the text has none")])
             row_keys.append(self._key(*row[0]))
             cells.append([self._value(text, loc) for text, loc in row[1:]])
-        return ast.TableDecl(self._loc(meta), str(name), _unquote(label), type_, dims, column_keys, row_keys,
-                             cells, list(notes), sources)
+        decl = ast.TableDecl(self._loc(meta), str(name), _unquote(label), type_, dims, column_keys, row_keys,
+                             cells, list(notes), sources, orders, clauses)
+        for clause in clauses:
+            self._place(decl, clause)
+        return decl
+
+    def _place(self, decl: ast.TableDecl, clause: ast.CellClause) -> None:
+        """Find the cell a `cell [..]` clause is about, by its headings as written."""
+        wanted = len(decl.dims)
+        if len(clause.keys) != wanted:
+            example = ", ".join(k.text for k in ([decl.row_keys[0]] + decl.column_keys[:1]) if k is not None)
+            raise RulesetError([Diagnostic(clause.loc, f"a cell of table `{decl.name}` is named by {wanted} "
+                                           f"heading(s), here {len(clause.keys)}",
+                                           hint=f"e.g. `cell [{example}]`")])
+        axes = [decl.row_keys] + ([decl.column_keys] if wanted > 1 else [])
+        found = []
+        for key, headings, dim in zip(clause.keys, axes, decl.dims):
+            index = next((i for i, h in enumerate(headings) if heading_key(h.text) == heading_key(key)), None)
+            if index is None:
+                raise RulesetError([Diagnostic(clause.loc, f"table `{decl.name}` has no {dim.axis[:-1]} `{key}`",
+                                               hint=f"its {dim.axis} are " + ", ".join(f"`{h.text}`" for h in headings))])
+            found.append(index)
+        clause.row, clause.column = found[0], (found[1] if wanted > 1 else 0)
+        if decl.clause(clause.row, clause.column) is not clause:
+            raise RulesetError([Diagnostic(clause.loc, f"cell `{decl.cell_name(clause.row, clause.column)}` "
+                                           "already has a `cell` clause", hint="say everything about a cell in one clause")])
 
     def _split_row(self, tok: Token) -> list[tuple[str, ast.Loc]]:
         text = str(tok)
@@ -493,7 +640,12 @@ class _Builder(Transformer):
         if kind == "no_value":
             return ast.TableCell("no_value", None, text, loc)
         if kind == "unknown_cell":
-            return ast.TableCell("unknown", None, text, loc)
+            builder = _Builder(text, loc.file, loc.line - 1, loc.column - 1)
+            bound = builder.transform(tree.children[0]) if tree.children and tree.children[0] is not None else None
+            low, high = bound if bound is not None else (None, None)
+            return ast.TableCell("unknown", ast.Unknown(loc, text, low, high), text, loc)
+        if kind == "readings_cell":
+            return ast.TableCell("readings", ast.ReadingsValue(loc, text), text, loc)
         expr = _Builder(text, loc.file, loc.line - 1, loc.column - 1).transform(tree.children[0])
         return ast.TableCell("value", expr, text, loc)
 
