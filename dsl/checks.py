@@ -135,6 +135,7 @@ class _Checker:
     def run(self):
         m = self.model
         self._check_header()
+        self._references()
         for decl in m.inputs.values():
             t = m.resolve_type(decl.type, self.diagnostics)
             self._input_bounds(decl, t)
@@ -153,6 +154,17 @@ class _Checker:
                            hint=did_you_mean(name, m.value_names()), code="name")
             self.used.add(name)
         self._unused()
+
+    def _references(self):
+        """Every reference is graded; a source written in full carries its own grade (warnings: an
+        ungraded source counts as secondary)."""
+        grades = " | ".join(ast.GRADES)
+        own = {id(r) for r in self.model.file.references}
+        for ref in self.model.references.values():
+            if ref.grade is None and id(ref) in own:
+                self.warning(ref.loc, f"reference `{ref.name}` is not graded, so it counts as secondary",
+                             hint=f"end it with `grade {grades}`: official for the instruments, the Journal "
+                             "officiel and the Assurance Maladie's own pages", code="law")
 
     def _check_header(self):
         h = self.model.header
@@ -199,6 +211,10 @@ class _Checker:
                 self.warning(loc, message, hint, code="law")
 
     def _source_ref(self, src: ast.Source):
+        if not src.is_reference_name and src.grade is None and src.loc.file == self.model.file.path:
+            self.warning(src.loc, "this source is written in full without a grade, so it counts as secondary",
+                         hint="add `grade official` (or secondary, hypothesis) after it, or declare a graded "
+                         "`reference` and name it", code="law")
         if src.is_reference_name and src.reference not in self.model.references:
             self.error(src.loc, f"unknown reference `{src.reference}`",
                        hint=did_you_mean(src.reference, self.model.references) or
@@ -207,10 +223,68 @@ class _Checker:
     # -- declarations
     def _parameter(self, decl: ast.ParameterDecl):
         declared = self.model.resolve_type(decl.type, self.diagnostics)
-        actual = self.expr(decl.value, _Scope())
-        if not T.assignable(actual, declared):
-            self.error(decl.value.loc, f"parameter `{decl.name}` is declared {declared} but its value is {actual}")
-        self._sources(decl.sources, decl.loc, f"parameter `{decl.name}`")
+        what = f"parameter `{decl.name}`"
+        if isinstance(decl.value, ast.Unknown):
+            self._bounds(decl.value.low, decl.value.high, declared, what, decl.value.loc)
+        elif isinstance(decl.value, ast.ReadingsValue):
+            self._readings(decl.readings, declared, _Scope(), what, decl.value.loc)
+        else:
+            actual = self.expr(decl.value, _Scope())
+            if not T.assignable(actual, declared):
+                self.error(decl.value.loc, f"{what} is declared {declared} but its value is {actual}")
+        if decl.readings and not isinstance(decl.value, ast.ReadingsValue):
+            self.error(decl.readings[0].loc, f"{what} lists readings but its value is not `readings`",
+                       hint=f"write `parameter {decl.name} … = readings`, then the readings")
+        for clause in decl.bounds:
+            self._bounds(clause.low, clause.high, declared, what, clause.loc)
+            for src in clause.sources:
+                self._source_ref(src)
+        self._sources(decl.sources, decl.loc, what)
+
+    # -- what the law leaves open
+    def _bounds(self, low, high, declared: T.Type, what: str, loc) -> None:
+        """Bounds of an unknown (or of a figure): values of its type, from constants or declarations."""
+        if not T.ordered(declared):
+            self.error(loc, f"{what} is {declared}: only numbers, amounts, percents and dates have bounds",
+                       hint="state the competing values as readings instead")
+            return
+        for bound in (low, high):
+            if bound is None:
+                continue
+            t = self.expr(bound, _Scope())
+            if declared.base.kind == "money" and t.kind in T.PLAIN_NUMBERS:
+                continue  # a bare number bounding an amount is in euros, as in a money table
+            if not T.assignable(t, declared.base) and not (t.kind == "int" and declared.base.kind == "decimal"):
+                self.error(bound.loc, f"bound `{bound.text}` is {t}, {what} is {declared}")
+
+    def _readings(self, readings: list[ast.Reading], declared: T.Type | None, scope, what: str, loc) -> T.Type:
+        """Each reading is a value of the declaration's type, with a name of its own and a source."""
+        if not readings:
+            self.error(loc, f"{what} is `readings` but lists none",
+                       hint='add `reading NAME "label" : expression` lines, one for each reading the sources admit')
+            return declared or T.ANY
+        if len(readings) < 2:
+            self.warning(readings[0].loc, f"{what} has a single reading: it is then simply its value",
+                         hint="write the value itself, or add the other readings the sources admit")
+        seen: set[str] = set()
+        actual: T.Type | None = None
+        for r in readings:
+            if r.name in seen:
+                self.error(r.loc, f"{what} has two readings named `{r.name}`", code="name")
+            seen.add(r.name)
+            t = self.expr(r.expr, scope)
+            if declared is not None and declared.kind == "money" and t.kind in T.PLAIN_NUMBERS:
+                t = T.MONEY
+            if declared is not None and not T.assignable(t, declared):
+                self.error(r.expr.loc, f"reading `{r.name}` is {t}, {what} is {declared}")
+            merged = t if actual is None else T.unify(actual, t)
+            if merged is None:
+                self.error(r.expr.loc, f"reading `{r.name}` is {t}, the readings before it are {actual}")
+            else:
+                actual = merged
+            for src in r.sources:
+                self._source_ref(src)
+        return declared or actual or T.ANY
 
     def _table(self, decl: ast.TableDecl):
         m = self.model
@@ -219,8 +293,11 @@ class _Checker:
         keys_by_dim = [decl.row_keys] + ([decl.column_keys] if len(decl.dims) > 1 else [])
         for dim, keys in zip(decl.dims, keys_by_dim):
             self._table_keys(decl, dim, keys)
+        self._cell_clauses(decl, value_type)
         for row in decl.cells:
             for cell in row:
+                if cell.kind == "unknown":
+                    self._bounds(cell.expr.low, cell.expr.high, value_type, f"cell `{cell.text}`", cell.loc)
                 if cell.kind != "value":
                     continue
                 cell_type = self.expr(cell.expr, _Scope())
@@ -231,6 +308,66 @@ class _Checker:
                                hint=f"write `{cell.text} %`")
                 elif not T.assignable(cell_type, value_type):
                     self.error(cell.loc, f"cell `{cell.text}` is {cell_type}, table `{decl.name}` holds {value_type}")
+
+    def _cell_clauses(self, decl: ast.TableDecl, value_type: T.Type):
+        for clause in decl.cell_clauses:
+            cell = decl.cells[clause.row][clause.column]
+            name = decl.cell_name(clause.row, clause.column)
+            for src in clause.sources:
+                self._source_ref(src)
+            if cell.kind == "readings":
+                self._readings(clause.readings, value_type, _Scope(), f"cell `{name}`", clause.loc)
+            elif clause.readings:
+                self.error(clause.readings[0].loc, f"cell `{name}` reads `{cell.text}`, not `readings`",
+                           hint="write `readings` in the cell of the table, then its readings under `cell […]`")
+            if cell.kind == "no_value" and (clause.bounds or clause.readings):
+                self.error(clause.loc, f"cell `{name}` reads `—`: the text gives no value there, nothing bounds it")
+            for bound in clause.bounds:
+                self._bounds(bound.low, bound.high, value_type, f"cell `{name}`", bound.loc)
+                for src in bound.sources:
+                    self._source_ref(src)
+        for r, row in enumerate(decl.cells):
+            for c, cell in enumerate(row):
+                clause = decl.clause(r, c)
+                if cell.kind == "readings" and (clause is None or not clause.readings):
+                    self.error(cell.loc, f"cell `{decl.cell_name(r, c)}` reads `readings` but none is given",
+                               hint=f"add `cell [{', '.join(decl.cell_name(r, c).partition('[')[2][:-1].split(', '))}]` "
+                               "under the table, with its `reading` lines")
+        for order in decl.orders:
+            self._order(decl, order, value_type)
+
+    def _order(self, decl: ast.TableDecl, order: ast.TableOrder, value_type: T.Type):
+        """`increasing along p`: the axis exists, the cells are ordered, and the figures given respect it."""
+        names = [d.name for d in decl.dims]
+        if order.axis not in names:
+            self.error(order.loc, f"table `{decl.name}` has no heading `{order.axis}`",
+                       hint="its headings are " + ", ".join(f"`{n}`" for n in names), code="table")
+            return
+        if not T.ordered(value_type):
+            self.error(order.loc, f"table `{decl.name}` holds {value_type}: only numbers, amounts, percents "
+                       "and dates are ordered", code="table")
+            return
+        for src in order.sources:
+            self._source_ref(src)
+        axis = names.index(order.axis)
+        rows, columns = len(decl.cells), len(decl.cells[0]) if decl.cells else 0
+        lines = ([[(r, c) for r in range(rows)] for c in range(columns)] if axis == 0 else
+                 [[(r, c) for c in range(columns)] for r in range(rows)])
+        for line in lines:
+            previous = None
+            for r, c in line:
+                value = _cell_constant(decl.cells[r][c])
+                if value is None:
+                    continue
+                if previous is not None:
+                    before, (pr, pc) = previous
+                    wrong = value < before if order.direction == "increasing" else value > before
+                    if wrong:
+                        word = "below" if order.direction == "increasing" else "above"
+                        self.error(decl.cells[r][c].loc, f"cell `{decl.cell_name(r, c)}` ({decl.cells[r][c].text}) "
+                                   f"is {word} `{decl.cell_name(pr, pc)}` ({decl.cells[pr][pc].text}), but the table "
+                                   f"is {order.direction} along `{order.axis}`", code="table")
+                previous = (value, (r, c))
 
     def _table_keys(self, decl: ast.TableDecl, dim: ast.TableDim, keys: list[ast.TableKey]):
         key_type = self.model.resolve_type(dim.type, self.diagnostics)
@@ -362,7 +499,13 @@ class _Checker:
             declared = self.model.resolve_type(decl.type, self.diagnostics) if decl.type else None
             if declared is not None:
                 self.rule_types[name] = declared  # lets recursion through `as of` type-check
-            actual = self.expr(decl.expr, scope)
+            if isinstance(decl.expr, ast.ReadingsValue):
+                actual = self._readings(decl.readings, declared, scope, f"rule `{name}`", decl.expr.loc)
+            else:
+                actual = self.expr(decl.expr, scope)
+                if decl.readings:
+                    self.error(decl.readings[0].loc, f"rule `{name}` lists readings but its value is not `readings`",
+                               hint=f"write `rule {name} … = readings`, then the readings")
             for exc in decl.exceptions:
                 self.condition_expr(exc.when, scope, f"the condition of exception “{exc.label}”")
                 value = self.expr(exc.value, scope.with_proven(_proven(exc.when, self.model)))
@@ -425,6 +568,12 @@ class _Checker:
                 "bool": T.BOOL, "none": T.NONE}[e.kind]
 
     def _NotEstablished(self, e, scope):
+        return T.ANY
+
+    def _Unknown(self, e, scope):  # the parser puts `?` only where a whole value stands
+        return T.ANY
+
+    def _ReadingsValue(self, e, scope):
         return T.ANY
 
     def _reference_type(self, e, scope) -> T.Type:
@@ -782,6 +931,14 @@ class _Checker:
             if t.kind not in ("int", "any"):
                 self.error(bound.loc, f"a range `a..b` runs over whole numbers, `{bound.text}` is {t}")
         return T.list_of(T.INT)
+
+
+def _cell_constant(cell: ast.TableCell):
+    """A cell's figure when written as a plain number, amount or percent (for order checks)."""
+    expr = cell.expr
+    if cell.kind == "value" and isinstance(expr, ast.Literal) and expr.kind in ("number", "money", "percent"):
+        return expr.value
+    return None
 
 
 def bare_member_enum(model: Ruleset, items, local_names) -> str | None:

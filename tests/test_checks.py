@@ -7,7 +7,7 @@ from dsl.parser import parse_text
 
 BASE = '''ruleset base "Base"
   effective from 2020-01-01 until 2021-12-31
-reference R "Texte" url "https://example.org"
+reference R "Texte" url "https://example.org" grade official
 enum option "Option":
   half "1/2"
   full "1"
