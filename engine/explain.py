@@ -7,6 +7,10 @@ from pathlib import PurePath
 from dsl import ast, types as T
 
 from . import values as V
+from .unknowns import grade as grade_of, source_titles
+
+GRADED = ("rule", "parameter", "table", "condition", "requirement", "reading")  # what rests on sources
+_GRADE_WORDS = {"secondary": "source secondaire", "hypothesis": "hypothèse"}
 
 
 @dataclass
@@ -22,6 +26,14 @@ class Node:
     sources: list[ast.Source] = field(default_factory=list)
     children: list["Node"] = field(default_factory=list)
     note: str | None = None
+    cell: str | None = None  # a table cell, by its headings as written: `gp_threshold[70]`
+    grade: str | None = None  # set when a hypothesis decides (hypothesis) or an unknown stands (none)
+    graded: bool = True  # False: an unknown stands here, its value rests on no source
+
+    @property
+    def declaration(self) -> str:
+        """The declaration this node stands for, as a hypothesis would name it."""
+        return self.cell or self.name
 
 
 def source_text(src: ast.Source, references: dict[str, ast.Reference]) -> str:
@@ -42,6 +54,41 @@ def source_json(src: ast.Source, references: dict[str, ast.Reference]) -> dict:
         "quote": src.quote,
         "url": src.url or (ref.url if ref else None),
     }
+
+
+def node_grade(node: Node, references_by_ruleset: dict[str, dict]) -> str | None:
+    """official, secondary or hypothesis for what rests on sources; None for inputs, dates, and
+    an unknown standing in for a value."""
+    if node.kind not in GRADED or not node.graded:
+        return None
+    if node.grade is not None:
+        return node.grade
+    if node.kind == "condition" and not node.sources:  # it rests on its requirements, graded each
+        return None
+    return grade_of(node.sources, references_by_ruleset.get(node.ruleset, {}))
+
+
+def reliance(node: Node, references_by_ruleset: dict[str, dict]) -> list[dict]:
+    """The declarations not graded official that a value actually used: {name, grade, source, ruleset},
+    each once, hypotheses first, then secondary sources, by name."""
+    found: dict[tuple, dict] = {}
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        stack.extend(n.children)
+        g = node_grade(n, references_by_ruleset)
+        if g is None or g == "official":
+            continue
+        key = (n.ruleset, n.declaration)
+        if key not in found:
+            refs = references_by_ruleset.get(n.ruleset, {})
+            found[key] = {"name": n.declaration, "grade": g,
+                          "source": source_titles(n.sources, refs) or "aucune source citée", "ruleset": n.ruleset}
+    return sorted(found.values(), key=lambda e: (e["grade"] != "hypothesis", e["name"], e["ruleset"]))
 
 
 def to_json(node: Node, references_by_ruleset: dict[str, dict], seen: set | None = None) -> dict:
@@ -67,6 +114,11 @@ def to_json(node: Node, references_by_ruleset: dict[str, dict], seen: set | None
         out["defined_at"] = f"{PurePath(node.loc.file).name}:{node.loc.line}:{node.loc.column}"
     if node.sources:
         out["sources"] = [source_json(s, refs) for s in node.sources]
+    grade = node_grade(node, references_by_ruleset)
+    if grade is not None:
+        out["grade"] = grade
+    if node.cell:
+        out["cell"] = node.cell
     if node.note:
         out["note"] = node.note
     if node.children:
@@ -75,7 +127,7 @@ def to_json(node: Node, references_by_ruleset: dict[str, dict], seen: set | None
 
 
 _KIND_WORDS = {"rule": "règle", "condition": "condition", "requirement": "exigence", "parameter": "paramètre",
-               "table": "barème", "input": "donnée", "builtin": "donnée", "as_of": "selon"}
+               "table": "barème", "input": "donnée", "builtin": "donnée", "as_of": "selon", "reading": "lecture"}
 
 
 def render(node: Node, references_by_ruleset: dict[str, dict], labels: dict[str, str],
@@ -88,6 +140,9 @@ def render(node: Node, references_by_ruleset: dict[str, dict], labels: dict[str,
         head += f"   [{_KIND_WORDS.get(node.kind, node.kind)} {node.name}]"
     else:
         head += f"   [{node.name}]"
+    grade = node_grade(node, references_by_ruleset)
+    if grade in _GRADE_WORDS:
+        head += f" [{_GRADE_WORDS[grade]}]"
     lines = [head]
     if id(node) in seen:
         lines[0] += "  (voir plus haut)"

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 from dsl import ast, types as T
 
-from . import explain, fastcase, values as V
+from . import explain, fastcase, uncertain as U, values as V
 from .case import validate
-from .compiler import NO_LOCALS, UNSET, CompiledRequirement, CompiledRule, Plan
+from .compiler import NO_LOCALS, UNSET, CompiledRequirement, CompiledRule, Plan, either, join_readings
 from .explain import Node
 from .registry import Entry, NoRulesetError, Registry
 from .values import EvaluationError, NotEstablished
@@ -40,6 +40,23 @@ class Result:
     def not_established(self) -> dict[str, str]:
         return {k: v.reason for k, v in self.values.items() if isinstance(v, NotEstablished)}
 
+    def reliance(self) -> dict[str, list[dict]]:
+        """Per output, the declarations not graded official its value used (from the explanation)."""
+        refs = self.references()
+        return {name: explain.reliance(node, refs) for name, node in self.explanation.items()}
+
+    @property
+    def fingerprint(self) -> str:
+        """The rulesets consulted and the assumptions of the run: the same fingerprint, the same figures."""
+        if len(self.used) == 1 and not self.entry.assumptions.active:
+            return self.entry.model.fingerprint
+        import hashlib
+        digest = hashlib.sha256()
+        for ruleset_id in sorted(self.used):
+            digest.update(self.used[ruleset_id].model.fingerprint.encode() + b"\0")
+        digest.update(self.entry.assumptions.fingerprint().encode() if self.entry.assumptions.active else b"")
+        return "sha256:" + digest.hexdigest()[:16]
+
     def json_values(self) -> dict[str, object]:
         return {name: V.to_json(value, self.types.get(name)) for name, value in self.values.items()}
 
@@ -54,14 +71,19 @@ class Result:
                 "effective_until": m.effective_until.isoformat() if m.effective_until else None,
                 "fingerprint": m.fingerprint,
             },
+            "fingerprint": self.fingerprint,
             "results": self.json_values(),
         }
+        if self.entry.assumptions.active:
+            out["assumptions"] = self.entry.assumptions.as_json()
         others = {k: e for k, e in self.used.items() if k != m.id}
         if others:
             out["ruleset"]["also_consulted"] = [{"id": k, "fingerprint": e.model.fingerprint}
                                                 for k, e in sorted(others.items())]
         if self.not_established():
             out["not_established"] = self.not_established()
+        if self.explanation:
+            out["reliance"] = self.reliance()
         if with_explanation:
             refs = self.references()
             seen: set = set()
@@ -152,6 +174,7 @@ class Evaluation:
     inputs: dict
     memo: dict = field(default_factory=dict)
     frames: list[list[Node]] = field(default_factory=lambda: [[]])
+    agreements: list[set] = field(default_factory=lambda: [set()])  # unknowns whose possibilities concurred
 
     @property
     def plan(self) -> Plan:
@@ -185,6 +208,7 @@ class Evaluation:
                                       self._decl_loc(name))
             self.session.stack.append(stack_key)
             self.frames.append([])
+            self.agreements.append(set())
             try:
                 node = getattr(self, "_compute_" + kind)(name, args)
             except RecursionError:
@@ -193,8 +217,12 @@ class Evaluation:
                 raise _arithmetic_error(name, exc, self._decl_loc(name)) from None
             finally:
                 children = self.frames.pop()
+                agreed = self.agreements.pop()
                 self.session.stack.pop()
             node.children = _distinct(children + node.children)
+            if agreed and not isinstance(node.value, NotEstablished):
+                node.note = _join_notes(node.note, "les lectures concordent : même valeur quel que soit "
+                                        + " ; ".join(sorted({u.label for u in agreed})))
             self.memo[key] = node
         self.frames[-1].append(node)
         return node
@@ -227,8 +255,12 @@ class Evaluation:
         return value
 
     def table(self, name: str, keys: list):
+        row, col = self.plan.tables[name].locate(keys)
+        return self.cell(name, row, col)
+
+    def cell(self, name: str, row: int, col: int):
+        """One cell of a table, as a node: its headings, its value, what it rests on."""
         table = self.plan.tables[name]
-        row, col = table.locate(keys)
         key = ("table", name, (row, col))
         node = self.memo.get(key)
         if node is None:
@@ -236,17 +268,56 @@ class Evaluation:
             cell = decl.cells[row][col]
             fn = table.cells[row][col]
             if fn is None:
-                raise EvaluationError(f"table `{name}` gives no value for "
-                                      + ", ".join(f"{d.name} = {k}" for d, k in zip(decl.dims, keys))
-                                      + " (the cell reads `—`)", cell.loc,
-                                      hint="the text provides no amount here: the rule must not look it up")
+                raise _empty_cell(table, row, col)
             heading = ", ".join(f"{d.name} {h.text}" for d, h in
                                 zip(decl.dims, [decl.row_keys[row]] + ([decl.column_keys[col]] if decl.column_keys else [])))
-            node = Node("table", name, f"{decl.label} ({heading})", fn(self, NO_LOCALS), table.type, self.model.id,
-                        expr=cell.text, loc=cell.loc, sources=list(decl.sources))
+            decision = table.decisions[row][col]
+            self.frames.append([])
+            try:
+                value = fn(self, NO_LOCALS)
+            finally:
+                children = _distinct(self.frames.pop())
+            clause = decl.clause(row, col)
+            notes = list(clause.notes) if clause is not None else []
+            node = Node("table", name, f"{decl.label} ({heading})", value, table.type,
+                        self.model.id, expr=cell.text, loc=cell.loc,
+                        sources=list(decl.cell_sources(row, col)) + decision.sources, children=children,
+                        note=_join_notes(_decision_note(decision), *notes), cell=decl.cell_name(row, col),
+                        **_decision_grade(decision))
             self.memo[key] = node
         self.frames[-1].append(node)
         return node.value
+
+    # -- what the law leaves open
+    def readings(self, decision, compiled, value_type, env):
+        """Each reading as a node beside the others, then what they give together."""
+        branches = [(self._reading(decision, reading, fn, value_type), env) for reading, fn in compiled]
+        return either(self, frozenset([decision.unknown]), branches)
+
+    def picked(self, decision, fn, value_type, env):
+        return self._reading(decision, decision.reading, fn, value_type)(self, env)
+
+    def _reading(self, decision, reading, fn, value_type):
+        def evaluate_reading(ev, env):
+            self.frames.append([])
+            value = None
+            try:
+                value = fn(self, env)
+            except EvaluationError as exc:
+                value = NotEstablished(f"cette lecture ne donne pas de valeur : {exc.message}", exc.loc)
+                raise
+            finally:
+                children = _distinct(self.frames.pop())
+                note = _join_notes(*reading.notes, _decision_note(decision) if decision.kind == "picked" else None)
+                self.frames[-1].append(Node("reading", f"{decision.unknown.name}.{reading.name}", reading.label,
+                                            value, value_type, self.model.id, reading.expr.text, reading.loc,
+                                            list(reading.sources) + decision.sources, children, note,
+                                            **_decision_grade(decision)))
+            return value
+        return evaluate_reading
+
+    def concord(self, deciding):
+        self.agreements[-1] |= deciding
 
     def failed(self, condition: str) -> list[dict]:
         node = self.node("condition", condition)
@@ -291,18 +362,20 @@ class Evaluation:
         rule = self.plan.rules[name]
         decl = rule.decl
         env = {p.name: a for p, a in zip(decl.params, args)}
-        label = decl.label + (f" ({', '.join(str(a) for a in args)})" if args else "")
-        exc = applicable_exception(name, rule, self, env)
-        if isinstance(exc, tuple):  # (exception, unknown): its condition is not established
-            exc, unknown = exc
-            return Node("rule", name, label, unknown, rule.type, self.model.id, decl.expr.text, decl.loc,
-                        list(decl.sources), note=f"exception « {exc.decl.label} » : non établi")
-        if exc is not None:
-            value = exc.value(self, env)
-            return Node("rule", name, label, value, rule.type, self.model.id, exc.decl.value.text, decl.loc,
-                        list(decl.sources) + list(exc.decl.sources), note=f"exception appliquée : « {exc.decl.label} »")
-        value = rule.body(self, env)
-        return Node("rule", name, label, value, rule.type, self.model.id, decl.expr.text, decl.loc, list(decl.sources))
+        label = decl.label + (f" ({', '.join(V.display(a) if isinstance(a, NotEstablished) else str(a) for a in args)})"
+                              if args else "")
+        value, applied, maybe = rule_outcome(name, rule, self, env)
+        sources = list(decl.sources) + rule.decision.sources
+        note = _decision_note(rule.decision)
+        if applied is not None:
+            return Node("rule", name, label, value, rule.type, self.model.id, applied.decl.value.text, decl.loc,
+                        sources + list(applied.decl.sources),
+                        note=_join_notes(note, f"exception appliquée : « {applied.decl.label} »"))
+        for exc in maybe:
+            sources += list(exc.decl.sources)
+            note = _join_notes(note, f"exception « {exc.decl.label} » : peut s'appliquer (condition non établie)")
+        return Node("rule", name, label, value, rule.type, self.model.id, decl.expr.text, decl.loc, sources,
+                    note=note, **_decision_grade(rule.decision))
 
     def _compute_condition(self, name: str, args: tuple) -> Node:
         decl = self.model.conditions[name]
@@ -322,9 +395,11 @@ class Evaluation:
 
     def _compute_parameter(self, name: str, args: tuple) -> Node:
         decl = self.model.parameters[name]
+        decision = self.plan.parameter_decisions[name]
         value = self.plan.parameters[name](self, NO_LOCALS)
         return Node("parameter", name, decl.label, value, self.model.resolve_type(decl.type), self.model.id,
-                    decl.value.text, decl.loc, list(decl.sources))
+                    decl.value.text, decl.loc, list(decl.sources) + decision.sources, note=_decision_note(decision),
+                    **_decision_grade(decision))
 
     def _decl_loc(self, name: str):
         _, decl = self.model.value_declaration(name)
@@ -415,15 +490,27 @@ class FastEvaluation(Evaluation):
         row, col = table.locate(keys)
         value = table.constants[row][col]
         if value is UNSET:  # a cell that needs the case: computed at each lookup
+            return self.cell(name, row, col)
+        return value
+
+    def cell(self, name: str, row: int, col: int):
+        table = self.plan.tables[name]
+        value = table.constants[row][col]
+        if value is UNSET:
             fn = table.cells[row][col]
             if fn is None:
-                decl = table.decl
-                raise EvaluationError(f"table `{name}` gives no value for "
-                                      + ", ".join(f"{d.name} = {k}" for d, k in zip(decl.dims, keys))
-                                      + " (the cell reads `—`)", decl.cells[row][col].loc,
-                                      hint="the text provides no amount here: the rule must not look it up")
+                raise _empty_cell(table, row, col)
             value = fn(self, NO_LOCALS)
         return value
+
+    def readings(self, decision, compiled, value_type, env):
+        return join_readings(self, decision, compiled, env)
+
+    def picked(self, decision, fn, value_type, env):
+        return fn(self, env)
+
+    def concord(self, deciding):
+        pass
 
     def failed(self, condition: str) -> list[dict]:
         self.value(self.plan.slots[condition])
@@ -457,10 +544,7 @@ def _steps(plan: Plan) -> list[tuple[str, tuple[str, ...], Callable]]:
 
 def _with_exceptions(name: str, rule: CompiledRule) -> Callable:
     def step(ev, env):
-        exc = applicable_exception(name, rule, ev, env)
-        if isinstance(exc, tuple):  # (exception, unknown): its condition is not established
-            return exc[1]
-        return exc.value(ev, env) if exc is not None else rule.body(ev, env)
+        return rule_outcome(name, rule, ev, env)[0]
     return step
 
 
@@ -501,31 +585,52 @@ class _Cycle(Exception):
         self.evaluation, self.key, self.names = evaluation, key, [name]
 
 
-def applicable_exception(name: str, rule, ev, env: dict):
-    """The exception of `rule` that applies (Catala-style: at most one may), None when none does,
-    or (exception, NotEstablished) when an exception's condition cannot be decided."""
-    applicable = []
+def rule_outcome(name: str, rule: CompiledRule, ev, env: dict):
+    """(value, the exception applied or None, the exceptions that may apply) — Catala-style: at most
+    one exception may apply. One whose condition is not established may or may not: the value is
+    then what its body and each such exception give together (engine/uncertain.py)."""
+    applicable, maybe = [], []
     for exc in rule.exceptions:
         holds = exc.when(ev, env)
-        if isinstance(holds, NotEstablished):
-            return exc, holds
-        if holds:
+        if holds is True:
             applicable.append(exc)
+        elif isinstance(holds, NotEstablished):
+            maybe.append((exc, holds))
     if len(applicable) > 1:
         a, b = applicable[0].decl, applicable[1].decl
         raise EvaluationError(f"two exceptions of rule `{name}` apply at once: « {a.label} » ({a.loc}) "
                               f"and « {b.label} » ({b.loc})", b.loc,
                               hint="the law must say which prevails: make their conditions exclusive")
-    return applicable[0] if applicable else None
+    if applicable:  # an exception that may also apply would conflict with it: not a world that gives a value
+        exc = applicable[0]
+        return exc.value(ev, env), exc, []
+    if not maybe:
+        return rule.body(ev, env), None, []
+    deciding = frozenset().union(*(holds.decided_by for _, holds in maybe))
+    branches = [(exc.value, exc.narrowing.narrow(ev, env, True) if exc.narrowing else env) for exc, _ in maybe]
+    body_env = env
+    for exc, _ in maybe:  # the body is taken where no exception applies
+        if body_env is not None and exc.narrowing:
+            body_env = exc.narrowing.narrow(ev, body_env, False)
+    branches.append((rule.body, body_env))
+    return either(ev, deciding, branches), None, [exc for exc, _ in maybe]
 
 
 def requirement_outcome(req, ev) -> tuple[object, ast.Waiver | None]:
-    """A requirement's value, and the waiver (`unless`) that lifted it, if one did."""
+    """A requirement's value, and the waiver (`unless`) that lifted it, if one did. A waiver whose
+    condition is not established may lift it: unless it holds, the requirement is then not
+    established."""
     value = req.test(ev, NO_LOCALS)
     if value is not True:
+        pending = None
         for waiver, when in req.waivers:
-            if when(ev, NO_LOCALS) is True:
+            lifted = when(ev, NO_LOCALS)
+            if lifted is True:
                 return True, waiver
+            if isinstance(lifted, NotEstablished) and pending is None:
+                pending = lifted
+        if pending is not None:
+            return U.top(pending.reason, U.decided_by(value, pending), pending.loc), None
     return value, None
 
 
@@ -535,9 +640,48 @@ def all_hold(values) -> object:
     for value in values:
         if value is False:
             return False
-        if isinstance(value, NotEstablished) and result is True:
-            result = value
+        if isinstance(value, NotEstablished):
+            result = value if result is True else U.top(result.reason, result.decided_by | value.decided_by,
+                                                        result.loc)
     return result
+
+
+def _empty_cell(table, row: int, col: int) -> EvaluationError:
+    decl = table.decl
+    headings = [decl.row_keys[row]] + ([decl.column_keys[col]] if decl.column_keys else [])
+    where = ", ".join(f"{d.name} = {h.text}" for d, h in zip(decl.dims, headings))
+    return EvaluationError(f"table `{decl.name}` gives no value for {where} (the cell reads `—`)",
+                           decl.cells[row][col].loc,
+                           hint="the text provides no amount here: the rule must not look it up")
+
+
+def _decision_note(decision) -> str | None:
+    """What the explanation says of a declaration the law leaves open, or an assumption decides."""
+    if decision is None or decision.kind == "known":
+        return None
+    if decision.kind in ("fixed", "picked"):
+        a, h = decision.assumption, decision.hypothesis
+        what = f"lecture « {decision.reading.label} » retenue" if decision.kind == "picked" else "valeur retenue"
+        return f"{what} par hypothèse (« {h.title} ») : {a.because}"
+    if decision.kind == "readings":
+        return "plusieurs lectures : " + " ; ".join(f"« {r.label} »" for r in decision.readings)
+    return decision.unknown.reason
+
+
+def _decision_grade(decision) -> dict:
+    """A value a hypothesis decides rests on the hypothesis; an unknown standing in rests on nothing."""
+    if decision is None:
+        return {}
+    if decision.kind in ("fixed", "picked"):
+        return {"grade": "hypothesis"}
+    if decision.kind == "unknown":
+        return {"graded": False}
+    return {}
+
+
+def _join_notes(*notes) -> str | None:
+    kept = [n for n in notes if n]
+    return " ; ".join(kept) if kept else None
 
 
 def _distinct(nodes: list[Node]) -> list[Node]:

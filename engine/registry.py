@@ -13,6 +13,7 @@ from dsl.parser import parse_file
 
 from .case import case_model
 from .compiler import Plan, compile_ruleset
+from .unknowns import NO_ASSUMPTIONS, Assumptions, check_assumptions, raise_if_wrong
 
 RULESET_SUFFIX = ".mil"
 
@@ -31,6 +32,17 @@ class Entry:
     model: M.Ruleset
     plan: Plan
     warnings: list[Diagnostic]
+    assumptions: Assumptions = NO_ASSUMPTIONS
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """The ruleset's fingerprint, combined with the run's assumptions when there are any: the
+        same fingerprint, the same decisions."""
+        if not self.assumptions.active:
+            return self.model.fingerprint
+        import hashlib
+        digest = hashlib.sha256((self.model.fingerprint + self.assumptions.fingerprint()).encode())
+        return "sha256:" + digest.hexdigest()[:16]
 
     @cached_property
     def schema(self):
@@ -53,19 +65,47 @@ class Registry:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     _in_force_cache: dict = field(default_factory=dict, repr=False, compare=False)  # date → Entry
     _timeline: list | None = field(default=None, repr=False, compare=False)  # sorted once, for in_force
+    assumptions: Assumptions = NO_ASSUMPTIONS
+    _results: dict = field(default_factory=dict, repr=False, compare=False)  # checks, for with_assumptions
+    _variants: dict = field(default_factory=dict, repr=False, compare=False)  # fingerprint → Registry
 
     @classmethod
-    def load(cls, folder: str | Path | None = None, require_sources: bool = False) -> "Registry":
+    def load(cls, folder: str | Path | None = None, require_sources: bool = False,
+             assumptions: Assumptions = NO_ASSUMPTIONS) -> "Registry":
         folder = Path(folder) if folder is not None else shipped_rulesets_dir()
         if not folder.is_dir():
             raise MillesimeError(f"{folder}: no such folder of rulesets")
         paths = sorted(folder.glob(f"*{RULESET_SUFFIX}"))
         if not paths:
             raise MillesimeError(f"{folder}: no ruleset (*{RULESET_SUFFIX}) in this folder")
-        return cls.from_paths(paths, folder, require_sources)
+        return cls.from_paths(paths, folder, require_sources, assumptions)
+
+    def with_assumptions(self, assumptions: Assumptions) -> "Registry":
+        """The same rulesets evaluated under other assumptions (`--official-only`, hypothesis files):
+        compiled again, once per set of assumptions (a few are kept). Wrong hypotheses are a
+        RulesetError naming their place."""
+        if assumptions == self.assumptions or (not assumptions.active and not self.assumptions.active):
+            return self
+        key = assumptions.fingerprint()
+        variant = self._variants.get(key)
+        if variant is None:
+            entries = {}
+            for ruleset_id, entry in self.entries.items():
+                result = self._results[ruleset_id]
+                entries[ruleset_id] = Entry(entry.model, compile_ruleset(entry.model, result.rule_types,
+                                                                         result.expression_types, assumptions),
+                                            entry.warnings, assumptions)
+            raise_if_wrong(check_assumptions(assumptions, [e.plan.openness for e in entries.values()]))
+            variant = Registry(entries, self.folder, self.diagnostics, assumptions=assumptions,
+                               _results=self._results)
+            if len(self._variants) >= 16:  # bounded: an API client sending many hypothesis files
+                self._variants.pop(next(iter(self._variants)))
+            self._variants[key] = variant
+        return variant
 
     @classmethod
-    def from_paths(cls, paths, folder: Path | None = None, require_sources: bool = False) -> "Registry":
+    def from_paths(cls, paths, folder: Path | None = None, require_sources: bool = False,
+                   assumptions: Assumptions = NO_ASSUMPTIONS) -> "Registry":
         diagnostics: list[Diagnostic] = []
         files = {}
         for path in paths:
@@ -86,16 +126,19 @@ class Registry:
             diagnostics.extend(exc.diagnostics)
             models = {}
         entries: dict[str, Entry] = {}
+        results = {}
         for ruleset_id, model in models.items():
             result = checks.check(model, require_sources)
             diagnostics.extend(result.diagnostics)
             if not result.errors:
+                results[ruleset_id] = result
                 entries[ruleset_id] = Entry(model, compile_ruleset(model, result.rule_types, result.expression_types),
                                             [d for d in result.diagnostics if d.severity == "warning"])
         diagnostics.extend(_timeline_diagnostics(models))
         if any(d.severity == "error" for d in diagnostics):
             raise RulesetError(_unique(diagnostics))
-        return cls(entries, folder, _unique(diagnostics))
+        registry = cls(entries, folder, _unique(diagnostics), _results=results)
+        return registry.with_assumptions(assumptions)
 
     # -- time
     def timeline(self) -> list[M.Ruleset]:

@@ -6,7 +6,7 @@ fractions: 20 % is Decimal("0.20")). No float is ever produced.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 
 from dsl import types as T
@@ -20,10 +20,40 @@ PRECISION = 28  # significant digits kept by divisions before any explicit round
 
 
 @dataclass(frozen=True, slots=True)
+class Unknown:
+    """Something the law leaves open, by its place in a ruleset: a `?` (bounded or not), a set of
+    readings, a `not established "…"`, or (under `--official-only`) a figure resting on a
+    secondary source. The same declaration is the same unknown in every ruleset that inherits it."""
+    key: tuple  # (kind, file, line, column): identity
+    name: str = field(compare=False)  # `gp_threshold[70]`, `combined_rate`
+    label: str = field(compare=False)  # the declaration's label, in French
+    reason: str = field(compare=False)  # why it is open, in French
+    kind: str = field(default="unknown", compare=False)  # unknown | bounded | readings | secondary
+    group: str = field(default="", compare=False)  # for a table cell: the table's label (shown once)
+    detail: str = field(default="", compare=False)  # … and the cell's headings
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "label": self.label, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
 class NotEstablished:
-    """A value the law (as encoded so far) does not establish. It propagates, never guesses."""
+    """A value the law (as encoded so far) does not establish, with what is known of it.
+
+    `shape` says what is known: "top" nothing (any value of its type), "range" that it lies
+    between `low` and `high` (None: no bound on that side; `*_open`: the bound itself excluded),
+    "set" that it is one of `members`. `decided_by` lists the unknowns that would decide it.
+    It propagates, never guesses: the operations of engine/uncertain.py say what is known of
+    a result."""
     reason: str
     loc: Loc | None = None
+    decided_by: frozenset = frozenset()
+    shape: str = "top"  # top | range | set
+    low: object = None
+    high: object = None
+    low_open: bool = False
+    high_open: bool = False
+    members: frozenset | None = None
 
     def __str__(self) -> str:
         return f"not established ({self.reason})"
@@ -95,9 +125,18 @@ def first_day_of_next_month(day: dt.date) -> dt.date:
 # ---------------------------------------------------------------- JSON form
 
 def to_json(value, t: T.Type | None = None):
-    """Money as a string with two decimals at least ("21000.00"), dates ISO, booleans JSON."""
+    """Money as a string with two decimals at least ("21000.00"), dates ISO, booleans JSON. A value not
+    established: {"not_established": REASON, "between": [LOW, HIGH] | "one_of": [...], "decided_by": [...]}
+    (a side without bound is null)."""
     if isinstance(value, NotEstablished):
-        return {"not_established": value.reason}
+        out: dict = {"not_established": value.reason}
+        if value.shape == "range":
+            out["between"] = [None if value.low is None else to_json(value.low, t),
+                              None if value.high is None else to_json(value.high, t)]
+        elif value.shape == "set":
+            out["one_of"] = sorted((to_json(m, t) for m in value.members), key=_json_order)
+        out["decided_by"] = [u.as_json() for u in sorted(value.decided_by, key=lambda u: (u.name, u.key))]
+        return out
     if value is None or isinstance(value, bool):
         return value
     t = t.base if t is not None else None
@@ -123,6 +162,10 @@ def to_json(value, t: T.Type | None = None):
     return value
 
 
+def _json_order(value) -> tuple:
+    return (value is not None, str(value))
+
+
 def format_money(value: Decimal) -> str:
     """Two decimals, more only if the value has more (money is never rounded silently)."""
     if value == value.quantize(Decimal("0.01")):
@@ -136,9 +179,10 @@ def _plain_decimal(value: Decimal) -> str:
 
 
 def display(value, t: T.Type | None = None, labels: dict[str, str] | None = None) -> str:
-    """A value for people, French style: 21 000,00 €, 20 %, 22/06/2024, oui/non."""
+    """A value for people, French style: 21 000,00 €, 20 %, 22/06/2024, oui/non; a value not
+    established with what is known of it: « entre 22 000,00 € et 38 000,00 € — dépend de : … »."""
     if isinstance(value, NotEstablished):
-        return f"non établi ({value.reason})"
+        return display_open(value, t, labels)
     if value is None:
         return "—"
     if isinstance(value, bool):
@@ -163,6 +207,43 @@ def display(value, t: T.Type | None = None, labels: dict[str, str] | None = None
         fields = dict(t.base.fields) if t is not None and t.base.kind in ("record", "reason") else {}
         return "{" + ", ".join(f"{k}: {display(v, fields.get(k), labels)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+def display_open(value: NotEstablished, t: T.Type | None = None, labels: dict[str, str] | None = None) -> str:
+    """What is known of a value not established, and what would decide it."""
+    depends = dependence(value)
+    if value.shape == "range":
+        low = None if value.low is None else display(value.low, t, labels)
+        high = None if value.high is None else display(value.high, t, labels)
+        known = (f"entre {low} et {high}" if low is not None and high is not None else
+                 f"au moins {low}" if low is not None else f"au plus {high}")
+        return f"{known} — {depends or value.reason}"
+    if value.shape == "set":
+        shown = sorted(display(m, t, labels) for m in value.members)
+        return f"l'une des valeurs {', '.join(shown)} — {depends or value.reason}"
+    text = f"non établi ({value.reason})"
+    if depends and not value.reason.startswith("dépend de"):
+        labels_ = {u.label for u in value.decided_by}
+        if labels_ - {value.reason}:
+            text += f" — {depends}"
+    return text
+
+
+def dependence(value: NotEstablished) -> str | None:
+    """« dépend de : … » — the unknowns that would decide a value, by their labels (the cells of
+    one table together: « Seuils … (percentile 50, percentile 90) »)."""
+    return depends_on(value.decided_by)
+
+
+def depends_on(unknowns) -> str | None:
+    groups: dict[str, list[str]] = {}
+    for u in sorted(unknowns, key=lambda u: (u.group or u.label, u.key[1:])):
+        details = groups.setdefault(u.group or u.label, [])
+        if u.group and u.detail not in details:
+            details.append(u.detail)
+    if not groups:
+        return None
+    return "dépend de : " + " ; ".join(f"{g} : {', '.join(d)}" if d else g for g, d in groups.items())
 
 
 def _french_number(text: str) -> str:
