@@ -521,20 +521,29 @@ class VPlan:
         self.c = _Compiler(self.model)
         self._rules, self._conditions, self._parameters, self._tables, self._foreign = {}, {}, {}, {}, {}
 
+    # INTERIM: what the law leaves open (readings, `?` within bounds, --official-only, hypotheses) is
+    # not computed in columns yet: the rows that reach it are handed to the row engine.
     def rule(self, name):
         r = self._rules.get(name)
         if r is None:
             decl = self.model.rules[name]
             L = frozenset(p.name for p in decl.params)
-            r = self._rules[name] = (decl, self.c.expr(decl.expr, L),
-                                     [(self.c.expr(e.when, L), self.c.expr(e.value, L)) for e in decl.exceptions])
+            plan = self.entry.plan
+            if plan.rules[name].decision.kind != "known":
+                r = self._rules[name] = (decl, _deferring, [])
+            else:
+                r = self._rules[name] = (decl, self.c.expr(decl.expr, L),
+                                         [(_deferring if plan.openness.exception(decl, e) else self.c.expr(e.when, L),
+                                           self.c.expr(e.value, L)) for e in decl.exceptions])
         return r
 
     def condition(self, name):
         c = self._conditions.get(name)
         if c is None:
             decl = self.model.conditions[name]
-            c = self._conditions[name] = [(self.c.expr(r.expr, frozenset()),
+            openness = self.entry.plan.openness
+            c = self._conditions[name] = [(_deferring if openness.requirement(name, r) else
+                                           self.c.expr(r.expr, frozenset()),
                                            [self.c.expr(w.when, frozenset()) for w in r.waivers])
                                           for r in decl.requirements]
         return c
@@ -542,7 +551,10 @@ class VPlan:
     def parameter(self, name):
         p = self._parameters.get(name)
         if p is None:
-            p = self._parameters[name] = self.c.expr(self.model.parameters[name].value, frozenset())
+            if self.entry.plan.parameter_decisions[name].kind != "known":
+                p = self._parameters[name] = _deferring
+            else:
+                p = self._parameters[name] = self.c.expr(self.model.parameters[name].value, frozenset())
         return p
 
     def table(self, name):
@@ -550,10 +562,10 @@ class VPlan:
         if t is None:
             decl = self.model.tables[name]
             money = self.model.resolve_type(decl.type).kind == "money"
-            row_cells = self.entry.plan.tables[name].cells  # `?` cells: the row engine's own reason
+            decisions = self.entry.plan.tables[name].decisions
             cells = [[("none", None) if cell.kind == "no_value" else
-                      ("ne", np.int32(reason_code(row_cells[i][j](None, {}).reason))) if cell.kind == "unknown"
-                      else ("value", self.c.expr(cell.expr, frozenset())) for j, cell in enumerate(row)]
+                      ("value", self.c.expr(cell.expr, frozenset())) if decisions[i][j].kind == "known"
+                      else ("value", _deferring) for j, cell in enumerate(row)]
                      for i, row in enumerate(decl.cells)]
             axes = [Axis(decl.row_keys)] + ([Axis(decl.column_keys)] if decl.column_keys else [])
             t = self._tables[name] = (decl, money, cells, axes)
@@ -565,6 +577,10 @@ class VPlan:
         if fn is None:
             fn = self._foreign[key] = (expr, self.c.expr(expr, local_names))
         return fn[1]
+
+
+def _deferring(ctx, env) -> "Vec":
+    return deferred(ctx.n)
 
 
 class _Compiler:
@@ -1637,10 +1653,8 @@ class Run:
                 if v.kind in ("opaque", "const"):
                     v = only(v, (), self.n)
                 values[name] = v
-                unknown = None  # not established for a reason this back-end did not follow
-                if v.ne is not None:
-                    unknown = v.ne if v.why is None else (v.ne & (np.broadcast_to(v.why, (self.n,)) == 0))
-                back = OR(back, v.defer, unknown)
+                # INTERIM: a not-established row goes to the row engine, which knows what is known of it
+                back = OR(back, v.defer, v.ne)
         return values, back
 
 
