@@ -27,6 +27,24 @@ on_option = click.option(
     help="Effective date (YYYY-MM-DD); today when left out.")
 
 
+def assumption_options(fn):
+    """`--official-only` and `--assume FILE` (repeatable): what the run assumes beyond the rulesets."""
+    fn = click.option("--assume", "assume", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+                      help="Hypothesis file: picks a reading or fixes an unknown value, with its "
+                           "justification (repeatable; see docs/dsl.md).")(fn)
+    return click.option("--official-only", is_flag=True,
+                        help="Treat every figure resting on a secondary source as unknown.")(fn)
+
+
+def _registry(rulesets_dir, official_only: bool = False, assume=()) -> Registry:
+    from .unknowns import load_assumptions
+    for path in assume:
+        if not path.is_file():
+            raise MillesimeError(f"{path}: no such hypothesis file")
+    assumptions = load_assumptions(assume, official_only)
+    return Registry.load(rulesets_dir).with_assumptions(assumptions)
+
+
 class _Group(click.Group):
     """Turns every MillesimeError into a clean message and exit code 1."""
 
@@ -63,11 +81,12 @@ def _case(path: Path) -> dict:
 @on_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object, explanation included.")
 @click.option("--output", "outputs", multiple=True, help="Compute only this output (repeatable).")
+@assumption_options
 @rulesets_option
-def eval_command(case_file, on, as_json, outputs, rulesets_dir):
+def eval_command(case_file, on, as_json, outputs, official_only, assume, rulesets_dir):
     """Evaluate CASE_FILE (YAML or JSON) on a date."""
     case = _case(case_file)
-    registry = Registry.load(rulesets_dir)
+    registry = _registry(rulesets_dir, official_only, assume)
     result = evaluate(case, _day(on), registry, list(outputs) or None)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
@@ -85,11 +104,12 @@ def eval_command(case_file, on, as_json, outputs, rulesets_dir):
 @click.argument("case_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("outputs", nargs=-1)
 @on_option
+@assumption_options
 @rulesets_option
-def explain_command(case_file, outputs, on, rulesets_dir):
+def explain_command(case_file, outputs, on, official_only, assume, rulesets_dir):
     """Show why each output of CASE_FILE has its value, with legal sources."""
     case = _case(case_file)
-    registry = Registry.load(rulesets_dir)
+    registry = _registry(rulesets_dir, official_only, assume)
     result = evaluate(case, _day(on), registry, list(outputs) or None)
     m = result.ruleset
     click.echo(f"{m.header.title} ({m.id}, {m.fingerprint}) — le {result.date.strftime('%d/%m/%Y')}")
@@ -228,14 +248,15 @@ def serve_command(host, port, rulesets_dir):
 @click.option("--engine", type=click.Choice(["auto", "vector", "row"]), default="auto", show_default=True,
               help="vector: whole columns at once (numpy), rows it does not reproduce handed to the row engine; "
                    "row: one case at a time; auto: vector when every output is a scalar. Same results.")
+@assumption_options
 @rulesets_option
-def batch_command(input_file, on, out, outputs, progress, engine, rulesets_dir):
+def batch_command(input_file, on, out, outputs, progress, engine, official_only, assume, rulesets_dir):
     """Evaluate every case (one per row) of INPUT_FILE (.csv, .jsonl or .parquet) on a date.
 
     Columns are the case schema flattened: `sector`, `patients_mt`, …, `contract_signed_on`,
     `contract_option`, …; `contract_observed` as JSON text. See docs/batch.md."""
     from . import batch
-    registry = Registry.load(rulesets_dir)
+    registry = _registry(rulesets_dir, official_only, assume)
     try:
         summary = batch.run_file(input_file, on.date(), out, registry, list(outputs) or None, progress,
                                    engine)

@@ -11,7 +11,15 @@ A file holds the agreement it guards and a list of cases:
           annual_aid: "36000.00"
 
 Only the outputs named under `expect` are compared; numbers compare by value, so
-"36000.00", 36000 and 36000.0 are the same amount.
+"36000.00", 36000 and 36000.0 are the same amount. A value not established is expected as
+"not established" (whatever is known of it), or by what is known of it — any of
+`between: [low, high]`, `one_of: [...]`, `not_established: REASON`, `decided_by: [names]`:
+
+        aid_due: {between: ["13200.00", "17050.00"], decided_by: [combined_rate]}
+
+A case may run under assumptions — `official_only: true`, `assume: [FILE, …]` (hypothesis files,
+relative to the regression file) — and say what its outputs rest on: `reliance:` maps an output
+to the names of the declarations not graded official its value used (all of them, any order).
 """
 from __future__ import annotations
 
@@ -25,6 +33,7 @@ from dsl.errors import MillesimeError
 from .files import FileError, load_data
 from .interpreter import evaluate
 from .registry import Registry
+from .unknowns import load_assumptions
 
 
 @dataclass
@@ -37,6 +46,9 @@ class RegressionCase:
     expect: dict
     ruleset: str | None
     expect_error: str | None = None
+    official_only: bool = False
+    assume: tuple[Path, ...] = ()
+    reliance: dict = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -68,8 +80,16 @@ def load_cases(path: Path) -> list[RegressionCase]:
         on = item["on"]
         if not isinstance(on, dt.date):
             raise FileError(f"{where}: `on` must be a date like 2024-06-22, not {on!r}")
+        assume = item.get("assume") or []
+        if not isinstance(assume, list) or not all(isinstance(a, str) for a in assume):
+            raise FileError(f"{where}: `assume` is a list of hypothesis files")
+        reliance = item.get("reliance") or {}
+        if not isinstance(reliance, dict) or not all(isinstance(v, list) for v in reliance.values()):
+            raise FileError(f"{where}: `reliance` maps an output to a list of declaration names")
         out.append(RegressionCase(path, i, str(item["name"]), on, item["case"], item.get("expect") or {},
-                                  item.get("ruleset", data.get("ruleset")), item.get("error")))
+                                  item.get("ruleset", data.get("ruleset")), item.get("error"),
+                                  item.get("official_only") is True, tuple(path.parent / a for a in assume),
+                                  reliance))
     return out
 
 
@@ -86,7 +106,10 @@ def collect(paths: list[Path]) -> list[Path]:
 def run_case(c: RegressionCase, registry: Registry) -> Outcome:
     outcome = Outcome(c)
     try:
-        result = evaluate(c.case, c.on, registry, outputs=list(c.expect) or None)
+        if c.official_only or c.assume:
+            registry = registry.with_assumptions(load_assumptions(c.assume, c.official_only))
+        outputs = list(dict.fromkeys([*c.expect, *c.reliance])) or None
+        result = evaluate(c.case, c.on, registry, outputs=outputs)
     except MillesimeError as exc:
         if c.expect_error and c.expect_error in str(exc):
             return outcome
@@ -107,10 +130,22 @@ def run_case(c: RegressionCase, registry: Registry) -> Outcome:
             continue
         if not same(expected, got):
             outcome.failures.append(f"{name}: expected {expected!r}, got {got!r}")
+    if c.reliance:
+        rests_on = result.reliance()
+        for name, expected in c.reliance.items():
+            got = sorted({entry["name"] for entry in rests_on.get(name, [])})
+            if sorted(str(e) for e in expected) != got:
+                outcome.failures.append(f"reliance of {name}: expected {sorted(map(str, expected))}, got {got}")
     return outcome
 
 
+_OPEN_KEYS = {"not_established", "between", "one_of", "decided_by"}
+
+
 def same(expected, actual) -> bool:
+    if isinstance(expected, dict) and isinstance(actual, dict) and "not_established" in actual \
+            and expected and set(expected) <= _OPEN_KEYS:
+        return all(_same_open(k, expected[k], actual.get(k)) for k in expected)
     if isinstance(expected, dict) and isinstance(actual, dict):
         return expected.keys() == actual.keys() and all(same(expected[k], actual[k]) for k in expected)
     if isinstance(expected, list) and isinstance(actual, list):
@@ -123,6 +158,14 @@ def same(expected, actual) -> bool:
     if e is not None and a is not None:
         return e == a
     return expected == actual
+
+
+def _same_open(key: str, expected, actual) -> bool:
+    """One key of a value not established: its unknowns by name, in any order."""
+    if key == "decided_by":
+        names = sorted(u["name"] for u in actual or [])
+        return isinstance(expected, list) and sorted(str(e) for e in expected) == names
+    return same(expected, actual)
 
 
 def _number(value) -> Decimal | None:

@@ -28,7 +28,8 @@ def test_eval_json_has_the_documented_shape(tmp_path):
     r = run("eval", write(tmp_path, "c.yaml", CASE), "--on", "2021-06-01", "--json", "--rulesets", DEMO)
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
-    assert set(out) == {"date", "ruleset", "results", "explanation"}
+    assert set(out) == {"date", "ruleset", "fingerprint", "results", "reliance", "explanation"}
+    assert out["reliance"] == {"eligible": [], "ineligibility_reasons": [], "contract_year": [], "annual_aid": []}
     assert out["date"] == "2021-06-01"
     assert {k: out["ruleset"][k] for k in ("id", "effective_from", "effective_until")} == \
         {"id": "demo_base", "effective_from": "2020-01-01", "effective_until": "2021-12-31"}

@@ -172,7 +172,8 @@ def test_not_established_propagates_and_is_reported():
             'rule aid "Aide" : money = 1 000 € * rate\nrule known "K" : bool = false and rate > 1 %\n',
             ["aid", "known"])
     assert isinstance(r.values["aid"], NotEstablished)
-    assert r.json_values() == {"aid": {"not_established": "taux non publié"}, "known": False}
+    rate = {"name": "rate", "label": "Taux", "reason": "taux non publié"}
+    assert r.json_values() == {"aid": {"not_established": "taux non publié", "decided_by": [rate]}, "known": False}
     assert r.not_established() == {"aid": "taux non publié"}
 
 

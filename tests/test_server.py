@@ -53,9 +53,11 @@ def test_gp_2024_both_options_with_the_2024_amounts(client):
     ]
     half = out["options"][0]
     assert half["display"]["amounts"][0] == "19\u202f000,00 €"
-    # The 2024 target table was not read: the targets are not established, with the reason.
-    assert "barème assoupli" in half["additional_patients_mt"]["not_established"]
-    assert "barème assoupli" in half["additional_file_active"]["not_established"]
+    # The 2024 target table was not read: each rate is unknown and at least 0 %, so the targets are
+    # not established, at least 0 patients, decided by the cell of the band (P30–50) and option.
+    for target in ("additional_patients_mt", "additional_file_active"):
+        assert half[target]["between"] == [0, None]
+        assert [u["name"] for u in half[target]["decided_by"]] == ["target_table[30..50, half]"]
 
 
 def test_each_figure_has_its_own_explanation_with_sources(client):
