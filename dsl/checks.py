@@ -106,6 +106,21 @@ class _Scope:
         return _Scope(self.locals, self.proven_set | frozenset(paths))
 
 
+def expression_type(model: Ruleset, expr: ast.Expr) -> tuple[T.Type, list[Diagnostic]]:
+    """The type of an expression written outside the ruleset (a hypothesis's value), and what is
+    wrong with it (unknown names…)."""
+    checker = _Checker(model, False)
+    return checker.expr(expr, _Scope()), [d for d in checker.diagnostics if d.severity == "error"]
+
+
+def value_fits(actual: T.Type, declared: T.Type) -> bool:
+    """A value of type `actual` may stand for a declaration of type `declared` (a bare number for an
+    amount in euros, as in money tables)."""
+    if declared.base.kind == "money" and actual.kind in T.PLAIN_NUMBERS:
+        return True
+    return T.assignable(actual, declared)
+
+
 def check(model: Ruleset, require_sources: bool = False) -> CheckResult:
     checker = _Checker(model, require_sources)
     checker.run()

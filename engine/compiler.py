@@ -192,6 +192,7 @@ def compile_ruleset(model: Ruleset, rule_types: dict[str, T.Type], expression_ty
                   c.declared(decisions[r][k], cell.expr, table_type, decl.cell_name(r, k))
                   for k, cell in enumerate(row)] for r, row in enumerate(decl.cells)]
         plan.tables[name] = CompiledTable(decl, table_type, cells, decisions=decisions)
+    _check_fixed_types(plan)
     compiled = {"rule": plan.rules, "condition": plan.conditions, "parameter": plan.parameters}
     for name in plan.slots:
         kind, _ = model.value_declaration(name)
@@ -338,6 +339,21 @@ def _constant_fn(value) -> Fn:
     return lambda ev, env: value
 
 
+def _check_fixed_types(plan: Plan):
+    """A hypothesis fixes a value of the unknown's type: one that is not is reported at its place
+    and stands for nothing (so that no evaluation meets it)."""
+    for name, decision in plan.parameter_decisions.items():
+        if decision.kind == "fixed" and not _typed(plan, decision, plan.model.resolve_type(plan.model.parameters[name].type)):
+            decision.kind = "mistyped"
+            plan.parameters[name] = _constant_fn(NotEstablished("hypothèse invalide"))
+    for table in plan.tables.values():
+        for r, row in enumerate(table.decisions):
+            for c, decision in enumerate(row):
+                if decision.kind == "fixed" and not _typed(plan, decision, table.type):
+                    decision.kind = "mistyped"
+                    table.cells[r][c] = _constant_fn(NotEstablished("hypothèse invalide"))
+
+
 def _check_fixed_values(plan: Plan):
     """A hypothesis fixes a value within the bounds of the unknown it names."""
     openness = plan.openness
@@ -353,6 +369,25 @@ def _check_fixed_values(plan: Plan):
                     low = _tighter(low, _neighbour_bound(table, r, c, "low"), max)
                     high = _tighter(high, _neighbour_bound(table, r, c, "high"), min)
                     _within_bounds(openness, decision, table.constants[r][c], (low, high))
+
+
+def _typed(plan: Plan, decision: Decision, declared: T.Type) -> bool:
+    """The value a hypothesis fixes is of the declaration's type (else a problem at its place)."""
+    from dsl.checks import expression_type, value_fits
+    value = decision.value
+    actual, problems = expression_type(plan.model, value)
+    plan.openness.problems.extend(problems)
+    if problems:
+        return False
+    if declared.base.kind == "percent" and actual.kind in T.PLAIN_NUMBERS:
+        plan.openness.problems.append(Diagnostic(value.loc, f"`{value.text}` is a percent here: write `{value.text} %`",
+                                                 code="hypothesis"))
+        return False
+    if not value_fits(actual, declared):
+        plan.openness.problems.append(Diagnostic(value.loc, f"`{value.text}` is {actual}, "
+                                                 f"`{decision.assumption.target}` is {declared}", code="hypothesis"))
+        return False
+    return True
 
 
 def _neighbour_bound(table: CompiledTable, row: int, column: int, side: str):

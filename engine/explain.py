@@ -80,14 +80,17 @@ def reliance(node: Node, references_by_ruleset: dict[str, dict]) -> list[dict]:
             continue
         seen.add(id(n))
         stack.extend(n.children)
+        if n.kind == "reading":  # a value with readings rests on its declaration (or on the hypothesis
+            continue             # that picks one), not on one reading among those that concur
         g = node_grade(n, references_by_ruleset)
         if g is None or g == "official":
             continue
         key = (n.ruleset, n.declaration)
         if key not in found:
             refs = references_by_ruleset.get(n.ruleset, {})
+            sources = [s for s in n.sources if s.grade == "hypothesis"] if g == "hypothesis" else n.sources
             found[key] = {"name": n.declaration, "grade": g,
-                          "source": source_titles(n.sources, refs) or "aucune source citée", "ruleset": n.ruleset}
+                          "source": source_titles(sources, refs) or "aucune source citée", "ruleset": n.ruleset}
     return sorted(found.values(), key=lambda e: (e["grade"] != "hypothesis", e["name"], e["ruleset"]))
 
 

@@ -309,9 +309,10 @@ class Evaluation:
             finally:
                 children = _distinct(self.frames.pop())
                 note = _join_notes(*reading.notes, _decision_note(decision) if decision.kind == "picked" else None)
+                sources = list(reading.sources) or list(decision.declaration_sources)
                 self.frames[-1].append(Node("reading", f"{decision.unknown.name}.{reading.name}", reading.label,
                                             value, value_type, self.model.id, reading.expr.text, reading.loc,
-                                            list(reading.sources) + decision.sources, children, note,
+                                            sources + decision.sources, children, note,
                                             **_decision_grade(decision)))
             return value
         return evaluate_reading

@@ -415,6 +415,16 @@ def member(item, collection, negated: bool):
     return NotEstablished(reason, None, deciders)
 
 
+def _within_span(inner, outer) -> bool:
+    low, high, low_open, high_open = inner
+    o_low, o_high, o_low_open, o_high_open = outer
+    if o_low is not None and (low is None or low < o_low or (low == o_low and o_low_open and not low_open)):
+        return False
+    if o_high is not None and (high is None or high > o_high or (high == o_high and o_high_open and not high_open)):
+        return False
+    return True
+
+
 def _within(x, span) -> bool:
     low, high, low_open, high_open = span
     if low is not None and (x < low or (x == low and low_open)):
@@ -543,6 +553,8 @@ def _pick_bound(spans, at, open_at, pick, unbounded_wins):
             return None, False
         bounds = [b for b in bounds if b is not None]
         candidates = [s for s in spans if s[at] is not None]
+        if not bounds:
+            return None, False
     else:
         candidates = spans
     value = pick(bounds)
@@ -595,3 +607,33 @@ def narrow_to_heading(key, heading):
     if heading.kind in ("below", "band"):
         value = refine(value, "<", heading.high, True)
     return value
+
+
+# ---------------------------------------------------------------- meaning
+
+def admits(abstract, concrete) -> bool:
+    """Whether `concrete` (a value of one admissible world) is among what `abstract` says is
+    possible: what the abstract values mean, and what the soundness tests check."""
+    if isinstance(abstract, NotEstablished):
+        if abstract.shape == "top":
+            return True
+        if isinstance(concrete, NotEstablished):  # still open in that world (a `not established` left):
+            inner = possible(concrete)              # what it admits must be admitted here too
+            if inner is not None:
+                return all(admits(abstract, m) for m in inner)
+            span = interval(concrete)
+            return concrete.shape == "range" and span is not None and abstract.shape == "range" and \
+                _within_span(span, interval(abstract))
+        if abstract.shape == "set":
+            try:
+                return concrete in abstract.members
+            except TypeError:
+                return False
+        return ordered(concrete) and _within(concrete, interval(abstract))
+    if isinstance(concrete, NotEstablished):
+        return False
+    if isinstance(abstract, (list, tuple)) and isinstance(concrete, (list, tuple)):
+        return len(abstract) == len(concrete) and all(admits(a, c) for a, c in zip(abstract, concrete))
+    if isinstance(abstract, dict) and isinstance(concrete, dict):
+        return abstract.keys() == concrete.keys() and all(admits(abstract[k], concrete[k]) for k in abstract)
+    return _same(abstract, concrete) or abstract == concrete

@@ -122,6 +122,7 @@ class Decision:
     value: ast.Expr | None = None
     assumption: ast.Assumption | None = None
     hypothesis: ast.HypothesisFile | None = None
+    declaration_sources: list[ast.Source] = field(default_factory=list)  # what a reading without its own rests on
 
     @property
     def sources(self) -> list[ast.Source]:
@@ -201,7 +202,7 @@ class Openness:
                                                 + ", ".join(names), code="hypothesis"))
                 return open_decision
             return Decision("picked", open_decision.unknown, readings=open_decision.readings, reading=chosen,
-                            assumption=a, hypothesis=h)
+                            assumption=a, hypothesis=h, declaration_sources=open_decision.declaration_sources)
         if a.value is None:
             self.problems.append(Diagnostic(a.loc, f"`{a.target}` has no readings: fix its value with `= VALUE`",
                                             code="hypothesis"))
@@ -220,7 +221,8 @@ class Openness:
         if isinstance(decl.value, ast.ReadingsValue):
             u = Unknown(("readings",) + _where(decl.loc), decl.name, decl.label,
                         "lectures concurrentes : " + ", ".join(f"« {r.label} »" for r in decl.readings), "readings")
-            return self._decide_by_assumption(decl.name, (), Decision("readings", u, readings=decl.readings))
+            return self._decide_by_assumption(decl.name, (), Decision("readings", u, readings=decl.readings,
+                                                                      declaration_sources=decl.sources))
         if isinstance(decl.value, ast.Unknown):
             bounds = [] if self._secondary(decl.sources) else _sides(decl.value.low, decl.value.high)
             bounds += self._kept_bounds(decl.bounds, decl.sources)
@@ -251,7 +253,8 @@ class Openness:
             u = Unknown(("readings",) + _where(cell.loc), name, label,
                         "lectures concurrentes : " + ", ".join(f"« {r.label} »" for r in readings), "readings",
                         **place)
-            return self._decide_by_assumption(table.name, keys, Decision("readings", u, readings=readings))
+            return self._decide_by_assumption(table.name, keys, Decision("readings", u, readings=readings,
+                                                                         declaration_sources=sources))
         if cell.kind == "unknown":
             bounds = [] if self._secondary(sources) else _sides(cell.expr.low, cell.expr.high)
             bounds += self._kept_bounds(clauses, sources)
@@ -272,7 +275,8 @@ class Openness:
         if decl.readings:
             u = Unknown(("readings",) + _where(decl.loc), decl.name, decl.label,
                         "lectures concurrentes : " + ", ".join(f"« {r.label} »" for r in decl.readings), "readings")
-            return self._decide_by_assumption(decl.name, (), Decision("readings", u, readings=decl.readings))
+            return self._decide_by_assumption(decl.name, (), Decision("readings", u, readings=decl.readings,
+                                                                      declaration_sources=decl.sources))
         if self._secondary(decl.sources):
             u = Unknown(("secondary",) + _where(decl.loc), decl.name, decl.label,
                         self._secondary_reason(decl.sources), "secondary")
