@@ -116,6 +116,24 @@ def explain_command(case_file, outputs, on, official_only, assume, rulesets_dir)
     for name in result.explanation:
         click.echo()
         click.echo(result.render(name))
+        _echo_side_by_side(case, _day(on), registry, name, result)
+
+
+def _echo_side_by_side(case, on, registry, name, result):
+    """What an output gives under each reading that decides it (engine/worlds.py)."""
+    from .worlds import side_by_side
+    sides = side_by_side(case, on, registry, name, result.values[name])
+    if sides is None:
+        return
+    click.echo()
+    if sides.refused:
+        click.echo(f"Lectures côte à côte : {sides.refused}.")
+        return
+    click.echo("Selon chaque lecture (les autres inconnues restant ouvertes) :")
+    labels = result.labels()
+    for side in sides.sides:
+        which = " ; ".join(f"{decl} : « {reading} »" for decl, reading in side.readings)
+        click.echo(f"  - {which} → {display(side.value, result.types.get(name), labels)}")
 
 
 @main.command("rulesets")

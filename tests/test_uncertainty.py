@@ -245,3 +245,28 @@ def test_cli_eval_prints_ranges_and_json_carries_the_contract(tmp_path):
     out = json.loads(r.output)
     assert out["results"]["aid"] == "5000.00"
     assert out["reliance"]["aid"][0]["grade"] == "hypothesis"
+
+
+def test_explain_shows_the_output_under_each_reading(tmp_path):
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "t.mil").write_text(HEAD + READINGS + "output aid\n", encoding="utf-8")
+    case = tmp_path / "c.yaml"
+    case.write_text("n: 1200\nr1: 0.5\nr2: 1\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["explain", str(case), "aid", "--on", "2024-01-01", "--rulesets", str(folder)])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert "Selon chaque lecture (les autres inconnues restant ouvertes) :" in lines
+    # lowest 0.5 × 10 000 = 5 000; mean 0.75 × 10 000 = 7 500
+    assert "  - Taux combiné : « Le plus faible » → 5\u202f000,00 €" in lines
+    assert "  - Taux combiné : « La moyenne » → 7\u202f500,00 €" in lines
+    assert any("[lecture rate.lowest]" in line for line in lines)  # the readings in the tree too
+
+
+def test_readings_side_by_side_are_capped(tmp_path, monkeypatch):
+    from engine import worlds
+    monkeypatch.setattr(worlds, "MAX_COMBINATIONS", 1)
+    reg = registry(tmp_path, READINGS)
+    value = run(reg, ["aid"], r1="0.5").values["aid"]
+    sides = worlds.side_by_side({"n": 1200, "r1": D("0.5"), "r2": D(1)}, ON, reg, "aid", value)
+    assert sides.refused.startswith("2 combinaisons de lectures, au-delà de 1")
