@@ -6,7 +6,7 @@
 Measures, for each engine: batch throughput (cases/s) and the single-case latency (µs per
 case, one case evaluated alone as a simulator does; Millésime with and without explanation).
 Every engine's eligibility and annual aid are cross-checked against Millésime's, to the cent;
-Millésime runs twice in batch, row by row and through the vector back-end (engine/vector.py).
+Millésime runs twice in batch, row by row and through the vector back-end (engine/vector/).
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def millesime(cases: list[dict], single: int) -> dict:
 
 
 def millesime_vector(cases: list[dict], runs: int = 3) -> dict | None:
-    """The vector back-end (engine/vector.py) through the same `evaluate_table`, Arrow in, Arrow
+    """The vector back-end (engine/vector/) through the same `evaluate_table`, Arrow in, Arrow
     out: input conversion, evaluation, output strings and the rows handed back to the row engine
     all included. Best of `runs` after a warm-up on 50 rows (which compiles the plans)."""
     try:

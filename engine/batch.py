@@ -51,7 +51,7 @@ ERROR = "error"              # evaluate_table: the reasons a row could not be co
 CHUNK = 1 << 15              # rows read, evaluated and written at a time (memory stays flat)
 CSV_BLOCK = 1 << 22          # bytes of CSV text Arrow's reader parses at a time
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-ENGINES = ("auto", "vector", "row")  # engine/vector.py (columns at once) or the row engine
+ENGINES = ("auto", "vector", "row")  # engine/vector/ (columns at once) or the row engine
 VECTOR_MIN_ROWS = 64         # `auto`: a smaller chunk costs less row by row than set up as columns
 VECTOR_CHUNK = 1 << 18       # evaluate_table: rows evaluated as columns at a time
 
@@ -234,11 +234,7 @@ class Batch:
         return name, reason
 
 
-def cell(value) -> str | None:
-    """An output value (already in JSON form) as one text cell; None stays None."""
-    if value is None or isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+cell = V.text_cell  # an output value (already in JSON form) as one text cell
 
 
 # ---------------------------------------------------------------- Arrow / Polars API
@@ -248,7 +244,7 @@ def evaluate_table(table, on: dt.date, registry: Registry | None = None, outputs
     """Evaluate every row of a pyarrow.Table or polars.DataFrame; return the same type with one
     string column per output and an `error` column (null, or the row's reasons as JSON text).
 
-    `engine`: "vector" computes whole columns at once (engine/vector.py) and hands the rows it
+    `engine`: "vector" computes whole columns at once (engine/vector/) and hands the rows it
     does not reproduce back to the row engine; "row" evaluates row by row; "auto" (default)
     takes the vector back-end when every output is a scalar and numpy is installed. The
     results are the same whichever engine runs.

@@ -11,7 +11,7 @@ A ruleset states what is open in the law: `?` values (within bounds or not), com
 
 `Openness` answers, for each declaration of one ruleset, how it is to be evaluated (a
 `Decision`): both compilers (the closures of engine/compiler.py, the columns of
-engine/vector.py) follow it, so that an option means the same on every path.
+engine/vector/) follow it, so that an option means the same on every path.
 
 Grades: a source is graded by its reference (`reference … grade official`) or by its own
 `grade`; a declaration is as strong as its strongest source (a figure an official source

@@ -6,6 +6,7 @@ fractions: 20 % is Decimal("0.20")). No float is ever produced.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 
@@ -164,6 +165,13 @@ def to_json(value, t: T.Type | None = None):
 
 def _json_order(value) -> tuple:
     return (value is not None, str(value))
+
+
+def text_cell(value) -> str | None:
+    """An output value already in JSON form as one text cell (CSV, text columns); None stays None."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def format_money(value: Decimal) -> str:

@@ -1,4 +1,4 @@
-"""The vector back-end (engine/vector.py) gives the row engine's results, row by row.
+"""The vector back-end (engine/vector/) gives the row engine's results, row by row.
 
 Property tests draw small populations full of edges — percentiles on band limits, dates on
 anniversaries and around the agreements' start dates, missing optional inputs, 2019 contracts

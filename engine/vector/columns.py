@@ -1,0 +1,355 @@
+"""Column values of the vector back-end: `Vec` (one value per row, with its masks), the masks' algebra,
+constants at a fixed decimal scale, and how branches and subsets of rows are merged back."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .context import Ctx  # noqa: F401 — named in the type of a compiled closure
+
+
+
+LIMIT = 1 << 60          # |data| of every value row stays below: sums never wrap an int64
+FLIMIT = float(LIMIT)
+MAX_SCALE = 18           # decimal places a column may carry
+INPUT_SCALE = 9          # an input with more decimal places is handed back to the row engine
+MAX_DEPTH = 48           # rules nested deeper (recursive parameterised rules) are deferred
+EPOCH = dt.date(1970, 1, 1).toordinal()
+DAY_MIN = dt.date.min.toordinal() - EPOCH
+DAY_MAX = dt.date.max.toordinal() - EPOCH
+SCALAR_KINDS = {"int", "decimal", "money", "percent", "bool", "date", "text", "enum"}
+
+Fn = Callable[["Ctx", dict], "Vec"]
+
+# ---------------------------------------------------------------- symbols (enum members, texts)
+
+class _Interner:
+    """Texts as small integer codes, so that text columns are int64 columns. The table lives as
+    long as the process: it grows with the distinct texts met (enum members, reasons, free text)."""
+
+    def __init__(self, *first):
+        self.items: list = list(first)
+        self.codes: dict = {item: i for i, item in enumerate(first)}
+
+    def code(self, text) -> int:
+        code = self.codes.get(text)
+        if code is None:
+            code = self.codes[text] = len(self.items)
+            self.items.append(text)
+        return code
+
+
+_NAMES = _Interner()
+# not-established reasons: code 0 is "some reason this back-end did not follow" (handed back)
+_REASONS = _Interner(None)
+
+
+def sym(text: str) -> int:
+    return _NAMES.code(text)
+
+
+def reason_code(text: str) -> int:
+    return _REASONS.code(text)
+
+
+
+def _pair_masks(n, a, b):
+    """Rows deferred by either operand; rows not established by either (and not deferred), with
+    the reason of the first operand that is not established."""
+    defer = OR(a.defer, b.defer)
+    ne = ANDNOT(OR(a.ne, b.ne), defer)
+    why = first_why(n, (a.ne, a.why), (b.ne, b.why)) if ne is not None else None
+    return defer, ne, why
+
+def select(m, x, y):
+    """`x` on the rows of mask `m`, `y` on the others (scalars or columns of the same kind).
+    np.where branches on each row: cheap when the mask is nearly uniform, several times a pass
+    of arithmetic when it is mixed (mispredictions) — there, int64 arithmetic, which wraps
+    exactly (y + (x − y)·1 is x on every row), or boolean algebra."""
+    if np.ndim(m) == 0:
+        return x if m else y
+    if np.asarray(x).dtype == np.bool_:
+        return (m & x) | (y & ~m)
+    taken = np.count_nonzero(m)
+    if taken == 0 and np.ndim(y) == 1:
+        return y
+    if taken == len(m) and np.ndim(x) == 1:
+        return x
+    if min(taken, len(m) - taken) < len(m) >> 4:
+        return np.where(m, x, y)
+    return y + (x - y) * m
+
+
+def first_why(n, *pairs):
+    """The reason of each not-established row: pairs (mask, reason codes) in the row engine's
+    order of evaluation, the first mask that holds for a row giving its reason."""
+    out = taken = None
+    for m, w in pairs:
+        if m is None:
+            continue
+        if out is None:
+            out = np.zeros(n, np.int32)
+        sel = ANDNOT(m, taken)
+        out = select(sel, np.int32(0) if w is None else w, out)
+        taken = OR(taken, m)
+    return out
+
+
+# ---------------------------------------------------------------- masks (None = no row)
+
+def OR(*masks):
+    out = None
+    for m in masks:
+        if m is None:
+            continue
+        out = m if out is None else (out | m)
+    return out
+
+
+def AND(a, b):
+    if a is None or b is None:
+        return None
+    return a & b
+
+
+def ANDNOT(a, b):
+    if a is None:
+        return None
+    if b is None:
+        return a
+    return a & ~b
+
+
+def NOT(m, n):
+    return np.ones(n, bool) if m is None else ~m
+
+
+def some(m) -> bool:
+    return m is not None and bool(m.any())
+
+
+def rows_where(m, n):
+    """A numpy bool (scalar or array) as a mask: None when it holds on no row."""
+    m = as_mask(m, n)
+    return m if m is not None and m.any() else None
+
+
+def as_mask(m, n):
+    """A numpy bool (scalar or array) as a mask: None when no row is set."""
+    if m is None:
+        return None
+    if np.ndim(m) == 0:
+        return np.ones(n, bool) if bool(m) else None
+    return m
+
+
+# ---------------------------------------------------------------- a column value
+
+class Vec:
+    """One value per row of a context. kinds: bool num date sym (numpy data, scalar or per row);
+    const (a Python collection, the same on every row); opaque (a value this back-end does not
+    compute: using it defers the row); any (no row holds a value)."""
+    __slots__ = ("kind", "data", "scale", "isint", "none", "ne", "defer", "why")
+
+    def __init__(self, kind, data=None, scale=0, isint=False, none=None, ne=None, defer=None, why=None):
+        self.kind, self.data, self.scale, self.isint = kind, data, scale, isint
+        self.defer = defer
+        self.ne = ANDNOT(ne, defer)
+        self.none = ANDNOT(none, OR(defer, self.ne))
+        self.why = why if self.ne is not None else None  # reason codes, read where `ne`
+
+    def bad(self):
+        """Rows without a value."""
+        return OR(self.defer, self.ne, self.none)
+
+    def take(self, idx) -> "Vec":
+        data = self.data
+        if isinstance(data, np.ndarray) and data.ndim == 1:
+            data = data[idx]
+        why = self.why[idx] if isinstance(self.why, np.ndarray) and self.why.ndim == 1 else self.why
+        return Vec(self.kind, data, self.scale, self.isint,
+                   *(m[idx] if m is not None else None for m in (self.none, self.ne, self.defer)), why=why)
+
+
+def deferred(n) -> Vec:
+    return Vec("any", defer=np.ones(n, bool))
+
+
+def only(v: Vec, kinds, n) -> Vec:
+    """`v` if its values are of these kinds; else the same rows, each value row deferred."""
+    if v.kind in kinds or v.kind == "any":
+        return v
+    return Vec("any", none=v.none, ne=v.ne, defer=OR(v.defer, NOT(v.bad(), n)), why=v.why)
+
+
+def const(value) -> Vec:
+    """A literal or a constant of the ruleset."""
+    if value is None:
+        return Vec("any")  # `none` on every row: the mask is filled by `none_vec`
+    if isinstance(value, bool):
+        return Vec("bool", np.bool_(value))
+    if isinstance(value, int):
+        if abs(value) >= LIMIT:
+            return None
+        return Vec("num", np.int64(value), 0, True)
+    if isinstance(value, Decimal):
+        scaled = _scaled(value)
+        if scaled is None:
+            return None
+        data, scale = scaled
+        return Vec("num", np.int64(data), scale, False)
+    if isinstance(value, dt.date):
+        return Vec("date", np.int64(value.toordinal() - EPOCH))
+    if isinstance(value, str):
+        return Vec("sym", np.int64(sym(value)))
+    return None
+
+
+def _scaled(value: Decimal, scale: int | None = None):
+    """(integer, scale) with value = integer / 10**scale, exactly; None if out of range."""
+    if not value.is_finite() or (value.is_zero() and value.is_signed()):
+        return None
+    sign, digits, exponent = value.as_tuple()
+    own = max(0, -exponent)
+    if scale is None:
+        scale = own
+    if own > scale or scale > MAX_SCALE:
+        return None
+    coefficient = int("".join(map(str, digits))) if digits else 0
+    data = coefficient * 10 ** (exponent + scale)
+    data = -data if sign else data
+    if abs(data) >= LIMIT:
+        return None
+    return data, scale
+
+
+def rescale(data, s0: int, s1: int, n):
+    """Data at scale s0 → scale s1 ≥ s0, and the rows that would leave the int64 range."""
+    if s0 == s1:
+        return data, None
+    f = 10 ** (s1 - s0)
+    over = as_mask(np.abs(data) >= LIMIT // f, n)
+    return data * np.int64(f), over
+
+
+# ---------------------------------------------------------------- merging branches
+
+def merge(n, parts, ne=None, defer=None, why=None) -> Vec:
+    """Rows taken from several values: parts are (mask, Vec) with disjoint masks; `ne`/`why`:
+    rows already not established (before any part is looked at) and their reasons."""
+    parts = [(m, v) for m, v in parts if m is not None and v is not None]
+    kinds = {v.kind for _, v in parts if v.kind != "any"}
+    none = OR(*(AND(m, v.none) for m, v in parts))
+    pairs = [(ne, why)] + [(AND(m, v.ne), v.why) for m, v in parts]
+    ne = OR(*(m for m, _ in pairs))
+    why = first_why(n, *pairs) if ne is not None else None
+    defer = OR(defer, *(AND(m, v.defer) for m, v in parts))
+    if not kinds:
+        return Vec("any", none=none, ne=ne, defer=defer, why=why)
+    if len(kinds) > 1 or "opaque" in kinds:
+        return Vec("opaque", none=none, ne=ne, defer=defer, why=why)
+    kind = kinds.pop()
+    if kind == "const":
+        values = {id(v.data) for _, v in parts if v.kind == "const"}
+        if len(values) > 1:
+            return Vec("opaque", none=none, ne=ne, defer=defer, why=why)
+        return Vec("const", next(v.data for _, v in parts if v.kind == "const"), none=none, ne=ne, defer=defer,
+                   why=why)
+    typed = [(m, v) for m, v in parts if v.kind == kind]
+    scale = max(v.scale for _, v in typed) if kind == "num" else 0
+    isint = all(v.isint for _, v in typed)
+    data = None
+    for m, v in reversed(typed):  # the last part's values are the base: rows of no part have no value
+        d = v.data
+        if kind == "num" and v.scale != scale:
+            d, over = rescale(d, v.scale, scale, n)
+            defer = OR(defer, AND(m, over))
+        data = d if data is None else select(m, d, data)
+    return Vec(kind, data, scale, isint, none, ne, defer, why)
+
+
+def scatter(n, parts, ne=None, defer=None, why=None) -> Vec:
+    """Values computed on subsets of rows (index arrays) → one value for all n rows."""
+    kinds = {v.kind for _, v in parts if v.kind != "any"}
+    masks = {}
+    for name in ("none", "ne", "defer"):
+        acc = None
+        for idx, v in parts:
+            m = getattr(v, name)
+            if m is not None:
+                if acc is None:
+                    acc = np.zeros(n, bool)
+                acc[idx] = m
+        masks[name] = acc
+    if masks["ne"] is not None:
+        inner = np.zeros(n, np.int32)
+        for idx, v in parts:
+            if v.ne is not None and v.why is not None:
+                inner[idx] = v.why
+        why = first_why(n, (ne, why), (masks["ne"], inner))
+    ne, defer = OR(ne, masks["ne"]), OR(defer, masks["defer"])
+    if not kinds:
+        return Vec("any", none=masks["none"], ne=ne, defer=defer, why=why)
+    if len(kinds) > 1 or kinds & {"opaque", "const"}:
+        if kinds == {"const"} and len({id(v.data) for _, v in parts if v.kind == "const"}) == 1:
+            return Vec("const", next(v.data for _, v in parts if v.kind == "const"),
+                       none=masks["none"], ne=ne, defer=defer, why=why)
+        return Vec("opaque", none=masks["none"], ne=ne, defer=defer, why=why)
+    kind = kinds.pop()
+    typed = [(idx, v) for idx, v in parts if v.kind == kind]
+    scale = max(v.scale for _, v in typed) if kind == "num" else 0
+    data = np.zeros(n, np.bool_ if kind == "bool" else np.int64)
+    for idx, v in typed:
+        d = v.data
+        if kind == "num" and v.scale != scale:
+            d, over = rescale(d, v.scale, scale, len(idx))
+            if over is not None:
+                extra = np.zeros(n, bool)
+                extra[idx] = over
+                defer = OR(defer, extra)
+        data[idx] = d
+    return Vec(kind, data, scale, all(v.isint for _, v in typed), masks["none"], ne, defer, why)
+
+
+# ---------------------------------------------------------------- strict operands
+
+def strict(vecs, n):
+    """The row engine's `_strict`: operands in order; the first not established makes the
+    result not established, a missing one raises (defer); later operands are not evaluated
+    on those rows. Returns (defer, ne, why): the rows left have a value for every operand."""
+    stopped = defer = ne = None
+    pairs = []
+    for v in vecs:
+        d = ANDNOT(OR(v.defer, v.none), stopped)
+        e = ANDNOT(v.ne, stopped)
+        defer, ne = OR(defer, d), OR(ne, e)
+        pairs.append((e, v.why))
+        stopped = OR(stopped, d, e)
+    return defer, ne, (first_why(n, *pairs) if ne is not None else None)
+
+
+def truth(v: Vec, n):
+    """Rows where `if v` takes the `then` branch (Python truthiness of a bool or none)."""
+    if v.kind == "bool":
+        t = v.data if v.none is None else (v.data & ~v.none)
+        return as_mask(t, n) if np.ndim(t) == 0 else t
+    return None
+
+
+def is_true(v: Vec, n):
+    """Rows where `v is True` (value rows only)."""
+    if v.kind != "bool":
+        return None
+    return ANDNOT(as_mask(v.data, n) if np.ndim(v.data) == 0 else v.data.copy(), v.bad())
+
+
+def is_false(v: Vec, n):
+    if v.kind != "bool":
+        return None
+    return ANDNOT(as_mask(~v.data, n) if np.ndim(v.data) == 0 else ~v.data, v.bad())
+
+

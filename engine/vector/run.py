@@ -1,0 +1,184 @@
+"""The engine of a registry (its vector plans, its timeline in days) and one run over a batch's columns."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+
+from .. import fastcase, memory
+from .columns import DAY_MAX, DAY_MIN, EPOCH, OR, SCALAR_KINDS, Vec, deferred, only, some
+from .compiler import VPlan
+from .context import Ctx
+from .inputs import _convert_column, _encode, _present
+
+# ---------------------------------------------------------------- the engine and a run
+
+class Engine:
+    """The vector plans of a registry's rulesets, and its timeline in days."""
+
+    def __init__(self, registry):
+        self.registry = registry
+        self._plans: dict[str, VPlan] = {}
+        self.timeline = []
+        for model in registry.timeline():
+            lo = (model.effective_from.toordinal() - EPOCH) if model.effective_from else DAY_MIN
+            hi = (model.effective_until.toordinal() - EPOCH) if model.effective_until else DAY_MAX
+            self.timeline.append((registry.entries[model.id], lo, hi))
+
+    def vplan(self, entry) -> VPlan:
+        plan = self._plans.get(entry.model.id)
+        if plan is None:
+            plan = self._plans[entry.model.id] = VPlan(entry)
+        return plan
+
+
+def engine_for(registry) -> Engine:
+    engine = registry.__dict__.get("_vector_engine")
+    if engine is None:
+        engine = registry.__dict__["_vector_engine"] = Engine(registry)
+    return engine
+
+
+def supported_outputs(registry, on: dt.date, outputs: list[str]) -> bool:
+    """True when every output is a scalar (or optional scalar): what this back-end computes."""
+    plan = registry.in_force(on).plan
+    for name in outputs:
+        t = plan.value_type(name).base
+        if t.kind not in SCALAR_KINDS:
+            return False
+    return True
+
+
+class Run:
+    """One batch: its columns converted once per ruleset consulted, then evaluated."""
+
+    def __init__(self, engine: Engine, schema, columns: dict, n: int, on: dt.date):
+        self.engine, self.schema, self.n, self.on = engine, schema, n, on
+        memory.keep_freed_columns()
+        self.columns = columns  # flat column name → pyarrow Array / ChunkedArray / list
+        self._inputs: dict = {}
+        self._invalid: dict = {}
+        self._present: dict = {}
+        self._encoded: dict = {}
+        self.main = engine.registry.in_force(on)
+
+    # -- columns
+    def present(self, name: str):
+        p = self._present.get(name)
+        if p is None:
+            raw = self.columns.get(name)
+            if raw is None:
+                p = np.zeros(self.n, bool)
+            else:
+                p = _present(raw, self.n)
+            self._present[name] = p
+        return p
+
+    def group_present(self, group: str):
+        key = "\0group " + group
+        p = self._present.get(key)
+        if p is None:
+            p = np.zeros(self.n, bool)
+            prefix = group + "."
+            for name, column in self.schema.columns.items():
+                if column.path.startswith(prefix):
+                    p = p | self.present(name)
+            if "." not in group and self.schema.groups.get(group) is False:
+                p = np.ones(self.n, bool)  # a required top-level group is always in the case
+            self._present[key] = p
+        return p
+
+    def encoded(self, name: str):
+        """(codes per row, -1 when empty; the distinct raw values)."""
+        e = self._encoded.get(name)
+        if e is None:
+            e = self._encoded[name] = _encode(self.columns[name], self.present(name))
+        return e
+
+    def input(self, entry, path: str) -> Vec:
+        key = (entry.model.id, path)
+        v = self._inputs.get(key)
+        if v is None:
+            v, _ = self._convert(entry, path)
+            self._inputs[key] = v
+        return v
+
+    def invalid(self, entry):
+        """Rows the case schema of this ruleset rejects (None: none)."""
+        key = entry.model.id
+        if key not in self._invalid:
+            self._invalid[key] = self._validate(entry)
+        return self._invalid[key]
+
+    def _validate(self, entry):
+        model = entry.model
+        invalid = None
+        main_columns = {c.path: name for name, c in self.schema.columns.items()}
+        main_groups = set(self.schema.groups)
+        for path, decl in model.inputs.items():
+            parent = path.rpartition(".")[0]
+            parent_present = self.group_present(parent) if parent else None
+            is_group = decl.type.kind == "group" or (decl.type.kind == "optional" and decl.type.args[0].kind == "group")
+            if is_group:
+                present = self.group_present(path)
+                if path in main_columns:  # a scalar where this ruleset expects a group
+                    invalid = OR(invalid, self.present(main_columns[path]))
+            else:
+                if path in main_groups:
+                    invalid = OR(invalid, self.group_present(path))
+                    present = np.zeros(self.n, bool)
+                elif path in main_columns:
+                    present = self.present(main_columns[path])
+                    _, bad = self._convert(entry, path)
+                    invalid = OR(invalid, bad)
+                else:
+                    present = np.zeros(self.n, bool)
+            if decl.type.kind != "optional":
+                missing = ~present if parent_present is None else (parent_present & ~present)
+                invalid = OR(invalid, missing)
+        return invalid if some(invalid) else None
+
+    def _convert(self, entry, path: str):
+        # shared by the rulesets that declare the input alike (same type, enum members and bounds)
+        key = ("convert", fastcase.declaration_signature(entry.model, path), path)
+        got = self._inputs.get(key)
+        if got is not None:
+            return got
+        model = entry.model
+        n = self.n
+        t = model.input_type(path)
+        base = t.base
+        if base.kind == "group":
+            v = Vec("opaque", none=~self.group_present(path))
+            got = (v, None)
+        else:
+            name = next((nm for nm, c in self.schema.columns.items() if c.path == path), None)
+            if name is None or name not in self.columns:
+                got = (Vec("any", none=np.ones(n, bool)), None)
+            else:
+                got = _convert_column(self, entry, path, name, base)
+        self._inputs[key] = got
+        return got
+
+    # -- evaluation
+    def evaluate(self, outputs: list[str]):
+        """Per output its Vec over all rows, and the rows to hand back to the row engine."""
+        with np.errstate(all="ignore"):
+            ctx = Ctx(self, self.main, None, Vec("date", np.int64(self.on.toordinal() - EPOCH)))
+            back = self.invalid(self.main)
+            values = {}
+            for name in outputs:
+                kind, _ = self.main.model.value_declaration(name)
+                try:
+                    v = ctx.value(kind, name)
+                except RecursionError:
+                    v = deferred(self.n)
+                if v.kind in ("opaque", "const"):
+                    v = only(v, (), self.n)
+                values[name] = v
+                # INTERIM: a not-established row goes to the row engine, which knows what is known of it
+                back = OR(back, v.defer, v.ne)
+        return values, back
+
+
