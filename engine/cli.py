@@ -13,11 +13,11 @@ import click
 
 from dsl.errors import MillesimeError, RulesetError
 
-from . import testing
+from . import report, testing
 from .files import load_data
 from .interpreter import evaluate
 from .registry import Registry
-from .values import display
+from .values import EvaluationError
 
 rulesets_option = click.option(
     "--rulesets", "rulesets_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -27,17 +27,38 @@ on_option = click.option(
     help="Effective date (YYYY-MM-DD); today when left out.")
 
 
+# The pip extra that provides each optional library (pyproject.toml).
+OPTIONAL_LIBRARIES = {"pyarrow": "batch", "polars": "batch", "numpy": "vector", "fastapi": "serve",
+                      "starlette": "serve", "uvicorn": "serve", "httpx": "serve", "mkdocs": "docs"}
+
+
+class CliError(MillesimeError):
+    """A refusal of the command line itself, written in French: printed after « erreur : »."""
+
+
 class _Group(click.Group):
-    """Turns every MillesimeError into a clean message and exit code 1."""
+    """Turns every MillesimeError into a clean message and exit code 1, printed once, and a missing
+    optional library into one line naming the extra that installs it."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except RulesetError as exc:
+        except (RulesetError, EvaluationError) as exc:  # these say `file:line:col: error:` themselves
             click.echo(exc.render(), err=True)
+            ctx.exit(1)
+        except CliError as exc:
+            click.echo(f"erreur : {exc}", err=True)
             ctx.exit(1)
         except MillesimeError as exc:
             click.echo(f"error: {exc.render()}", err=True)
+            ctx.exit(1)
+        except ModuleNotFoundError as exc:
+            library = (exc.name or "").partition(".")[0]
+            extra = OPTIONAL_LIBRARIES.get(library)
+            if extra is None:
+                raise
+            click.echo(f"erreur : cette commande a besoin de {library}, qui n'est pas installé ; il fait partie "
+                       f"de l'option « {extra} » de Millésime : pip install 'millesime[{extra}]'", err=True)
             ctx.exit(1)
 
 
@@ -61,41 +82,44 @@ def _case(path: Path) -> dict:
 @main.command("eval")
 @click.argument("case_file", type=click.Path(dir_okay=False, path_type=Path))
 @on_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object, explanation included.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the explanation with --explain).")
+@click.option("--explain", "with_tree", is_flag=True,
+              help="With --json: include the explanation tree of every output (large).")
+@click.option("--ids", is_flag=True, help="Show identifiers and codes instead of French labels.")
 @click.option("--output", "outputs", multiple=True, help="Compute only this output (repeatable).")
 @rulesets_option
-def eval_command(case_file, on, as_json, outputs, rulesets_dir):
+def eval_command(case_file, on, as_json, with_tree, ids, outputs, rulesets_dir):
     """Evaluate CASE_FILE (YAML or JSON) on a date."""
     case = _case(case_file)
     registry = Registry.load(rulesets_dir)
-    result = evaluate(case, _day(on), registry, list(outputs) or None)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        result = evaluate(case, _day(on), registry, list(outputs) or None, explain=with_tree)
+        click.echo(json.dumps(result.to_json(with_explanation=with_tree), ensure_ascii=False, indent=2))
         return
-    m = result.ruleset
-    click.echo(f"{m.header.title} — en vigueur du {m.effective_from} au {m.effective_until or '…'}")
-    click.echo(f"ruleset {m.id} ({m.fingerprint}), date d'évaluation {result.date.isoformat()}")
-    click.echo()
-    labels = result.labels()
-    for name, node in result.explanation.items():
-        click.echo(f"  {name:<24} {display(node.value, node.type, labels)}")
+    result = evaluate(case, _day(on), registry, list(outputs) or None)
+    titles = {m.id: m.header.title for m in registry.timeline()}
+    click.echo("\n".join(report.results(result, ids=ids, titles=titles)))
 
 
 @main.command("explain")
 @click.argument("case_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("outputs", nargs=-1)
 @on_option
+@click.option("--depth", type=click.IntRange(0), default=None,
+              help="Show only this many levels of calculation under each output.")
+@click.option("--short", is_flag=True, help="Figures and sources only: no formulas, notes or quotations.")
+@click.option("--ids", is_flag=True, help="With --short: also show the identifiers.")
 @rulesets_option
-def explain_command(case_file, outputs, on, rulesets_dir):
+def explain_command(case_file, outputs, on, depth, short, ids, rulesets_dir):
     """Show why each output of CASE_FILE has its value, with legal sources."""
     case = _case(case_file)
     registry = Registry.load(rulesets_dir)
     result = evaluate(case, _day(on), registry, list(outputs) or None)
-    m = result.ruleset
-    click.echo(f"{m.header.title} ({m.id}, {m.fingerprint}) — le {result.date.strftime('%d/%m/%Y')}")
-    for name in result.explanation:
+    click.echo(report.heading(result))
+    refs, labels = result.references(), result.labels()
+    for node in result.explanation.values():
         click.echo()
-        click.echo(result.render(name))
+        click.echo("\n".join(report.tree(node, refs, labels, depth=depth, short=short, ids=ids or not short)))
 
 
 @main.command("rulesets")
