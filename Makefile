@@ -29,7 +29,7 @@ $(ALL): pyproject.toml | $(BIN)/python
 ## Install Millésime alone, then evaluate and explain the example case on the shipped agreements.
 run: $(CORE)
 	$(BIN)/millesime rulesets
-	$(BIN)/millesime eval examples/generaliste-2024.yaml --on 2025-09-01 --depth 2
+	$(BIN)/millesime eval examples/generaliste-2024.yaml --on 2025-09-01
 	$(BIN)/millesime explain examples/generaliste-2024.yaml annual_aid --on 2025-09-01 --depth 2
 
 ## Install the extras (and Chromium, see `browser`), then run the whole test suite (what CI runs).
