@@ -225,19 +225,38 @@ def docs_command(out_dir, cases_dir, check, rulesets_dir):
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="A Host name the server answers besides localhost's (repeatable; '*': any, only behind "
+                   "a proxy that checks it).")
+@click.option("--max-connections", default=100, show_default=True, type=click.IntRange(1, 100_000),
+              help="Open connections per process beyond which requests get a 503.")
+@click.option("--timeout", "request_timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a client has to send a whole request (head and body).")
 @rulesets_option
-def serve_command(host, port, rulesets_dir):
-    """Serve the HTTP API and the simulator page (needs the `serve` extra)."""
-    try:
-        import uvicorn
-
-        from .server import create_app
-    except ImportError as exc:
-        raise MillesimeError(f"`millesime serve` needs {exc.name}: pip install 'millesime[serve]'") from None
+def serve_command(host, port, workers, allowed_hosts, max_connections, request_timeout, rulesets_dir):
+    """Serve the HTTP API and the simulator page (needs the `serve` extra). See docs/serveur.md."""
+    from . import serving  # needs uvicorn: a missing extra is reported by _Group
     registry = Registry.load(rulesets_dir)
-    click.echo(f"simulateur : http://{host}:{port}/   API : http://{host}:{port}/openapi.json", err=True)
-    uvicorn.run(create_app(registry), host=host, port=port, log_level="warning")
+    limits, note = serving.fit_to_descriptors(serving.Limits(max_connections, request_timeout))
+    try:
+        sock = serving.bind(host, port, limits.backlog)
+    except serving.ServeError as exc:
+        raise CliError(str(exc)) from None
+    shown = f"[{host}]" if ":" in host else host
+    actual = sock.getsockname()[1]
+    if note:
+        click.echo(f"attention : {note}", err=True)
+    click.echo(f"simulateur : http://{shown}:{actual}/   API : http://{shown}:{actual}/openapi.json"
+               + (f"   ({workers} processus)" if workers > 1 else ""), err=True)
+    factory = serving.AppFactory(rulesets_dir, allowed_hosts, registry if workers == 1 else None)
+    with sock:
+        started = serving.run(sock, serving.config(factory, limits, workers))
+    if not started:
+        raise CliError("le serveur n'a pas pu démarrer (voir le message ci-dessus)")
 
 
 @main.command("batch")
