@@ -25,7 +25,6 @@ from pathlib import Path
 
 from dsl import ast, types as T
 from dsl.checks import FUNCTIONS, bare_member_enum, resolve
-from dsl.errors import MillesimeError
 from dsl.model import Change, Ruleset
 
 from . import docs_examples, testing

@@ -13,7 +13,7 @@ from dsl import types as T
 
 from . import explain
 from .explain import Node
-from .values import NotEstablished, display
+from .values import display
 
 # Record fields have no label in the DSL: the French words for the fields of the shipped
 # rulesets' outputs. A field not named here is shown by its identifier. `{n}`: a list field
