@@ -19,7 +19,9 @@ from __future__ import annotations
 import errno
 import logging
 import resource
+import signal
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -255,5 +257,18 @@ def run(sock: socket.socket, cfg: Config) -> bool:
         Multiprocess(cfg, sockets=[sock]).run()
         return True
     server = Server(cfg)
-    server.run(sockets=[sock])
+    # uvicorn stops on SIGINT/SIGTERM, then raises the signal again for the handler it found: with
+    # Python's, Ctrl-C would end in a KeyboardInterrupt and SIGTERM in exit status 143 after a clean
+    # stop. This handler makes a stop by signal a normal end (exit status 0); before uvicorn's own
+    # handler is in place, it asks the server to stop.
+    def stop(signum, frame):
+        server.should_exit = True
+
+    own = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)} if own else {}
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     return server.started

@@ -303,3 +303,24 @@ def _parent(proc_dir: Path) -> int | None:
         return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_stops_on_a_signal_with_exit_code_0(sig):
+    # uvicorn raised the signal again once stopped: SIGTERM ended in status 143, Ctrl-C in a traceback
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", "0"],
+                            cwd=Path(__file__).parents[1], stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stderr.readline()
+        port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+        assert post_options(port)[0] == 200  # serving, its signal handlers in place
+    finally:
+        proc.send_signal(sig)
+        try:
+            _, err = proc.communicate(timeout=BOUND)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Aborted" not in err
