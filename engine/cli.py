@@ -29,7 +29,8 @@ on_option = click.option(
 
 # The pip extra that provides each optional library (pyproject.toml).
 OPTIONAL_LIBRARIES = {"pyarrow": "batch", "polars": "batch", "numpy": "vector", "fastapi": "serve",
-                      "starlette": "serve", "uvicorn": "serve", "httpx": "serve", "mkdocs": "docs"}
+                      "starlette": "serve", "uvicorn": "serve", "h11": "serve", "httpx": "serve",
+                      "mkdocs": "docs"}
 
 
 class CliError(MillesimeError):
@@ -239,7 +240,7 @@ def docs_command(out_dir, cases_dir, check, rulesets_dir):
 @rulesets_option
 def serve_command(host, port, workers, allowed_hosts, max_connections, request_timeout, rulesets_dir):
     """Serve the HTTP API and the simulator page (needs the `serve` extra). See docs/serveur.md."""
-    from . import serving  # needs uvicorn: a missing extra is reported by _Group
+    from . import serving  # needs uvicorn and fastapi: a missing extra is reported by _Group
     registry = Registry.load(rulesets_dir)
     limits, note = serving.fit_to_descriptors(serving.Limits(max_connections, request_timeout))
     try:

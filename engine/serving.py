@@ -26,11 +26,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import h11
-from uvicorn import Config, Server
+from uvicorn import Config, Server  # first: a missing `serve` extra is reported as uvicorn missing
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+import h11  # noqa: E402 - uvicorn's own HTTP/1.1 library
+
 from dsl.errors import MillesimeError
+
+from .registry import Registry
+from .server import create_app
 
 log = logging.getLogger("millesime.server")
 
@@ -62,8 +66,6 @@ class AppFactory:
         return {"rulesets_dir": self.rulesets_dir, "allowed_hosts": self.allowed_hosts, "registry": None}
 
     def __call__(self):
-        from .registry import Registry
-        from .server import create_app
         registry = self.registry
         if registry is None:
             registry = Registry.load(self.rulesets_dir) if self.rulesets_dir else None

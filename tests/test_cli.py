@@ -229,3 +229,13 @@ def test_a_missing_optional_library_names_its_extra(tmp_path, monkeypatch):
     assert r.exit_code == 1
     assert r.output == ("erreur : cette commande a besoin de pyarrow, qui n'est pas installé ; il fait partie de "
                         "l'option « batch » de Millésime : pip install 'millesime[batch]'\n")
+
+
+def test_serve_without_the_serve_extra_names_it(monkeypatch):
+    for name in ("engine.serving", "engine.server"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    r = run("serve", "--port", "0")
+    assert r.exit_code == 1
+    assert r.output == ("erreur : cette commande a besoin de uvicorn, qui n'est pas installé ; il fait partie de "
+                        "l'option « serve » de Millésime : pip install 'millesime[serve]'\n")
