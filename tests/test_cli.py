@@ -232,8 +232,10 @@ def test_a_missing_optional_library_names_its_extra(tmp_path, monkeypatch):
 
 
 def test_serve_without_the_serve_extra_names_it(monkeypatch):
-    for name in ("engine.serving", "engine.server"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
+    import engine
+    for name in ("serving", "server"):  # imported by an earlier test: forgotten, so imported again
+        monkeypatch.delitem(sys.modules, f"engine.{name}", raising=False)
+        monkeypatch.delattr(engine, name, raising=False)
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     r = run("serve", "--port", "0")
     assert r.exit_code == 1
