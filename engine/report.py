@@ -47,10 +47,13 @@ def results(result, ids: bool = False, titles: dict[str, str] | None = None) -> 
     a ruleset given as a value (`governing_ruleset`)."""
     m = result.ruleset
     labels = {} if ids else {**TEXT_LABELS, **(titles or {}), **result.labels()}
-    since = display(m.effective_from) if m.effective_from else "toujours"
-    until = f" au {display(m.effective_until)}" if m.effective_until else ", sans date de fin"
+    if m.effective_from:
+        span = f"en vigueur du {display(m.effective_from)}" + (
+            f" au {display(m.effective_until)}" if m.effective_until else ", sans date de fin")
+    else:
+        span = f"en vigueur jusqu'au {display(m.effective_until)}" if m.effective_until else "toujours en vigueur"
     lines = [m.header.title,
-             f"texte {m.id} ({m.fingerprint}), en vigueur du {since}{until}",
+             f"texte {m.id} ({m.fingerprint}), {span}",
              f"calcul au {display(result.date)}", ""]
     names = {name: (name if ids else node.label) for name, node in result.explanation.items()}
     blocks = {name: _list_block(node.value, node.type, labels, ids) for name, node in result.explanation.items()}
