@@ -1,52 +1,68 @@
-# The two entry points of the README. Both create .venv when it is missing,
-# so a fresh clone needs nothing but python3 (≥ 3.11) and make.
+# The entry points of the README. Each creates .venv when it is missing and installs what it
+# needs, so a fresh clone needs nothing but python3 (≥ 3.11) and make.
+#   make run    Millésime alone (4 libraries), then the example case
+#   make test   + every extra (test tools, docs, batch, serve, browser tests), then Chromium with
+#               apt-get when running as root (`make browser`; BROWSER=no skips it), then the suite
 PYTHON ?= python3
+BROWSER ?= yes
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+CORE := $(VENV)/.installed-core
+ALL := $(VENV)/.installed-all
 
-.PHONY: run test docs browser clean
+.PHONY: run test docs browser chromedriver announce-test clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,docs,batch,serve,e2e,fuzz,vector]'
-	touch $(STAMP)
 
-## Install, then evaluate the example case on the shipped agreements.
-run: $(STAMP)
+# What the main job needs, and nothing else.
+$(CORE): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# Every extra: what the test suite exercises.
+$(ALL): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,docs,batch,serve,e2e,fuzz,vector]'
+	touch $@ $(CORE)
+
+## Install Millésime alone, then evaluate and explain the example case on the shipped agreements.
+run: $(CORE)
 	$(BIN)/millesime rulesets
 	$(BIN)/millesime eval examples/generaliste-2024.yaml --on 2025-09-01
-	$(BIN)/millesime explain examples/generaliste-2024.yaml annual_aid --on 2025-09-01
+	$(BIN)/millesime explain examples/generaliste-2024.yaml annual_aid --on 2025-09-01 --depth 2
 
-## Install, then run the whole test suite (what CI runs).
-test: $(STAMP) browser
+## Install the extras (and Chromium, see `browser`), then run the whole test suite (what CI runs).
+test: announce-test $(ALL) browser
 	$(BIN)/millesime check
 	$(BIN)/pytest
 
+announce-test:
+	@echo "make test : installe dans .venv Millésime et toutes ses options (outils de test, documentation,"
+	@echo "calcul en masse, serveur, tests dans le navigateur) ; puis, si l'on est root et qu'ils manquent,"
+	@echo "chromium et chromium-driver avec apt-get (étape « make browser » ; BROWSER=no pour s'en passer :"
+	@echo "les tests qui en ont besoin sont alors sautés)."
+
 ## Regenerate the legal-review pages (docs/) from the rulesets, then build the site into site/.
-docs: $(STAMP)
+docs: $(ALL)
 	$(BIN)/millesime docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-## Best effort: headless Chromium for the site's rendering test, installed with apt-get
-## when missing and running as root. Never fails: without it, that test is skipped.
-browser:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing chromium (headless rendering test of the docs)"; \
+## Best effort: Debian's chromium (rendering test of the docs) and chromium-driver (end-to-end test
+## of the simulator page, tests/test_web_e2e.py), installed with apt-get when missing and running
+## as root. Never fails: without them, those tests are skipped with the reason.
+browser: chromedriver
+	@if [ "$(BROWSER)" != no ] && [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installation de chromium avec apt-get (test de rendu du site)"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
-			|| echo "could not install chromium: the rendering test will be skipped"; \
+			|| echo "chromium n'a pas pu être installé : le test de rendu sera sauté"; \
 	fi; true
 
-## Best effort, same terms: Debian's chromium + chromium-driver for the simulator's end-to-end
-## test (tests/test_web_e2e.py), which skips without them. Runs before `browser`.
-browser: chromedriver
-.PHONY: chromedriver
 chromedriver:
-	@if [ ! -x /usr/bin/chromedriver ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing chromium and chromium-driver (end-to-end test of the simulator page)"; \
+	@if [ "$(BROWSER)" != no ] && [ ! -x /usr/bin/chromedriver ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installation de chromium et chromium-driver avec apt-get (test de bout en bout du simulateur)"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 \
-			|| echo "could not install chromium-driver: the simulator's end-to-end test will be skipped"; \
+			|| echo "chromium-driver n'a pas pu être installé : le test de bout en bout du simulateur sera sauté"; \
 	fi; true
 
 clean:

@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
 import pydantic
-from pydantic import ConfigDict, Field, StrictBool, create_model
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, create_model
+from pydantic_core import PydanticCustomError
 
 from dsl.errors import MillesimeError, did_you_mean
 from dsl.model import Ruleset
 
 from . import fastcase
 
-_SCALARS = {"int": int, "decimal": Decimal, "money": Decimal, "percent": Decimal, "date": dt.date,
+def _not_a_boolean(value):
+    """pydantic reads `true` as 1 for an int; a count, an amount or a percentile is a number."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("bool_not_number", "a yes/no value is not a number")
+    return value
+
+
+_SCALARS = {"int": Annotated[int, BeforeValidator(_not_a_boolean)], "decimal": Decimal, "money": Decimal, "percent": Decimal, "date": dt.date,
             "text": str, "bool": StrictBool}
 
 

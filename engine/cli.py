@@ -13,11 +13,11 @@ import click
 
 from dsl.errors import MillesimeError, RulesetError
 
-from . import testing
+from . import report, testing
 from .files import load_data
 from .interpreter import evaluate
 from .registry import Registry
-from .values import display
+from .values import EvaluationError, display
 
 rulesets_option = click.option(
     "--rulesets", "rulesets_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -25,6 +25,16 @@ rulesets_option = click.option(
 on_option = click.option(
     "--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
     help="Effective date (YYYY-MM-DD); today when left out.")
+
+
+# The pip extra that provides each optional library (pyproject.toml).
+OPTIONAL_LIBRARIES = {"pyarrow": "batch", "polars": "batch", "numpy": "vector", "fastapi": "serve",
+                      "starlette": "serve", "uvicorn": "serve", "h11": "serve", "httpx": "serve",
+                      "mkdocs": "docs"}
+
+
+class CliError(MillesimeError):
+    """A refusal of the command line itself, written in French: printed after « erreur : »."""
 
 
 def assumption_options(fn):
@@ -40,22 +50,34 @@ def _registry(rulesets_dir, official_only: bool = False, assume=()) -> Registry:
     from .unknowns import load_assumptions
     for path in assume:
         if not path.is_file():
-            raise MillesimeError(f"{path}: no such hypothesis file")
+            raise CliError(f"{path} : ce fichier d’hypothèses n’existe pas")
     assumptions = load_assumptions(assume, official_only)
     return Registry.load(rulesets_dir).with_assumptions(assumptions)
 
 
 class _Group(click.Group):
-    """Turns every MillesimeError into a clean message and exit code 1."""
+    """Turns every MillesimeError into a clean message and exit code 1, printed once, and a missing
+    optional library into one line naming the extra that installs it."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except RulesetError as exc:
+        except (RulesetError, EvaluationError) as exc:  # these say `file:line:col: error:` themselves
             click.echo(exc.render(), err=True)
+            ctx.exit(1)
+        except CliError as exc:
+            click.echo(f"erreur : {exc}", err=True)
             ctx.exit(1)
         except MillesimeError as exc:
             click.echo(f"error: {exc.render()}", err=True)
+            ctx.exit(1)
+        except ModuleNotFoundError as exc:
+            library = (exc.name or "").partition(".")[0]
+            extra = OPTIONAL_LIBRARIES.get(library)
+            if extra is None:
+                raise
+            click.echo(f"erreur : cette commande a besoin de {library}, qui n'est pas installé ; il fait partie "
+                       f"de l'option « {extra} » de Millésime : pip install 'millesime[{extra}]'", err=True)
             ctx.exit(1)
 
 
@@ -79,44 +101,47 @@ def _case(path: Path) -> dict:
 @main.command("eval")
 @click.argument("case_file", type=click.Path(dir_okay=False, path_type=Path))
 @on_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object, explanation included.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the explanation with --explain).")
+@click.option("--explain", "with_tree", is_flag=True,
+              help="With --json: include the explanation tree of every output (large).")
+@click.option("--ids", is_flag=True, help="Show identifiers and codes instead of French labels.")
 @click.option("--output", "outputs", multiple=True, help="Compute only this output (repeatable).")
 @assumption_options
 @rulesets_option
-def eval_command(case_file, on, as_json, outputs, official_only, assume, rulesets_dir):
+def eval_command(case_file, on, as_json, with_tree, ids, outputs, official_only, assume, rulesets_dir):
     """Evaluate CASE_FILE (YAML or JSON) on a date."""
     case = _case(case_file)
     registry = _registry(rulesets_dir, official_only, assume)
-    result = evaluate(case, _day(on), registry, list(outputs) or None)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        result = evaluate(case, _day(on), registry, list(outputs) or None)  # reliance needs the tree
+        click.echo(json.dumps(result.to_json(with_explanation=with_tree), ensure_ascii=False, indent=2))
         return
-    m = result.ruleset
-    click.echo(f"{m.header.title} — en vigueur du {m.effective_from} au {m.effective_until or '…'}")
-    click.echo(f"ruleset {m.id} ({m.fingerprint}), date d'évaluation {result.date.isoformat()}")
-    click.echo()
-    labels = result.labels()
-    for name, node in result.explanation.items():
-        click.echo(f"  {name:<24} {display(node.value, node.type, labels)}")
+    result = evaluate(case, _day(on), registry, list(outputs) or None)
+    titles = {m.id: m.header.title for m in registry.timeline()}
+    click.echo("\n".join(report.results(result, ids=ids, titles=titles)))
 
 
 @main.command("explain")
 @click.argument("case_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("outputs", nargs=-1)
 @on_option
+@click.option("--depth", type=click.IntRange(0), default=None,
+              help="Show only this many levels of calculation under each output.")
+@click.option("--short", is_flag=True, help="Figures and sources only: no formulas, notes or quotations.")
+@click.option("--ids", is_flag=True, help="With --short: also show the identifiers.")
 @assumption_options
 @rulesets_option
-def explain_command(case_file, outputs, on, official_only, assume, rulesets_dir):
+def explain_command(case_file, outputs, on, depth, short, ids, official_only, assume, rulesets_dir):
     """Show why each output of CASE_FILE has its value, with legal sources."""
     case = _case(case_file)
     registry = _registry(rulesets_dir, official_only, assume)
     result = evaluate(case, _day(on), registry, list(outputs) or None)
-    m = result.ruleset
-    click.echo(f"{m.header.title} ({m.id}, {m.fingerprint}) — le {result.date.strftime('%d/%m/%Y')}")
-    for name in result.explanation:
+    click.echo(report.heading(result))
+    refs, labels = result.references(), result.labels()
+    for node in result.explanation.values():
         click.echo()
-        click.echo(result.render(name))
-        _echo_side_by_side(case, _day(on), registry, name, result)
+        click.echo("\n".join(report.tree(node, refs, labels, depth=depth, short=short, ids=ids or not short)))
+        _echo_side_by_side(case, _day(on), registry, node.name, result)
 
 
 def _echo_side_by_side(case, on, registry, name, result):
@@ -239,19 +264,38 @@ def docs_command(out_dir, cases_dir, check, rulesets_dir):
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="A Host name the server answers besides localhost's (repeatable; '*': any, only behind "
+                   "a proxy that checks it).")
+@click.option("--max-connections", default=100, show_default=True, type=click.IntRange(1, 100_000),
+              help="Open connections per process beyond which requests get a 503.")
+@click.option("--timeout", "request_timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds a client has to send a whole request (head and body).")
 @rulesets_option
-def serve_command(host, port, rulesets_dir):
-    """Serve the HTTP API and the simulator page (needs the `serve` extra)."""
-    try:
-        import uvicorn
-
-        from .server import create_app
-    except ImportError as exc:
-        raise MillesimeError(f"`millesime serve` needs {exc.name}: pip install 'millesime[serve]'") from None
+def serve_command(host, port, workers, allowed_hosts, max_connections, request_timeout, rulesets_dir):
+    """Serve the HTTP API and the simulator page (needs the `serve` extra). See docs/serveur.md."""
+    from . import serving  # needs uvicorn and fastapi: a missing extra is reported by _Group
     registry = Registry.load(rulesets_dir)
-    click.echo(f"simulateur : http://{host}:{port}/   API : http://{host}:{port}/openapi.json", err=True)
-    uvicorn.run(create_app(registry), host=host, port=port, log_level="warning")
+    limits, note = serving.fit_to_descriptors(serving.Limits(max_connections, request_timeout))
+    try:
+        sock = serving.bind(host, port, limits.backlog)
+    except serving.ServeError as exc:
+        raise CliError(str(exc)) from None
+    shown = f"[{host}]" if ":" in host else host
+    actual = sock.getsockname()[1]
+    if note:
+        click.echo(f"attention : {note}", err=True)
+    click.echo(f"simulateur : http://{shown}:{actual}/   API : http://{shown}:{actual}/openapi.json"
+               + (f"   ({workers} processus)" if workers > 1 else ""), err=True)
+    factory = serving.AppFactory(rulesets_dir, allowed_hosts, registry if workers == 1 else None)
+    with sock:
+        started = serving.run(sock, serving.config(factory, limits, workers))
+    if not started:
+        raise CliError("le serveur n'a pas pu démarrer (voir le message ci-dessus)")
 
 
 @main.command("batch")

@@ -10,7 +10,8 @@ Pages (in French, as the law is French):
   calendrier.md            which ruleset is in force when, and how contracts cross over
   accords/<id>.md          one agreement: header, inputs, parameters, tables, conditions, rules
   changements/<id>.md      what an amending agreement adds, removes and modifies
-  exemples/<id>.md         its regression cases, with inputs, results and explanation trees
+  exemples/<id>.md         its regression cases, listed by file (engine/docs_examples.py)
+  exemples/<id>/<file>.md  the cases of one regression file: inputs, results, explanation trees
   dsl.md                   the rules language for analysts, with examples from the rulesets
   .nav.yml                 the site's navigation, read by mkdocs.yml through `INHERIT`
 """
@@ -24,22 +25,23 @@ from pathlib import Path
 
 from dsl import ast, types as T
 from dsl.checks import FUNCTIONS, bare_member_enum, resolve
-from dsl.errors import MillesimeError
 from dsl.model import Change, Ruleset
 
-from . import testing
-from .explain import Node, source_json
-from .interpreter import evaluate
+from . import docs_examples, testing
+from .explain import source_json
 from .registry import Entry, Registry
 from .values import display
 
 GENERATED_DIRS = ("accords", "changements", "exemples")
 TOP_PAGES = ("index.md", "calendrier.md", "dsl.md", ".nav.yml")
 # Pages written by hand in docs/ (not generated), listed in the navigation.
-HAND_WRITTEN_PAGES = (("Vérifier les règles (millesime check)", "check.md"),
+# The research notes (docs/recherche/, in English) are working notes, not part of the site
+# (mkdocs.yml excludes them).
+HAND_WRITTEN_PAGES = (("La ligne de commande (eval, explain)", "commandes.md"),
+                      ("Vérifier les règles (millesime check)", "check.md"),
                       ("Calcul en masse (millesime batch)", "batch.md"),
-                      ("Fiabilité", "fiabilite.md"),
-                      ("Recherches juridiques", "recherche/index.md"))
+                      ("Le serveur (millesime serve)", "serveur.md"),
+                      ("Fiabilité", "fiabilite.md"))
 BANNER = ("<!-- Page générée par `millesime docs` à partir des textes (rulesets/) et des cas de "
           "non-régression (tests/agreements/) : ne pas la modifier à la main. -->\n\n")
 DEFAULT_CASES_DIR = Path("tests/agreements")
@@ -135,6 +137,32 @@ _ROUND_WORDS = {("nearest", "euro"): "arrondi à l'euro le plus proche", ("up", 
                 ("up", "cent"): "arrondi au centime supérieur", ("down", "cent"): "arrondi au centime inférieur",
                 ("nearest", "unit"): "arrondi à l'unité la plus proche", ("up", "unit"): "arrondi à l'unité supérieure",
                 ("down", "unit"): "arrondi à l'unité inférieure"}
+_CONTRACTED = {("à", "le"): "au", ("à", "les"): "aux", ("de", "le"): "du", ("de", "les"): "des"}
+
+
+def after(head: str, tail: str) -> str:
+    """`head` + `tail`, French style: where `head` ends with « à » or « de » and a space and `tail`
+    starts with « le » or « les », the two contract (« égal à le montant » → « égal au montant »).
+    Only generated words are joined so: a label or a quotation keeps its own « à le »."""
+    if head.endswith(" ") or not head.strip():
+        stem = head.rstrip()
+        prep = stem.rpartition(" ")[2]
+        first = tail.split(" ", 1)[0]
+        word = _CONTRACTED.get((prep, first))
+        if word is not None:
+            return stem[:len(stem) - len(prep)] + word + tail[len(first):]
+    return head + tail
+
+
+def _fill(template: str, args: list[str]) -> str:
+    """A template of _FUNCTION_WORDS with its arguments, contractions made."""
+    out, pos = "", 0
+    for m in re.finditer(r"\{(\d)\}", template):
+        out = after(out + template[pos:m.start()], args[int(m.group(1))])
+        pos = m.end()
+    return out + template[pos:]
+
+
 _DATE_FUNCTIONS = {"add_years", "add_months", "add_days", "first_day_of_next_month", "date"}
 _INT_FUNCTIONS = {"years_between", "months_between", "days_between", "year", "count"}
 
@@ -192,7 +220,7 @@ class Words:
             label = next((mm.label for mm in enum.members if mm.name == ref.member), ref.member)
             return f"« {md(label)} »", "enum"
         if ref.kind == "record_field" and isinstance(e, ast.Field):
-            return f"{inline_code(e.name)} de {self.w(e.target, L)}", None
+            return after(f"{inline_code(e.name)} de ", self.w(e.target, L)), None
         return inline_code(e.text), None
 
     def _kind_of_value(self, kind: str, name: str) -> str | None:
@@ -286,11 +314,11 @@ class Words:
         if e.function in ("min", "max"):
             word = "le plus petit" if e.function == "min" else "le plus grand"
             if len(args) == 1:
-                return f"{word} des éléments de {args[0]}"
+                return after(f"{word} des éléments de ", args[0])
             return f"{word} de : " + ", ".join(args)
         template = _FUNCTION_WORDS.get(e.function)
         if template is not None and template.count("{") == len(args):
-            return template.format(*args)
+            return _fill(template, args)
         return f"{inline_code(e.function)}(" + ", ".join(args) + ")"
 
     def _Index(self, e, L, boolean):
@@ -301,7 +329,7 @@ class Words:
             if len(keys) > 1:
                 where_ += f" et à la colonne {keys[1]}"
             return f"le montant du barème {self._name(decl.label, decl.name)} {where_}"
-        return f"l'élément de {self.w(e.target, L)} pour " + ", ".join(self.w(k, L) for k in e.keys)
+        return after("l'élément de ", self.w(e.target, L)) + " pour " + ", ".join(self.w(k, L) for k in e.keys)
 
     def _If(self, e, L, boolean):
         return (f"si {self.w(e.condition, L, True)}, alors {self.w(e.then, L, boolean)}, "
@@ -315,7 +343,7 @@ class Words:
         return f"{side(e.left)} {_ARITH_WORDS[e.op]} {side(e.right)}"
 
     def _Negate(self, e, L, boolean):
-        return f"l'opposé de {self._wrapped(e.operand, L)}"
+        return after("l'opposé de ", self._wrapped(e.operand, L))
 
     def _Logic(self, e, L, boolean):
         word = " et " if e.op == "and" else " ou "
@@ -339,7 +367,7 @@ class Words:
     def _Compare(self, e, L, boolean):
         dates = "date" in (self.kind(e.left, L), self.kind(e.right, L))
         words = (_DATE_COMPARE_WORDS if dates else _COMPARE_WORDS)[e.op]
-        return f"{self._wrapped(e.left, L)} {words} {self._wrapped(e.right, L)}"
+        return after(f"{self._wrapped(e.left, L)} {words} ", self._wrapped(e.right, L))
 
     def _Member(self, e, L, boolean):
         item = self._wrapped(e.item, L)
@@ -347,7 +375,7 @@ class Words:
         if isinstance(coll, (ast.SetLiteral, ast.ListLiteral)):
             items = self._items(coll, L)
             return f"{item} {'n’est aucun de' if e.negated else 'est l’un de'} : " + ", ".join(items)
-        return f"{item} {'ne fait pas partie de' if e.negated else 'fait partie de'} {self._wrapped(coll, L)}"
+        return after(f"{item} {'ne fait pas partie de' if e.negated else 'fait partie de'} ", self._wrapped(coll, L))
 
     def _items(self, e, L) -> list[str]:
         enum = bare_member_enum(self.model, e.items, L)
@@ -387,7 +415,7 @@ class Words:
         return f"{self._wrapped(e.operand, L)} {_ROUND_WORDS[(e.mode, e.unit)]}"
 
     def _Range(self, e, L, boolean):
-        return f"les entiers de {self.w(e.low, L)} à {self.w(e.high, L)}"
+        return after(after("les entiers de ", self.w(e.low, L)) + " à ", self.w(e.high, L))
 
 
 # ================================================================ tables and sources
@@ -537,7 +565,7 @@ class Site:
             pages[f"accords/{m.id}.md"] = self.agreement(m)
             if m.header.amends:
                 pages[f"changements/{m.id}.md"] = self.changes(m)
-            pages[f"exemples/{m.id}.md"] = self.examples(m)
+            pages.update(docs_examples.pages(self, m))
         pages[".nav.yml"] = self.nav()
         return {k: v if v.endswith("\n") else v + "\n" for k, v in pages.items()}
 
@@ -551,7 +579,8 @@ class Site:
             lines.append("  - Ce qui change:")
             lines += [f"      - {q(m.header.title)}: changements/{m.id}.md" for m in self.amended()]
         lines.append("  - Exemples:")
-        lines += [f"      - {q(m.header.title)}: exemples/{m.id}.md" for m in self.timeline]
+        for m in self.timeline:
+            lines += docs_examples.nav(self, m, q)
         lines.append("  - Le langage des règles: dsl.md")
         lines.append("  - Outils:")
         lines += [f"      - {q(title)}: {page}" for title, page in HAND_WRITTEN_PAGES]
@@ -995,117 +1024,6 @@ class Site:
             out.append("\nAucune case ne change de valeur.\n")
         return "".join(out)
 
-    # -- worked examples
-    def examples(self, m: Ruleset) -> str:
-        out = [BANNER, f"# Exemples chiffrés : {md(m.header.title)}\n\n"]
-        cases = self.cases(m.id)
-        if not cases:
-            out.append("Aucun cas de non-régression n'est encore écrit pour ce texte "
-                       f"(dossier `tests/agreements/{m.id}/`).\n")
-            return "".join(out)
-        out.append("Les cas de non-régression de ce texte : pour chacun, les données, les résultats attendus et "
-                   "calculés, et l'explication de chaque résultat, règle par règle, avec ses sources. "
-                   "Ils sont rejoués à chaque test du projet.\n")
-        for n, c in enumerate(cases, 1):
-            out.append(self._example(n, c, m))
-        return "".join(out)
-
-    def _example(self, n: int, c: testing.RegressionCase, m: Ruleset) -> str:
-        out = [f"\n## {n}. {md(c.name)}\n\n",
-               f"- Fichier : `{c.file.name}`, cas n° {c.index + 1}\n",
-               f"- Date du calcul : {date_fr(c.on)}\n"]
-        try:
-            in_force = self.registry.in_force(c.on).model
-            out.append(f"- Texte en vigueur ce jour-là : [{md(in_force.header.title)}](../accords/{in_force.id}.md)\n")
-        except MillesimeError:
-            in_force = m
-        out.append("\n### Données\n\n")
-        out.append(self._case_tree(c.case, in_force, "") or "*(aucune)*\n")
-        outcome = testing.run_case(c, self.registry)
-        try:
-            result = evaluate(c.case, c.on, self.registry, outputs=list(c.expect) or None)
-        except MillesimeError as exc:
-            out.append("\n### Résultat\n\n")
-            message = self._sanitize(exc.render())
-            if c.expect_error:
-                out.append(f"Le calcul doit échouer avec un message contenant « {md(c.expect_error)} ».\n\n")
-            out.append(f"Message du moteur :\n\n```text\n{message}\n```\n\n")
-            out.append(f"**{'Conforme' if outcome.passed else 'NON CONFORME'}** à l'attendu.\n")
-            return "".join(out)
-        labels = result.labels()
-        actual = result.json_values()
-        out.append("\n### Résultats\n\n")
-        rows = []
-        for name, node in result.explanation.items():
-            expected = c.expect.get(name, None)
-            ok = name in c.expect and expected != "not established" and testing.same(expected, actual.get(name))
-            ok = ok or (expected == "not established" and name in result.not_established())
-            rows.append([f"{md(node.label)} ({inline_code(name)})", md(display(node.value, node.type, labels)),
-                         inline_code(_yaml_text(expected)) if name in c.expect else "—",
-                         ("✓" if ok else "✗ **non conforme**") if name in c.expect else " "])
-        out.append(table(["Résultat", "Calculé", "Attendu", "Conforme"], rows))
-        for failure in outcome.failures:
-            out.append(f"\n> ✗ {md(failure)}\n")
-        out.append("\n### Explication\n\n")
-        refs = result.references()
-        seen: set = set()
-        for name, node in result.explanation.items():
-            out.append("".join(self._node(node, refs, labels, seen, 0)))
-            out.append("\n")
-        return "".join(out)
-
-    def _sanitize(self, text: str) -> str:
-        folder = self.registry.folder
-        if folder is not None:
-            text = text.replace(str(folder.resolve()) + "/", "").replace(str(folder) + "/", "")
-        return text
-
-    def _case_tree(self, data, model: Ruleset, prefix: str, depth: int = 0) -> str:
-        out = []
-        pad = "    " * depth
-        labels = self.entry(model.id).labels
-        for key in data if isinstance(data, dict) else []:
-            path = f"{prefix}{key}"
-            value = data[key]
-            decl = model.inputs.get(path)
-            label = md(decl.label) if decl else md(key)
-            if isinstance(value, dict):
-                out.append(f"{pad}- **{label}** ({inline_code(path)}) :\n")
-                out.append(self._case_tree(value, model, path + ".", depth + 1))
-            else:
-                t = model.input_type(path) if decl else None
-                out.append(f"{pad}- {label} ({inline_code(path)}) : **{md(display(value, t, labels))}**\n")
-        return "".join(out)
-
-    def _node(self, node: Node, refs, labels, seen: set, depth: int) -> list[str]:
-        pad = "    " * depth
-        value = md(display(node.value, node.type, labels))
-        kind = _NODE_KIND.get(node.kind, node.kind)
-        if node.kind in ("rule", "condition", "parameter", "table"):
-            what = f"{kind} [{inline_code(node.name)}](../accords/{node.ruleset}.md#{node.name})"
-        elif node.kind == "requirement":
-            what = f"{kind} {inline_code(node.name)}"
-        elif node.kind == "as_of":
-            what = f"{kind} [{md(self.title(node.ruleset))}](../accords/{node.ruleset}.md)"
-        else:
-            what = f"{kind} {inline_code(node.name)}"
-        lines = [f"{pad}- **{md(node.label)}** = {value} — {what}"]
-        if id(node) in seen:
-            return [lines[0] + " *(voir plus haut)*\n"]
-        lines[0] += "\n"
-        seen.add(id(node))
-        inner = pad + "    "
-        if node.note:
-            lines.append(f"{inner}- *{md(node.note)}*\n")
-        if node.expr and node.kind not in ("input", "builtin"):
-            word = "case du barème" if node.kind == "table" else "formule"
-            lines.append(f"{inner}- {word} : {inline_code(node.expr)}\n")
-        for src in source_lines(node.sources, refs.get(node.ruleset, {})):
-            lines.append(f"{inner}- source : {src}\n")
-        for child in node.children:
-            lines.extend(self._node(child, refs, labels, seen, depth + 1))
-        return lines
-
     # -- the language
     def dsl(self) -> str:
         files = []
@@ -1132,29 +1050,12 @@ class Site:
         return "".join(out)
 
 
-_NODE_KIND = {"rule": "règle", "condition": "condition", "requirement": "exigence", "parameter": "paramètre",
-              "table": "barème", "input": "donnée", "builtin": "donnée", "as_of": "selon"}
-
-
 def _notes(notes: list[str]) -> str:
     return "".join(f"> {md(n)}\n\n" for n in notes)
 
 
 def _change_anchor(c: Change) -> str:
     return f"{c.action}-{c.kind}-{c.name}".replace(".", "-")
-
-
-def _yaml_text(value) -> str:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (list, dict)):
-        import json
-        return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
-    return str(value)
 
 
 def _contains(e, cls) -> bool:
@@ -1340,10 +1241,9 @@ def write(pages: dict[str, str], out_dir: str | Path) -> list[Path]:
         if not path.exists() or path.read_bytes() != text.encode("utf-8"):
             path.write_bytes(text.encode("utf-8"))
         written.append(path)
-    for folder in GENERATED_DIRS:
-        for stale in sorted((out / folder).glob("*.md")) if (out / folder).is_dir() else []:
-            if f"{folder}/{stale.name}" not in pages:
-                stale.unlink()
+    for rel in _generated_files(out):
+        if rel not in pages:
+            (out / rel).unlink()
     return written
 
 
@@ -1352,8 +1252,11 @@ def stale(pages: dict[str, str], out_dir: str | Path) -> list[str]:
     out = Path(out_dir)
     problems = [rel for rel, text in sorted(pages.items())
                 if not (out / rel).is_file() or (out / rel).read_bytes() != text.encode("utf-8")]
-    for folder in GENERATED_DIRS:
-        if (out / folder).is_dir():
-            problems += [f"{folder}/{p.name}" for p in sorted((out / folder).glob("*.md"))
-                         if f"{folder}/{p.name}" not in pages]
+    problems += [rel for rel in _generated_files(out) if rel not in pages]
     return problems
+
+
+def _generated_files(out: Path) -> list[str]:
+    """The pages in the generated folders of `out` (and their subfolders), relative to it."""
+    return [p.relative_to(out).as_posix() for folder in GENERATED_DIRS if (out / folder).is_dir()
+            for p in sorted((out / folder).rglob("*.md"))]

@@ -129,36 +129,8 @@ def to_json(node: Node, references_by_ruleset: dict[str, dict], seen: set | None
     return out
 
 
-_KIND_WORDS = {"rule": "règle", "condition": "condition", "requirement": "exigence", "parameter": "paramètre",
-               "table": "barème", "input": "donnée", "builtin": "donnée", "as_of": "selon", "reading": "lecture"}
-
-
-def render(node: Node, references_by_ruleset: dict[str, dict], labels: dict[str, str],
-           indent: str = "", seen: set | None = None) -> list[str]:
-    """The tree in French for a terminal: one line a figure, its source beneath it."""
-    seen = set() if seen is None else seen
-    value = V.display(node.value, node.type, labels)
-    head = f"{indent}{node.label} = {value}"
-    if node.kind not in ("input", "builtin"):
-        head += f"   [{_KIND_WORDS.get(node.kind, node.kind)} {node.name}]"
-    else:
-        head += f"   [{node.name}]"
-    grade = node_grade(node, references_by_ruleset)
-    if grade in _GRADE_WORDS:
-        head += f" [{_GRADE_WORDS[grade]}]"
-    lines = [head]
-    if id(node) in seen:
-        lines[0] += "  (voir plus haut)"
-        return lines
-    seen.add(id(node))
-    inner = indent + "    "
-    if node.note:
-        lines.append(f"{inner}→ {node.note}")
-    if node.expr and node.kind not in ("input", "table"):
-        lines.append(f"{inner}formule : {' '.join(node.expr.split())}")
-    refs = references_by_ruleset.get(node.ruleset, {})
-    for src in node.sources:
-        lines.append(f"{inner}source : {source_text(src, refs)}")
-    for child in node.children:
-        lines.extend(render(child, references_by_ruleset, labels, inner, seen))
-    return lines
+def render(node: Node, references_by_ruleset: dict[str, dict], labels: dict[str, str]) -> list[str]:
+    """The tree in French for a terminal, whole: one line a figure, its formula and sources beneath it
+    (the layout, and its shorter forms, are engine/report.py's)."""
+    from .report import tree  # report imports this module
+    return tree(node, references_by_ruleset, labels)

@@ -16,6 +16,8 @@ from .compiler import Plan, compile_ruleset
 from .unknowns import NO_ASSUMPTIONS, Assumptions, check_assumptions, raise_if_wrong
 
 RULESET_SUFFIX = ".mil"
+# Dates whose ruleset in force is remembered: a server lives long and is asked about any date.
+IN_FORCE_CACHE_SIZE = 4096
 
 
 class NoRulesetError(MillesimeError):
@@ -63,7 +65,7 @@ class Registry:
     entries: dict[str, Entry]
     folder: Path | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    _in_force_cache: dict = field(default_factory=dict, repr=False, compare=False)  # date → Entry
+    _in_force_cache: dict = field(default_factory=dict, repr=False, compare=False)  # date → Entry, bounded
     _timeline: list | None = field(default=None, repr=False, compare=False)  # sorted once, for in_force
     assumptions: Assumptions = NO_ASSUMPTIONS
     _results: dict = field(default_factory=dict, repr=False, compare=False)  # checks, for with_assumptions
@@ -153,6 +155,8 @@ class Registry:
             self._timeline = self.timeline()
         for model in self._timeline:
             if model.in_force_on(day):
+                if len(self._in_force_cache) >= IN_FORCE_CACHE_SIZE:
+                    self._in_force_cache.clear()  # bounded; the dates in use come back at once
                 entry = self._in_force_cache[day] = self.entries[model.id]
                 return entry
         spans = ", ".join(f"{m.id} ({m.effective_from} → {m.effective_until or '…'})" for m in self.timeline())

@@ -10,11 +10,18 @@
 
 Bodies are read as raw bytes (at most `max_body` bytes, 413 beyond) and parsed with
 `json.loads(parse_float=Decimal)`: a decimal never goes through a float. Bad input gets a 4xx
-with `{"error": "...", "problems": ["field.path: what is wrong"]}` — never a 500.
+with `{"error": "...", "problems": ["field.path: what is wrong"]}` — never a 500; `error` is in
+French (the simulator page shows it). A body must say it is JSON (`Content-Type:
+application/json`, 415 otherwise: a web page cannot then post to a local server without the
+browser asking it first), and the `Host` header must be one the server is configured for
+(localhost names and `allowed_hosts`, 400 otherwise: a DNS-rebinding page cannot read answers).
+A client that leaves in the middle of its upload is no error of ours: dropped, without a log.
+How the server is run (timeouts, connection limit, workers, logs) is engine/serving.py's.
 """
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import logging
 import re
@@ -29,9 +36,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from dsl import types as T
-from dsl.errors import MillesimeError, did_you_mean
+from dsl.errors import MillesimeError
 
 from . import explain, values as V
 from .case import CaseError
@@ -43,6 +51,7 @@ _MONEY = T.MONEY
 MAX_BODY = 64 * 1024  # bytes of a request body; a case is a few hundred
 MAX_EXPONENT = 60  # |exponent| of a JSON number; 1e999999999 is not a patient count
 OPTIONS_OUTPUTS = ["eligible", "ineligibility_reasons", "options"]
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")  # the Host headers always accepted
 
 log = logging.getLogger("millesime.server")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -92,8 +101,9 @@ def _body_doc(model: type[BaseModel], example: dict) -> dict:
         "schema": model.model_json_schema(), "example": example}}}}
 
 
-_ERRORS = {400: {"model": ErrorBody, "description": "Not a JSON object"},
+_ERRORS = {400: {"model": ErrorBody, "description": "Not a JSON object, or a Host the server does not serve"},
            413: {"model": ErrorBody, "description": "Body too large"},
+           415: {"model": ErrorBody, "description": "The body is not declared as JSON (Content-Type)"},
            422: {"model": ErrorBody, "description": "A field is wrong, or no ruleset is in force on that date"}}
 
 _EXAMPLE_PHYSICIAN = {"specialty": "medecine_generale", "sector": 1, "optam": False,
@@ -102,8 +112,11 @@ _EXAMPLE_PHYSICIAN = {"specialty": "medecine_generale", "sector": 1, "optam": Fa
 
 # ---------------------------------------------------------------- the app
 
-def create_app(registry: Registry | None = None, max_body: int = MAX_BODY) -> FastAPI:
-    """The HTTP API and the simulator page over `registry` (the shipped agreements by default)."""
+def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
+               allowed_hosts: tuple[str, ...] | list[str] = ()) -> FastAPI:
+    """The HTTP API and the simulator page over `registry` (the shipped agreements by default).
+    `allowed_hosts`: the names, besides localhost's, that a request's Host header may give
+    (`*`: any — only behind a proxy that checks it)."""
     if registry is None:
         from . import shipped_registry
         registry = shipped_registry()
@@ -125,26 +138,16 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY) -> Fa
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         # keep the exception's headers: a 405 must say which methods are allowed (`Allow`, RFC 9110)
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse({"error": _http_error_text(request, exc)}, status_code=exc.status_code,
+                            headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):  # pragma: no cover - a bug, not bad input
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"error": "internal error: the server could not complete this request"},
+        return JSONResponse({"error": "erreur interne : le serveur n'a pas pu traiter cette requête"},
                             status_code=500)
 
-    @app.middleware("http")
-    async def _limits(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body):
-            return ApiError(413, f"request body too large: at most {max_body} bytes").response()
-        response = await call_next(request)
-        if request.url.path in ("/", "/index.html") or request.url.path.startswith("/static/"):
-            response.headers["Content-Security-Policy"] = (
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                "connect-src 'self'; frame-ancestors 'none'")
-            response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+    app.add_middleware(_Gate, allowed_hosts=allowed_hosts, max_body=max_body)
 
     @app.post("/evaluate", responses=_ERRORS, summary="Evaluate a case on a date",
               openapi_extra=_body_doc(EvaluateRequest, {"case": {"physician": {
@@ -154,8 +157,8 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY) -> Fa
         body = _object(await read_json(request, max_body), {"case": True, "on": False, "outputs": False})
         case = body["case"]
         if not isinstance(case, dict):
-            raise ApiError(422, "invalid request", [f"case: a case is an object (physician, contract, …), "
-                                                    f"not {_json_kind(case)}"])
+            raise ApiError(422, INVALID, [f"case: un cas est un objet (physician, contract, …), "
+                                          f"pas {_json_kind(case)}"])
         on = _date(body.get("on"), "on")
         outputs = _outputs(body.get("outputs"))
         result = await run_in_threadpool(_evaluate, registry, case, on, outputs, "case")
@@ -169,8 +172,8 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY) -> Fa
         body = _object(await read_json(request, max_body), {"physician": True, "on": False})
         physician = body["physician"]
         if not isinstance(physician, dict):
-            raise ApiError(422, "invalid request", [f"physician: expected an object of fields, "
-                                                    f"not {_json_kind(physician)}"])
+            raise ApiError(422, INVALID, [f"physician: un objet de champs est attendu, "
+                                          f"pas {_json_kind(physician)}"])
         on = _date(body.get("on"), "on")
         result = await run_in_threadpool(_evaluate, registry, {"physician": physician}, on, OPTIONS_OUTPUTS, "")
         return options_json(result)
@@ -184,8 +187,7 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY) -> Fa
         """Its dates and description, the inputs a case gives (types, bounds, French labels),
         its enums with their French labels, its outputs and legal references."""
         if ruleset_id not in registry.entries:
-            hint = did_you_mean(ruleset_id, registry.entries)
-            raise ApiError(404, f"no ruleset `{ruleset_id}`" + (f"; {hint}" if hint else ""))
+            raise ApiError(404, f"aucun texte « {ruleset_id} »" + _suggest(ruleset_id, registry.entries))
         return ruleset_detail(registry.entries[ruleset_id].model)
 
     web = web_dir()
@@ -202,31 +204,130 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY) -> Fa
 
 async def read_json(request: Request, limit: int) -> object:
     """The body as JSON, numbers with a fraction or exponent as exact Decimals."""
+    media = (request.headers.get("content-type") or "").partition(";")[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        given = f"« {media} »" if media else "aucun"
+        raise ApiError(415, f"type de contenu non pris en charge ({given}) : envoyez le corps en JSON, avec "
+                            "l'en-tête Content-Type: application/json")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"request body too large: at most {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, _too_large(limit))
+            chunks.append(chunk)
+    except ClientDisconnect:  # the client left mid-upload: nobody to answer, nothing to log
+        raise ApiError(400, "requête interrompue par le client") from None
     raw = b"".join(chunks)
     if not raw.strip():
-        raise ApiError(400, "empty body: expected a JSON object")
+        raise ApiError(400, "corps vide : un objet JSON est attendu")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ApiError(400, "the body is not UTF-8 text") from None
+        raise ApiError(400, "le corps n'est pas du texte UTF-8") from None
     try:
         data = json.loads(text, parse_float=_exact_number, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise ApiError(400, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise ApiError(400, f"JSON invalide, ligne {exc.lineno}, colonne {exc.colno} : {_json_message(exc.msg)}") from None
     except _BadNumber as exc:
-        raise ApiError(422, "invalid request", [str(exc)]) from None
-    except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, absurd nesting
-        raise ApiError(400, f"invalid JSON: {str(exc) or type(exc).__name__}") from None
+        raise ApiError(422, INVALID, [str(exc)]) from None
+    except RecursionError:
+        raise ApiError(400, "JSON invalide : imbrication trop profonde") from None
+    except ValueError:  # an integer of thousands of digits
+        raise ApiError(400, "JSON invalide : nombre entier trop long") from None
     lone = _lone_surrogate(data)
     if lone is not None:
-        raise ApiError(400, f"invalid JSON: \\u{ord(lone):04x} is half of a UTF-16 surrogate pair, not a character")
+        raise ApiError(400, f"JSON invalide : \\u{ord(lone):04x} est la moitié d'une paire de substitution "
+                            "UTF-16, pas un caractère")
     return data
+
+
+INVALID = "requête invalide"
+_JSON_MESSAGES = {  # json.JSONDecodeError's messages, in French
+    "Expecting value": "une valeur est attendue",
+    "Expecting property name enclosed in double quotes": "un nom de champ entre guillemets est attendu",
+    "Expecting ',' delimiter": "une virgule est attendue",
+    "Expecting ':' delimiter": "deux-points (:) sont attendus",
+    "Unterminated string starting at": "texte non terminé",
+    "Invalid control character at": "caractère de contrôle interdit dans un texte",
+    "Invalid \\escape": "séquence d'échappement invalide",
+    "Invalid \\uXXXX escape": "séquence \\uXXXX invalide",
+    "Extra data": "données en trop après l'objet JSON",
+    "Illegal trailing comma before end of object": "virgule en trop avant la fin de l'objet",
+    "Illegal trailing comma before end of array": "virgule en trop avant la fin de la liste",
+}
+
+
+def _json_message(msg: str) -> str:
+    return _JSON_MESSAGES.get(msg, msg)
+
+
+def _too_large(limit: int) -> str:
+    return f"corps de la requête trop volumineux : au plus {limit} octets"
+
+
+def _suggest(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
+
+
+def _http_error_text(request: Request, exc: StarletteHTTPException) -> str:
+    if exc.status_code == 404:
+        return f"introuvable : {request.url.path}"
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return f"méthode {request.method} non autorisée ici" + (f" (acceptée : {allowed})" if allowed else "")
+    return str(exc.detail)
+
+
+class _Gate:
+    """Before any route: the Host header (against DNS rebinding), the declared body size, and the
+    page's security headers. A plain ASGI middleware: it never reads the body."""
+
+    def __init__(self, app, allowed_hosts=(), max_body: int = MAX_BODY):
+        self.app = app
+        self.hosts = frozenset(h.lower().rstrip(".") for h in (*LOCAL_HOSTS, *allowed_hosts))
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k: v for k, v in scope["headers"] if k in (b"host", b"content-length")}
+        host = host_name(headers.get(b"host", b"").decode("latin-1"))
+        if "*" not in self.hosts and host not in self.hosts:
+            named = f"« {host} »" if host else "absent"
+            error = ApiError(400, f"hôte non autorisé ({named}) : ce serveur ne répond qu'aux noms pour lesquels il "
+                                  "est lancé (localhost, et ceux donnés par millesime serve --allowed-host)")
+            return await error.response()(scope, receive, send)
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return await ApiError(413, _too_large(self.max_body)).response()(scope, receive, send)
+        path = scope["path"]
+        if path in ("/", "/index.html") or path.startswith("/static/"):
+            async def send_with_headers(message):
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": [*message.get("headers", []), *_PAGE_HEADERS]}
+                await send(message)
+            return await self.app(scope, receive, send_with_headers)
+        return await self.app(scope, receive, send)
+
+
+_PAGE_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                                 b"connect-src 'self'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+]
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header, without port, lower case: `[::1]:8000` → `::1`."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    name, _, port = header.rpartition(":")
+    if name and port.isdigit() and ":" not in name:
+        header = name
+    return header.rstrip(".")
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -259,36 +360,35 @@ def _exact_number(text: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:  # pragma: no cover - json only hands over number syntax
-        raise _BadNumber(f"{text}: not a number") from None
+        raise _BadNumber(f"{text} : pas un nombre") from None
     if value and abs(value.adjusted()) > MAX_EXPONENT:
-        raise _BadNumber(f"{text}: number out of range")
+        raise _BadNumber(f"{text} : nombre hors limites")
     return value
 
 
 def _no_constant(name: str):
-    raise _BadNumber(f"{name}: not a number a case can hold")
+    raise _BadNumber(f"{name} : pas un nombre qu'un cas puisse contenir")
 
 
 def _json_kind(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number")
+    return {dict: "un objet", list: "une liste", str: "un texte", bool: "un booléen", type(None): "null"}.get(
+        type(value), "un nombre")
 
 
 def _object(data: object, fields: dict[str, bool]) -> dict:
     """Check the envelope: an object with known fields, the required ones present."""
     if not isinstance(data, dict):
-        raise ApiError(422, "invalid request", [f"the body is an object with fields {', '.join(fields)}, "
-                                                f"not {_json_kind(data)}"])
+        raise ApiError(422, INVALID, [f"le corps est un objet de champs {', '.join(fields)}, "
+                                      f"pas {_json_kind(data)}"])
     problems = []
     for key in data:
         if key not in fields:
-            hint = did_you_mean(key, fields)
-            problems.append(f"{key}: unknown field" + (f"; {hint}" if hint else f"; known fields: {', '.join(fields)}"))
+            problems.append(f"{key}: champ inconnu" + (_suggest(key, fields) or f" ; champs connus : {', '.join(fields)}"))
     for key, required in fields.items():
         if required and key not in data:
-            problems.append(f"{key}: required field missing")
+            problems.append(f"{key}: champ obligatoire manquant")
     if problems:
-        raise ApiError(422, "invalid request", problems)
+        raise ApiError(422, INVALID, problems)
     return data
 
 
@@ -300,14 +400,14 @@ def _date(value: object, field: str) -> dt.date:
             return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    raise ApiError(422, "invalid request", [f"{field}: expected a date YYYY-MM-DD, got {json.dumps(value, default=str)}"])
+    raise ApiError(422, INVALID, [f"{field}: une date AAAA-MM-JJ est attendue, pas {json.dumps(value, default=str)}"])
 
 
 def _outputs(value: object) -> list[str] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or not value:
-        raise ApiError(422, "invalid request", ["outputs: expected a non-empty list of output names"])
+        raise ApiError(422, INVALID, ["outputs: une liste non vide de noms de résultats est attendue"])
     return value
 
 
@@ -317,14 +417,18 @@ def _evaluate(registry: Registry, case: dict, on: dt.date, outputs: list[str] | 
     try:
         return evaluate(case, on, registry, outputs)
     except CaseError as exc:
-        raise ApiError(422, f"invalid {where or 'request'}", [prefix + p for p in exc.problems]) from None
-    except NoRulesetError as exc:
-        raise ApiError(422, str(exc), [f"on: {exc}"]) from None
+        raise ApiError(422, "cas invalide" if where else INVALID, [prefix + p for p in exc.problems]) from None
+    except NoRulesetError:
+        spans = ", ".join(f"{m.id} (du {V.display(m.effective_from)}"
+                          + (f" au {V.display(m.effective_until)})" if m.effective_until else ", sans date de fin)")
+                          for m in registry.timeline())
+        text = f"aucun texte n'est en vigueur le {V.display(on)} ; les textes couvrent : {spans}"
+        raise ApiError(422, text, [f"on: {text}"]) from None
     except EvaluationError as exc:
         text = exc.message + (f" ({exc.hint})" if exc.hint else "")
         if exc.message.startswith("unknown output"):
-            raise ApiError(422, "invalid request", [f"outputs: {text}"]) from None
-        raise ApiError(422, f"the ruleset gives no value for this case: {text}") from None
+            raise ApiError(422, INVALID, [f"outputs: {text}"]) from None
+        raise ApiError(422, f"le texte ne donne pas de valeur pour ce cas : {text}") from None
     except MillesimeError as exc:
         raise ApiError(422, str(exc)) from None
 

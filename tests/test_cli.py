@@ -25,7 +25,7 @@ CASE = "physician: {sector: 1, patients: 800, percentile: 60}\ncontract: {signed
 
 
 def test_eval_json_has_the_documented_shape(tmp_path):
-    r = run("eval", write(tmp_path, "c.yaml", CASE), "--on", "2021-06-01", "--json", "--rulesets", DEMO)
+    r = run("eval", write(tmp_path, "c.yaml", CASE), "--on", "2021-06-01", "--json", "--explain", "--rulesets", DEMO)
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert set(out) == {"date", "ruleset", "fingerprint", "results", "reliance", "explanation"}
@@ -127,3 +127,122 @@ def test_case_files_keep_on_and_yes_as_text_and_decimals_exact(tmp_path):
     data = load_data(write(tmp_path, "c.yaml", "on: 2024-01-01\nanswer: yes\nflag: true\nshare: 0.15\n"))
     assert data == {"on": __import__("datetime").date(2024, 1, 1), "answer": "yes", "flag": True,
                     "share": Decimal("0.15")}
+
+
+# ---------------------------------------------------------------- reading the output (issue 16)
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "generaliste-2024.yaml"
+
+
+def test_eval_json_leaves_the_explanation_out_unless_asked(tmp_path):
+    r = run("eval", write(tmp_path, "c.yaml", CASE), "--on", "2021-06-01", "--json", "--rulesets", DEMO)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert set(out) == {"date", "ruleset", "fingerprint", "results", "reliance"}  # what it rests on, always
+    assert out["results"]["annual_aid"] == "8000.00"
+
+
+def test_eval_shows_french_labels_and_identifiers_on_request(tmp_path):
+    case = write(tmp_path, "c.yaml", CASE)
+    lines = run("eval", case, "--on", "2021-06-01", "--rulesets", DEMO).output.splitlines()
+    assert lines[:3] == ["Prime de démonstration (texte de base)",
+                         lines[1], "calcul au 01/06/2021"]
+    assert lines[1].startswith("texte demo_base (sha256:") and lines[1].endswith(
+        "), en vigueur du 01/01/2020 au 31/12/2021")
+    # labels padded to the longest one ("Montant annuel de la prime", 26 characters), two spaces, the value
+    assert lines[4:] == ["Éligibilité à la prime      oui",
+                         "Motifs d'inéligibilité      néant",
+                         "Année de contrat en cours   2",
+                         "Montant annuel de la prime  8\u202f000,00 €"]
+    ids = run("eval", case, "--on", "2021-06-01", "--rulesets", DEMO, "--ids").output.splitlines()
+    assert ids[4:] == ["eligible               oui", "ineligibility_reasons  néant",
+                       "contract_year          2", "annual_aid             8\u202f000,00 €"]
+
+
+def test_eval_prints_payments_as_a_table():
+    # Signed 15/06/2023 (règlement arbitral, 1 ETP): year 1 paid a month after signing, 36 000 €;
+    # year 2 at the anniversary, 15/06/2024, still the 2023 table (the 2024 convention starts on the
+    # 22nd): 27 000 €; year 3 (from 15/06/2025, 2024 table) 22 000 €, half of it two months in, the
+    # balance a year later: rates 150/200 = 0.75 (MT) and 200/250 = 0.8 (file active) combine as
+    # 0.75 (lowest), 0.6 (product) or 0.775 (mean) → due 13 200 to 17 050 € → balance 2 200 to 6 050 €.
+    r = run("eval", EXAMPLE, "--on", "2025-09-01", "--output", "payments")
+    assert r.exit_code == 0, r.output
+    nnbsp = "\u202f"
+    assert r.output.splitlines()[4:] == [
+        "Versements de l'aide, de la signature à l'année en cours :",
+        "  Année  Date        Nature            Montant",
+        "  ─────  ──────────  ────────────────  ───────────",
+        f"      1  15/07/2023  versement unique  36{nnbsp}000,00 €",
+        f"      2  15/06/2024  versement unique  27{nnbsp}000,00 €",
+        f"      3  15/08/2025  avance            11{nnbsp}000,00 €",
+        "      3  15/08/2026  solde             voir note 1",
+        "  note 1. entre 2\u202f200,00 € et 6\u202f050,00 € — dépend de : Taux d'atteinte des deux objectifs "
+        "(médecin traitant et file active)",
+    ]
+
+
+def test_eval_prints_options_as_a_table_with_a_column_per_year(tmp_path):
+    # 2024 convention, 900 patients (P30–P50): 1/2 ETP 19 000 / 14 000 / 11 000 …, 1 ETP 38 000 / 28 000 / 22 000 …
+    case = write(tmp_path, "gp.yaml", "physician: {specialty: medecine_generale, sector: 1, optam: false, "
+                                      "patients_mt: 900, file_active: 1500}\n")
+    lines = run("eval", case, "--on", "2024-07-01", "--output", "options").output.splitlines()
+    header = lines[5].split("  ")
+    assert [h.strip() for h in header if h.strip()] == [
+        "Option", "Aide année 1", "Aide année 2", "Aide année 3", "Aide année 4", "Aide année 5",
+        "Patients MT à ajouter", "File active à ajouter"]
+    rows = [[c.strip() for c in line.split("  ") if c.strip()] for line in lines[7:9]]
+    k = "\u202f000,00 €"
+    assert rows == [["1/2 ETP", f"19{k}", f"14{k}", f"11{k}", f"11{k}", f"11{k}", "voir note 1", "voir note 1"],
+                    ["1 ETP", f"38{k}", f"28{k}", f"22{k}", f"22{k}", f"22{k}", "voir note 2", "voir note 2"]]
+    # each rate of the 2024 target table is unknown, at least 0 %: « au moins 0 » patients, decided by
+    # the cell of the band and the option
+    assert lines[9] == ("  note 1. au moins 0 — dépend de : Objectif de progression de la patientèle, selon la "
+                        "patientèle de départ (convention de 2024) : percentile 30..50 et option half")
+
+
+def test_explain_depth_and_short_form(tmp_path):
+    case = write(tmp_path, "c.yaml", CASE)
+    whole = run("explain", case, "annual_aid", "--on", "2021-06-01", "--rulesets", DEMO).output.splitlines()
+    top = run("explain", case, "annual_aid", "--on", "2021-06-01", "--rulesets", DEMO, "--depth", "0")
+    assert top.exit_code == 0, top.output
+    lines = top.output.splitlines()
+    assert lines[2] == whole[2] == "Montant annuel de la prime = 8\u202f000,00 €   [règle annual_aid]"
+    assert lines[-1].startswith("    … ") and lines[-1].endswith(" éléments de calcul non affichés "
+                                                                "(--depth pour en voir plus)")
+    assert all(not line.startswith("        ") for line in lines)  # nothing below the output's own lines
+    one = run("explain", case, "annual_aid", "--on", "2021-06-01", "--rulesets", DEMO, "--depth", "1").output
+    assert "    Montant de la prime (euros) (year 2, option half) = 8\u202f000,00 €   [barème amount]" in one
+    short = run("explain", case, "annual_aid", "--on", "2021-06-01", "--rulesets", DEMO, "--short").output
+    assert "Montant annuel de la prime = 8\u202f000,00 €\n" in short  # no identifier
+    assert "    source : Texte de démonstration n°1, art. 3" in short.splitlines()
+    assert "formule" not in short and "[" not in short and "voir plus haut" not in short
+    assert len(short.splitlines()) < len(whole)
+
+
+def test_an_engine_error_says_error_once(tmp_path):
+    r = run("eval", write(tmp_path, "c.yaml", CASE), "--on", "2021-06-01", "--rulesets", DEMO, "--output", "aide")
+    assert r.exit_code == 1
+    assert r.output.count("error:") == 1 and r.output.startswith("error: unknown output `aide`")
+
+
+def test_a_missing_optional_library_names_its_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # `import pyarrow` now fails as if not installed
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    csv = write(tmp_path, "p.csv", "specialty,sector,optam,patients_mt,file_active\n"
+                                   "medecine_generale,1,false,900,1500\n")
+    r = run("batch", csv, "--on", "2024-07-01", "--out", tmp_path / "r.parquet")
+    assert r.exit_code == 1
+    assert r.output == ("erreur : cette commande a besoin de pyarrow, qui n'est pas installé ; il fait partie de "
+                        "l'option « batch » de Millésime : pip install 'millesime[batch]'\n")
+
+
+def test_serve_without_the_serve_extra_names_it(monkeypatch):
+    import engine
+    for name in ("serving", "server"):  # imported by an earlier test: forgotten, so imported again
+        monkeypatch.delitem(sys.modules, f"engine.{name}", raising=False)
+        monkeypatch.delattr(engine, name, raising=False)
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    r = run("serve", "--port", "0")
+    assert r.exit_code == 1
+    assert r.output == ("erreur : cette commande a besoin de uvicorn, qui n'est pas installé ; il fait partie de "
+                        "l'option « serve » de Millésime : pip install 'millesime[serve]'\n")

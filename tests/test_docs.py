@@ -58,7 +58,8 @@ def md_table(text: str, header_startswith: str) -> list[list[str]]:
 def test_one_page_per_agreement_changes_for_amending_ones_and_examples(pages):
     assert set(pages) == {"index.md", "calendrier.md", "dsl.md", ".nav.yml",
                           "accords/demo_base.md", "accords/demo_amend.md", "changements/demo_amend.md",
-                          "exemples/demo_base.md", "exemples/demo_amend.md"}
+                          "exemples/demo_base.md", "exemples/demo_amend.md",
+                          "exemples/demo_base/cases.md", "exemples/demo_amend/cases.md"}
     assert all(p.startswith("<!-- Page générée") for name, p in pages.items() if name.endswith(".md"))
 
 
@@ -169,20 +170,46 @@ def test_timeline_and_how_running_contracts_cross(pages):
 
 
 def test_worked_examples_with_results_and_explanation_tree(pages):
-    page = pages["exemples/demo_amend.md"]
-    assert "## 1. contrat signé en 2021, avant l'anniversaire de 2022 (montants de 2020)" in page
+    page = pages["exemples/demo_amend/cases.md"]
+    assert page.startswith(docs.BANNER + "# Fichier cases.yaml : Prime de démonstration (réforme de 2022)\n")
+    assert "## 1. contrat signé en 2021, avant l'anniversaire de 2022 (montants de 2020) {#cas-1}" in page
     assert "- **Médecin** (`physician`) :\n    - Secteur conventionnel (`physician.sector`) : **1**" in page
     assert f"| Montant annuel de la prime (`annual_aid`) | {eur('20 000,00')} | `20000.00` | ✓ |" in page
     tree = page[page.index("### Explication", page.index("## 1.")):page.index("## 2.")]
-    assert tree.startswith(f"### Explication\n\n- **Montant annuel de la prime** = {eur('20 000,00')} — règle "
-                           "[`annual_aid`](../accords/demo_amend.md#annual_aid)\n")
+    # folded: a reviewer opens the tree of the result they look at
+    assert tree.startswith(f'### Explication\n\n<details markdown="1">\n<summary>Explication : Montant annuel de la '
+                           f"prime = {eur('20 000,00')}</summary>\n\n- **Montant annuel de la prime** = "
+                           f"{eur('20 000,00')} — règle [`annual_aid`](../../accords/demo_amend.md#annual_aid)\n")
+    assert tree.rstrip().endswith("</details>")
     assert "    - source : [Texte de démonstration n°2](https://example.org/demo2), article 5 : " \
            "« à la date anniversaire du contrat »\n" in tree
     # the amount comes from the 2020 table, read through `as of`, with that text's source
     assert re.search(r"\n        - \*\*Montant de la prime \(euros\) \(year 1, option full\)\*\* = 20.000,00 € — "
-                     r"barème \[`amount`\]\(\.\./accords/demo_base\.md#amount\)\n", tree)
+                     r"barème \[`amount`\]\(\.\./\.\./accords/demo_base\.md#amount\)\n", tree)
     assert "✗" not in page
     assert "Aucun cas de non-régression" in docs.generate(DEMO, None)["exemples/demo_amend.md"]
+
+
+def test_the_examples_of_an_agreement_are_listed_by_file_with_links(pages):
+    listing = pages["exemples/demo_amend.md"]
+    assert "Ce texte a 2 cas de non-régression, rangés par fichier." in listing
+    assert "## [Fichier cases.yaml](demo_amend/cases.md)\n\nFichier `cases.yaml`, 2 cas.\n" in listing
+    assert md_table(listing, "n°") == [
+        ["n°", "Cas", "Date du calcul", "Conforme"],
+        ["1", "[contrat signé en 2021, avant l'anniversaire de 2022 (montants de 2020)](demo_amend/cases.md#cas-1)",
+         "01/02/2022", "✓"],
+        ["2", "[secteur 2 avec OPTAM, 1 ETP, première année](demo_amend/cases.md#cas-2)", "01/06/2022", "✓"]]
+    assert "<details" not in listing
+
+
+def test_rules_in_words_contract_a_le_and_de_le():
+    assert docs.after("est inférieur ou égal à ", "le montant du barème") == "est inférieur ou égal au montant du barème"
+    assert docs.after("les entiers de 1 à ", "les bornes") == "les entiers de 1 aux bornes"
+    assert docs.after("la somme de ", "le montant") == "la somme du montant"
+    assert docs.after("l'opposé de ", "les montants") == "l'opposé des montants"
+    assert docs.after("égal à ", "la date") == "égal à la date"
+    assert docs.after("égal à ", "*le montant*") == "égal à *le montant*"  # a label keeps its words
+    assert docs.after("égal à ", "lequel") == "égal à lequel"
 
 
 def test_dsl_page_quotes_the_rulesets(pages):
@@ -215,7 +242,7 @@ def test_cli_docs_writes_then_checks(tmp_path):
     args = ["docs", "--out", str(tmp_path), "--rulesets", str(DEMO), "--cases", str(DEMO_CASES)]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
-    assert "9 page(s) generated" in r.output
+    assert "11 page(s) generated" in r.output
     assert CliRunner().invoke(main, args + ["--check"]).exit_code == 0
     (tmp_path / "calendrier.md").write_text("edited by hand")
     r = CliRunner().invoke(main, args + ["--check"])
@@ -246,6 +273,10 @@ def test_demo_site_builds_strictly(tmp_path, pages):
     html = (tmp_path / "site" / "accords" / "demo_amend.html").read_text(encoding="utf-8")
     assert html.count("<table>") >= 5
     assert f"<td style=\"text-align: right;\">{eur('22 000,00')}</td>" in html
+    cases = (tmp_path / "site" / "exemples" / "demo_amend" / "cases.html").read_text(encoding="utf-8")
+    assert cases.count("<details>") == cases.count("</details>") == 3  # one per result (1 + 2), folded
+    assert f"<summary>Explication : Montant annuel de la prime = {eur('20 000,00')}</summary>" in cases
+    assert "<li><strong>Montant annuel de la prime</strong>" in cases  # the tree inside is Markdown rendered
 
 
 # ---------------------------------------------------------------- the shipped agreements
@@ -262,6 +293,26 @@ def shipped_pages():
 def test_committed_pages_are_up_to_date(shipped_pages):
     stale = docs.stale(shipped_pages, REPO / "docs")
     assert not stale, f"stale pages in docs/: {stale}; run `make docs` (or `millesime docs`) and commit them"
+
+
+@shipped
+def test_no_page_weighs_megabytes_and_the_words_contract(shipped_pages):
+    # the examples of an agreement were one page of 1.8–2.6 MB; « à le montant » was written
+    assert max(len(text.encode("utf-8")) for text in shipped_pages.values()) < 1_000_000
+    listing = shipped_pages["exemples/convention_2024.md"]
+    assert len(listing) < 20_000 and "[1/2 ETP, année 1](convention_2024/amounts.md#cas-1)" in listing
+    for name, text in shipped_pages.items():
+        for wrong in (" à le montant", " à le plus", " de le plus", " de les éléments"):
+            assert wrong not in text, (name, wrong)
+    assert "est inférieur ou égal au montant du barème" in shipped_pages["accords/convention_2024.md"]
+    assert "les entiers de 1 au plus petit de" in shipped_pages["accords/convention_2024.md"]
+
+
+@shipped
+def test_the_research_notes_in_english_stay_out_of_the_site(shipped_pages, shipped_site):
+    assert "recherche" not in shipped_pages[".nav.yml"]
+    assert not (shipped_site / "recherche").exists()
+    assert (REPO / "docs" / "recherche" / "notes-juridiques-1.md").is_file()  # kept in the repository
 
 
 @shipped

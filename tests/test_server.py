@@ -4,6 +4,7 @@ Needs the `serve` extra (fastapi, httpx); skipped without it.
 """
 import datetime as dt
 import json
+import os
 
 import pytest
 
@@ -24,9 +25,12 @@ GP = {"specialty": "medecine_generale", "sector": 1, "optam": False, "patients_m
 AV7 = {"priority_zone": False, "group_practice": True, "coordinated_practice": True}
 
 
+BASE = "http://localhost"  # the Host header must be one the server serves (localhost names by default)
+
+
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(shipped_registry())) as c:
+    with TestClient(create_app(shipped_registry()), base_url=BASE) as c:
         yield c
 
 
@@ -117,8 +121,9 @@ def test_decimals_are_exact_never_floats(client):
                "file_active": 2000, "percentile": 50}
     def body(share: str) -> str:  # the number written as is in the JSON text
         return '{"on": "2024-07-01", "physician": ' + json.dumps(surgeon)[:-1] + f', "ccam_fee_share": {share}}}}}'
-    under = client.post("/options", content=body("0.19999999999999999999"))
-    at = client.post("/options", content=body("0.20"))
+    json_type = {"content-type": "application/json"}
+    under = client.post("/options", content=body("0.19999999999999999999"), headers=json_type)
+    at = client.post("/options", content=body("0.20"), headers=json_type)
     assert under.json()["eligible"] is True
     assert at.json()["eligible"] is False
     assert [r["requirement"] for r in at.json()["ineligibility_reasons"]] == ["eligibility.technical_acts"]
@@ -186,7 +191,7 @@ def problems(r, status=422):
 
 def test_bad_field_value_is_named(client):
     got = problems(client.post("/options", json={"physician": {**GP, "sector": 3}, "on": "2024-07-01"}))
-    assert got == ["physician.sector: input should be less than or equal to 2 (got 3)"]
+    assert got == ["physician.sector: input should be less than or equal to 2 (got 3)"]  # the engine's words
 
 
 def test_unknown_and_missing_fields(client):
@@ -195,8 +200,8 @@ def test_unknown_and_missing_fields(client):
     assert any(p.startswith("case.physician.optam: required field missing") for p in got)
     assert any(p.startswith("case.physician.sectr: unknown field") and "sector" in p for p in got)
     got = problems(client.post("/options", json={"physicien": GP}))
-    assert got[0].startswith("physicien: unknown field") and "physician" in got[0]
-    assert "physician: required field missing" in got
+    assert got[0] == "physicien: champ inconnu ; vouliez-vous dire « physician » ?"
+    assert "physician: champ obligatoire manquant" in got
 
 
 def test_bad_enum_value(client):
@@ -206,9 +211,12 @@ def test_bad_enum_value(client):
 
 def test_dates(client):
     r = client.post("/options", json={"physician": GP, "on": "2010-01-01"})
-    assert r.status_code == 422 and r.json()["error"].startswith("no ruleset in force on 2010-01-01")
+    assert r.status_code == 422 and r.json()["error"] == (
+        "aucun texte n'est en vigueur le 01/01/2010 ; les textes couvrent : avenant7_2019 (du 21/08/2019 au "
+        "30/04/2023), reglement_arbitral_2023 (du 01/05/2023 au 21/06/2024), convention_2024 (du 22/06/2024, "
+        "sans date de fin)")
     assert problems(client.post("/options", json={"physician": GP, "on": "01/07/2024"})) == \
-        ['on: expected a date YYYY-MM-DD, got "01/07/2024"']
+        ['on: une date AAAA-MM-JJ est attendue, pas "01/07/2024"']
     assert problems(client.post("/options", json={"physician": GP, "on": "2024-02-30"}))[0].startswith("on:")
 
 
@@ -218,16 +226,17 @@ def test_unknown_output(client):
 
 
 @pytest.mark.parametrize("body, status, needle", [
-    (b"", 400, "empty body"),
-    (b"{not json", 400, "invalid JSON at line 1, column 2"),
-    (b"[1, 2]", 422, "not a list"),
-    (b'{"physician": {"patients_mt": NaN}}', 422, "NaN: not a number"),
-    (b'{"physician": {"patients_mt": 1e999999}}', 422, "number out of range"),
-    (b'{"physician": [' + b"[" * 20000 + b"]" * 20000 + b"]}", 400, "invalid JSON"),
-    (b"\xff\xfe", 400, "not UTF-8"),
+    (b"", 400, "corps vide : un objet JSON est attendu"),
+    (b"{not json", 400, "JSON invalide, ligne 1, colonne 2 : un nom de champ entre guillemets est attendu"),
+    (b"[1, 2]", 422, "pas une liste"),
+    (b'{"physician": {"patients_mt": NaN}}', 422, "NaN : pas un nombre qu'un cas puisse contenir"),
+    (b'{"physician": {"patients_mt": 1e999999}}', 422, "1e999999 : nombre hors limites"),
+    (b'{"physician": [' + b"[" * 20000 + b"]" * 20000 + b"]}", 400, "JSON invalide : imbrication trop profonde"),
+    (b'{"physician": {"patients_mt": ' + b"9" * 5000 + b"}}", 400, "JSON invalide : nombre entier trop long"),
+    (b"\xff\xfe", 400, "le corps n'est pas du texte UTF-8"),
     # a lone surrogate is JSON syntax but no character: echoed in "unknown field", it gave a 500
-    (b'{"\\ud800physician": {}}', 400, "\\\\ud800 is half of a UTF-16 surrogate pair"),
-    (b'{"physician": {"specialty": ["\\udfff"]}}', 400, "\\\\udfff is half"),
+    (b'{"\\ud800physician": {}}', 400, "\\\\ud800 est la moitié d'une paire de substitution UTF-16"),
+    (b'{"physician": {"specialty": ["\\udfff"]}}', 400, "\\\\udfff est la moitié"),
 ])
 def test_malformed_bodies_get_4xx_never_500(client, body, status, needle):
     r = client.post("/options", content=body, headers={"content-type": "application/json"})
@@ -236,15 +245,16 @@ def test_malformed_bodies_get_4xx_never_500(client, body, status, needle):
 
 
 def test_body_over_the_limit_is_413():
-    with TestClient(create_app(shipped_registry(), max_body=1024)) as small:
+    with TestClient(create_app(shipped_registry(), max_body=1024), base_url=BASE) as small:
         r = small.post("/options", json={"physician": {**GP, "padding": "x" * 2000}})
-        assert r.status_code == 413 and "at most 1024 bytes" in r.json()["error"]
+        assert r.status_code == 413
+        assert r.json() == {"error": "corps de la requête trop volumineux : au plus 1024 octets"}
 
         def chunks():  # no Content-Length: counted while read
             yield b'{"physician": {"x": "'
             yield b"x" * 2000
             yield b'"}}'
-        r = small.post("/options", content=chunks())
+        r = small.post("/options", content=chunks(), headers={"content-type": "application/json"})
         assert r.status_code == 413
 
 
@@ -271,7 +281,8 @@ def test_ruleset_detail_gives_inputs_and_french_labels(client):
     assert members["double"] == "2 ETP (second assistant)"
     assert "options" in detail["outputs"]
     r = client.get("/rulesets/convention_2042")
-    assert r.status_code == 404 and "no ruleset `convention_2042`" in r.json()["error"]
+    assert r.status_code == 404
+    assert r.json() == {"error": "aucun texte « convention_2042 » ; vouliez-vous dire « convention_2024 » ?"}
 
 
 def test_openapi_describes_the_endpoints(client):
@@ -279,7 +290,7 @@ def test_openapi_describes_the_endpoints(client):
     assert {"/evaluate", "/options", "/rulesets", "/rulesets/{ruleset_id}"} <= set(spec["paths"])
     body = spec["paths"]["/evaluate"]["post"]["requestBody"]["content"]["application/json"]
     assert set(body["schema"]["properties"]) == {"case", "on", "outputs"}
-    assert "413" in spec["paths"]["/options"]["post"]["responses"]
+    assert {"413", "415"} <= set(spec["paths"]["/options"]["post"]["responses"])
 
 
 def test_the_page_and_its_files_are_served(client):
@@ -295,6 +306,98 @@ def test_the_page_and_its_files_are_served(client):
 def test_a_wrong_method_gets_405_with_the_allowed_methods(client):
     # found by the API fuzzer (tests/fuzz/test_api_fuzz.py): the 405 lost its `Allow` header
     r = client.put("/evaluate", json={})
-    assert r.status_code == 405 and r.json() == {"error": "Method Not Allowed"}
+    assert r.status_code == 405 and r.json() == {"error": "méthode PUT non autorisée ici (acceptée : POST)"}
     assert r.headers["allow"] == "POST"
     assert client.delete("/rulesets").headers["allow"] == "GET"
+
+
+# ---------------------------------------------------------------- hostile clients (issue 16)
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "text/plain;charset=UTF-8",
+                                          "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])
+def test_a_body_not_declared_as_json_gets_415(client, content_type):
+    # what a web page can post to a local server without the browser asking it first (no preflight)
+    headers = {"content-type": content_type} if content_type else {}
+    r = client.post("/options", content=json.dumps({"physician": GP, "on": "2024-07-01"}), headers=headers)
+    assert r.status_code == 415
+    given = f"« {content_type.split(';')[0].lower()} »" if content_type else "aucun"
+    assert r.json() == {"error": f"type de contenu non pris en charge ({given}) : envoyez le corps en JSON, avec "
+                                 "l'en-tête Content-Type: application/json"}
+
+
+def test_json_content_types_are_accepted(client):
+    for content_type in ["application/json", "application/json; charset=utf-8", "Application/JSON",
+                         "application/problem+json"]:
+        r = client.post("/options", content=json.dumps({"physician": GP, "on": "2024-07-01"}),
+                        headers={"content-type": content_type})
+        assert r.status_code == 200, (content_type, r.text)
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "localhost.evil.example", "127.0.0.2",
+                                  "[::2]:8000", ""])
+def test_a_host_the_server_does_not_serve_is_refused(client, host):
+    # DNS rebinding: a remote page whose name now points at 127.0.0.1 sends its own name as Host
+    r = client.get("/rulesets", headers={"host": host})
+    assert r.status_code == 400
+    named = {"evil.example:8000": "evil.example", "[::2]:8000": "::2"}.get(host, host)
+    shown = f"« {named} »" if host else "absent"
+    assert r.json() == {"error": f"hôte non autorisé ({shown}) : ce serveur ne répond qu'aux noms pour lesquels il "
+                                 "est lancé (localhost, et ceux donnés par millesime serve --allowed-host)"}
+    assert client.post("/options", json={"physician": GP}, headers={"host": host}).status_code == 400
+    assert client.get("/", headers={"host": host}).status_code == 400
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "LOCALHOST.", "127.0.0.1:8000", "[::1]:8000"])
+def test_localhost_names_are_served(client, host):
+    assert client.get("/rulesets", headers={"host": host}).status_code == 200
+
+
+def test_allowed_hosts_are_added_to_localhost():
+    app = create_app(shipped_registry(), allowed_hosts=["millesime.example.org"])
+    with TestClient(app, base_url="http://millesime.example.org") as c:
+        assert c.get("/rulesets").status_code == 200
+        assert c.get("/rulesets", headers={"host": "localhost:8000"}).status_code == 200
+        assert c.get("/rulesets", headers={"host": "example.org"}).status_code == 400
+
+
+@pytest.mark.parametrize("field", ["patients_mt", "file_active", "sector"])
+def test_a_boolean_is_not_a_number(client, field):
+    # `true` was read as 1: a count, a sector, an amount take numbers only
+    got = problems(client.post("/options", json={"physician": {**GP, field: True}, "on": "2024-07-01"}))
+    assert got == [f"physician.{field}: a yes/no value is not a number (got True)"]
+    got = problems(client.post("/evaluate", json={"case": {"physician": {**GP, field: False}}, "on": "2024-07-01"}))
+    assert got == [f"case.physician.{field}: a yes/no value is not a number (got False)"]
+
+
+def test_the_in_force_cache_stays_bounded():
+    # a long-lived server is asked about any date: the dates remembered must not grow without end
+    from engine.registry import IN_FORCE_CACHE_SIZE, Registry
+    registry = Registry.load()
+    day = dt.date(2019, 9, 1)
+    for n in range(3 * IN_FORCE_CACHE_SIZE):
+        assert registry.in_force(day + dt.timedelta(days=n % 20000)).model.id
+    assert 0 < len(registry._in_force_cache) <= IN_FORCE_CACHE_SIZE
+    assert registry.in_force(dt.date(2020, 1, 1)).model.id == "avenant7_2019"
+    assert registry.in_force(dt.date(2024, 6, 22)).model.id == "convention_2024"
+
+
+def test_the_api_fuzzers_run_without_schemathesis(tmp_path):
+    # the whole module used to be skipped when schemathesis was missing, our own fuzzers with it
+    import subprocess
+    import sys
+    from pathlib import Path
+    blocker = tmp_path / "schemathesis"
+    blocker.mkdir()
+    (blocker / "__init__.py").write_text(  # as if it were not installed
+        'raise ModuleNotFoundError("No module named \'schemathesis\'", name="schemathesis")\n')
+    repo = Path(__file__).parents[1]
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-p", "no:cacheprovider",
+                           "-p", "no:schemathesis", "tests/fuzz/test_api_fuzz.py",
+                           "tests/fuzz/test_api_openapi_fuzz.py", "-rs"],
+                          cwd=repo, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    collected = [line for line in proc.stdout.splitlines() if "::" in line]
+    assert {line.split("::")[1] for line in collected} == {
+        "test_valid_cases_give_the_engine_json", "test_mutated_cases_give_a_result_or_name_the_fields",
+        "test_mutated_physicians_on_options", "test_any_envelope_gets_a_result_or_a_clear_4xx",
+        "test_broken_json_text_gets_a_clear_4xx", "test_any_ruleset_id_is_found_or_404"}, proc.stdout + proc.stderr
+    assert "the `fuzz` extra (schemathesis) is not installed" in proc.stdout

@@ -230,7 +230,7 @@ def test_cli_eval_prints_ranges_and_json_carries_the_contract(tmp_path):
     case.write_text("n: 1200\nr1: 0.5\nr2: 1\n", encoding="utf-8")
     r = CliRunner().invoke(main, ["eval", str(case), "--on", "2024-01-01", "--rulesets", str(folder)])
     assert r.exit_code == 0, r.output
-    assert "aid                      entre 5\u202f000,00 € et 7\u202f500,00 € — dépend de : Taux combiné" in r.output
+    assert "Aide  entre 5\u202f000,00 € et 7\u202f500,00 € — dépend de : Taux combiné" in r.output.splitlines()
     r = CliRunner().invoke(main, ["eval", str(case), "--on", "2024-01-01", "--rulesets", str(folder), "--json"])
     out = json.loads(r.output)
     assert out["results"]["aid"] == {"not_established": "dépend de : Taux combiné", "between": ["5000.00", "7500.00"],
