@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 
 from engine import shipped_registry, vector  # noqa: E402
 from engine.batch import Batch, cell, evaluate_table, run_file  # noqa: E402
+from engine.unknowns import load_assumptions  # noqa: E402
 
 D = dt.date
 REGISTRY = shipped_registry()
@@ -128,9 +129,9 @@ def known_columns(table, on: dt.date):
     return table.select([n for n in table.column_names if n in columns])
 
 
-def compare(table, on: dt.date, outputs=SCALAR_OUTPUTS) -> tuple[int, int]:
+def compare(table, on: dt.date, outputs=SCALAR_OUTPUTS, registry=REGISTRY) -> tuple[int, int]:
     """Every row the vector back-end computes equals the row engine's; returns (computed, handed back)."""
-    batch = Batch.prepare(on, REGISTRY, outputs)
+    batch = Batch.prepare(on, registry, outputs)
     columns = {name: table.column(name) for name in table.column_names}
     out, back = vector.run_columns(batch, columns, table.num_rows)
     handed = set(back.tolist())
@@ -160,6 +161,46 @@ def test_vector_equals_row_engine_row_by_row(data):
     outputs = ["eligible", "annual_aid", "contract_year"]
     assert evaluate_table(table, on, REGISTRY, outputs, engine="vector").equals(
         evaluate_table(table, on, REGISTRY, outputs, engine="row"))
+
+
+# What the law leaves open, under the run's assumptions: the same values and ranges on both engines.
+OFFICIAL = REGISTRY.with_assumptions(load_assumptions(official_only=True))
+PICKED = REGISTRY.with_assumptions(load_assumptions(texts=[
+    'hypotheses "Lectures retenues"\n'
+    'assume combined_rate reading mean because "comparaison"\n'
+    'assume gp_threshold[70] in reglement_arbitral_2023 = 1 250 because "comparaison"\n'
+    'assume target_table[50..70, full] in reglement_arbitral_2023 = 12.5 % because "comparaison"\n']))
+OFFICIAL_PICKED = OFFICIAL.with_assumptions(load_assumptions(official_only=True, texts=[
+    'hypotheses "Seuils"\nassume gp_threshold[90] in convention_2024 = 1 400 because "comparaison"\n']))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_vector_equals_row_engine_under_assumptions(data):
+    on = data.draw(st.sampled_from(ON_DATES))
+    population = data.draw(st.lists(rows(on), min_size=1, max_size=25))
+    table = known_columns(table_of(population, data.draw(st.booleans())), on)
+    registry = data.draw(st.sampled_from([OFFICIAL, PICKED, OFFICIAL_PICKED]))
+    compare(table, on, registry=registry)
+
+
+def test_open_values_are_computed_as_columns():
+    # GPs without percentile on 2025-09-01, 1/2 ETP contracts signed 2023-06-01 (year 3 under the 2024
+    # table, 11 000 €; ≥ P95 fixed 19 000 €; P90–P95 13 000 €). Under --official-only only P30 (775) is
+    # known: 1 200 patients may lie anywhere above P30 → between 11 000 and 19 000 €; 700 patients lie
+    # below P30 → not eligible → 0 €. Every row is computed in columns, none handed back.
+    rows_ = [{**physician(), **contract(D(2023, 6, 1), "half")},
+             {**physician(patients_mt=700), **contract(D(2023, 6, 1), "half", initial=700)}]
+    table = known_columns(table_of(rows_, as_text=False), D(2025, 9, 1))
+    computed, handed = compare(table, D(2025, 9, 1), ["annual_aid", "eligible"], registry=OFFICIAL)
+    assert (computed, handed) == (2, 0)
+    out = evaluate_table(table, D(2025, 9, 1), OFFICIAL, ["annual_aid"], engine="vector").column(
+        "annual_aid").to_pylist()
+    first = json.loads(out[0])
+    assert first["between"] == ["11000.00", "19000.00"]
+    assert [u["name"] for u in first["decided_by"]] == ["gp_threshold[50]", "gp_threshold[70]", "gp_threshold[90]",
+                                                        "gp_threshold[95]"]
+    assert out[1] == "0.00"
 
 
 def test_a_seeded_population_is_mostly_vectorised():
@@ -200,7 +241,6 @@ def run(rows_, on, outputs=("eligible", "annual_aid", "contract_year")):
     return {name: result.column(name).to_pylist() for name in outputs}, set(back.tolist())
 
 
-@pytest.mark.xfail(strict=True, reason="INTERIM: open values are handed to the row engine until the vector back-end computes ranges")
 def test_hand_worked_amounts():
     rows_ = [
         # 0. GP at P60, 1 ETP signed 2024-07-01 (convention 2024): on 2025-09-01 year 2, opened
@@ -215,16 +255,14 @@ def test_hand_worked_amounts():
         {**physician(sector=2), **contract(D(2024, 7, 1), "half")},
         # 4. GP at P60, 1/2 ETP signed 2023-06-01: year 3 since 2025-06-01, 2024 amounts: 11 000 €
         {**physician(percentile=60), **contract(D(2023, 6, 1), "half")},
-        # 5. the same GP without a percentile: 1 200 patients is above P50 (1 045), whose upper band
-        #    is `?` in 2023: the starting percentile, so the year-3 amount, is not established
+        # 5. the same GP without a percentile: 1 200 patients lies above P50 (1 045) and below P90
+        #    (1 503); P70 is unknown between them, so the band is P50–70 or P70–90 — below P90 either
+        #    way: no majoration, year 3 (2024 table) 11 000 €, established
         {**physician(), **contract(D(2023, 6, 1), "half")},
     ]
     values, back = run(rows_, D(2025, 9, 1))
     assert back == set()
-    assert values["annual_aid"][:5] == ["28000.00", "26000.00", "0.00", "0.00", "11000.00"]
-    assert json.loads(values["annual_aid"][5]) == {"not_established": (
-        "Seuils de patientèle médecin traitant des généralistes, par percentile (distribution au 31 décembre "
-        "2021) (percentile 70) : valeur non établie (« ? » dans le barème)")}
+    assert values["annual_aid"] == ["28000.00", "26000.00", "0.00", "0.00", "11000.00", "11000.00"]
     assert values["eligible"] == ["true", "true", "false", "false", "true", "true"]
     assert values["contract_year"] == ["2", "3", "3", "2", "3", "3"]
     # the day before the anniversary, the cardiologist is still in year 2 (opened 2024-09-01): 28 000 €
@@ -232,7 +270,6 @@ def test_hand_worked_amounts():
     assert (values["annual_aid"], values["contract_year"], back) == (["28000.00"], ["2"], set())
 
 
-@pytest.mark.xfail(strict=True, reason="INTERIM: open values are handed to the row engine until the vector back-end computes ranges")
 def test_agreements_switch_on_2024_06_22():
     # GP, 1/2 ETP signed on 2024-06-21 (last day of the règlement arbitral) or 2024-06-22 (first of
     # the 2024 convention): year 1 amounts 18 000 € and 19 000 €, on 2024-06-22
@@ -243,7 +280,6 @@ def test_agreements_switch_on_2024_06_22():
     assert back == set()
 
 
-@pytest.mark.xfail(strict=True, reason="INTERIM: open values are handed to the row engine until the vector back-end computes ranges")
 def test_2019_contract_evaluated_later_and_rows_handed_back():
     signed = D(2019, 10, 1)
     avenant7 = dict(priority_zone=False, coordinated_practice=True, group_practice=True)
@@ -254,16 +290,19 @@ def test_2019_contract_evaluated_later_and_rows_handed_back():
         # 1. the same without the exercise fields avenant 7 requires: its case schema rejects the
         #    case, so the row engine (and its error message) takes the row back
         {**physician(percentile=60), **contract(signed, "half")},
-        # 2. a cardiologist under avenant 7: the list of eligible specialties is not established (the
-        #    first requirement not established gives the reason)
+        # 2. a cardiologist under avenant 7, without percentile: the list of eligible specialties and
+        #    the specialty's P30 are not established (the first requirement not established gives the
+        #    reason; both decide it)
         {**physician(specialty="cardiologie", **avenant7), **contract(signed, "half")},
     ]
     values, back = run(rows_, D(2023, 6, 1), ("annual_aid", "eligible"))
     assert back == {1}
     assert values["annual_aid"][0] == "10500.00" and values["eligible"][0] == "true"
     assert values["annual_aid"][1] is None  # the row is an error, as with the row engine
-    assert json.loads(values["eligible"][2]) == {"not_established": (
-        "liste des spécialités éligibles (annexe 3 de l'avenant 7, deux groupes de spécialités) non établie")}
+    eligible = json.loads(values["eligible"][2])
+    assert eligible["not_established"] == (
+        "liste des spécialités éligibles (annexe 3 de l'avenant 7, deux groupes de spécialités) non établie")
+    assert [u["name"] for u in eligible["decided_by"]] == ["above_p30", "specialty_eligible"]
 
 
 def test_engine_option_of_the_batch_command(tmp_path):

@@ -152,15 +152,25 @@ def as_mask(m, n):
 class Vec:
     """One value per row of a context. kinds: bool num date sym (numpy data, scalar or per row);
     const (a Python collection, the same on every row); opaque (a value this back-end does not
-    compute: using it defers the row); any (no row holds a value)."""
-    __slots__ = ("kind", "data", "scale", "isint", "none", "ne", "defer", "why")
+    compute: using it defers the row); any (no row holds a value).
 
-    def __init__(self, kind, data=None, scale=0, isint=False, none=None, ne=None, defer=None, why=None):
+    Not-established rows (`ne`) carry their reason (`why`), what would decide them (`dby`) and,
+    where they are known to lie within bounds (`rng`), those bounds (`iv`, an open.Interval at the
+    column's scale): see engine/vector/open.py."""
+    __slots__ = ("kind", "data", "scale", "isint", "none", "ne", "defer", "why", "dby", "rng", "iv")
+
+    def __init__(self, kind, data=None, scale=0, isint=False, none=None, ne=None, defer=None, why=None,
+                 dby=None, rng=None, iv=None):
         self.kind, self.data, self.scale, self.isint = kind, data, scale, isint
         self.defer = defer
         self.ne = ANDNOT(ne, defer)
         self.none = ANDNOT(none, OR(defer, self.ne))
         self.why = why if self.ne is not None else None  # reason codes, read where `ne`
+        self.dby = dby if self.ne is not None else None  # decided-by codes, read where `ne` (None: 0)
+        self.rng = AND(rng, self.ne) if iv is not None else None
+        if self.rng is not None and not self.rng.any():
+            self.rng = None
+        self.iv = iv if self.rng is not None else None
 
     def bad(self):
         """Rows without a value."""
@@ -170,9 +180,20 @@ class Vec:
         data = self.data
         if isinstance(data, np.ndarray) and data.ndim == 1:
             data = data[idx]
-        why = self.why[idx] if isinstance(self.why, np.ndarray) and self.why.ndim == 1 else self.why
+        why = _rows(self.why, idx)
         return Vec(self.kind, data, self.scale, self.isint,
-                   *(m[idx] if m is not None else None for m in (self.none, self.ne, self.defer)), why=why)
+                   *(m[idx] if m is not None else None for m in (self.none, self.ne, self.defer)), why=why,
+                   dby=_rows(self.dby, idx), rng=self.rng[idx] if self.rng is not None else None,
+                   iv=self.iv.take(idx) if self.iv is not None else None)
+
+    def replace(self, **changes) -> "Vec":
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        fields.update(changes)
+        return Vec(**fields)
+
+
+def _rows(x, idx):
+    return x[idx] if isinstance(x, np.ndarray) and x.ndim == 1 else x
 
 
 def deferred(n) -> Vec:
@@ -238,27 +259,29 @@ def rescale(data, s0: int, s1: int, n):
 
 # ---------------------------------------------------------------- merging branches
 
-def merge(n, parts, ne=None, defer=None, why=None) -> Vec:
-    """Rows taken from several values: parts are (mask, Vec) with disjoint masks; `ne`/`why`:
-    rows already not established (before any part is looked at) and their reasons."""
+def merge(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
+    """Rows taken from several values: parts are (mask, Vec) with disjoint masks; `ne`/`why`/`dby`:
+    rows already not established (before any part is looked at), their reasons and deciders."""
     parts = [(m, v) for m, v in parts if m is not None and v is not None]
     kinds = {v.kind for _, v in parts if v.kind != "any"}
     none = OR(*(AND(m, v.none) for m, v in parts))
     pairs = [(ne, why)] + [(AND(m, v.ne), v.why) for m, v in parts]
     ne = OR(*(m for m, _ in pairs))
     why = first_why(n, *pairs) if ne is not None else None
+    if ne is not None:
+        dby = _pick(n, [(pairs[0][0], dby)] + [(AND(m, v.ne), v.dby) for m, v in parts])
     defer = OR(defer, *(AND(m, v.defer) for m, v in parts))
     if not kinds:
-        return Vec("any", none=none, ne=ne, defer=defer, why=why)
+        return Vec("any", none=none, ne=ne, defer=defer, why=why, dby=dby)
     if len(kinds) > 1 or "opaque" in kinds:
-        return Vec("opaque", none=none, ne=ne, defer=defer, why=why)
+        return Vec("opaque", none=none, ne=ne, defer=defer, why=why, dby=dby)
     kind = kinds.pop()
     if kind == "const":
         values = {id(v.data) for _, v in parts if v.kind == "const"}
         if len(values) > 1:
-            return Vec("opaque", none=none, ne=ne, defer=defer, why=why)
+            return Vec("opaque", none=none, ne=ne, defer=defer, why=why, dby=dby)
         return Vec("const", next(v.data for _, v in parts if v.kind == "const"), none=none, ne=ne, defer=defer,
-                   why=why)
+                   why=why, dby=dby)
     typed = [(m, v) for m, v in parts if v.kind == kind]
     scale = max(v.scale for _, v in typed) if kind == "num" else 0
     isint = all(v.isint for _, v in typed)
@@ -269,10 +292,77 @@ def merge(n, parts, ne=None, defer=None, why=None) -> Vec:
             d, over = rescale(d, v.scale, scale, n)
             defer = OR(defer, AND(m, over))
         data = d if data is None else select(m, d, data)
-    return Vec(kind, data, scale, isint, none, ne, defer, why)
+    rng, iv, over = _merge_bounds(n, scale, [(m, v) for m, v in typed if v.rng is not None])
+    return Vec(kind, data, scale, isint, none, ne, OR(defer, over), why, dby, rng, iv)
 
 
-def scatter(n, parts, ne=None, defer=None, why=None) -> Vec:
+def _pick(n, pairs):
+    """Per row, the codes of the pair (mask, codes) whose mask holds there (masks disjoint, or the
+    first one wins); 0 elsewhere."""
+    out = taken = None
+    for m, codes in pairs:
+        if m is None:
+            continue
+        if out is None:
+            out = np.zeros(n, np.int32)
+        sel = ANDNOT(m, taken)
+        out = select(sel, np.int32(0) if codes is None else codes, out)
+        taken = OR(taken, m)
+    return out
+
+
+def _merge_bounds(n, scale, parts):
+    """The bounds of ranged rows taken from several values (mask, Vec), at one scale."""
+    if not parts:
+        return None, None, None
+    from .open import Interval
+    lo, hi = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    flags = [np.zeros(n, bool) for _ in range(4)]
+    rng = np.zeros(n, bool)
+    over = None
+    for m, v in parts:
+        mm = np.broadcast_to(m, (n,)) & v.rng
+        iv = v.iv
+        if v.kind == "num" and v.scale != scale:
+            iv, o = iv.rescaled(v.scale, scale)
+            over = OR(over, AND(mm, o))
+        lo = select(mm, np.broadcast_to(iv.lo, (n,)), lo)
+        hi = select(mm, np.broadcast_to(iv.hi, (n,)), hi)
+        for k, f in enumerate((iv.loinf, iv.hiinf, iv.loopen, iv.hiopen)):
+            if f is not None:
+                flags[k] = select(mm, np.broadcast_to(f, (n,)), flags[k])
+        rng |= mm
+    return rng, Interval(n, lo, hi, *(f if f.any() else None for f in flags)), over
+
+
+def _scatter_bounds(n, scale, parts):
+    """`_merge_bounds` for values computed on subsets of rows (index arrays)."""
+    if not parts:
+        return None, None, None
+    from .open import Interval
+    lo, hi = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    flags = [np.zeros(n, bool) for _ in range(4)]
+    rng = np.zeros(n, bool)
+    over = None
+    for idx, v in parts:
+        iv = v.iv
+        if v.kind == "num" and v.scale != scale:
+            iv, o = iv.rescaled(v.scale, scale)
+            if o is not None:
+                extra = np.zeros(n, bool)
+                extra[idx] = o & v.rng
+                over = OR(over, extra)
+        k_rows = idx[v.rng]
+        lo[k_rows] = np.broadcast_to(iv.lo, (len(idx),))[v.rng]
+        hi[k_rows] = np.broadcast_to(iv.hi, (len(idx),))[v.rng]
+        for k, f in enumerate((iv.loinf, iv.hiinf, iv.loopen, iv.hiopen)):
+            if f is not None:
+                flags[k][k_rows] = np.broadcast_to(f, (len(idx),))[v.rng]
+        rng[k_rows] = True
+    return rng, Interval(n, lo, hi, *(f if f.any() else None for f in flags)), over
+
+
+def scatter(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
     """Values computed on subsets of rows (index arrays) → one value for all n rows."""
     kinds = {v.kind for _, v in parts if v.kind != "any"}
     masks = {}
@@ -287,18 +377,22 @@ def scatter(n, parts, ne=None, defer=None, why=None) -> Vec:
         masks[name] = acc
     if masks["ne"] is not None:
         inner = np.zeros(n, np.int32)
+        inner_dby = np.zeros(n, np.int32)
         for idx, v in parts:
             if v.ne is not None and v.why is not None:
                 inner[idx] = v.why
+            if v.ne is not None and v.dby is not None:
+                inner_dby[idx] = v.dby
         why = first_why(n, (ne, why), (masks["ne"], inner))
+        dby = _pick(n, [(ne, dby), (masks["ne"], inner_dby)])
     ne, defer = OR(ne, masks["ne"]), OR(defer, masks["defer"])
     if not kinds:
-        return Vec("any", none=masks["none"], ne=ne, defer=defer, why=why)
+        return Vec("any", none=masks["none"], ne=ne, defer=defer, why=why, dby=dby)
     if len(kinds) > 1 or kinds & {"opaque", "const"}:
         if kinds == {"const"} and len({id(v.data) for _, v in parts if v.kind == "const"}) == 1:
             return Vec("const", next(v.data for _, v in parts if v.kind == "const"),
-                       none=masks["none"], ne=ne, defer=defer, why=why)
-        return Vec("opaque", none=masks["none"], ne=ne, defer=defer, why=why)
+                       none=masks["none"], ne=ne, defer=defer, why=why, dby=dby)
+        return Vec("opaque", none=masks["none"], ne=ne, defer=defer, why=why, dby=dby)
     kind = kinds.pop()
     typed = [(idx, v) for idx, v in parts if v.kind == kind]
     scale = max(v.scale for _, v in typed) if kind == "num" else 0
@@ -312,7 +406,9 @@ def scatter(n, parts, ne=None, defer=None, why=None) -> Vec:
                 extra[idx] = over
                 defer = OR(defer, extra)
         data[idx] = d
-    return Vec(kind, data, scale, all(v.isint for _, v in typed), masks["none"], ne, defer, why)
+    rng, iv, over = _scatter_bounds(n, scale, [(idx, v) for idx, v in typed if v.rng is not None])
+    return Vec(kind, data, scale, all(v.isint for _, v in typed), masks["none"], ne, OR(defer, over), why, dby,
+               rng, iv)
 
 
 # ---------------------------------------------------------------- strict operands

@@ -10,8 +10,12 @@ from dsl import ast
 from dsl.checks import bare_member_enum, resolve
 
 from .calendar import _add_months, _first_day_of_next_month, _from_ymd, _month_length, _months_between, _years_between, _ymd, on_span
-from .columns import ANDNOT, DAY_MAX, DAY_MIN, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT, OR, Vec, _pair_masks, as_mask, const, deferred, first_why, is_false, is_true, merge, only, reason_code, rescale, rows_where, select, some, strict, sym, truth
+from .columns import ANDNOT, DAY_MAX, DAY_MIN, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, as_mask, const, deferred, first_why, is_false, is_true, merge, only, reason_code, rescale, rows_where, select, some, sym, truth
 from .headings import Axis, symbol_lookup
+from . import open as open_
+from .. import uncertain as U
+from ..compiler import UNSET
+from ..unknowns import literal_unknown
 
 # ---------------------------------------------------------------- the compiler
 
@@ -20,47 +24,70 @@ class Unsupported(Exception):
 
 
 class VPlan:
-    """The vector closures of one ruleset, compiled on first use and kept."""
+    """The vector closures of one ruleset, compiled on first use and kept. Each declaration is
+    evaluated as engine/unknowns.py decided for the run (the row plan's decisions): its expression,
+    its readings joined, the reading or value a hypothesis picked, or what is known of it."""
 
     def __init__(self, entry):
         self.entry, self.model = entry, entry.model
         self.c = _Compiler(self.model)
         self._rules, self._conditions, self._parameters, self._tables, self._foreign = {}, {}, {}, {}, {}
 
-    # INTERIM: what the law leaves open (readings, `?` within bounds, --official-only, hypotheses) is
-    # not computed in columns yet: the rows that reach it are handed to the row engine.
     def rule(self, name):
         r = self._rules.get(name)
         if r is None:
             decl = self.model.rules[name]
             L = frozenset(p.name for p in decl.params)
-            plan = self.entry.plan
-            if plan.rules[name].decision.kind != "known":
-                r = self._rules[name] = (decl, _deferring, [])
+            compiled = self.entry.plan.rules[name]
+            self.c.owner = (name, decl.label)
+            decision = compiled.decision
+            if decision.kind == "unknown":  # --official-only: the rule rests on a secondary source
+                value = compiled.body(None, {})
+                r = (decl, lambda ctx, env, v=value: open_.constant(v, ctx.n), [])
             else:
-                r = self._rules[name] = (decl, self.c.expr(decl.expr, L),
-                                         [(_deferring if plan.openness.exception(decl, e) else self.c.expr(e.when, L),
-                                           self.c.expr(e.value, L)) for e in decl.exceptions])
+                body = self.c.declared(decision, decl.expr, L)
+                exceptions = []
+                for e, exc in zip(decl.exceptions, compiled.exceptions):
+                    if self.entry.plan.openness.exception(decl, e) is not None:
+                        value = exc.when(None, {})
+                        when = (lambda ctx, env, v=value: open_.constant(v, ctx.n))
+                    else:
+                        when = self.c.expr(e.when, L)
+                    exceptions.append((when, self.c.expr(e.value, L), self.c.narrowing(e.when, L)))
+                r = (decl, body, exceptions)
+            self._rules[name] = r
         return r
 
     def condition(self, name):
         c = self._conditions.get(name)
         if c is None:
             decl = self.model.conditions[name]
-            openness = self.entry.plan.openness
-            c = self._conditions[name] = [(_deferring if openness.requirement(name, r) else
-                                           self.c.expr(r.expr, frozenset()),
-                                           [self.c.expr(w.when, frozenset()) for w in r.waivers])
-                                          for r in decl.requirements]
+            self.c.owner = (name, decl.label)
+            compiled = self.entry.plan.conditions[name]
+            c = []
+            for r, req in zip(decl.requirements, compiled):
+                if self.entry.plan.openness.requirement(name, r) is not None:
+                    value = req.test(None, {})
+                    test = (lambda ctx, env, v=value: open_.constant(v, ctx.n))
+                else:
+                    test = self.c.expr(r.expr, frozenset())
+                c.append((test, [self.c.expr(w.when, frozenset()) for w in r.waivers]))
+            self._conditions[name] = c
         return c
 
     def parameter(self, name):
         p = self._parameters.get(name)
         if p is None:
-            if self.entry.plan.parameter_decisions[name].kind != "known":
-                p = self._parameters[name] = _deferring
+            plan = self.entry.plan
+            decl = self.model.parameters[name]
+            self.c.owner = (name, decl.label)
+            folded = plan.constants[plan.slots[name]]
+            decision = plan.parameter_decisions[name]
+            if decision.kind != "known" and folded is not UNSET:
+                p = (lambda ctx, env, v=folded: open_.constant(v, ctx.n))
             else:
-                p = self._parameters[name] = self.c.expr(self.model.parameters[name].value, frozenset())
+                p = self.c.declared(decision, decl.value, frozenset())
+            self._parameters[name] = p
         return p
 
     def table(self, name):
@@ -68,11 +95,20 @@ class VPlan:
         if t is None:
             decl = self.model.tables[name]
             money = self.model.resolve_type(decl.type).kind == "money"
-            decisions = self.entry.plan.tables[name].decisions
-            cells = [[("none", None) if cell.kind == "no_value" else
-                      ("value", self.c.expr(cell.expr, frozenset())) if decisions[i][j].kind == "known"
-                      else ("value", _deferring) for j, cell in enumerate(row)]
-                     for i, row in enumerate(decl.cells)]
+            compiled = self.entry.plan.tables[name]
+            self.c.owner = (name, decl.label)
+            cells = []
+            for i, row in enumerate(decl.cells):
+                out = []
+                for j, cell in enumerate(row):
+                    decision, folded = compiled.decisions[i][j], compiled.constants[i][j]
+                    if cell.kind == "no_value":
+                        out.append(("none", None))
+                    elif decision.kind != "known" and folded is not UNSET:
+                        out.append(("value", lambda ctx, env, v=folded: open_.constant(v, ctx.n)))
+                    else:
+                        out.append(("value", self.c.declared(decision, cell.expr, frozenset())))
+                cells.append(out)
             axes = [Axis(decl.row_keys)] + ([Axis(decl.column_keys)] if decl.column_keys else [])
             t = self._tables[name] = (decl, money, cells, axes)
         return t
@@ -92,12 +128,44 @@ def _deferring(ctx, env) -> "Vec":
 class _Compiler:
     def __init__(self, model):
         self.model = model
+        self.owner = ("", "")  # the declaration being compiled: (name, label), for `not established`
 
     def expr(self, e: ast.Expr, L: frozenset) -> Fn:
         try:
             return getattr(self, "_" + type(e).__name__)(e, L)
         except Unsupported:
             return lambda ctx, env: deferred(ctx.n)
+
+    def declared(self, decision, expr, L) -> Fn:
+        """A declaration's value as decided for the run (engine/unknowns.Decision)."""
+        if decision.kind == "known":
+            return self.expr(expr, L)
+        if decision.kind == "fixed":
+            return self.expr(decision.value, L)
+        if decision.kind == "picked":
+            return self.expr(decision.reading.expr, L)
+        if decision.kind == "readings":
+            readings = [self.expr(r.expr, L) for r in decision.readings]
+            deciding = np.int32(open_.dby_code([decision.unknown]))
+
+            def readings_(ctx, env):
+                n = ctx.n
+                return open_.join(n, np.ones(n, bool), [(np.ones(n, bool), fn(ctx, env)) for fn in readings], deciding)
+            return readings_
+        return _deferring  # an unknown whose bounds need the case: left to the row engine
+
+    def narrowing(self, condition: ast.Expr, L: frozenset) -> "open_.Narrowing":
+        """compiler.Narrowing.of, in columns."""
+        tests = []
+        parts = condition.operands if isinstance(condition, ast.Logic) and condition.op == "and" else [condition]
+        for part in parts:
+            if not isinstance(part, ast.Compare):
+                continue
+            for side, other, op in ((part.left, part.right, part.op), (part.right, part.left, U.flip(part.op))):
+                if isinstance(side, ast.Name) and side.name in L:
+                    tests.append((side.name, op, self.expr(other, L), self.expr(part, L)))
+                    break
+        return open_.Narrowing(tests)
 
     # -- leaves
     def _Literal(self, e, L):
@@ -110,7 +178,14 @@ class _Compiler:
 
     def _NotEstablished(self, e, L):
         code = np.int32(reason_code(e.reason))
-        return lambda ctx, env: Vec("any", ne=np.ones(ctx.n, bool), why=code)
+        dby = np.int32(open_.dby_code([literal_unknown(*self.owner, e)]))
+        return lambda ctx, env: Vec("any", ne=np.ones(ctx.n, bool), why=code, dby=dby)
+
+    def _Unknown(self, e, L):  # only where a whole value stands: its declaration decides (VPlan)
+        raise Unsupported(e.text)
+
+    def _ReadingsValue(self, e, L):
+        raise Unsupported(e.text)
 
     def _Name(self, e, L):
         return self._reference(e, L)
@@ -150,23 +225,26 @@ class _Compiler:
 
         def call(ctx, env):
             n = ctx.n
-            values = []
-            stopped = defer = ne = None
-            pairs = []
-            for a in args:  # operands in order; stop at the first not established or missing
-                if stopped is not None and stopped.all():
-                    break
-                v = a(ctx, env)
-                d = ANDNOT(OR(v.defer, v.none), stopped)
-                x = ANDNOT(v.ne, stopped)
-                defer, ne = OR(defer, d), OR(ne, x)
-                pairs.append((x, v.why))
-                stopped = OR(stopped, d, x)
-                values.append(v)
-            why = first_why(n, *pairs) if ne is not None else None
-            if len(values) < len(args):
-                return Vec("any", ne=ne, defer=defer, why=why)
-            return _why(fn(n, values, defer, ne), why)
+            values = [a(ctx, env) for a in args]  # all operands, as the row engine evaluates them
+            scan = open_.Scan(values, n)
+            out = fn(n, values, scan.defer, scan.ne)
+            out = out.replace(why=scan.why, dby=scan.dby)
+            if scan.opened is None:
+                return out
+            if name in ("min", "max", "abs"):
+                kinds = {v.kind for v in values} - {"any"}
+                if len(kinds) == 1 and kinds <= {"num", "date"}:
+                    kind = kinds.pop()
+                    scale = max(v.scale for v in values if v.kind == "num") if kind == "num" else 0
+                    shaped = out if out.kind == kind else Vec(kind, np.int64(0), scale, all(
+                        v.isint for v in values if v.kind == "num"), ne=out.ne, defer=out.defer, why=out.why,
+                        dby=out.dby)
+                    return _bounded_function(name, n, values, shaped, scan, scan.opened)
+                return out
+            if not any(v.rng is not None for v in values):
+                return out
+            ranged = OR(*(v.rng for v in values)) & scan.opened
+            return out.replace(defer=OR(out.defer, ranged))  # a date function of a range: the row engine
         return call
 
     def _Index(self, e, L):
@@ -182,6 +260,7 @@ class _Compiler:
     # -- control and logic
     def _If(self, e, L):
         cond, then, otherwise = self.expr(e.condition, L), self.expr(e.then, L), self.expr(e.otherwise, L)
+        narrowing = self.narrowing(e.condition, L)
 
         def if_(ctx, env):
             n = ctx.n
@@ -190,12 +269,25 @@ class _Compiler:
                 c = only(c, ("bool",), n)
             taken = ANDNOT(truth(c, n), OR(c.defer, c.ne))
             rest = ANDNOT(NOT(taken, n), OR(c.defer, c.ne))
+            opened = c.ne  # either branch may be taken: what both give (compiler.either)
             parts = []
+            then_v = else_v = None
+            if some(taken) or some(opened):
+                then_v = then(ctx, env)
+            if some(rest) or some(opened):
+                else_v = otherwise(ctx, env)
             if some(taken):
-                parts.append((taken, then(ctx, env)))
+                parts.append((taken, then_v))
             if some(rest):
-                parts.append((rest, otherwise(ctx, env)))
-            return merge(n, parts, ne=c.ne, defer=c.defer, why=c.why)
+                parts.append((rest, else_v))
+            if some(opened):
+                env_t, never_t = narrowing.narrow(ctx, env, opened, True)
+                env_f, never_f = narrowing.narrow(ctx, env, opened, False)
+                t = then_v if env_t is env else then(ctx, env_t)
+                f = else_v if env_f is env else otherwise(ctx, env_f)
+                parts.append((opened, open_.join(n, opened, [(ANDNOT(opened, never_t), t),
+                                                             (ANDNOT(opened, never_f), f)], c.dby)))
+            return merge(n, parts, defer=c.defer)
         return if_
 
     def _Logic(self, e, L):
@@ -205,7 +297,7 @@ class _Compiler:
         def logic(ctx, env):
             n = ctx.n
             stopped = defer = unknown = decided = None
-            pairs = []
+            pairs, deciders = [], []
             for operand in operands:
                 if stopped is not None and stopped.all():
                     break
@@ -213,8 +305,9 @@ class _Compiler:
                 d = ANDNOT(v.defer, stopped)
                 defer = OR(defer, d)
                 stopped = OR(stopped, d)
-                x = ANDNOT(v.ne, stopped)  # Kleene logic: the first not established is kept
-                pairs.append((x, v.why))
+                x = ANDNOT(v.ne, stopped)  # Kleene logic: the first not established gives the reason
+                pairs.append((ANDNOT(x, unknown), v.why))
+                deciders.append((x, v.dby))
                 unknown = OR(unknown, x)
                 hit = is_true(v, n) if decisive else is_false(v, n)
                 hit = ANDNOT(hit, stopped)
@@ -222,7 +315,8 @@ class _Compiler:
                 stopped = OR(stopped, hit)
             data = np.bool_(not decisive) if decided is None else (decided if decisive else ~decided)
             why = first_why(n, *pairs) if unknown is not None else None
-            return Vec("bool", data, ne=ANDNOT(unknown, decided), defer=defer, why=why)
+            dby = open_.union_where(n, *deciders) if unknown is not None else None
+            return Vec("bool", data, ne=ANDNOT(unknown, decided), defer=defer, why=why, dby=dby)
         return logic
 
     def _Not(self, e, L):
@@ -231,11 +325,11 @@ class _Compiler:
         def not_(ctx, env):
             v = operand(ctx, env)
             if v.kind == "any":  # none → `not none` is true
-                return Vec("bool", np.bool_(True), ne=v.ne, defer=v.defer, why=v.why)
+                return Vec("bool", np.bool_(True), ne=v.ne, defer=v.defer, why=v.why, dby=v.dby)
             if v.kind != "bool":
                 return only(v, ("bool",), ctx.n)
             data = ~v.data if v.none is None else (~v.data | v.none)
-            return Vec("bool", data, ne=v.ne, defer=v.defer, why=v.why)
+            return Vec("bool", data, ne=v.ne, defer=v.defer, why=v.why, dby=v.dby)
         return not_
 
     def _Compare(self, e, L):
@@ -245,7 +339,10 @@ class _Compiler:
         def compare(ctx, env):
             n = ctx.n
             a, b = left(ctx, env), right(ctx, env)
-            defer, ne, why = _pair_masks(n, a, b)
+            defer = OR(a.defer, b.defer)
+            ne = ANDNOT(OR(a.ne, b.ne), defer)
+            why = first_why(n, (a.ne, a.why), (ANDNOT(b.ne, a.ne), b.why)) if ne is not None else None
+            dby = open_.union_where(n, (a.ne, a.dby), (b.ne, b.dby)) if ne is not None else None
             if not equality:
                 defer = OR(defer, ANDNOT(OR(a.none, b.none), OR(defer, ne)))
             data, extra = _compare_values(a, b, op, n)
@@ -257,7 +354,9 @@ class _Compiler:
                 same = an & bn
                 one = an ^ bn
                 data = select(same, np.bool_(op == "="), select(one, np.bool_(op == "!="), data))
-            return Vec("bool", data, ne=ne, defer=defer, why=why)
+            if ne is not None:  # what the bounds decide (uncertain.compare)
+                data, ne = _compare_open(a, b, op, n, data, ne)
+            return Vec("bool", data, ne=ne, defer=defer, why=why, dby=dby)
         return compare
 
     def _Member(self, e, L):
@@ -267,10 +366,13 @@ class _Compiler:
         def member(ctx, env):
             n = ctx.n
             v, coll = item(ctx, env), collection(ctx, env)
-            defer, ne, why = _pair_masks(n, v, coll)
+            defer = OR(v.defer, coll.defer)
+            ne = ANDNOT(OR(v.ne, coll.ne), defer)
+            why = first_why(n, (v.ne, v.why), (ANDNOT(coll.ne, v.ne), coll.why)) if ne is not None else None
+            dby = open_.union_where(n, (v.ne, v.dby), (coll.ne, coll.dby)) if ne is not None else None
             defer = OR(defer, ANDNOT(coll.none, OR(defer, ne)))
             if coll.kind != "const":
-                return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why)
+                return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why, dby=dby)
             items = coll.data
             if v.kind == "sym":
                 lookup = memberships.get(id(items))
@@ -280,24 +382,28 @@ class _Compiler:
                 data = lookup[1][np.minimum(v.data, len(lookup[1]) - 1)]
             elif v.kind == "num":
                 if any(isinstance(x, bool) or not isinstance(x, (int, Decimal)) for x in items):
-                    return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why)
+                    return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why,
+                               dby=dby)
                 data = np.zeros(np.shape(v.data), bool)
                 for x in items:
                     c = const(x)
                     if c is None:
-                        return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why)
+                        return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why,
+                                   dby=dby)
                     eq, over = _num_cmp(v, c, "=", n)
                     defer = OR(defer, ANDNOT(over, v.bad()))
                     data = data | eq
             elif v.kind == "any":
                 data = np.bool_(False)
             else:
-                return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why)
+                return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why, dby=dby)
             if v.none is not None:
                 data = select(v.none, np.bool_(None in items), data)
             if negated:
                 data = ~np.asarray(data)
-            return Vec("bool", data, ne=ne, defer=defer, why=why)
+            if ne is not None and v.ne is not None:  # an item not established: decided where no member can be it
+                data, ne = _member_open(v, items, negated, n, data, ne, defer)
+            return Vec("bool", data, ne=ne, defer=defer, why=why, dby=dby)
         return member
 
     def _IsSet(self, e, L):
@@ -306,7 +412,7 @@ class _Compiler:
         def is_set(ctx, env):
             v = operand(ctx, env)
             none = v.none
-            if none is None:  # no row is none: every row is set
+            if none is None:  # no row is none: every row is set (a value not established is set)
                 data = np.bool_(not negated)
             else:
                 data = none if negated else ~none
@@ -320,30 +426,48 @@ class _Compiler:
             n = ctx.n
             a = left(ctx, env)
             b = right(ctx, env)
-            defer, ne, why = strict([a, b], n)
-            a, b = only(a, ("num",), n), only(b, ("num",), n)
-            if a.kind != "num" or b.kind != "num":
-                return _fail(n, defer, ne, why)
-            if op == "/":  # exact 28-digit division is left to the row engine
-                return _fail(n, defer, ne, why)
-            isint = a.isint and b.isint
+            scan = open_.Scan([a, b], n)
+            defer, ne = scan.defer, scan.ne
+            if op == "/":  # exact 28-digit division (and what is known of one) is left to the row engine
+                return Vec("any", ne=scan.topped, why=scan.why, dby=scan.dby, defer=OR(defer, NOT(scan.topped, n)))
+            a_num, b_num = a.kind in ("num", "any"), b.kind in ("num", "any")
+            if not (a_num and b_num) or (a.kind == "any" and b.kind == "any" and ne is None):
+                return _fail(n, defer, ne, scan.why, scan.dby)
+            sa, sb = (a.scale if a.kind == "num" else 0), (b.scale if b.kind == "num" else 0)
+            ia, ib = (a.isint if a.kind == "num" else True), (b.isint if b.kind == "num" else True)
+            da = a.data if a.kind == "num" else np.int64(0)
+            db = b.data if b.kind == "num" else np.int64(0)
+            isint = ia and ib
             if op in "+-":
-                scale = max(a.scale, b.scale)
-                da, oa = rescale(a.data, a.scale, scale, n)
-                db, ob = rescale(b.data, b.scale, scale, n)
-                data = da + db if op == "+" else da - db
+                scale = max(sa, sb)
+                xa, oa = rescale(da, sa, scale, n)
+                xb, ob = rescale(db, sb, scale, n)
+                data = xa + xb if op == "+" else xa - xb
                 over = OR(oa, ob, as_mask(np.abs(data) >= LIMIT, n))
             else:
-                scale = a.scale + b.scale
+                scale = sa + sb
                 if scale > MAX_SCALE:
-                    return _fail(n, defer, ne, why)
-                est = np.abs(np.asarray(a.data, np.float64)) * np.abs(np.asarray(b.data, np.float64))
+                    return _fail(n, defer, ne, scan.why, scan.dby)
+                est = np.abs(np.asarray(da, np.float64)) * np.abs(np.asarray(db, np.float64))
                 big = est >= FLIMIT
-                data = (a.data * ~big) * (b.data * ~big)
+                data = (da * ~big) * (db * ~big)
                 over = OR(as_mask(big, n), as_mask(np.abs(data) >= LIMIT, n))
                 if not isint:  # Decimal keeps the sign of a zero product: -0 is handed back
-                    over = OR(over, as_mask((data == 0) & ((a.data < 0) | (b.data < 0)), n))
-            return Vec("num", data, scale, isint, ne=ne, why=why, defer=OR(defer, ANDNOT(over, OR(defer, ne))))
+                    over = OR(over, as_mask((data == 0) & ((np.asarray(da) < 0) | (np.asarray(db) < 0)), n))
+            iv = rows = extra = None
+            if scan.opened is not None:  # what the bounds give (0 × anything is 0)
+                x, y = open_.span(a, n, scale if op in "+-" else None), open_.span(b, n, scale if op in "+-" else None)
+                if op == "+":
+                    iv, extra = open_.add(x, y, n)
+                elif op == "-":
+                    iv, extra = open_.sub(x, y, n)
+                else:
+                    iv, extra = open_.mul(x, y, n)
+                    if not isint:  # a bound of −0 (a negative times 0) prints as such in the row engine
+                        zero = ((iv.lo == 0) & ~open_._full(iv.loinf, n)) | ((iv.hi == 0) & ~open_._full(iv.hiinf, n))
+                        extra = OR(extra, open_._some(zero & ((x.lo < 0) | (y.lo < 0))))
+                rows = scan.opened
+            return open_.result(n, "num", data, scale, isint, scan, iv, rows, OR(over, extra))
         return arith
 
     def _Negate(self, e, L):
@@ -352,10 +476,18 @@ class _Compiler:
         def negate(ctx, env):
             n = ctx.n
             v = operand(ctx, env)
-            defer, ne, why = strict([v], n)
-            if v.kind != "num":
-                return _fail(n, defer, ne, why)
-            return Vec("num", -v.data, v.scale, v.isint, ne=ne, why=why, defer=defer)
+            scan = open_.Scan([v], n)
+            if v.kind not in ("num", "any"):
+                return _fail(n, scan.defer, scan.ne, scan.why, scan.dby)
+            if v.kind == "any":
+                return Vec("any", ne=scan.ne, defer=scan.defer, why=scan.why, dby=scan.dby)
+            iv = over = None
+            if v.rng is not None:
+                iv = open_.negate(open_.span(v, n), n)
+                if not v.isint:  # −0 bounds print as such in the row engine: handed back
+                    over = open_._some(((iv.lo == 0) & ~open_._full(iv.loinf, n)) |
+                                       ((iv.hi == 0) & ~open_._full(iv.hiinf, n)))
+            return open_.result(n, "num", -v.data, v.scale, v.isint, scan, iv, v.rng, over)
         return negate
 
     def _Round(self, e, L):
@@ -365,9 +497,11 @@ class _Compiler:
         def round_(ctx, env):
             n = ctx.n
             v = operand(ctx, env)
-            defer, ne, why = strict([v], n)
-            if v.kind != "num":
-                return _fail(n, defer, ne, why)
+            scan = open_.Scan([v], n)
+            if v.kind not in ("num", "any"):
+                return _fail(n, scan.defer, scan.ne, scan.why, scan.dby)
+            if v.kind == "any":
+                return Vec("any", ne=scan.ne, defer=scan.defer, why=scan.why, dby=scan.dby)
             if v.scale <= target:
                 data, over = rescale(v.data, v.scale, target, n)
             else:
@@ -383,7 +517,15 @@ class _Compiler:
                 over = None
                 if unit != "unit":  # a Decimal rounded to zero from below is -0: handed back
                     over = as_mask((data == 0) & (x < 0), n)
-            return Vec("num", data, target, unit == "unit", ne=ne, why=why, defer=OR(defer, ANDNOT(over, OR(defer, ne))))
+            iv = extra = None
+            if v.rng is not None:
+                src = open_.span(v, n)
+                iv = open_.rounded(src, v.scale, target, mode, n)
+                if unit != "unit" and v.scale > target:
+                    extra = open_._some(((iv.lo == 0) & (src.lo < 0) & ~open_._full(iv.loinf, n)) |
+                                        ((iv.hi == 0) & (src.hi < 0) & ~open_._full(iv.hiinf, n)))
+            out = open_.result(n, "num", data, target, unit == "unit", scan, iv, v.rng, OR(over, extra))
+            return out
         return round_
 
     def _AsOf(self, e, L):
@@ -427,11 +569,92 @@ class _Compiler:
         raise Unsupported(e.text)
 
 
-def _why(v: Vec, why) -> Vec:
-    """`v` with the reasons of its not-established rows (set by the operands, in order)."""
-    if v.ne is not None and why is not None:
-        v.why = why
-    return v
+def _compare_open(a: Vec, b: Vec, op: str, n, data, ne):
+    """The not-established rows of a comparison that bounds decide (uncertain.compare): a row with
+    bounds on one side and a value or bounds on the other."""
+    ordered = {"num", "date"}
+    if not ({a.kind, b.kind} <= ordered | {"any"}) or (a.kind == "any" and b.kind == "any"):
+        return data, ne
+    kind = a.kind if a.kind != "any" else b.kind
+    if (a.kind != "any" and a.kind != kind) or (b.kind != "any" and b.kind != kind):
+        return data, ne
+    scale = max(a.scale if a.kind == "num" else 0, b.scale if b.kind == "num" else 0) if kind == "num" else 0
+    x = open_.span(a, n, scale) if a.kind != "any" else open_.Interval(n, np.int64(0), np.int64(0), np.ones(n, bool),
+                                                                      np.ones(n, bool))
+    y = open_.span(b, n, scale) if b.kind != "any" else open_.Interval(n, np.int64(0), np.int64(0), np.ones(n, bool),
+                                                                      np.ones(n, bool))
+    either_none = OR(a.none, b.none)
+    if op in ("=", "!="):
+        true, false = open_.equal(x, y, n)
+        if op == "!=":
+            true, false = false, true
+    else:
+        true, false = open_.compare(op, x, y, n)
+    decided = ne & (true | false) & ~open_._full(either_none, n)
+    if decided.any():
+        data = select(decided, true, np.broadcast_to(data, (n,)))
+        ne = ANDNOT(ne, decided)
+    return data, ne
+
+
+def _member_open(v: Vec, items, negated: bool, n, data, ne, defer):
+    """An item not established among constants (uncertain.member): decided `negated` where no
+    member can be it — every member a number outside its bounds — or where there is none."""
+    if not items:
+        decided = ne & open_._full(v.ne, n)
+        return select(decided, np.bool_(negated), np.broadcast_to(data, (n,))), ANDNOT(ne, decided)
+    if v.kind not in ("num", "any") or not all(isinstance(x, (int, Decimal)) and not isinstance(x, bool)
+                                               for x in items):
+        return data, ne
+    scale = v.scale if v.kind == "num" else 0
+    for x in items:
+        scale = max(scale, max(0, -Decimal(x).as_tuple().exponent))
+    span = open_.span(v, n, scale) if v.kind == "num" else None
+    if span is None:
+        return data, ne
+    hit = np.zeros(n, bool)
+    for x in items:
+        scaled = _scaled(Decimal(x), scale)
+        if scaled is None:
+            return data, ne
+        point = open_.Interval(n, np.int64(scaled[0]), np.int64(scaled[0]))
+        true, false = open_.equal(span, point, n)
+        hit |= ~false
+    decided = ne & open_._full(v.ne, n) & ~hit
+    return select(decided, np.bool_(negated), np.broadcast_to(data, (n,))), ANDNOT(ne, decided)
+
+
+def _bounded_function(name, n, values, out: Vec, scan, ranged):
+    """min, max, abs of values some of which lie within bounds (uncertain.function)."""
+    kind = out.kind
+    scale = out.scale
+    spans = [open_.span(v, n, scale if kind == "num" else None) for v in values]
+    if name == "abs":
+        s = spans[0]
+        lo, hi = open_._ext_lo(s), open_._ext_hi(s)
+        neg = hi <= 0
+        pos = lo >= 0
+        new_lo = np.where(pos, lo, np.where(neg, -hi, 0))
+        new_hi = np.where(pos, hi, np.where(neg, -lo, np.maximum(-lo, hi)))
+        iv, over = open_._from_ext(n, np.clip(new_lo, open_._NEG, open_._POS), np.clip(new_hi, open_._NEG, open_._POS))
+    else:
+        pick = np.minimum if name == "min" else np.maximum
+        los = [open_._ext_lo(s) for s in spans]
+        his = [open_._ext_hi(s) for s in spans]
+        lo, hi = los[0], his[0]
+        for x in los[1:]:
+            lo = pick(lo, x)
+        for x in his[1:]:
+            hi = pick(hi, x)
+        loopen = np.ones(n, bool)
+        hiopen = np.ones(n, bool)
+        for s, x, y in zip(spans, los, his):
+            loopen &= (x != lo) | open_._full(s.loopen, n)
+            hiopen &= (y != hi) | open_._full(s.hiopen, n)
+        iv, over = open_._from_ext(n, lo, hi)
+        iv.loopen = open_._some(loopen & ~open_._full(iv.loinf, n))
+        iv.hiopen = open_._some(hiopen & ~open_._full(iv.hiinf, n))
+    return open_.result(n, kind, out.data, scale, out.isint, scan, iv, ranged, over)
 
 
 def _num_cmp(a: Vec, b: Vec, op: str, n):
@@ -462,10 +685,10 @@ def _compare_values(a: Vec, b: Vec, op: str, n):
 
 # ---------------------------------------------------------------- built-in functions
 
-def _fail(n, defer, ne, why=None):
+def _fail(n, defer, ne, why=None, dby=None):
     """No value this back-end computes: the rows with one are deferred to the row engine; those
-    not established (reasons `why`) or deferred already stay so."""
-    return Vec("any", ne=ne, why=why, defer=OR(defer, NOT(OR(defer, ne), n)))
+    not established (reasons `why`, deciders `dby`) or deferred already stay so."""
+    return Vec("any", ne=ne, why=why, dby=dby, defer=OR(defer, NOT(OR(defer, ne), n)))
 
 
 def _dates(values, n, defer, ne, kinds):

@@ -10,8 +10,10 @@ import numpy as np
 
 from dsl import ast
 
-from .columns import AND, ANDNOT, MAX_DEPTH, NOT, OR, Vec, _scaled, as_mask, deferred, first_why, is_false, is_true, merge, only, rows_where, scatter, select, some, strict, truth
+from .columns import AND, ANDNOT, MAX_DEPTH, NOT, OR, Vec, _scaled, as_mask, deferred, first_why, is_false, is_true, merge, only, rows_where, scatter, select, some
 from .compiler import _fail
+from . import open as open_
+from .. import uncertain as U
 
 if TYPE_CHECKING:
     from .run import Run
@@ -76,16 +78,40 @@ class Ctx:
     def _lookup(self, name: str, keys: list[Vec]) -> Vec:
         n = self.n
         decl, money, cells, axes = self.vplan.table(name)
-        defer = OR(*(k.defer for k in keys))  # every key is computed before any is looked at
-        stopped, ne = defer, None
-        pairs = []
-        for k in keys:
-            x = ANDNOT(k.ne, stopped)
-            d = ANDNOT(k.none, stopped)
-            ne, defer = OR(ne, x), OR(defer, d)
-            pairs.append((x, k.why))
-            stopped = OR(stopped, x, d)
-        why = first_why(n, *pairs) if ne is not None else None
+        # every key is computed before any is looked at; a missing one stops with an error
+        defer = OR(*(k.defer for k in keys), *(k.none for k in keys))
+        opened = ANDNOT(OR(*(k.ne for k in keys)), defer)  # a key not established: the cells it may meet
+        exact = self._lookup_exact(name, keys, decl, money, cells, axes, OR(defer, opened), n)
+        if opened is None:
+            return exact.replace(defer=OR(exact.defer, defer))
+        joined = self._lookup_open(name, keys, cells, axes, opened, n)
+        return merge(n, [(NOT(OR(opened, defer), n), exact), (opened, joined)], defer=defer)
+
+    def _lookup_open(self, name, keys, cells, axes, opened, n) -> Vec:
+        """Rows whose keys are not all established: the join of the cells whose headings the keys may
+        meet (compiler.lookup_open), the headings met worked out once per distinct key bounds."""
+        candidates = []
+        for k, axis in zip(keys, axes):
+            candidates.append(_headings_met(k, axis, opened, n))
+        rows_of = candidates[0]
+        cols_of = candidates[1] if len(candidates) > 1 else [np.ones(n, bool)]
+        none_met = opened & ~np.logical_or.reduce(rows_of) if rows_of else opened
+        if len(candidates) > 1:
+            none_met |= opened & ~np.logical_or.reduce(cols_of) if cols_of else opened
+        outcomes = []
+        for i, row in enumerate(cells):
+            for j, (status, fn) in enumerate(row):
+                if status == "none" or i >= len(rows_of) or j >= len(cols_of):
+                    continue  # `—`: a possibility in which the rules err, left out
+                m = opened & rows_of[i] & cols_of[j]
+                if m.any():
+                    outcomes.append((m, self._cell(name, i, j, fn)))
+        deciding = open_.union_where(n, *((k.ne, k.dby) for k in keys))
+        joined = open_.join(n, opened, outcomes, deciding)
+        return joined.replace(defer=OR(joined.defer, AND(none_met, opened)))
+
+    def _lookup_exact(self, name, keys, decl, money, cells, axes, stopped, n) -> Vec:
+        defer, ne, why = None, None, None
         index = []
         for k, axis in zip(keys, axes):
             idx, extra = axis.locate(k, n)
@@ -104,7 +130,8 @@ class Ctx:
                     why = first_why(n, (ne, why), (cell_ne, reasons.ravel()[flat]))
                     ne = OR(ne, cell_ne)
                 defer = OR(defer, ANDNOT(rows_where(s == 2, n), stopped))
-            return Vec(kind, data.ravel()[flat], scale, isint, ne=ne, defer=defer, why=why)
+            out = Vec(kind, data.ravel()[flat], scale, isint, ne=ne, defer=defer, why=why)
+            return self._open_cells(out, name, cells, index, stopped, n)
         # cells computed per row: merged cell by cell
         live = NOT(stopped, n)
         r = index[0]
@@ -119,11 +146,26 @@ class Ctx:
                     continue
                 if status == "none":
                     defer = OR(defer, m)
-                elif status == "ne":
-                    parts.append((m, Vec("any", ne=m, why=code)))
                 else:
                     parts.append((m, self._cell(name, i, j, code)))
         return merge(n, parts, ne=ne, defer=defer, why=why)
+
+    def _open_cells(self, out: Vec, name, cells, index, stopped, n) -> Vec:
+        """The grid's rows that landed on a cell not established: the cell's own column (its
+        deciders, its bounds)."""
+        if out.ne is None:
+            return out
+        flat_rows = index[0]
+        flat_cols = index[1] if len(index) > 1 else np.zeros((), np.int64)
+        parts = [(NOT(out.ne, n), out)]
+        for i, row in enumerate(cells):
+            for j, (status, fn) in enumerate(row):
+                if status != "value":
+                    continue
+                m = out.ne & (flat_rows == i) & (flat_cols == j)
+                if m.any():
+                    parts.append((m, self._cell(name, i, j, fn)))
+        return merge(n, parts, defer=out.defer)
 
     def _grid(self, name: str, cells, money: bool):
         """A table whose cells are all constants of one kind, as arrays (value, state: 0 a value,
@@ -138,7 +180,7 @@ class Ctx:
         kinds = {v.kind for v in values if v.kind != "any"}
         grid = None
         if len(kinds) == 1 and kinds <= {"num", "bool", "date", "sym"} and all(
-                (np.ndim(v.data) == 0 and v.bad() is None) or (v.kind == "any" and v.why is not None
+                (np.ndim(v.data) == 0 and v.bad() is None) or (v.ne is not None and v.why is not None
                                                                 and np.ndim(v.why) == 0) for v in values):
             kind = kinds.pop()
             scale = max(v.scale for v in values if v.kind == kind)
@@ -151,9 +193,7 @@ class Ctx:
                     v = vals[i][j]
                     if status == "none":
                         continue
-                    if status == "ne":
-                        state[i, j], reasons[i, j] = 1, code
-                    elif v.kind == "any" and v.ne is not None:
+                    if v.ne is not None:  # not established: its own column gives what is known of it
                         state[i, j], reasons[i, j] = 1, v.why
                     elif v.kind == "any":
                         continue
@@ -177,23 +217,27 @@ class Ctx:
 
     def as_of(self, day: Vec, expr: ast.AsOf, L: frozenset, env: dict) -> Vec:
         n = self.n
-        defer, ne, why = strict([day], n)
+        scan = open_.Scan([day], n)
+        defer, ne, why, dby = scan.defer, scan.ne, scan.why, scan.dby
         if day.kind != "date":
-            return _fail(n, defer, ne, why)
+            return _fail(n, defer, ne, why, dby)
         groups, outside = self._split(day, NOT(OR(defer, ne), n))
         parts = []
         for child, idx, invalid in groups:
             sub_env = {k: v.take(idx) for k, v in env.items()} if len(idx) != n else env
             v = child.vplan.foreign(expr.target, L)(child, sub_env)
             if invalid is not None:
-                v = Vec(v.kind, v.data, v.scale, v.isint, v.none, v.ne, OR(v.defer, invalid), v.why)
+                v = v.replace(defer=OR(v.defer, invalid))
             parts.append((idx, v))
         defer = OR(defer, outside)  # no ruleset in force that day
         if len(parts) == 1 and len(parts[0][0]) == n:
             v = parts[0][1]
-            return Vec(v.kind, v.data, v.scale, v.isint, v.none, OR(ne, v.ne), OR(defer, v.defer),
-                       first_why(n, (ne, why), (v.ne, v.why)) if OR(ne, v.ne) is not None else None)
-        return scatter(n, parts, ne=ne, defer=defer, why=why)
+            both = OR(ne, v.ne)
+            return Vec(v.kind, v.data, v.scale, v.isint, v.none, both, OR(defer, v.defer),
+                       first_why(n, (ne, why), (v.ne, v.why)) if both is not None else None,
+                       open_.union_where(n, (ne, dby), (ANDNOT(v.ne, ne), v.dby)) if both is not None else None,
+                       ANDNOT(v.rng, ne), v.iv)
+        return scatter(n, parts, ne=ne, defer=defer, why=why, dby=dby)
 
     def _split(self, day: Vec, ok):
         """The rows with a date, grouped by the ruleset in force on it — per group its context,
@@ -237,54 +281,78 @@ class Ctx:
 
     # -- rules and conditions
     def _rule(self, name: str, args: tuple) -> Vec:
+        """A rule's value: its body, the exception that applies (two: a conflict, handed back), or,
+        where an exception's condition is not established, what its value and the body give
+        together (interpreter.rule_outcome)."""
         n = self.n
         decl, body, exceptions = self.vplan.rule(name)
         env = {p.name: a for p, a in zip(decl.params, args)}
         if not exceptions:
             return body(self, env)
-        stopped = defer = ne = None
-        pairs = []
+        defer = None
         count = np.zeros(n, np.int8)
         first = np.full(n, -1, np.int8)
-        for i, (when, _) in enumerate(exceptions):
-            h = when(self, env)
-            d = ANDNOT(h.defer, stopped)
-            x = ANDNOT(h.ne, stopped)
-            defer, ne = OR(defer, d), OR(ne, x)
-            pairs.append((x, h.why))
-            stopped = OR(stopped, d, x)
+        holds = []
+        for i, (when, _, _) in enumerate(exceptions):
+            h = when(self, env)  # every condition is evaluated, as the row engine does
+            defer = OR(defer, h.defer)
             if h.kind not in ("bool", "any"):
-                defer = OR(defer, ANDNOT(NOT(h.bad(), n), stopped))
-                stopped = OR(stopped, defer)
+                defer = OR(defer, NOT(h.bad(), n))
+                holds.append(None)
                 continue
-            hit = ANDNOT(truth(h, n), stopped)
+            hit = is_true(h, n)
             if hit is not None:
                 count += hit
                 first = select(hit & (first < 0), np.int8(i), first)
-        conflict = ANDNOT(as_mask(count > 1, n), stopped)
-        defer = OR(defer, conflict)
-        stopped = OR(stopped, conflict)
-        live = NOT(stopped, n)
+            holds.append(h)
+        defer = OR(defer, as_mask(count > 1, n))  # two exceptions apply at once: the row engine's error
+        live = NOT(defer, n)
+        maybe = [ANDNOT(h.ne, defer) if h is not None else None for h in holds]
+        undecided = live & (count == 0) & (OR(*maybe) if OR(*maybe) is not None else np.zeros(n, bool))
         parts = []
-        for i, (_, value) in enumerate(exceptions):
+        for i, (_, value, _) in enumerate(exceptions):
             m = live & (first == i)
             if m.any():
                 parts.append((m, value(self, env)))
-        m = live & (first < 0)
+        m = live & (first < 0) & ~undecided
         if m.any():
             parts.append((m, body(self, env)))
-        return merge(n, parts, ne=ne, defer=defer, why=first_why(n, *pairs) if ne is not None else None)
+        if undecided.any():
+            parts.append((undecided, self._maybe_exceptions(exceptions, holds, maybe, undecided, body, env)))
+        return merge(n, parts, defer=defer)
+
+    def _maybe_exceptions(self, exceptions, holds, maybe, rows, body, env) -> Vec:
+        n = self.n
+        outcomes = []
+        body_env, body_never = env, None
+        deciders = []
+        for (when, value, narrowing), h, m in zip(exceptions, holds, maybe):
+            if m is None:
+                continue
+            m = m & rows
+            if not m.any():
+                continue
+            deciders.append((m, h.dby))
+            env_i, never = narrowing.narrow(self, env, m, True)
+            outcomes.append((ANDNOT(m, never), value(self, env_i)))
+            body_env, never_b = narrowing.narrow(self, body_env, m, False)
+            body_never = OR(body_never, never_b)
+        outcomes.append((ANDNOT(rows, body_never), body(self, body_env)))
+        return open_.join(n, rows, outcomes, open_.union_where(n, *deciders))
 
     def _condition(self, name: str) -> Vec:
+        """All requirements hold (interpreter.all_hold and requirement_outcome): false if one fails,
+        else not established if one is — a waiver whose condition is not established may lift a
+        requirement that fails or is not established: it is then not established itself."""
         n = self.n
         defer = ne = false = None
-        pairs = []
+        pairs, deciders = [], []
         for test, waivers in self.vplan.condition(name):
             v = test(self, {})
             if v.kind not in ("bool", "any"):  # a value that is not a boolean: left to the row engine
                 v = only(v, ("bool",), n)
             defer = OR(defer, v.defer)
-            waived = None
+            waived = pending = pending_why = pending_dby = None
             remaining = ANDNOT(NOT(is_true(v, n), n), v.defer)  # `value is not True`
             for w in waivers:
                 if not some(remaining):
@@ -295,11 +363,60 @@ class Ctx:
                 hit = AND(remaining, is_true(wv, n))
                 waived = OR(waived, hit)
                 remaining = ANDNOT(remaining, hit)
-            false = OR(false, ANDNOT(is_false(v, n), waived))
-            x = ANDNOT(v.ne, waived)
-            pairs.append((x, v.why))
+                first_pending = ANDNOT(AND(remaining, wv.ne), pending)
+                if first_pending is not None:
+                    pending_why = select(first_pending, np.broadcast_to(wv.why, (n,)),
+                                         pending_why if pending_why is not None else np.zeros(n, np.int32))
+                    pending_dby = select(first_pending, np.broadcast_to(wv.dby if wv.dby is not None else 0, (n,)),
+                                         pending_dby if pending_dby is not None else np.zeros(n, np.int32))
+                    pending = OR(pending, first_pending)
+            pending = ANDNOT(pending, waived)
+            false = OR(false, ANDNOT(ANDNOT(is_false(v, n), waived), pending))
+            x = OR(ANDNOT(v.ne, waived), pending)
+            if x is not None:
+                why = v.why if pending is None else select(pending, pending_why, np.broadcast_to(
+                    v.why if v.why is not None else 0, (n,)))
+                dby = v.dby if pending is None else select(pending, open_.union(
+                    np.where(open_._full(v.ne, n), np.broadcast_to(v.dby if v.dby is not None else 0, (n,)), 0),
+                    pending_dby), np.broadcast_to(v.dby if v.dby is not None else 0, (n,)))
+                pairs.append((ANDNOT(x, ne), why))
+                deciders.append((x, dby))
             ne = OR(ne, x)
-        # all_hold: false if one fails, else the first not established, else true
+        # all_hold: false if one fails, else the first not established (with every unknown met), else true
         data = np.bool_(True) if false is None else ~false
         why = first_why(n, *pairs) if ne is not None else None
-        return Vec("bool", data, ne=ANDNOT(ne, false), defer=defer, why=why)
+        dby = open_.union_where(n, *deciders) if ne is not None else None
+        return Vec("bool", data, ne=ANDNOT(ne, false), defer=defer, why=why, dby=dby)
+
+
+def _headings_met(key: Vec, axis, rows, n) -> list:
+    """For each heading of an axis, the rows (among `rows`) whose key may match it: the heading it
+    matches for an established key, those its bounds meet (uncertain.headings_met) otherwise."""
+    met = [np.zeros(n, bool) for _ in axis.headings]
+    exact_rows = rows & ~open_._full(key.ne, n)
+    if exact_rows.any() and key.kind != "any":
+        idx, _ = axis.locate(key, n)
+        idx = np.broadcast_to(idx, (n,))
+        for i in range(len(axis.headings)):
+            met[i] |= exact_rows & (idx == i)
+    open_rows = rows & open_._full(key.ne, n)
+    if not open_rows.any():
+        return met
+    top_rows = open_rows & ~open_._full(key.rng, n)
+    for m in met:
+        m |= top_rows
+    ranged = open_rows & open_._full(key.rng, n)
+    if ranged.any():
+        span = open_.span(key, n)
+        cols = [span.lo, span.hi, open_._full(span.loinf, n), open_._full(span.hiinf, n),
+                open_._full(span.loopen, n), open_._full(span.hiopen, n)]
+        stacked = np.stack([np.broadcast_to(c, (n,)).astype(np.int64) for c in cols], axis=1)[ranged]
+        uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+        where = np.flatnonzero(ranged)
+        for u, row in enumerate(uniq):
+            value = open_.to_python(key, row)
+            hit = U.headings_met(axis.headings, value)
+            rows_u = where[inverse.reshape(-1) == u]
+            for i in hit:
+                met[i][rows_u] = True
+    return met

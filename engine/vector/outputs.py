@@ -9,7 +9,8 @@ import numpy as np
 from dsl import types as T
 
 from .. import values as V
-from .columns import EPOCH, Vec, _NAMES, _REASONS, select
+from . import open as open_
+from .columns import EPOCH, Vec, _NAMES, select
 from .run import Run, engine_for
 
 # ---------------------------------------------------------------- outputs
@@ -32,11 +33,14 @@ def cells(v: Vec, t: T.Type, rows, n: int):
                 codes = select(nn, len(texts) - 1, codes)
     if v.ne is not None:
         ne = v.ne[rows]
-        if ne.any():
-            why = np.broadcast_to(v.why, (len(v.ne),))[rows]
-            for code in np.unique(why[ne]).tolist():
-                texts.append(cell(V.to_json(V.NotEstablished(_REASONS.items[code]), t)))
-                codes = select(ne & (why == code), len(texts) - 1, codes)
+        if ne.any():  # each row's reason, deciders and bounds, as the row engine writes them
+            sub = v.take(np.arange(n)[rows]) if not isinstance(rows, slice) or rows != slice(None) else v
+            values, inverse, _ = open_.python_open(sub, ne, size)
+            base = len(texts)
+            texts.extend(cell(V.to_json(value, t)) for value in values)
+            ne_codes = np.zeros(size, np.int64)
+            ne_codes[ne] = base + inverse
+            codes = select(ne, ne_codes, codes)
     return texts, codes
 
 

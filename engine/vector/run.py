@@ -177,8 +177,10 @@ class Run:
                 if v.kind in ("opaque", "const"):
                     v = only(v, (), self.n)
                 values[name] = v
-                # INTERIM: a not-established row goes to the row engine, which knows what is known of it
-                back = OR(back, v.defer, v.ne)
+                unknown = None  # not established for a reason this back-end did not follow
+                if v.ne is not None:
+                    unknown = v.ne if v.why is None else (v.ne & (np.broadcast_to(v.why, (self.n,)) == 0))
+                back = OR(back, v.defer, unknown)
         return values, back
 
 
