@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from decimal import Decimal
 from typing import Annotated, Callable
 
@@ -69,18 +70,63 @@ Fn = Callable[["Ctx", dict], "Vec"]
 # ---------------------------------------------------------------- symbols (enum members, texts)
 
 class _Interner:
-    """Texts as small integer codes, so that text columns are int64 columns. The table lives as
-    long as the process: it grows with the distinct texts met (enum members, reasons, free text)."""
+    """Texts as small integer codes, so that text columns are int64 columns. A text a ruleset
+    names (`code`) keeps its code for the life of the process; a text met in a run's input
+    columns (`hold`) keeps it while a run holds it, then its code is reused: a long-lived
+    worker keeps the texts of its rulesets, not every text its inputs ever held."""
 
     def __init__(self, *first):
         self.items: list = list(first)
         self.codes: dict = {item: i for i, item in enumerate(first)}
+        self.held: dict = {}   # code of an input text → number of runs holding it
+        self.free: list = []   # codes no run holds any more
+        self.lock = threading.Lock()
 
     def code(self, text) -> int:
         code = self.codes.get(text)
-        if code is None:
-            code = self.codes[text] = len(self.items)
+        if code is None or code in self.held:
+            with self.lock:
+                code = self.codes.get(text)
+                if code is None:
+                    code = self._new(text)
+                self.held.pop(code, None)  # named by a ruleset now: kept for good
+        return code
+
+    def hold(self, text, held: set) -> int:
+        """The code of a text of one run's input; the run lists it in `held` for `release`."""
+        with self.lock:
+            code = self.codes.get(text)
+            if code is None:
+                code = self._new(text)
+                self.held[code] = 0
+            if code in self.held and code not in held:
+                self.held[code] += 1
+                held.add(code)
+            return code
+
+    def release(self, held: set) -> None:
+        with self.lock:
+            for code in held:
+                count = self.held.get(code)
+                if count is None:
+                    continue  # named by a ruleset meanwhile
+                if count > 1:
+                    self.held[code] = count - 1
+                    continue
+                del self.held[code]
+                del self.codes[self.items[code]]
+                self.items[code] = None
+                self.free.append(code)
+            held.clear()
+
+    def _new(self, text) -> int:
+        if self.free:
+            code = self.free.pop()
+            self.items[code] = text
+        else:
+            code = len(self.items)
             self.items.append(text)
+        self.codes[text] = code
         return code
 
 
@@ -1522,6 +1568,7 @@ class Run:
         self._present: dict = {}
         self._encoded: dict = {}
         self.main = engine.registry.in_force(on)
+        self.texts: set = set()  # codes of the input texts this run holds (_NAMES.hold)
 
     # -- columns
     def present(self, name: str):
@@ -1839,7 +1886,7 @@ def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
         else:
             if not isinstance(v, str):
                 continue
-            udata[i] = sym(v)
+            udata[i] = _NAMES.hold(v, run.texts)
         ok[i] = True
     data = udata[codes]
     refused = None if ok.all() else rows_where((~ok)[codes], n)
@@ -1881,17 +1928,20 @@ def run_columns(batch, columns: dict, n: int):
     """Evaluate a batch's columns: per output (distinct cells, each row's index among them or -1),
     and the rows (indices) the row engine must compute instead."""
     run = Run(engine_for(batch.registry), batch.schema, columns, n, batch.on)
-    values, back = run.evaluate(batch.outputs)
-    rows = slice(None) if back is None else np.flatnonzero(~back)
-    plan = run.main.plan
-    out = {}
-    for name in batch.outputs:
-        texts, codes = cells(values[name], plan.value_type(name), rows, n)
-        if back is not None:  # the rows handed back have no cell yet (-1)
-            full = np.full(n, -1, np.int64)
-            full[rows] = codes
-            codes = full
-        out[name] = (texts, codes)
+    try:
+        values, back = run.evaluate(batch.outputs)
+        rows = slice(None) if back is None else np.flatnonzero(~back)
+        plan = run.main.plan
+        out = {}
+        for name in batch.outputs:
+            texts, codes = cells(values[name], plan.value_type(name), rows, n)
+            if back is not None:  # the rows handed back have no cell yet (-1)
+                full = np.full(n, -1, np.int64)
+                full[rows] = codes
+                codes = full
+            out[name] = (texts, codes)
+    finally:
+        _NAMES.release(run.texts)  # the cells are texts now: the codes of the input's texts are free
     return out, np.flatnonzero(back) if back is not None else np.zeros(0, np.int64)
 
 
