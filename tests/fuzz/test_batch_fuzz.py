@@ -3,8 +3,8 @@ interrupted run leaves the previous files as they were.
 
 Files (CSV or JSON Lines) mix rows of valid cases with broken rows — a cell of the wrong type,
 a required cell left empty, an unknown specialty or option, a negative count, a bad date,
-broken JSON in a map column, a short row, a line that is not a JSON object — and sometimes
-lack a whole column. The oracle is the row engine: each row is also built as a nested case by
+broken JSON in a map column, a row with fewer or more cells than the header, a line that is
+not a JSON object — and sometimes lack a whole column. The oracle is the row engine: each row is also built as a nested case by
 the generator itself (not by engine/batch.py) and given to `engine.evaluate`. Then:
 
 - every row the engine computes is in the output exactly once, under its number, with the
@@ -137,11 +137,9 @@ def batch_files(draw):
             cells.pop(name, None)
             typed.pop(name, None)
             broken.add(name)
-        elif kind == "short" and fmt == "csv":  # a row cut short: its last cells are missing
-            cut = draw(st.integers(1, len(columns) - 1))  # never 0: a blank line is no row at all
-            typed = {k: v for k, v in typed.items() if k in columns[:cut]}
-            cells = {k: v for k, v in cells.items() if k in columns[:cut]}
-            rows.append({"typed": typed, "cells": cells, "broken": broken, "kind": "cut", "cut": cut})
+        elif kind == "short" and fmt == "csv":  # a row cut short, or one cell too many: an error row
+            cut = draw(st.integers(1, len(columns) + 2).filter(lambda k: k != len(columns)))  # 0 is a blank line
+            rows.append({"typed": typed, "cells": cells, "broken": {""}, "kind": "cut", "cut": cut})
             continue
         elif kind == "raw" and fmt == "jsonl" and rows:  # not a case at all (never the first line)
             rows.append({"raw": draw(st.sampled_from(["{broken", "[1, 2]", '"a case"', "42", '{"sector": 1,}'])),
@@ -188,7 +186,7 @@ def write_input(path: Path, fmt: str, columns: list[str], rows: list[dict]) -> N
             for row in rows:
                 cells = [row["cells"].get(c, "") for c in columns]
                 if "cut" in row:
-                    cells = cells[:row["cut"]]
+                    cells = (cells + ["x", "y"])[:row["cut"]]
                 writer.writerow(cells)
         else:
             for i, row in enumerate(rows):
