@@ -1,6 +1,9 @@
-"""Failures the fuzzers found, kept as plain regression tests (issue 8).
+"""Failures the fuzzers found, kept as plain regression tests (issues 8 and 16).
 
-Each was a Python exception escaping `parse_text` instead of a `file:line:col` error.
+A campaign with a fresh seed (tests/fuzz/campaign.py) that finds a failure ends here: its
+example, fixed, with the outcome worked out by hand.
+
+Each was a Python exception escaping instead of a located error (`file:line:col`).
 """
 import pytest
 
@@ -82,3 +85,21 @@ def test_a_huge_case_figure_is_a_located_error_not_an_invalid_operation():
         with pytest.raises(EvaluationError, match=r"cannot be computed exactly \(InvalidOperation\)") as info:
             evaluate(case, dt.date(2025, 9, 1), Registry.load(), explain=explain)
         assert info.value.loc is not None and info.value.loc.file.endswith(".mil")
+
+
+def test_a_case_file_with_a_date_that_does_not_exist_exits_cleanly(tmp_path):
+    # found by the case-file fuzzer at once with a fresh seed (issue 16): `2019-02-30` inserted over a
+    # signature date made YAML's timestamp constructor raise ValueError, a traceback out of `millesime eval`
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    from .conftest import ROOT
+    text = (ROOT / "examples" / "generaliste-2024.yaml").read_text(encoding="utf-8")
+    assert "  signed_on: 2023-06-15\n" in text
+    path = tmp_path / "case.yaml"
+    path.write_text(text.replace("signed_on: 2023-06-15", "signed_on: 2019-02-30"), encoding="utf-8")
+    outcome = CliRunner().invoke(main, ["eval", str(path), "--on", "2025-09-01"])
+    assert outcome.exit_code == 1
+    assert outcome.exception is None or isinstance(outcome.exception, SystemExit)
+    assert outcome.stderr == (f"error: {path}:12:14: contract.signed_on: 2019-02-30 is not a date "
+                              "(day is out of range for month)\n")
