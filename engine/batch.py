@@ -379,15 +379,17 @@ def _vector_rows(batch: Batch, chunk: list[dict]):
     """A chunk of rows (dicts) through the vector back-end: per row, its output cells, or None
     when the row engine must compute it (`Batch.row`)."""
     from . import vector
-    rows = [row for row in chunk if BAD not in row]
+    known = batch.schema.columns.keys() | {ROW}
+    readable = [BAD not in row and row.keys() <= known for row in chunk]  # else Batch.row says why not
+    rows = [row for row, ok in zip(chunk, readable) if ok]
     if not rows:
         return [None] * len(chunk)
     columns = {name: [row.get(name) for row in rows] for name in batch.schema.columns}
     out, back = vector.run_columns(batch, columns, len(rows))
     handed = set(back.tolist())
     results, k = [], 0
-    for row in chunk:
-        if BAD in row:
+    for row, ok in zip(chunk, readable):
+        if not ok:
             results.append(None)
             continue
         results.append(None if k in handed else {name: out[name][0][out[name][1][k]] for name in batch.outputs})

@@ -106,11 +106,14 @@ def test_a_json_line_giving_a_key_twice_is_an_error_row(tmp_path):
     assert errors == [{"row": "2", "field": "sector", "reason": "line 2: the key `sector` is given twice"}]
 
 
-def test_a_json_line_with_a_key_the_first_line_lacks_is_checked_too(tmp_path):
+@pytest.mark.parametrize("engine", ["row", "vector"])
+def test_a_json_line_with_a_key_the_first_line_lacks_is_checked_too(tmp_path, engine):
     # the first line names the file's columns; a later line's unknown key was silently ignored
+    if engine == "vector":
+        pytest.importorskip("numpy")
     good = dict(zip(HEADER.split(","), GOOD.split(",")))
     summary, results, errors = run(tmp_path, json.dumps(good) + "\n" + json.dumps({**good, "percentil": "55"}) + "\n",
-                                   name="cases.jsonl")
+                                   name="cases.jsonl", engine=engine)
     assert [r["row"] for r in results] == ["1"]
     assert errors == [{"row": "2", "field": "percentil", "reason": "unknown column (did you mean `percentile`?)"}]
 
