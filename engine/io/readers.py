@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import re
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -220,13 +221,29 @@ def _unique_pairs(pairs: list) -> dict:
     return obj
 
 
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")  # the escape of a UTF-16 surrogate, \ud800 to \udfff
+
+
+def _whole_characters(value) -> None:
+    """ValueError if a text of `value` holds half a UTF-16 surrogate pair (`"\ud800"` alone):
+    no UTF-8 file can hold it, so no result or error file could be written with it."""
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        half = f"\\u{ord(exc.object[exc.start]):04x}"
+        raise ValueError(f"invalid JSON: {half} is half of a UTF-16 surrogate pair") from None
+    except RecursionError:
+        raise ValueError("invalid JSON: nested too deeply") from None
+
+
 def loads_json(text: str):
     """JSON text → Python values, numbers exact (int, Decimal), a key given twice refused.
     json.JSONDecodeError for broken text (its position is the caller's to show); ValueError
     with a short reason for text that parses but cannot be held: nested past the parser's
-    depth, an integer over the interpreter's digit limit, a key given twice."""
+    depth, an integer over the interpreter's digit limit, a key given twice, half a UTF-16
+    surrogate pair."""
     try:
-        return json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_pairs)
+        value = json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_pairs)
     except _Twice as exc:
         raise ValueError(f"invalid JSON: the key `{exc.key}` is given twice") from None
     except json.JSONDecodeError:
@@ -237,6 +254,9 @@ def loads_json(text: str):
         if "digits" in str(exc):
             raise ValueError(f"invalid JSON: a number with more than {sys.get_int_max_str_digits()} digits") from None
         raise ValueError(f"invalid JSON: {exc}") from None
+    if _SURROGATE.search(text):
+        _whole_characters(value)
+    return value
 
 
 def _top_level_twice(text: str) -> list[str]:

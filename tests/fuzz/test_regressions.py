@@ -103,3 +103,26 @@ def test_a_case_file_with_a_date_that_does_not_exist_exits_cleanly(tmp_path):
     assert outcome.exception is None or isinstance(outcome.exception, SystemExit)
     assert outcome.stderr == (f"error: {path}:12:14: contract.signed_on: 2019-02-30 is not a date "
                               "(day is out of range for month)\n")
+
+
+def test_a_json_escape_for_half_a_surrogate_pair_is_an_error_row(tmp_path):
+    # found by the campaign of seed 1694631134 (tests/fuzz/campaign.json): a JSON line whose key held
+    # `\ud800` (half a UTF-16 surrogate pair) was reported as an unknown column under that key, and
+    # writing the key to the errors file (UTF-8) raised UnicodeEncodeError — a traceback, run lost
+    import csv
+    import datetime as dt
+
+    from engine.batch import run_file
+    good = ('{"specialty": "medecine_generale", "sector": 1, "optam": false, "patients_mt": 1200, '
+            '"file_active": 2000}')
+    (tmp_path / "cases.jsonl").write_text(good + "\n" + good[:-1] + ', "\\ud800ccam_fee_share": "0.1"}\n'
+                                          + good[:-1] + ', "contract_observed": "{\\"\\\\udc00\\": 1}"}\n',
+                                          encoding="utf-8")
+    summary = run_file(tmp_path / "cases.jsonl", dt.date(2025, 3, 1), tmp_path / "out.csv", progress=False)
+    assert (summary.rows, summary.computed, summary.failed) == (3, 1, 2)
+    with open(tmp_path / "out.csv.errors.csv", newline="", encoding="utf-8") as f:
+        errors = list(csv.DictReader(f))
+    assert errors[0] == {"row": "2", "field": "", "reason": "line 2: invalid JSON: \\ud800 is half of a UTF-16 "
+                                                            "surrogate pair"}
+    assert {"row": "3", "field": "contract_observed", "reason": "invalid JSON: \\udc00 is half of a UTF-16 surrogate "
+                                                                "pair"} in errors[1:]  # and the contract's missing fields
