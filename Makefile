@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test docs browser clean
+.PHONY: run test docs browser clean fuzz-campaign
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ run: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/millesime check
 	$(BIN)/pytest
+
+## A fuzzing campaign with a fresh seed: every fuzzer of tests/fuzz with ten times its CI budget
+## (several minutes); records tests/fuzz/campaign.json and rewrites the figures of docs/fiabilite.md.
+## Exits 1 if it found a failure: see tests/fuzz/campaign.py for what to do with it.
+fuzz-campaign: $(STAMP)
+	$(BIN)/python tests/fuzz/campaign.py
 
 ## Regenerate the legal-review pages (docs/) from the rulesets, then build the site into site/.
 docs: $(STAMP)
