@@ -96,7 +96,7 @@ def run_pytest(env_extra: dict, args: list[str]) -> tuple[dict, int, float]:
 
 
 def campaign(seed: int) -> dict:
-    print(f"CI regime (derandomized) …", flush=True)
+    print("CI regime (derandomized) …", flush=True)
     ci, ci_status, ci_seconds = run_pytest({}, [])
     print(f"campaign: seed {seed}, budgets × {SCALE // 100} …", flush=True)
     long, status, seconds = run_pytest({"MILLESIME_FUZZ_EXAMPLES": str(SCALE), "MILLESIME_FUZZ_FRESH": "1"},
