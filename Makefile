@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 CORE := $(VENV)/.installed-core
 ALL := $(VENV)/.installed-all
 
-.PHONY: run test docs browser chromedriver announce-test clean
+.PHONY: run test docs browser chromedriver announce-test clean fuzz-campaign
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ announce-test:
 	@echo "calcul en masse, serveur, tests dans le navigateur) ; puis, si l'on est root et qu'ils manquent,"
 	@echo "chromium et chromium-driver avec apt-get (étape « make browser » ; BROWSER=no pour s'en passer :"
 	@echo "les tests qui en ont besoin sont alors sautés)."
+
+## A long fuzzing run with a fresh seed (tests/fuzz/campaign.py): its figures go to docs/fiabilite.md.
+fuzz-campaign: $(ALL)
+	$(BIN)/python tests/fuzz/campaign.py
 
 ## Regenerate the legal-review pages (docs/) from the rulesets, then build the site into site/.
 docs: $(ALL)

@@ -20,28 +20,33 @@ true/false, lists and records as JSON text, "not established" as {"not_establish
     evaluate_table(table, on)      # pyarrow.Table or polars.DataFrame → the same type
     evaluate_batches(batches, on)  # iterator of pyarrow.RecordBatch → iterator (Spark mapInArrow)
     run_file(input, on, out)       # the `millesime batch` command
+
+Reading and writing the files themselves is engine/io/ (readers.py, writers.py).
 """
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import json
 import os
+import signal
 import sys
-import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
-from dsl.errors import MillesimeError, did_you_mean
+from dsl.errors import did_you_mean
 from dsl.model import Ruleset
 
 from . import values as V
-from .case import CaseError
+from .case import CaseError, shown
 from .interpreter import evaluate
+from .io import BatchError
+from .io.readers import BAD, ReadAgain, file_format, loads_json, read_columns, read_rows, twice, widen_floats
+from .io.writers import Writer as _Writer, sweep
 from .registry import Registry
 from .values import EvaluationError
 
@@ -49,15 +54,9 @@ UNPREFIXED = ("physician",)  # groups whose fields keep their bare name as colum
 ROW = "row"                  # 1-based number of the case in the input (header excluded)
 ERROR = "error"              # evaluate_table: the reasons a row could not be computed, else null
 CHUNK = 1 << 15              # rows read, evaluated and written at a time (memory stays flat)
-CSV_BLOCK = 1 << 22          # bytes of CSV text Arrow's reader parses at a time
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 ENGINES = ("auto", "vector", "row")  # engine/vector/ (columns at once) or the row engine
 VECTOR_MIN_ROWS = 64         # `auto`: a smaller chunk costs less row by row than set up as columns
 VECTOR_CHUNK = 1 << 18       # evaluate_table: rows evaluated as columns at a time
-
-
-class BatchError(MillesimeError):
-    """The file as a whole cannot be processed (unknown column, unreadable file…)."""
 
 
 # ---------------------------------------------------------------- the flat schema
@@ -92,10 +91,17 @@ class FlatSchema:
     def check_columns(self, names: Iterable[str]) -> None:
         unknown = [n for n in names if n not in self.columns and n != ROW]
         if unknown:
-            hints = [h for h in (did_you_mean(n, list(self.columns)) for n in unknown) if h]
-            raise BatchError("unknown column " + ", ".join(f"`{n}`" for n in unknown)
-                             + (f" ({'; '.join(hints)})" if hints else "")
-                             + "; the columns of a case are: " + ", ".join(self.columns))
+            raise BatchError("unknown column " + ", ".join(f"`{shown(n)[1:-1]}`" for n in unknown)
+                             + self._hints(unknown) + "; the columns of a case are: " + ", ".join(self.columns))
+
+    def _hints(self, unknown: list[str]) -> str:
+        spaced = [n for n in unknown if n.strip() != n and n.strip() in self.columns]
+        if spaced and all(n.startswith(" ") for n in spaced):
+            return " (the column names begin with a space: separate the columns with a comma alone (`,`), not `, `)"
+        if spaced:
+            return " (spaces around a column name are part of it: remove them)"
+        hints = [h for h in (did_you_mean(n, list(self.columns)) for n in unknown if len(n) <= 100) if h]
+        return f" ({'; '.join(hints)})" if hints else ""
 
     def case(self, row: dict) -> tuple[dict, list[tuple[str, str]]]:
         """A flat row → the nested case, and the cells that could not even be read."""
@@ -103,7 +109,11 @@ class FlatSchema:
         problems = []
         for name, raw in row.items():
             column = self.columns.get(name)
-            if column is None or raw is None or raw == "":
+            if column is None:  # a key of a JSON line (the file's columns were checked at its start)
+                if name != ROW:
+                    problems.append((name, "unknown column" + self._hints([name])))
+                continue
+            if raw is None or raw == "":
                 continue
             try:
                 value = _read(column.kind, raw)
@@ -167,18 +177,18 @@ def _read(kind: str, raw):
             return True
         if text in _FALSE:
             return False
-        raise ValueError(f"expected true or false (got {raw!r})")
+        raise ValueError(f"expected true or false (got {shown(raw)})")
     if kind == "decimal" and isinstance(raw, str):
         try:
             return Decimal(raw.strip())
         except InvalidOperation:
-            raise ValueError(f"expected a decimal number such as 0.15 (got {raw!r})") from None
+            raise ValueError(f"expected a decimal number such as 0.15 (got {shown(raw)})") from None
     if kind == "json":
         if isinstance(raw, str):
             try:
-                return json.loads(raw, parse_float=Decimal)
+                return loads_json(raw)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"invalid JSON: {exc.msg} at character {exc.pos + 1} (got {raw!r})") from None
+                raise ValueError(f"invalid JSON: {exc.msg} at character {exc.pos + 1} (got {shown(raw)})") from None
         if isinstance(raw, list) and raw and all(isinstance(x, tuple) and len(x) == 2 for x in raw):
             return dict(raw)  # an Arrow map column
     return raw
@@ -311,13 +321,17 @@ def _evaluate_record_batches(batches: Iterable, batch: Batch, engine: str = "row
     checked = False
     for record_batch in batches:
         if not checked:
-            batch.schema.check_columns(record_batch.schema.names)
+            names = record_batch.schema.names
+            batch.schema.check_columns(names)
+            if len(set(names)) != len(names):
+                raise BatchError("; ".join(reason for _, reason in twice(names, "the table")))
             checked = True
+        readable = widen_floats(record_batch)  # what is read; the input columns are returned as they are
         if _vector_chunk(batch, engine, record_batch.num_rows):
-            yield _vector_record_batch(record_batch, batch)
+            yield _vector_record_batch(record_batch, batch, readable)
             continue
         columns: dict[str, list] = {name: [] for name in batch.outputs + [ERROR]}
-        for row in record_batch.to_pylist():
+        for row in readable.to_pylist():
             values, problems = batch.row(row)
             for name in batch.outputs:
                 columns[name].append(cell(values[name]) if values is not None else None)
@@ -327,18 +341,19 @@ def _evaluate_record_batches(batches: Iterable, batch: Batch, engine: str = "row
         yield pa.RecordBatch.from_arrays(arrays, names=list(record_batch.schema.names) + list(columns))
 
 
-def _vector_record_batch(record_batch, batch: Batch):
-    """One record batch through the vector back-end; the rows it hands back through `Batch.row`."""
+def _vector_record_batch(record_batch, batch: Batch, readable):
+    """One record batch through the vector back-end (reading `readable`, the same rows with
+    float32 columns widened); the rows it hands back through `Batch.row`."""
     import pyarrow as pa
 
     from . import vector
     names = list(record_batch.schema.names)
-    columns = {name: record_batch.column(i) for i, name in enumerate(names)}
+    columns = {name: readable.column(i) for i, name in enumerate(names)}
     out, back = vector.run_columns(batch, columns, record_batch.num_rows)
     errors_texts, errors_codes = [None], None
     if len(back):
         errors_codes = [0] * record_batch.num_rows
-        for i, row in zip(back.tolist(), record_batch.take(pa.array(back)).to_pylist()):
+        for i, row in zip(back.tolist(), readable.take(pa.array(back)).to_pylist()):
             values, problems = batch.row(row)
             for name in batch.outputs:
                 texts, codes = out[name]
@@ -360,15 +375,17 @@ def _vector_rows(batch: Batch, chunk: list[dict]):
     """A chunk of rows (dicts) through the vector back-end: per row, its output cells, or None
     when the row engine must compute it (`Batch.row`)."""
     from . import vector
-    rows = [row for row in chunk if _BAD_LINE not in row]
+    known = batch.schema.columns.keys() | {ROW}
+    readable = [BAD not in row and row.keys() <= known for row in chunk]  # else Batch.row says why not
+    rows = [row for row, ok in zip(chunk, readable) if ok]
     if not rows:
         return [None] * len(chunk)
     columns = {name: [row.get(name) for row in rows] for name in batch.schema.columns}
     out, back = vector.run_columns(batch, columns, len(rows))
     handed = set(back.tolist())
     results, k = [], 0
-    for row in chunk:
-        if _BAD_LINE in row:
+    for row, ok in zip(chunk, readable):
+        if not ok:
             results.append(None)
             continue
         results.append(None if k in handed else {name: out[name][0][out[name][1][k]] for name in batch.outputs})
@@ -385,174 +402,6 @@ def _polars_module(table):
 
 
 # ---------------------------------------------------------------- files
-
-def file_format(path: Path) -> str:
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise BatchError(f"{path}: unknown file type `{path.suffix}`; use " + ", ".join(sorted(FORMATS)))
-    return fmt
-
-
-def read_rows(path: Path) -> tuple[list[str], int | None, Iterator[list[dict]]]:
-    """(column names, number of rows if known, chunks of rows), read lazily."""
-    fmt = file_format(path)
-    if not path.is_file():
-        raise BatchError(f"{path}: no such file")
-    if fmt == "parquet":
-        return _read_parquet(path)
-    if fmt == "csv":
-        handle = open(path, newline="", encoding="utf-8-sig")
-        reader = csv.DictReader(handle)
-        with _utf8(handle):
-            names = list(reader.fieldnames or [])
-        return names, None, _Reader(_chunks(reader, handle), handle.close)
-    handle = open(path, encoding="utf-8")
-    with _utf8(handle):
-        first = handle.readline()
-    try:
-        head = json.loads(first, parse_float=Decimal) if first.strip() else {}
-    except json.JSONDecodeError as exc:
-        handle.close()
-        raise BatchError(f"{path}:1: invalid JSON: {exc.msg}") from None
-    if not isinstance(head, dict):
-        handle.close()
-        raise BatchError(f"{path}:1: each line is one case, a JSON object of columns")
-    return list(head), None, _Reader(_chunks(_jsonl(first, handle), handle), handle.close)
-
-
-def _jsonl(first: str, handle) -> Iterator[dict]:
-    for line in [first] if first.strip() else []:
-        yield json.loads(line, parse_float=Decimal)
-    for number, line in enumerate(handle, start=2):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            row = {_BAD_LINE: f"line {number}: invalid JSON: {exc.msg}"}
-        yield row if isinstance(row, dict) else {_BAD_LINE: f"line {number}: not a JSON object"}
-
-
-_BAD_LINE = "\0line"
-
-
-def _chunks(rows: Iterable[dict], handle) -> Iterator[list[dict]]:
-    try:
-        chunk = []
-        with _utf8(handle):
-            for row in rows:
-                chunk.append(row)
-                if len(chunk) == CHUNK:
-                    yield chunk
-                    chunk = []
-        if chunk:
-            yield chunk
-    finally:
-        handle.close()
-
-
-@contextlib.contextmanager
-def _utf8(handle):
-    """A text file that is not UTF-8 is refused whole, with its name, never with a traceback
-    (found by tests/fuzz/test_batch_fuzz.py). A row's boundaries cannot be trusted past a bad byte."""
-    try:
-        yield
-    except UnicodeDecodeError as exc:
-        handle.close()
-        raise BatchError(f"{handle.name}: not UTF-8 text (byte {exc.object[exc.start]:#04x}: {exc.reason}); "
-                         "save the file as UTF-8") from None
-
-
-def _read_parquet(path: Path):
-    import pyarrow.parquet as pq
-    try:
-        source = pq.ParquetFile(path)
-    except Exception as exc:  # noqa: BLE001 — pyarrow raises several types for a bad file
-        raise BatchError(f"{path}: not a readable Parquet file ({exc})") from None
-
-    def chunks():
-        try:
-            for record_batch in source.iter_batches(batch_size=CHUNK):
-                yield record_batch.to_pylist()
-        finally:
-            source.close()
-    return list(source.schema_arrow.names), source.metadata.num_rows, _Reader(chunks(), source.close)
-
-
-class _Reader:
-    """Chunks of a file read lazily; `close` releases the file whether reading began or not
-    (a generator that never started does not run its `finally`)."""
-
-    def __init__(self, chunks: Iterator, release: Callable[[], None] | None = None):
-        self.chunks, self.release = chunks, release
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return next(self.chunks)
-
-    def close(self) -> None:
-        close = getattr(self.chunks, "close", None)  # a generator: its `finally` runs if it began
-        if close is not None:
-            close()
-        if self.release is not None:
-            self.release()
-
-
-class _Writer:
-    """Rows to a temp file next to the target; `commit` renames it over the target."""
-
-    def __init__(self, target: Path, fmt: str, columns: list[str]):
-        self.target, self.fmt, self.columns = target, fmt, columns
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        self.temp = Path(name)
-        self.handle = None
-        self.parquet = None
-        if fmt == "parquet":
-            os.close(fd)
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-            self.arrow_schema = pa.schema([pa.field(c, pa.int64() if c == ROW else pa.string()) for c in columns])
-            self.parquet = pq.ParquetWriter(self.temp, self.arrow_schema)
-        else:
-            self.handle = os.fdopen(fd, "w", newline="", encoding="utf-8")
-            if fmt == "csv":
-                self.csv = csv.writer(self.handle)
-                self.csv.writerow(columns)
-
-    def write(self, columns: dict[str, list]) -> None:
-        """Rows given as columns (lists of the same length; None is an empty cell)."""
-        if self.parquet is not None:
-            import pyarrow as pa
-            self.parquet.write_table(pa.table({c: columns[c] for c in self.columns}, schema=self.arrow_schema))
-        elif self.fmt == "csv":
-            self.csv.writerows(zip(*(columns[c] for c in self.columns)))  # csv writes None as ""
-        else:
-            self.handle.writelines(json.dumps(dict(zip(self.columns, row)), ensure_ascii=False) + "\n"
-                                   for row in zip(*(columns[c] for c in self.columns)))
-
-    def write_rows(self, rows: list[dict]) -> None:
-        self.write({c: [r.get(c) for r in rows] for c in self.columns})
-
-    def close(self) -> None:
-        if self.parquet is not None:
-            self.parquet.close()
-            self.parquet = None
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
-
-    def commit(self) -> None:
-        self.close()
-        os.replace(self.temp, self.target)
-
-    def discard(self) -> None:
-        try:
-            self.close()
-        finally:
-            self.temp.unlink(missing_ok=True)
-
 
 @dataclass
 class Summary:
@@ -578,40 +427,48 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
     """Evaluate every row of `path` into `out` (CSV, JSON Lines or Parquet, by its suffix) and
     the bad rows into `<out>.errors.csv` (row, field, reason). Both files appear whole or not
     at all: written to temp files in the same folder, renamed at the end, removed on any
-    interruption (KeyboardInterrupt included). `engine`: see `evaluate_table`.
+    interruption (KeyboardInterrupt, SIGTERM and SIGHUP included); the temp files a killed run
+    left for the same output are removed first. `engine`: see `evaluate_table`.
 
     A CSV or Parquet file is read as Arrow columns, CHUNK rows at a time (a CSV's cells as
     text, exactly as written), and each chunk evaluated as columns; a CSV that Arrow's reader
     refuses (a row with more or fewer cells than the header, a byte that is not UTF-8…) is read
-    again from the start by Python's csv module, which accepts or reports it as before. JSON
+    again from the start by Python's csv module, which reports each such row by its line. JSON
     Lines are read row by row."""
     path = Path(path)
     out = Path(out) if out is not None else default_out(path)
     out_fmt = file_format(out)
-    if out.resolve() == path.resolve():
+    if _same(out, path):
         raise BatchError(f"{out}: the output would overwrite the input")
+    if _same(errors_path(out), path):
+        raise BatchError(f"{errors_path(out)}: the errors file of `{out}` would overwrite the input; "
+                         "rename the input or choose another --out")
     if not out.parent.is_dir():
         raise BatchError(f"{out.parent}: no such folder")
     batch = Batch.prepare(on, registry, outputs)
     engine = engine if _use_vector(batch, engine) else "row"
-    names, total, chunks = read_rows(path)
+    names, total, chunks = read_rows(path, CHUNK)
     inputs = [n for n in names if n != ROW]
     bar = columns = None
     start = time.perf_counter()
     try:
         batch.schema.check_columns(names)
-        bar = Progress(total) if (progress if progress is not None else sys.stderr.isatty()) else None
-        columns = _read_columns(path, names)
-        if columns is not None:
-            chunks.close()
-            try:
-                summary = _write(out, out_fmt, _column_chunks(columns, batch, engine, inputs, out_fmt), batch, inputs,
+        with _signals_as_interrupt():
+            sweep(out)
+            sweep(errors_path(out))
+            bar = Progress(total) if (progress if progress is not None else sys.stderr.isatty()) else None
+            columns = read_columns(path, names, CHUNK)
+            if columns is not None:
+                chunks.close()
+                try:
+                    summary = _write(out, out_fmt, _column_chunks(columns, batch, engine, inputs, out_fmt), batch,
+                                     inputs, bar)
+                except ReadAgain:
+                    names, total, chunks = read_rows(path, CHUNK)
+                    columns = None
+            if columns is None:
+                summary = _write(out, out_fmt, _row_chunks(chunks, batch, engine, inputs, out_fmt), batch, inputs,
                                  bar)
-            except _ReadAgain:
-                names, total, chunks = read_rows(path)
-                columns = None
-        if columns is None:
-            summary = _write(out, out_fmt, _row_chunks(chunks, batch, engine, inputs, out_fmt), batch, inputs, bar)
     finally:
         chunks.close()
         if columns is not None:
@@ -620,6 +477,50 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
             bar.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP during `run_file`: handled as Ctrl-C (KeyboardInterrupt) is."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_as_interrupt():
+    """While a run writes, SIGTERM and SIGHUP raise `Terminated` as SIGINT raises
+    KeyboardInterrupt, so that the run removes its temporaries on the way out. Only in the main
+    thread (where Python runs signal handlers) and for signals still at their default action:
+    an application's own handlers are left alone. A second signal does not cut the clean-up
+    short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum, frame):
+        if not received:
+            received.append(signum)
+            raise Terminated(signum)
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
+            previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def _write(out: Path, out_fmt: str, evaluated: Iterator, batch: Batch, inputs: list[str], bar) -> Summary:
@@ -660,8 +561,8 @@ def _row_chunks(chunks: Iterator[list[dict]], batch: Batch, engine: str, inputs:
         vectorised = _vector_rows(batch, chunk) if _vector_chunk(batch, engine, len(chunk)) else None
         for k, row in enumerate(chunk):
             number += 1
-            if _BAD_LINE in row:
-                problems.append({ROW: number, "field": "", "reason": row[_BAD_LINE]})
+            if BAD in row:
+                problems.extend({ROW: number, "field": f, "reason": r} for f, r in row[BAD])
                 failed += 1
                 continue
             cells = vectorised[k] if vectorised is not None else None
@@ -709,49 +610,6 @@ def _column_chunks(record_batches: Iterator, batch: Batch, engine: str, inputs: 
             results[name] = evaluated.column(name).to_pylist()
         number += n
         yield results, problems, len(bad), n
-
-
-class _ReadAgain(Exception):
-    """Arrow's CSV reader refused the file: read it again with Python's csv module."""
-
-
-def _read_columns(path: Path, names: list[str]):
-    """The file's record batches of at most CHUNK rows, read lazily — a CSV's cells as text —
-    or None when it is read row by row (JSON Lines, pyarrow missing, a header naming a column
-    twice)."""
-    fmt = file_format(path)
-    if fmt == "jsonl" or len(set(names)) != len(names):
-        return None
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:
-        return None
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-        source = pq.ParquetFile(path)
-
-        return _Reader(source.iter_batches(batch_size=CHUNK), source.close)
-
-    def csv_batches():
-        try:
-            reader = pacsv.open_csv(
-                path, read_options=pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
-                                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
-            if reader.schema.names != names:
-                raise _ReadAgain
-            while True:
-                try:
-                    record_batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                for offset in range(0, record_batch.num_rows, CHUNK):
-                    yield record_batch.slice(offset, CHUNK)
-        except pa.ArrowException:
-            raise _ReadAgain from None
-    return _Reader(csv_batches())
 
 
 def _text(value) -> str | None:

@@ -6,6 +6,8 @@ its dotted path (`physician.percentile`), with what was expected and what was gi
 from __future__ import annotations
 
 import datetime as dt
+import reprlib
+import sys
 from decimal import Decimal
 from typing import Annotated, Literal, Optional
 
@@ -102,6 +104,22 @@ def validate(model: Ruleset, schema: type[pydantic.BaseModel], raw: object) -> d
     return validated.model_dump()  # plain dicts; Decimal and date stay as they are
 
 
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlong = 3, 60, 60, 40
+_SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = _SHOWN.maxset = _SHOWN.maxfrozenset = 6
+SHOWN_MAX = 200  # characters of a value quoted in a message
+
+
+def shown(value) -> str:
+    """A value as a message quotes it (`repr`), cut short: a 5 000-character cell or a
+    structure of 10⁹ shared parts makes a line of a message, not megabytes."""
+    try:
+        text = _SHOWN.repr(value)
+    except ValueError:  # an int past the interpreter's digit limit has no decimal text
+        text = f"<a number of more than {sys.get_int_max_str_digits()} digits>"
+    return text if len(text) <= SHOWN_MAX else text[:SHOWN_MAX - 1] + "…"
+
+
 def _problem(model: Ruleset, error: dict) -> str:
     path = ".".join(str(p) for p in error["loc"])
     given = error.get("input")
@@ -119,7 +137,7 @@ def _problem(model: Ruleset, error: dict) -> str:
         decl = model.inputs.get(path)
         if decl is not None and decl.type.kind == "named" and decl.type.name in model.enums:
             members = [m.name for m in model.enums[decl.type.name].members]
-            hint = did_you_mean(str(given), members)
-            return f"{path}: {given!r} is not a known {decl.type.name}" + (
+            hint = did_you_mean(given, members) if isinstance(given, str) and len(given) <= 100 else None
+            return f"{path}: {shown(given)} is not a known {decl.type.name}" + (
                 f"; {hint}" if hint else f"; expected one of: {', '.join(members)}")
-    return f"{path}: {error['msg'].lower()} (got {given!r})"
+    return f"{path}: {error['msg'].lower()} (got {shown(given)})"

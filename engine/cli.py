@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -322,9 +323,10 @@ def batch_command(input_file, on, out, outputs, progress, engine, official_only,
     try:
         summary = batch.run_file(input_file, on.date(), out, registry, list(outputs) or None, progress,
                                    engine)
-    except KeyboardInterrupt:
-        click.echo("interrupted: no result file written", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP (batch.Terminated)
+        signum = getattr(exc, "signum", 2)
+        click.echo(f"interrupted ({signal.Signals(signum).name}): no result file written", err=True)
+        sys.exit(128 + signum)
     rate = summary.rows / summary.seconds if summary.seconds else 0
     click.echo(f"{summary.rows} row(s): {summary.computed} computed, {summary.failed} in error "
                f"({rate:,.0f} rows/s) → {summary.out}", err=True)

@@ -249,7 +249,8 @@ def test_a_file_that_is_not_utf8_is_refused_with_its_name(tmp_path, name, conten
 
 def test_a_csv_arrow_refuses_is_read_again_row_by_row(tmp_path, monkeypatch):
     # row 2 has one cell fewer than the header: Arrow's reader refuses the file, Python's csv
-    # module reads the missing cell as empty (contract_observed, optional): every row computed
+    # module reads it again and reports that row by its line (it was computed as if its last
+    # cell were empty, issue 16); the other rows are computed
     rows = [ROWS[0], ROWS[3].rsplit(",", 1)[0], ROWS[0]]
     assert rows[1].count(",") == HEADER.count(",") - 1
     read_again = []
@@ -257,10 +258,11 @@ def test_a_csv_arrow_refuses_is_read_again_row_by_row(tmp_path, monkeypatch):
     monkeypatch.setattr(batch, "_row_chunks", lambda *a: read_again.append(1) or real(*a))
     summary = run_file(write_csv(tmp_path / "cases.csv", rows), ON, tmp_path / "out.csv", progress=False)
     assert read_again == [1]
-    assert (summary.rows, summary.computed, summary.failed) == (3, 3, 0)
+    assert (summary.rows, summary.computed, summary.failed) == (3, 2, 1)
     got = read_csv(tmp_path / "out.csv")
-    assert [(r["row"], r["annual_aid"]) for r in got] == [("1", "38000.00"), ("2", ""), ("3", "38000.00")]
-    assert read_csv(tmp_path / "out.csv.errors.csv") == []
+    assert [(r["row"], r["annual_aid"]) for r in got] == [("1", "38000.00"), ("3", "38000.00")]
+    assert read_csv(tmp_path / "out.csv.errors.csv") == [
+        {"row": "2", "field": "", "reason": "line 3: 10 cells, but the header names 11 columns"}]
 
 
 @pytest.mark.parametrize("engine", ["vector", "row"])

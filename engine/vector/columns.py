@@ -3,6 +3,7 @@ constants at a fixed decimal scale, and how branches and subsets of rows are mer
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal
 from typing import TYPE_CHECKING, Callable
 
@@ -28,18 +29,63 @@ Fn = Callable[["Ctx", dict], "Vec"]
 # ---------------------------------------------------------------- symbols (enum members, texts)
 
 class _Interner:
-    """Texts as small integer codes, so that text columns are int64 columns. The table lives as
-    long as the process: it grows with the distinct texts met (enum members, reasons, free text)."""
+    """Texts as small integer codes, so that text columns are int64 columns. A text a ruleset
+    names (`code`) keeps its code for the life of the process; a text met in a run's input
+    columns (`hold`) keeps it while a run holds it, then its code is reused: a long-lived
+    worker keeps the texts of its rulesets, not every text its inputs ever held."""
 
     def __init__(self, *first):
         self.items: list = list(first)
         self.codes: dict = {item: i for i, item in enumerate(first)}
+        self.held: dict = {}   # code of an input text → number of runs holding it
+        self.free: list = []   # codes no run holds any more
+        self.lock = threading.Lock()
 
     def code(self, text) -> int:
         code = self.codes.get(text)
-        if code is None:
-            code = self.codes[text] = len(self.items)
+        if code is None or code in self.held:
+            with self.lock:
+                code = self.codes.get(text)
+                if code is None:
+                    code = self._new(text)
+                self.held.pop(code, None)  # named by a ruleset now: kept for good
+        return code
+
+    def hold(self, text, held: set) -> int:
+        """The code of a text of one run's input; the run lists it in `held` for `release`."""
+        with self.lock:
+            code = self.codes.get(text)
+            if code is None:
+                code = self._new(text)
+                self.held[code] = 0
+            if code in self.held and code not in held:
+                self.held[code] += 1
+                held.add(code)
+            return code
+
+    def release(self, held: set) -> None:
+        with self.lock:
+            for code in held:
+                count = self.held.get(code)
+                if count is None:
+                    continue  # named by a ruleset meanwhile
+                if count > 1:
+                    self.held[code] = count - 1
+                    continue
+                del self.held[code]
+                del self.codes[self.items[code]]
+                self.items[code] = None
+                self.free.append(code)
+            held.clear()
+
+    def _new(self, text) -> int:
+        if self.free:
+            code = self.free.pop()
+            self.items[code] = text
+        else:
+            code = len(self.items)
             self.items.append(text)
+        self.codes[text] = code
         return code
 
 

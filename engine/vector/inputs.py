@@ -13,7 +13,7 @@ import numpy as np
 
 from dsl import types as T
 
-from .columns import ANDNOT, DAY_MAX, DAY_MIN, EPOCH, INPUT_SCALE, LIMIT, OR, Vec, _scaled, rows_where, select, sym
+from .columns import _NAMES, ANDNOT, DAY_MAX, DAY_MIN, EPOCH, INPUT_SCALE, LIMIT, OR, Vec, _scaled, rows_where, select
 
 if TYPE_CHECKING:
     from .run import Run
@@ -213,7 +213,7 @@ def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
         else:
             if not isinstance(v, str):
                 continue
-            udata[i] = sym(v)
+            udata[i] = _NAMES.hold(v, run.texts)
         ok[i] = True
     data = udata[codes]
     refused = None if ok.all() else rows_where((~ok)[codes], n)

@@ -48,17 +48,20 @@ def run_columns(batch, columns: dict, n: int):
     """Evaluate a batch's columns: per output (distinct cells, each row's index among them or -1),
     and the rows (indices) the row engine must compute instead."""
     run = Run(engine_for(batch.registry), batch.schema, columns, n, batch.on)
-    values, back = run.evaluate(batch.outputs)
-    rows = slice(None) if back is None else np.flatnonzero(~back)
-    plan = run.main.plan
-    out = {}
-    for name in batch.outputs:
-        texts, codes = cells(values[name], plan.value_type(name), rows, n)
-        if back is not None:  # the rows handed back have no cell yet (-1)
-            full = np.full(n, -1, np.int64)
-            full[rows] = codes
-            codes = full
-        out[name] = (texts, codes)
+    try:
+        values, back = run.evaluate(batch.outputs)
+        rows = slice(None) if back is None else np.flatnonzero(~back)
+        plan = run.main.plan
+        out = {}
+        for name in batch.outputs:
+            texts, codes = cells(values[name], plan.value_type(name), rows, n)
+            if back is not None:  # the rows handed back have no cell yet (-1)
+                full = np.full(n, -1, np.int64)
+                full[rows] = codes
+                codes = full
+            out[name] = (texts, codes)
+    finally:
+        _NAMES.release(run.texts)  # the cells are texts now: the codes of the input's texts are free
     return out, np.flatnonzero(back) if back is not None else np.zeros(0, np.int64)
 
 

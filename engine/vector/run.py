@@ -61,6 +61,7 @@ class Run:
         self._invalid: dict = {}
         self._present: dict = {}
         self._encoded: dict = {}
+        self.texts: set = set()  # codes of the input texts this run holds (_NAMES.hold)
         self.main = engine.registry.in_force(on)
 
     # -- columns

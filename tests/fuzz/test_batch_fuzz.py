@@ -1,10 +1,11 @@
 """Batch fuzzing (issue 8): `millesime batch` loses no good row and hides no bad one, and an
 interrupted run leaves the previous files as they were.
 
-Files (CSV or JSON Lines) mix rows of valid cases with broken rows — a cell of the wrong type,
+Files (CSV or JSON Lines) mix rows of valid cases — among them contracts in their 3rd to 5th
+year whose target is partly reached, so that the aid due has cents — with broken rows — a cell of the wrong type,
 a required cell left empty, an unknown specialty or option, a negative count, a bad date,
-broken JSON in a map column, a short row, a line that is not a JSON object — and sometimes
-lack a whole column. The oracle is the row engine: each row is also built as a nested case by
+broken JSON in a map column, a row with fewer or more cells than the header, a line that is
+not a JSON object — and sometimes lack a whole column. The oracle is the row engine: each row is also built as a nested case by
 the generator itself (not by engine/batch.py) and given to `engine.evaluate`. Then:
 
 - every row the engine computes is in the output exactly once, under its number, with the
@@ -37,7 +38,10 @@ from .conftest import fuzz, tried
 
 REGISTRY = Registry.load()
 FIRST_DAY, RA_2023 = dt.date(2019, 8, 21), dt.date(2023, 5, 1)
-ON_DATES = [dt.date(2021, 6, 1), dt.date(2023, 9, 1), dt.date(2025, 3, 1)]  # one per ruleset
+ON_DATES = [dt.date(2021, 6, 1), dt.date(2023, 9, 1), dt.date(2025, 3, 1),  # one per ruleset, and the
+            dt.date(2026, 9, 1)]  # 3rd year of a 2023 contract: its aid is prorated to its target, to the cent
+LATE = dt.date(2025, 5, 1)  # from then on, a contract under the 2023 rules can be in its 3rd year
+CENTS_SPECIALTIES = ["cardiologie", "dermatologie", "psychiatrie", "rhumatologie", "neurologie", "chirurgie_generale"]
 SCHEMAS = {on: FlatSchema.of(REGISTRY.in_force(on).model) for on in ON_DATES}
 SPECIALTIES = {on: [m.name for m in REGISTRY.in_force(on).model.enums["specialty"].members] for on in ON_DATES}
 OUTPUTS = {on: list(REGISTRY.in_force(on).model.outputs) for on in ON_DATES}
@@ -81,7 +85,8 @@ def good_case(draw, on: dt.date) -> dict:
         physician["ccam_fee_share"] = draw(st.decimals(0, 1, places=2))
     case = {"physician": physician}
     if draw(st.booleans()):
-        signed_on = draw(st.dates(FIRST_DAY, on))
+        cents = on >= LATE and draw(st.integers(0, 3)) > 0  # a contract of 2023 or 2024 in its 3rd year or later
+        signed_on = draw(st.dates(RA_2023, on.replace(year=on.year - 2)) if cents else st.dates(FIRST_DAY, on))
         initial_mt, initial_fa = draw(st.integers(0, 2500)), draw(st.integers(0, 5000))
         contract = {"signed_on": signed_on,
                     "option": draw(st.sampled_from(["third", "half", "full"] if signed_on < RA_2023 else ["half", "full"])),
@@ -92,6 +97,18 @@ def good_case(draw, on: dt.date) -> dict:
         if draw(st.booleans()):
             contract["observed"] = {y: {"patients_mt": draw(st.integers(0, 3500)), "file_active": draw(st.integers(0, 7000))}
                                     for y in draw(st.sets(st.integers(1, 6), max_size=3))}
+        if cents:  # eligible, with a target partly reached this year: an aid due with cents
+            year = on.year - signed_on.year - ((on.month, on.day) < (signed_on.month, signed_on.day)) + 1
+            physician.update(specialty=draw(st.sampled_from(CENTS_SPECIALTIES)), sector=1,
+                             percentile=draw(st.decimals(31, 94, places=1)), coordinated_practice=True,
+                             group_practice=True)
+            if "ccam_fee_share" in columns:
+                physician["ccam_fee_share"] = Decimal("0.05")
+            asked = draw(st.integers(1, 1500))
+            contract.pop("target_patients_mt", None)
+            contract["target_file_active"] = initial_fa + asked
+            contract.setdefault("observed", {})[year] = {"patients_mt": draw(st.integers(0, 3500)),
+                                                         "file_active": initial_fa + draw(st.integers(0, asked))}
         case["contract"] = contract
     return case
 
@@ -137,11 +154,9 @@ def batch_files(draw):
             cells.pop(name, None)
             typed.pop(name, None)
             broken.add(name)
-        elif kind == "short" and fmt == "csv":  # a row cut short: its last cells are missing
-            cut = draw(st.integers(1, len(columns) - 1))  # never 0: a blank line is no row at all
-            typed = {k: v for k, v in typed.items() if k in columns[:cut]}
-            cells = {k: v for k, v in cells.items() if k in columns[:cut]}
-            rows.append({"typed": typed, "cells": cells, "broken": broken, "kind": "cut", "cut": cut})
+        elif kind == "short" and fmt == "csv":  # a row cut short, or one cell too many: an error row
+            cut = draw(st.integers(1, len(columns) + 2).filter(lambda k: k != len(columns)))  # 0 is a blank line
+            rows.append({"typed": typed, "cells": cells, "broken": {""}, "kind": "cut", "cut": cut})
             continue
         elif kind == "raw" and fmt == "jsonl" and rows:  # not a case at all (never the first line)
             rows.append({"raw": draw(st.sampled_from(["{broken", "[1, 2]", '"a case"', "42", '{"sector": 1,}'])),
@@ -188,7 +203,7 @@ def write_input(path: Path, fmt: str, columns: list[str], rows: list[dict]) -> N
             for row in rows:
                 cells = [row["cells"].get(c, "") for c in columns]
                 if "cut" in row:
-                    cells = cells[:row["cut"]]
+                    cells = (cells + ["x", "y"])[:row["cut"]]
                 writer.writerow(cells)
         else:
             for i, row in enumerate(rows):
@@ -238,8 +253,10 @@ def test_every_good_row_once_with_the_engine_values_every_bad_row_reported(sampl
 
     expected = {number: engine_row(row, on) for number, row in enumerate(rows, start=1)}
     good = {n for n, values in expected.items() if values is not None}
-    for number in expected:
+    for number, values in expected.items():
         tried("batch: rows → " + ("computed" if number in good else "in error"))
+        if values is not None and isinstance(values.get("aid_due"), str) and Decimal(values["aid_due"]) % 1:
+            tried("batch: rows → computed (aid with cents)")
     assert (summary.rows, summary.computed, summary.failed) == (len(rows), len(good), len(rows) - len(good))
 
     numbers = [int(r["row"]) for r in results]

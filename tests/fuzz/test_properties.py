@@ -1,14 +1,19 @@
-"""Properties that must hold on every valid case (issue 8).
+"""Properties that must hold on every valid case (issues 8 and 16).
 
 Random physicians and contracts (specialties, options open on the signature date,
 percentiles, patient counts, signatures from 2019-08-21 to 2026, evaluation dates after
 signature) are evaluated on the shipped agreements; the law's own figures (the year-1
 amounts) are read from the tables of the ruleset in force, not from the engine's output.
+
+Amounts with cents: a contract in its 3rd to 5th year whose target is partly reached gets
+its year's aid prorated to the cent (`round (year_aid(year) * achievement_in(year)) to cent`),
+so the generators give many such contracts a target and the patients observed that year,
+and one property works the prorated amount out by hand, in Decimal, to the cent.
 """
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import assume, given, strategies as st
@@ -67,8 +72,31 @@ def valid_cases(draw, specialties=SPECIALTIES, with_contract=None, signed=(dt.da
     if draw(st.booleans()):
         contract["observed"] = {y: {"patients_mt": draw(st.integers(0, 3500)), "file_active": draw(st.integers(0, 7000))}
                                 for y in draw(st.sets(st.integers(1, 6)))}
+    year = contract_year(signed_on, on)
+    if 3 <= year <= 5 and draw(st.booleans()):  # an eligible physician, target partly reached: cents
+        eligible_physician(draw, physician, on)
+        asked = draw(st.integers(1, 1500))
+        contract["target_file_active"] = initial_fa + asked
+        contract.setdefault("observed", {})[year] = {"patients_mt": draw(st.integers(0, 3500)),
+                                                     "file_active": initial_fa + draw(st.integers(0, asked))}
     case["contract"] = contract
     return case, on
+
+
+def eligible_physician(draw, physician: dict, on: dt.date) -> None:
+    """What the agreements require besides the specialty: sector 1, a stated percentile above P30
+    (below P95, whose amounts differ), coordinated and group practice, few technical acts."""
+    physician.update(sector=1, percentile=draw(st.decimals(31, 94, places=1)), coordinated_practice=True,
+                     group_practice=True)
+    if on >= RA_2023:
+        physician["ccam_fee_share"] = Decimal("0.05")
+    else:
+        physician.pop("ccam_fee_share", None)  # not a field of avenant 7
+
+
+def contract_year(signed_on: dt.date, on: dt.date) -> int:
+    """Whole years from the signature to `on`, plus one (by hand, as the law counts anniversaries)."""
+    return on.year - signed_on.year - ((on.month, on.day) < (signed_on.month, signed_on.day)) + 1
 
 
 def money(value) -> Decimal | None:
@@ -85,6 +113,8 @@ def test_aid_never_exceeds_the_year_one_amount_of_its_option(sample):
         assert values["annual_aid"] is None
         return
     ceiling = year_one_amount(on, case["contract"]["option"])
+    if money(values["aid_due"]) is not None and money(values["aid_due"]) % 1:
+        tried("properties: aid ≤ year-1 amount (amounts with cents)")
     for name in ("annual_aid", "aid_due"):
         amount = money(values[name])
         if amount is not None:
@@ -128,8 +158,7 @@ def test_aid_due_is_monotone_in_achievement(sample, gained_a, gained_b):
     contract["target_file_active"] = contract["initial_file_active"] + 1 + gained_a % 1500
     contract.pop("target_patients_mt", None)
     case["physician"].update(sector=1, percentile=Decimal(50), ccam_fee_share=Decimal("0.05"))
-    year = (on.year - contract["signed_on"].year) - ((on.month, on.day) < (contract["signed_on"].month,
-                                                                          contract["signed_on"].day)) + 1
+    year = contract_year(contract["signed_on"], on)
     assume(3 <= year <= 5)
     tried("properties: aid_due monotone in achievement")
     low, high = sorted((gained_a, gained_b))
@@ -139,6 +168,40 @@ def test_aid_due_is_monotone_in_achievement(sample, gained_a, gained_b):
         dues.append(money(evaluate(case, on, REGISTRY).json_values()["aid_due"]))
     assume(None not in dues)
     assert dues[0] <= dues[1], (low, high, dues)
+
+
+CENT = Decimal("0.01")
+
+
+@fuzz(150)
+@given(valid_cases(specialties=NON_GP, with_contract=True, signed=(dt.date(2019, 8, 21), dt.date(2026, 12, 31))),
+       st.integers(1, 1500), st.data())
+def test_a_partly_reached_target_prorates_the_year_to_the_cent(sample, asked, data):
+    """aid_due = the year's aid × gained / asked, rounded half up to the cent; paid as an advance of
+    half the year's aid (to the cent) and a balance of the rest — worked out here in Decimal."""
+    case, _ = sample
+    contract = case["contract"]
+    on = contract["signed_on"] + dt.timedelta(days=data.draw(st.integers(731, 1824), label="days signed"))
+    year = contract_year(contract["signed_on"], on)
+    assume(3 <= year <= 5)
+    gained = data.draw(st.integers(0, asked), label="gained")
+    eligible_physician(data.draw, case["physician"], on)
+    contract.pop("target_patients_mt", None)  # a specialist's target is on the file active alone
+    contract["target_file_active"] = contract["initial_file_active"] + asked
+    contract["observed"] = {year: {"patients_mt": 0, "file_active": contract["initial_file_active"] + gained}}
+    tried("properties: aid due prorated to the cent")
+    values = evaluate(case, on, REGISTRY).json_values()
+    year_aid, due = money(values["annual_aid"]), money(values["aid_due"])
+    if year_aid is None or values["eligible"] is not True:
+        assert due in (None, Decimal(0)), values
+        return
+    expected = (year_aid * (Decimal(gained) / Decimal(asked))).quantize(CENT, ROUND_HALF_UP)
+    assert due == expected, (year_aid, gained, asked, due)
+    advance = (year_aid * Decimal("0.5")).quantize(CENT, ROUND_HALF_UP)
+    paid = [money(p["amount"]) for p in values["payments"] if p["year"] == year]
+    assert paid == [advance, expected - advance], (paid, advance, expected)
+    if expected % 1:
+        tried("properties: aid due prorated to the cent (amounts with cents)")
 
 
 @fuzz(150)

@@ -1,6 +1,9 @@
-"""Failures the fuzzers found, kept as plain regression tests (issue 8).
+"""Failures the fuzzers found, kept as plain regression tests (issues 8 and 16).
 
-Each was a Python exception escaping `parse_text` instead of a `file:line:col` error.
+A campaign with a fresh seed (tests/fuzz/campaign.py) that finds a failure ends here: its
+example, fixed, with the outcome worked out by hand.
+
+Each was a Python exception escaping instead of a located error (`file:line:col`).
 """
 import pytest
 
@@ -82,3 +85,44 @@ def test_a_huge_case_figure_is_a_located_error_not_an_invalid_operation():
         with pytest.raises(EvaluationError, match=r"cannot be computed exactly \(InvalidOperation\)") as info:
             evaluate(case, dt.date(2025, 9, 1), Registry.load(), explain=explain)
         assert info.value.loc is not None and info.value.loc.file.endswith(".mil")
+
+
+def test_a_case_file_with_a_date_that_does_not_exist_exits_cleanly(tmp_path):
+    # found by the case-file fuzzer at once with a fresh seed (issue 16): `2019-02-30` inserted over a
+    # signature date made YAML's timestamp constructor raise ValueError, a traceback out of `millesime eval`
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    from .conftest import ROOT
+    text = (ROOT / "examples" / "generaliste-2024.yaml").read_text(encoding="utf-8")
+    assert "  signed_on: 2023-06-15\n" in text
+    path = tmp_path / "case.yaml"
+    path.write_text(text.replace("signed_on: 2023-06-15", "signed_on: 2019-02-30"), encoding="utf-8")
+    outcome = CliRunner().invoke(main, ["eval", str(path), "--on", "2025-09-01"])
+    assert outcome.exit_code == 1
+    assert outcome.exception is None or isinstance(outcome.exception, SystemExit)
+    assert outcome.stderr == (f"error: {path}:12:14: contract.signed_on: 2019-02-30 is not a date "
+                              "(day is out of range for month)\n")
+
+
+def test_a_json_escape_for_half_a_surrogate_pair_is_an_error_row(tmp_path):
+    # found by the campaign of seed 1694631134 (tests/fuzz/campaign.json): a JSON line whose key held
+    # `\ud800` (half a UTF-16 surrogate pair) was reported as an unknown column under that key, and
+    # writing the key to the errors file (UTF-8) raised UnicodeEncodeError — a traceback, run lost
+    import csv
+    import datetime as dt
+
+    from engine.batch import run_file
+    good = ('{"specialty": "medecine_generale", "sector": 1, "optam": false, "patients_mt": 1200, '
+            '"file_active": 2000}')
+    (tmp_path / "cases.jsonl").write_text(good + "\n" + good[:-1] + ', "\\ud800ccam_fee_share": "0.1"}\n'
+                                          + good[:-1] + ', "contract_observed": "{\\"\\\\udc00\\": 1}"}\n',
+                                          encoding="utf-8")
+    summary = run_file(tmp_path / "cases.jsonl", dt.date(2025, 3, 1), tmp_path / "out.csv", progress=False)
+    assert (summary.rows, summary.computed, summary.failed) == (3, 1, 2)
+    with open(tmp_path / "out.csv.errors.csv", newline="", encoding="utf-8") as f:
+        errors = list(csv.DictReader(f))
+    assert errors[0] == {"row": "2", "field": "", "reason": "line 2: invalid JSON: \\ud800 is half of a UTF-16 "
+                                                            "surrogate pair"}
+    assert {"row": "3", "field": "contract_observed", "reason": "invalid JSON: \\udc00 is half of a UTF-16 surrogate "
+                                                                "pair"} in errors[1:]  # and the contract's missing fields

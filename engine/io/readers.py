@@ -1,0 +1,414 @@
+"""Reading the input of `millesime batch`: CSV, JSON Lines or Parquet, lazily, chunk by chunk.
+
+Two ways in, the same rows out:
+
+- `read_rows`: rows as dicts of column → cell (a CSV's cells as text, exactly as written);
+- `read_columns`: Arrow record batches (a CSV's cells as text), when pyarrow reads the file.
+  When Arrow's CSV reader refuses a file, or meets a cell too long for the row reader,
+  reading raises `ReadAgain`: the caller reads the file again with `read_rows`, which says
+  what is wrong with which line.
+
+A row that cannot be read as a case — more or fewer cells than the header, a header naming
+a column twice, a cell longer than CELL_LIMIT, a JSON line that is not an object — is not
+dropped and not guessed at: it comes out as a *bad row*, {BAD: [(column or "", reason)]}, the
+reason naming its line, and counts as a row like any other.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import re
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from . import BatchError
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+BAD = "\0bad"          # the key of a bad row: its [(column or "", reason)]
+CELL_LIMIT = 131_072   # characters in a CSV cell: the csv module's own limit (128 KiB)
+CSV_BLOCK = 1 << 22    # bytes of CSV text Arrow's reader parses at a time
+
+
+def file_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise BatchError(f"{path}: unknown file type `{path.suffix}`; use " + ", ".join(sorted(FORMATS)))
+    return fmt
+
+
+def read_rows(path: Path, chunk: int) -> tuple[list[str], int | None, "Reader"]:
+    """(column names, number of rows if known, chunks of at most `chunk` rows), read lazily."""
+    fmt = file_format(path)
+    if not path.is_file():
+        raise BatchError(f"{path}: no such file")
+    if fmt == "parquet":
+        return _read_parquet(path, chunk)
+    if fmt == "csv":
+        return _read_csv(path, chunk)
+    return _read_jsonl(path, chunk)
+
+
+class Reader:
+    """Chunks of a file read lazily; `close` releases the file whether reading began or not
+    (a generator that never started does not run its `finally`)."""
+
+    def __init__(self, chunks: Iterator, release: Callable[[], None] | None = None):
+        self.chunks, self.release = chunks, release
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self.chunks)
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)  # a generator: its `finally` runs if it began
+        if close is not None:
+            close()
+        if self.release is not None:
+            self.release()
+
+
+def _chunks(rows: Iterable[dict], handle, chunk: int) -> Iterator[list[dict]]:
+    try:
+        part = []
+        with _utf8(handle):
+            for row in rows:
+                part.append(row)
+                if len(part) == chunk:
+                    yield part
+                    part = []
+        if part:
+            yield part
+    finally:
+        handle.close()
+
+
+@contextlib.contextmanager
+def _utf8(handle):
+    """A text file that is not UTF-8 is refused whole, with its name, never with a traceback
+    (found by tests/fuzz/test_batch_fuzz.py). A row's boundaries cannot be trusted past a bad byte."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        handle.close()
+        raise BatchError(f"{handle.name}: not UTF-8 text (byte {exc.object[exc.start]:#04x}: {exc.reason}); "
+                         "save the file as UTF-8") from None
+
+
+def twice(names: list[str], where: str) -> list[tuple[str, str]]:
+    """(column, reason) for each column the header names more than once: which cell would hold
+    its value cannot be told, so every row is in error."""
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        positions.setdefault(name, []).append(i)
+    problems = []
+    for name, at in positions.items():
+        if len(at) > 1:
+            count = "twice" if len(at) == 2 else f"{len(at)} times"
+            listed = ", ".join(map(str, at[:-1])) + f" and {at[-1]}"
+            problems.append((name, f"{where} names the column `{name}` {count} (columns {listed})"))
+    return problems
+
+
+# ---------------------------------------------------------------- CSV, row by row
+
+class _Lines:
+    """The lines of a text file, counted, with whether a quoted cell is left open at the end of
+    the last one (an odd number of quotes since the record began): after a record the csv module
+    refuses, reading resumes after the line that closes it."""
+
+    def __init__(self, handle):
+        self.handle, self.number, self.quoted = handle, 0, False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.handle)
+        self.number += 1
+        if line.count('"') & 1:
+            self.quoted = not self.quoted
+        return line
+
+    def skip_record(self) -> None:
+        while self.quoted:
+            try:
+                next(self)
+            except StopIteration:
+                return
+
+
+def _read_csv(path: Path, chunk: int):
+    handle = open(path, newline="", encoding="utf-8-sig")
+    lines = _Lines(handle)
+    try:
+        with _utf8(handle):
+            names, line = _csv_header(lines)
+    except BaseException:
+        handle.close()
+        raise
+    problem = f"{path}:{line}: the header has a cell longer than {CELL_LIMIT} characters" \
+        if any(len(name) > CELL_LIMIT for name in names) else None
+    if problem:
+        handle.close()
+        raise BatchError(problem)
+    return names, None, Reader(_chunks(_csv_rows(lines, names), handle, chunk), handle.close)
+
+
+def _csv_header(lines: _Lines) -> tuple[list[str], int]:
+    """The first record that is not a blank line, and its line: blank lines before the header
+    are skipped, as Arrow's reader does, so that both number the rows alike."""
+    reader = csv.reader(lines)
+    while True:
+        start = lines.number + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return [], start
+        except csv.Error as exc:
+            raise BatchError(f"{lines.handle.name}:{start}: the header cannot be read ({exc})") from None
+        if fields:
+            return fields, start
+
+
+def _csv_rows(lines: _Lines, names: list[str]) -> Iterator[dict]:
+    width = len(names)
+    duplicated = twice(names, "the header")
+    reader = csv.reader(lines)
+    while True:
+        start = lines.number + 1
+        lines.quoted = False
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a cell over the field limit: this record only
+            lines.skip_record()
+            reader = csv.reader(lines)
+            reason = f"a cell holds more than {CELL_LIMIT} characters" if "field limit" in str(exc) \
+                else f"unreadable CSV ({exc})"
+            yield {BAD: [("", f"line {start}: {reason}")]}
+            continue
+        if not fields:
+            continue  # a blank line is no row
+        if len(fields) != width:
+            yield {BAD: [("", f"line {start}: {len(fields)} cells, but the header names {width} columns")]}
+        elif max(map(len, fields)) > CELL_LIMIT:  # whatever csv.field_size_limit() says
+            yield {BAD: [("", f"line {start}: a cell holds more than {CELL_LIMIT} characters")]}
+        elif duplicated:
+            yield {BAD: [(name, f"line {start}: {reason}") for name, reason in duplicated]}
+        else:
+            yield dict(zip(names, fields))
+
+
+# ---------------------------------------------------------------- JSON Lines
+
+class _Twice(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set = set()
+        raise _Twice(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return obj
+
+
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")  # the escape of a UTF-16 surrogate, \ud800 to \udfff
+
+
+def _whole_characters(value) -> None:
+    """ValueError if a text of `value` holds half a UTF-16 surrogate pair (`"\ud800"` alone):
+    no UTF-8 file can hold it, so no result or error file could be written with it."""
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        half = f"\\u{ord(exc.object[exc.start]):04x}"
+        raise ValueError(f"invalid JSON: {half} is half of a UTF-16 surrogate pair") from None
+    except RecursionError:
+        raise ValueError("invalid JSON: nested too deeply") from None
+
+
+def loads_json(text: str):
+    """JSON text → Python values, numbers exact (int, Decimal), a key given twice refused.
+    json.JSONDecodeError for broken text (its position is the caller's to show); ValueError
+    with a short reason for text that parses but cannot be held: nested past the parser's
+    depth, an integer over the interpreter's digit limit, a key given twice, half a UTF-16
+    surrogate pair."""
+    try:
+        value = json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_pairs)
+    except _Twice as exc:
+        raise ValueError(f"invalid JSON: the key `{exc.key}` is given twice") from None
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise ValueError("invalid JSON: nested too deeply") from None
+    except ValueError as exc:
+        if "digits" in str(exc):
+            raise ValueError(f"invalid JSON: a number with more than {sys.get_int_max_str_digits()} digits") from None
+        raise ValueError(f"invalid JSON: {exc}") from None
+    if _SURROGATE.search(text):
+        _whole_characters(value)
+    return value
+
+
+def _top_level_twice(text: str) -> list[str]:
+    """The keys a JSON object gives twice at its top level (the columns of a row)."""
+    try:
+        pairs = json.loads(text, parse_float=Decimal, object_pairs_hook=list)
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(pairs, list) or not all(isinstance(p, tuple) for p in pairs):
+        return []
+    seen: set = set()
+    return list(dict.fromkeys(k for k, _ in pairs if k in seen or seen.add(k)))
+
+
+def json_row(text: str, number: int) -> dict:
+    """One JSON line → a row, or a bad row naming the line."""
+    try:
+        row = loads_json(text)
+    except json.JSONDecodeError as exc:
+        return {BAD: [("", f"line {number}: invalid JSON: {exc.msg}")]}
+    except ValueError as exc:
+        keys = _top_level_twice(text)
+        if keys:
+            return {BAD: [(k, f"line {number}: the key `{k}` is given twice") for k in keys]}
+        return {BAD: [("", f"line {number}: {exc}")]}
+    if not isinstance(row, dict):
+        return {BAD: [("", f"line {number}: not a JSON object")]}
+    return row
+
+
+def _read_jsonl(path: Path, chunk: int):
+    handle = open(path, encoding="utf-8")
+    try:
+        number, first = 0, ""
+        with _utf8(handle):
+            for first in handle:  # the first line that is not blank names the columns
+                number += 1
+                if first.strip():
+                    break
+        if not first.strip():
+            head = {}
+        else:
+            try:
+                head = loads_json(first)
+            except json.JSONDecodeError as exc:
+                raise BatchError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
+            except ValueError as exc:
+                if not _top_level_twice(first):
+                    raise BatchError(f"{path}:{number}: {exc}") from None
+                head = json.loads(first, parse_float=Decimal)  # a column given twice: its row says so
+        if not isinstance(head, dict):
+            raise BatchError(f"{path}:{number}: each line is one case, a JSON object of columns")
+    except BaseException:
+        handle.close()
+        raise
+    return list(head), None, Reader(_chunks(_jsonl(first, number, handle), handle, chunk), handle.close)
+
+
+def _jsonl(first: str, number: int, handle) -> Iterator[dict]:
+    if first.strip():
+        yield json_row(first, number)
+    for number, line in enumerate(handle, start=number + 1):
+        if line.strip():
+            yield json_row(line, number)
+
+
+# ---------------------------------------------------------------- Parquet and Arrow
+
+def widen_floats(record_batch):
+    """float32 (and float16) columns as float64 columns holding the shortest decimal of their own
+    width: a float32 0.1 is read as 0.1, not as 0.10000000149011612 (its value in float64)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    narrow = [i for i, f in enumerate(record_batch.schema)
+              if pa.types.is_float32(f.type) or pa.types.is_float16(f.type)]
+    if not narrow:
+        return record_batch
+    columns = list(record_batch.columns)
+    for i in narrow:
+        column = columns[i] if pa.types.is_float32(columns[i].type) else pc.cast(columns[i], pa.float32())
+        columns[i] = pc.cast(pc.cast(column, pa.string()), pa.float64())  # Arrow writes the shortest text
+    return pa.RecordBatch.from_arrays(columns, names=record_batch.schema.names)
+
+
+def _read_parquet(path: Path, chunk: int):
+    import pyarrow.parquet as pq
+    try:
+        source = pq.ParquetFile(path)
+    except Exception as exc:  # noqa: BLE001 — pyarrow raises several types for a bad file
+        raise BatchError(f"{path}: not a readable Parquet file ({exc})") from None
+    names = list(source.schema_arrow.names)
+    duplicated = twice(names, "the file")
+
+    def chunks():
+        try:
+            for record_batch in source.iter_batches(batch_size=chunk):
+                if duplicated:
+                    yield [{BAD: duplicated} for _ in range(record_batch.num_rows)]
+                else:
+                    yield widen_floats(record_batch).to_pylist()
+        finally:
+            source.close()
+    return names, source.metadata.num_rows, Reader(chunks(), source.close)
+
+
+class ReadAgain(Exception):
+    """Arrow's CSV reader refused the file, or met a cell too long: read it again row by row."""
+
+
+def read_columns(path: Path, names: list[str], chunk: int) -> Reader | None:
+    """The file's record batches of at most `chunk` rows, read lazily — a CSV's cells as text —
+    or None when it is read row by row (JSON Lines, pyarrow missing, a header naming a column
+    twice)."""
+    fmt = file_format(path)
+    if fmt == "jsonl" or len(set(names)) != len(names):
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+    except ImportError:
+        return None
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+        source = pq.ParquetFile(path)
+        return Reader((widen_floats(b) for b in source.iter_batches(batch_size=chunk)), source.close)
+
+    def too_long(record_batch) -> bool:  # in bytes, at least as many as characters: the row reader decides
+        for column in record_batch.columns:
+            longest = pc.max(pc.binary_length(column)).as_py()
+            if longest is not None and longest > CELL_LIMIT:
+                return True
+        return False
+
+    def csv_batches():
+        try:
+            reader = pacsv.open_csv(
+                path, read_options=pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
+            if reader.schema.names != names:
+                raise ReadAgain
+            while True:
+                try:
+                    record_batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                if too_long(record_batch):
+                    raise ReadAgain
+                for offset in range(0, record_batch.num_rows, chunk):
+                    yield record_batch.slice(offset, chunk)
+        except pa.ArrowException:
+            raise ReadAgain from None
+    return Reader(csv_batches())
