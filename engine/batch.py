@@ -34,164 +34,25 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from dsl.errors import did_you_mean
-from dsl.model import Ruleset
-
 from . import values as V
-from .case import CaseError, shown
+from .case import CaseError
+from .flat import ROW, FlatSchema
 from .interpreter import evaluate
 from .io import BatchError
-from .io.readers import BAD, ReadAgain, file_format, loads_json, read_columns, read_rows, twice, widen_floats
+from .io.readers import BAD, ReadAgain, file_format, read_columns, read_rows, twice, widen_floats
 from .io.writers import Writer as _Writer, sweep
 from .registry import Registry
 from .values import EvaluationError
 
-UNPREFIXED = ("physician",)  # groups whose fields keep their bare name as column
-ROW = "row"                  # 1-based number of the case in the input (header excluded)
 ERROR = "error"              # evaluate_table: the reasons a row could not be computed, else null
 CHUNK = 1 << 15              # rows read, evaluated and written at a time (memory stays flat)
 ENGINES = ("auto", "vector", "row")  # engine/vector/ (columns at once) or the row engine
 VECTOR_MIN_ROWS = 64         # `auto`: a smaller chunk costs less row by row than set up as columns
 VECTOR_CHUNK = 1 << 18       # evaluate_table: rows evaluated as columns at a time
-
-
-# ---------------------------------------------------------------- the flat schema
-
-@dataclass(frozen=True)
-class Column:
-    name: str   # flat column name
-    path: str   # dotted input path
-    kind: str   # int | decimal | date | bool | text | json
-
-
-@dataclass
-class FlatSchema:
-    """The columns of a ruleset's case schema, and how a row becomes a case."""
-    columns: dict[str, Column]
-    groups: dict[str, bool]  # group path → optional
-
-    @classmethod
-    def of(cls, model: Ruleset) -> "FlatSchema":
-        columns, groups = {}, {}
-        for path, decl in model.inputs.items():
-            ref = decl.type
-            optional = ref.kind == "optional"
-            base = ref.args[0] if optional else ref
-            if base.kind == "group":
-                groups[path] = optional
-                continue
-            name = column_name(path)
-            columns[name] = Column(name, path, _kind(model, base))
-        return cls(columns, groups)
-
-    def check_columns(self, names: Iterable[str]) -> None:
-        unknown = [n for n in names if n not in self.columns and n != ROW]
-        if unknown:
-            raise BatchError("unknown column " + ", ".join(f"`{shown(n)[1:-1]}`" for n in unknown)
-                             + self._hints(unknown) + "; the columns of a case are: " + ", ".join(self.columns))
-
-    def _hints(self, unknown: list[str]) -> str:
-        spaced = [n for n in unknown if n.strip() != n and n.strip() in self.columns]
-        if spaced and all(n.startswith(" ") for n in spaced):
-            return " (the column names begin with a space: separate the columns with a comma alone (`,`), not `, `)"
-        if spaced:
-            return " (spaces around a column name are part of it: remove them)"
-        hints = [h for h in (did_you_mean(n, list(self.columns)) for n in unknown if len(n) <= 100) if h]
-        return f" ({'; '.join(hints)})" if hints else ""
-
-    def case(self, row: dict) -> tuple[dict, list[tuple[str, str]]]:
-        """A flat row → the nested case, and the cells that could not even be read."""
-        case: dict = {}
-        problems = []
-        for name, raw in row.items():
-            column = self.columns.get(name)
-            if column is None:  # a key of a JSON line (the file's columns were checked at its start)
-                if name != ROW:
-                    problems.append((name, "unknown column" + self._hints([name])))
-                continue
-            if raw is None or raw == "":
-                continue
-            try:
-                value = _read(column.kind, raw)
-            except ValueError as exc:  # the raw cell still goes to validation, for the other fields
-                problems.append((name, str(exc)))
-                value = raw
-            target = case
-            parts = column.path.split(".")
-            for part in parts[:-1]:
-                target = target.setdefault(part, {})
-            target[parts[-1]] = value
-        for group, optional in self.groups.items():
-            if not optional and "." not in group:
-                case.setdefault(group, {})
-        return case, problems
-
-    def field(self, problem_path: str) -> str:
-        """The column a validation problem (`contract.observed.3.file_active`) is about."""
-        parts = problem_path.split(".")
-        for i in range(len(parts), 0, -1):
-            name = column_name(".".join(parts[:i]))
-            if name in self.columns:
-                return name
-        return problem_path
-
-
-def column_name(path: str) -> str:
-    head, _, rest = path.partition(".")
-    if rest and head in UNPREFIXED:
-        return rest.replace(".", "_")
-    return path.replace(".", "_")
-
-
-def _kind(model: Ruleset, ref) -> str:
-    if ref.kind != "named":
-        return "json"
-    if ref.name in ("int", "date", "bool", "text"):
-        return ref.name
-    if ref.name in ("decimal", "money", "percent"):
-        return "decimal"
-    return "text"  # an enum member, by its name
-
-
-_TRUE, _FALSE = {"true", "1", "yes", "oui"}, {"false", "0", "no", "non"}
-
-
-def _read(kind: str, raw):
-    """One cell → the value pydantic will check. Text is handed over as is (pydantic reads
-    `"12"` as an int, `"2024-09-01"` as a date, and says why it cannot); floats from typed
-    files become the Decimal of their shortest text, never a binary approximation."""
-    if isinstance(raw, float):
-        if raw != raw or raw in (float("inf"), float("-inf")):
-            raise ValueError(f"{raw} is not a number a case can hold")
-        raw = Decimal(repr(raw))
-        if kind == "int" and raw == raw.to_integral_value():
-            return int(raw)
-        return raw
-    if kind == "bool" and isinstance(raw, str):
-        text = raw.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ValueError(f"expected true or false (got {shown(raw)})")
-    if kind == "decimal" and isinstance(raw, str):
-        try:
-            return Decimal(raw.strip())
-        except InvalidOperation:
-            raise ValueError(f"expected a decimal number such as 0.15 (got {shown(raw)})") from None
-    if kind == "json":
-        if isinstance(raw, str):
-            try:
-                return loads_json(raw)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"invalid JSON: {exc.msg} at character {exc.pos + 1} (got {shown(raw)})") from None
-        if isinstance(raw, list) and raw and all(isinstance(x, tuple) and len(x) == 2 for x in raw):
-            return dict(raw)  # an Arrow map column
-    return raw
 
 
 # ---------------------------------------------------------------- evaluating rows

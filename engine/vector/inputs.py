@@ -142,7 +142,7 @@ def _plain_integers(arr):
 
 def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
     """The column of input `path` as the ruleset `entry` validates it: (Vec, rows it rejects)."""
-    from ..batch import _read  # the row path's own reading of a cell
+    from ..flat import read_cell as _read  # the row path's own reading of a cell
     n = run.n
     present = run.present(name)
     decl = entry.model.inputs[path]
