@@ -27,13 +27,13 @@ from dsl import ast, types as T
 from dsl.checks import FUNCTIONS, bare_member_enum, resolve
 from dsl.model import Change, Ruleset
 
-from . import docs_examples, testing
+from . import docs_examples, docs_unknowns, testing
 from .explain import source_json
 from .registry import Entry, Registry
 from .values import display
 
 GENERATED_DIRS = ("accords", "changements", "exemples")
-TOP_PAGES = ("index.md", "calendrier.md", "dsl.md", ".nav.yml")
+TOP_PAGES = ("index.md", "calendrier.md", "dsl.md", "inconnues.md", ".nav.yml")
 # Pages written by hand in docs/ (not generated), listed in the navigation.
 # The research notes (docs/recherche/, in English) are working notes, not part of the site
 # (mkdocs.yml excludes them).
@@ -479,7 +479,7 @@ def source_lines(sources: list[ast.Source], references: dict[str, ast.Reference]
             text += f", article {md(s['article'])}"
         if s["quote"]:
             text += f" : « {md(s['quote'])} »"
-        out.append(text)
+        out.append(text + docs_unknowns.badge(src, references))
     return out
 
 
@@ -560,7 +560,8 @@ class Site:
 
     # ------------------------------------------------------------ pages
     def pages(self) -> dict[str, str]:
-        pages = {"index.md": self.index(), "calendrier.md": self.calendar(), "dsl.md": self.dsl()}
+        pages = {"index.md": self.index(), "calendrier.md": self.calendar(), "dsl.md": self.dsl(),
+                 "inconnues.md": docs_unknowns.page(self)}
         for m in self.timeline:
             pages[f"accords/{m.id}.md"] = self.agreement(m)
             if m.header.amends:
@@ -581,6 +582,7 @@ class Site:
         lines.append("  - Exemples:")
         for m in self.timeline:
             lines += docs_examples.nav(self, m, q)
+        lines.append("  - Ce qui n'est pas établi: inconnues.md")
         lines.append("  - Le langage des règles: dsl.md")
         lines.append("  - Outils:")
         lines += [f"      - {q(title)}: {page}" for title, page in HAND_WRITTEN_PAGES]
@@ -609,6 +611,8 @@ class Site:
             n = len(self.cases(m.id))
             links.append(f"[{n} exemple{'s' if n > 1 else ''} chiffré{'s' if n > 1 else ''}](exemples/{m.id}.md)")
             out.append(f"- **{md(m.header.title)}** : " + ", ".join(links) + ".\n")
+        out.append("- [Ce qui n'est pas établi](inconnues.md) : chaque inconnue de chaque texte, ce que l'on en "
+                   "sait, et les chiffres qui reposent sur une source secondaire.\n")
         out.append("- [Le langage des règles](dsl.md) : pour les analystes qui écrivent les règles.\n")
         return "".join(out)
 
@@ -765,8 +769,18 @@ class Site:
             for p in m.parameters.values():
                 out.append(f"\n### {md(p.label)} {{#{p.name}}}\n\n{inline_code(p.name)} · paramètre · "
                            f"{inline_code(type_text(p.type))}{origin_note(p.loc)}\n\n")
-                out.append(words_and_dsl([("valeur", words(p.value), p.value.text)]))
+                decision = entry.plan.parameter_decisions[p.name]
+                if isinstance(p.value, (ast.Unknown, ast.ReadingsValue)):
+                    value = entry.plan.constants[entry.plan.slots[p.name]]
+                    rows = [("valeur", docs_unknowns.known(value, m.resolve_type(p.type)), p.value.text)]
+                    rows += docs_unknowns.readings_rows(p.readings, words)
+                else:
+                    mark = f" {docs_unknowns.SECONDARY_MARK}" if decision.kind == "known" and \
+                        docs_unknowns.grade(p.sources, refs) != "official" else ""
+                    rows = [("valeur", words(p.value) + mark, p.value.text)]
+                out.append(words_and_dsl(rows))
                 out.append(self._notes_sources(p.notes, p.sources, refs))
+                out.append(docs_unknowns.readings_notes(p.readings, refs, self._notes_sources))
 
         if m.tables:
             out.append("\n## Barèmes\n")
@@ -775,9 +789,12 @@ class Site:
                                   for d in t.dims)
                 out.append(f"\n### {md(t.label)} {{#{t.name}}}\n\n{inline_code(t.name)} · barème · "
                            f"{inline_code(type_text(t.type))} · {dims}{origin_note(t.loc)}\n\n")
-                out.append(render_table(t, m, labels))
+                out.append(render_table(t, m, labels, docs_unknowns.cell_function(
+                    entry, t, m.resolve_type(t.type), cell_text)))
+                out.append(docs_unknowns.secondary_legend(t, m))
                 out.append("\n")
                 out.append(self._notes_sources(t.notes, t.sources, refs))
+                out.append(docs_unknowns.table_clauses(t, refs, self._notes_sources))
 
         if m.conditions:
             out.append("\n## Conditions\n")
@@ -807,12 +824,17 @@ class Site:
                 out.append(f"\n### {md(r.label)} {{#{r.name}}}\n\n{inline_code(signature)} · règle · "
                            f"{inline_code(rtype)}{origin_note(r.loc)}\n\n")
                 L = frozenset(p.name for p in r.params)
-                rows = [("valeur", words(r.expr, L), r.expr.text)]
+                if r.readings:
+                    rows = [("valeur", "selon la lecture retenue (plusieurs lectures admises) :", r.expr.text)]
+                    rows += docs_unknowns.readings_rows(r.readings, words, L)
+                else:
+                    rows = [("valeur", words(r.expr, L), r.expr.text)]
                 for exc in r.exceptions:
                     rows.append((f"exception « {exc.label} » : lorsque", words(exc.when, L, True), exc.when.text))
                     rows.append(("la valeur est alors", words(exc.value, L), exc.value.text))
                 out.append(words_and_dsl(rows))
                 out.append(self._notes_sources(r.notes, r.sources, refs))
+                out.append(docs_unknowns.readings_notes(r.readings, refs, self._notes_sources))
                 for exc in r.exceptions:
                     if exc.sources or exc.notes:
                         out.append(self._notes_sources(exc.notes, exc.sources, refs,
@@ -1038,7 +1060,7 @@ class Site:
                 f, loc = found
                 out.append(f"\nDans `{Path(f.path).name}` (ligne {loc.line}) :\n\n```text\n"
                            f"{_header_text(f) if loc is f.header.loc else decl_text(f, loc)}\n```\n")
-            else:
+            elif finder != "prose":
                 out.append("\n*Aucun des textes livrés n'utilise encore cette construction.*\n")
         out.append("\n## Fonctions\n\n")
         rows = []
@@ -1094,6 +1116,8 @@ def _decl_exprs(decl) -> list[ast.Expr]:
 
 def _find_example(files: list[ast.RulesetFile], finder):
     for f in files:
+        if finder == "prose":
+            return None
         if finder == "header":
             return f, f.header.loc
         if finder == "reference":
@@ -1104,6 +1128,19 @@ def _find_example(files: list[ast.RulesetFile], finder):
             if finder(decl):
                 return f, decl.loc
     return None
+
+
+def _unknown_with_bounds(d) -> bool:
+    if isinstance(d, ast.ParameterDecl) and isinstance(d.value, ast.Unknown):
+        return True
+    return isinstance(d, ast.TableDecl) and any(c.kind == "unknown" and (c.expr.low is not None or c.expr.high is not None)
+                                                 for row in d.cells for c in row)
+
+
+def _bounds_clause(d) -> bool:
+    if isinstance(d, ast.ParameterDecl):
+        return bool(d.bounds)
+    return isinstance(d, ast.TableDecl) and any(c.bounds for c in d.cell_clauses)
 
 
 def _header_text(f: ast.RulesetFile) -> str:
@@ -1135,7 +1172,8 @@ _DSL_INTRO = (
 _DSL_SECTIONS = [
     ("En-tête", "`ruleset ID \"Titre\"`, puis l'instrument, la publication, les dates d'effet "
      "(`effective from … until …`, bornes incluses) et, pour un texte modificatif, `amends ID`.", "header"),
-    ("Références", "`reference NOM \"Titre\" url \"…\"` déclare un texte que les sources citent par son nom.",
+    ("Références", "`reference NOM \"Titre\" url \"…\" grade official` déclare un texte que les sources citent par "
+     "son nom, et sa force (voir plus bas).",
      "reference"),
     ("Listes de valeurs", "`enum NOM \"Libellé\":` suivi des valeurs, chacune avec son libellé.",
      lambda d: isinstance(d, ast.EnumDecl)),
@@ -1170,6 +1208,54 @@ _DSL_SECTIONS = [
      _has_expr(ast.Comprehension)),
     ("Non établi", "`not established \"raison\"` : le texte ne permet pas de conclure ; le résultat le dit au lieu "
      "de deviner.", _has_expr(ast.NotEstablished)),
+    ("Ce que le texte laisse ouvert : une valeur inconnue", "`?` tient la place d'une valeur qu'aucune source lue "
+     "n'établit — comme valeur d'un paramètre (`parameter p \"…\" : int = ?`) ou dans une case de barème. "
+     "`? between A and B`, `? at least A`, `? at most B` disent ce que l'on en sait ; A et B sont des nombres ou "
+     "d'autres déclarations (`? at least gp_threshold[50]`).", _unknown_with_bounds),
+    ("Bornes d'un chiffre", "`bounds at least A` (ou `between A and B`, `at most B`) sous un chiffre connu dit ce "
+     "qui vaut quelle que soit la force de sa source, avec sa propre source : avec `--official-only`, un chiffre "
+     "qui repose sur une source secondaire devient inconnu dans ces bornes.", _bounds_clause),
+    ("Lectures", "`= readings` puis des lignes `reading NOM \"Libellé\" : expression` (chacune avec ses notes et "
+     "ses sources) : les lectures qu'admettent les sources, pour une règle, un paramètre ou une case écrite "
+     "`readings`. La valeur est établie quand toutes les lectures donnent la même ; sinon elle est donnée avec "
+     "ce que l'on en sait, et `millesime explain` montre le résultat selon chaque lecture.",
+     lambda d: isinstance(d, ast.RuleDecl) and bool(d.readings)),
+    ("Ordre d'un barème", "`increasing along NOM` (ou `decreasing along`) sous un barème : ses valeurs croissent "
+     "(décroissent) le long de cet en-tête, comme les seuils d'une même distribution ; une case `?` est alors "
+     "bornée par ses voisines connues.", lambda d: isinstance(d, ast.TableDecl) and bool(d.orders)),
+    ("Ce qu'une case a de propre", "`cell [ligne, colonne]` sous un barème, suivi de notes, de sources, de bornes "
+     "ou de lectures : ce sur quoi repose une case quand ce n'est pas ce sur quoi repose le barème.",
+     lambda d: isinstance(d, ast.TableDecl) and bool(d.cell_clauses)),
+    ("Force des sources", "Chaque référence se termine par `grade official` (les textes, le Journal officiel, les "
+     "pages de l'Assurance Maladie), `grade secondary` (presse, syndicats, thèses, sites privés, copies non "
+     "officielles) ou `grade hypothesis` ; une source écrite en toutes lettres peut porter son propre `grade`. "
+     "Une déclaration vaut sa source la plus forte ; sans source graduée, elle compte comme secondaire "
+     "(`millesime check` le signale). Chaque résultat dit ce sur quoi il repose (`reliance`).", "reference"),
+    ("Calculer avec ce qui n'est pas établi", "Un résultat qui dépend d'une inconnue est calculé pour toutes les "
+     "possibilités admises à la fois. Pour un nombre, un montant ou une date, on obtient un intervalle « entre … "
+     "et … » ; pour un booléen, une liste de valeurs ou un texte, l'ensemble des valeurs possibles (au plus 32, "
+     "au-delà : non établi). Un `if` dont la condition n'est pas établie donne ce que donnent ses deux branches ; "
+     "une exception qui peut s'appliquer, ce que donnent elle et la règle ; un barème lu avec une clé incertaine, "
+     "ce que donnent les cases qu'elle peut atteindre ; une comparaison est tranchée quand les intervalles ne se "
+     "recouvrent pas (et dans chaque branche, le paramètre comparé est restreint à ce que la condition permet). "
+     "Une possibilité dans laquelle les règles échouent (division par zéro, case `—`) est écartée ; si toutes "
+     "échouent, l'erreur est signalée. Les intervalles sont sûrs mais pas toujours serrés : une même inconnue "
+     "utilisée deux fois (x − x) peut élargir l'intervalle. Dans le JSON, une valeur non établie s'écrit "
+     "`{\"not_established\": raison, \"between\": [bas, haut]}` (un côté non borné vaut `null`) ou "
+     "`{\"not_established\": raison, \"one_of\": [...]}`, toujours avec `\"decided_by\"` : les inconnues qui la "
+     "décideraient. `millesime explain` montre le résultat selon chaque lecture, jusqu'à 16 combinaisons de "
+     "lectures ; au-delà, il faut en fixer par hypothèse.", "prose"),
+    ("Hypothèses et sources officielles seules", "Un fichier d'hypothèses (`--assume FICHIER`, répétable ; champ "
+     "`assume` de l'API) choisit une lecture ou fixe une valeur inconnue, avec sa justification :\n\n"
+     "```text\nhypotheses \"Chiffrage 2027\"\n"
+     "assume combined_rate reading lowest because \"lecture prudente pour le budget\"\n"
+     "assume gp_threshold[70] in reglement_arbitral_2023 = 1 250 because \"interpolation entre P50 et P90\"\n"
+     "  source \"Note de la direction, mars 2026\"\n```\n\n"
+     "Sans `in TEXTE`, une hypothèse vaut pour tous les textes où ce qu'elle nomme est ouvert. Une hypothèse qui ne "
+     "nomme rien d'ouvert, ou une valeur hors de ses bornes ou du mauvais type, est une erreur située (fichier, "
+     "ligne, colonne). Les résultats qui en dépendent la citent (`reliance`, force `hypothesis`) et leur empreinte "
+     "en tient compte. `--official-only` (champ `official_only` de l'API) tient pour inconnu tout ce qui repose "
+     "sur une source secondaire, dans les bornes que des sources officielles lui donnent.", "prose"),
     ("Résultats", "`output a, b` : ce que le calcul produit.", lambda d: isinstance(d, ast.OutputDecl)),
     ("Modifier un texte : remplacer", "`replace rule|table|parameter|…` redéclare en entier ce que le texte "
      "modificatif change ; le reste est repris du texte modifié. Une règle reprise lit les barèmes et paramètres "

@@ -56,7 +56,7 @@ def md_table(text: str, header_startswith: str) -> list[list[str]]:
 # ---------------------------------------------------------------- the pages (demo)
 
 def test_one_page_per_agreement_changes_for_amending_ones_and_examples(pages):
-    assert set(pages) == {"index.md", "calendrier.md", "dsl.md", ".nav.yml",
+    assert set(pages) == {"index.md", "calendrier.md", "dsl.md", "inconnues.md", ".nav.yml",
                           "accords/demo_base.md", "accords/demo_amend.md", "changements/demo_amend.md",
                           "exemples/demo_base.md", "exemples/demo_amend.md",
                           "exemples/demo_base/cases.md", "exemples/demo_amend/cases.md"}
@@ -242,7 +242,7 @@ def test_cli_docs_writes_then_checks(tmp_path):
     args = ["docs", "--out", str(tmp_path), "--rulesets", str(DEMO), "--cases", str(DEMO_CASES)]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
-    assert "11 page(s) generated" in r.output
+    assert "12 page(s) generated" in r.output
     assert CliRunner().invoke(main, args + ["--check"]).exit_code == 0
     (tmp_path / "calendrier.md").write_text("edited by hand")
     r = CliRunner().invoke(main, args + ["--check"])
@@ -375,3 +375,32 @@ def test_home_and_2024_pages_render_their_tables_in_chromium(shipped_site, tmp_p
     chromium(tmp_path, "--window-size=1280,1600", f"--screenshot={shot}",
              (shipped_site / "accords" / "convention_2024.html").as_uri())
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------- what the law leaves open (issue 12)
+
+@shipped
+def test_the_unknowns_page_lists_each_unknown_with_what_is_known(shipped_pages):
+    page = shipped_pages["inconnues.md"]
+    lines = page.splitlines()
+    # P70 of 2023: between the (secondary) P50 of 1 045 and P90 of 1 503, by the table's order
+    p70 = next(line for line in lines if line.startswith("| `gp_threshold[70]`") and "1\u202f045" in line)
+    assert "non établi, entre 1\u202f045 et 1\u202f503" in p70 and "`annual_aid`" in p70
+    # the readings of a GP's two rates, with the results they can change
+    rates = next(line for line in lines if line.startswith("| `combined_rate`"))
+    assert "« Le plus faible des deux taux »" in rates and "`aid_due`" in rates and "`eligible`" not in rates
+    # and the figures that rest on a secondary source
+    assert "| `gp_threshold[90]` | 1\u202f503 | RecoMédicales" in page
+
+
+@shipped
+def test_agreement_pages_show_readings_bounds_and_secondary_badges(shipped_pages):
+    page = shipped_pages["accords/reglement_arbitral_2023.md"]
+    assert "| lecture « La moyenne des deux taux » | (`rate_mt` plus `rate_fa`) divisé par 2 |" in page
+    assert "| **70** | non établi, entre 1\u202f045 et 1\u202f503 |" in page  # P70 shown with its bounds
+    assert "| **90** | 1\u202f503 ◊ |" in page  # a figure resting on a secondary source is marked
+    assert "Les valeurs du barème croissent selon `percentile`" in page
+    assert "**Case `gp_threshold[90]`**" in page
+    dsl_page = shipped_pages["dsl.md"]
+    for title in ("## Lectures", "## Ordre d'un barème", "## Force des sources", "## Hypothèses et sources officielles seules"):
+        assert title in dsl_page
