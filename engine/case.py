@@ -120,12 +120,36 @@ def shown(value) -> str:
     return text if len(text) <= SHOWN_MAX else text[:SHOWN_MAX - 1] + "…"
 
 
+def _nested_fields(model: Ruleset, path: str) -> list[str]:
+    """The fields of the record at `path` inside an input (`contract.observed.3`: the record a map
+    holds for key 3), for a message about an unknown field there."""
+    parts = path.split(".")
+    for i in range(len(parts), 0, -1):
+        decl = model.inputs.get(".".join(parts[:i]))
+        if decl is None:
+            continue
+        t, rest = model.resolve_type(decl.type).base, parts[i:]
+        while rest:
+            if t.kind in ("map", "list", "set"):
+                t, rest = t.args[-1].base, rest[1:]
+            elif t.kind == "record":
+                t, rest = dict(t.fields).get(rest[0]), rest[1:]
+                if t is None:
+                    return []
+                t = t.base
+            else:
+                return []
+        return [name for name, _ in t.fields] if t.kind == "record" else []
+    return []
+
+
 def _problem(model: Ruleset, error: dict) -> str:
     path = ".".join(str(p) for p in error["loc"])
     given = error.get("input")
     if error["type"] == "extra_forbidden":
         head, _, name = path.rpartition(".")
-        siblings = [p.rpartition(".")[2] for p in model.inputs if p.rpartition(".")[0] == head]
+        siblings = [p.rpartition(".")[2] for p in model.inputs if p.rpartition(".")[0] == head] or \
+            _nested_fields(model, head)
         hint = did_you_mean(name, siblings)
         return f"{path}: unknown field" + (f"; {hint}" if hint else
                                            f"; known fields here: {', '.join(siblings)}")

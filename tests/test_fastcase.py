@@ -88,6 +88,16 @@ def test_errors_keep_their_messages():
     ]
 
 
+def test_an_unknown_field_inside_a_map_names_the_fields_of_its_records():
+    registry = shipped_registry()
+    entry = registry.entries["convention_2024"]
+    case = {**CASE, "contract": {**CASE["contract"],
+                                 "observed": {"3": {"patients_mt": 1200, "file_active": 3600, "extr": 1}}}}
+    with pytest.raises(CaseError) as info:
+        validate(entry.model, entry.schema, case)
+    assert info.value.problems == ["contract.observed.3.extr: unknown field; known fields here: patients_mt, file_active"]
+
+
 CASE = {"physician": {"specialty": "medecine_generale", "sector": 1, "optam": False, "patients_mt": 1120,
                       "file_active": 3563, "percentile": 52, "ccam_fee_share": "0.31"},
         "contract": {"signed_on": dt.date(2023, 9, 10), "option": "half", "initial_patients_mt": 1120,

@@ -29,6 +29,7 @@ REGISTRY = shipped_registry()
 SCALAR_OUTPUTS = ["eligible", "governing_ruleset", "contract_year", "annual_aid", "additional_patients_mt",
                   "additional_file_active", "target_patients_mt", "target_file_active", "achievement_rate",
                   "aid_due", "qualification_deadline"]
+LIST_OUTPUTS = ["payments", "options", "ineligibility_reasons"]  # lists of records, computed as columns too
 SPECIALTIES = [m.name for m in REGISTRY.get("avenant7_2019").model.enums["specialty"].members]
 ON_DATES = [D(2025, 9, 1), D(2024, 6, 21), D(2024, 6, 22), D(2023, 5, 1), D(2023, 4, 30), D(2021, 3, 1),
             D(2026, 1, 15), D(2025, 8, 31)]
@@ -51,6 +52,19 @@ INTS = [0, 639, 640, 641, 774, 775, 776, 1044, 1045, 1046, 2600]
 OPTIONAL_BOOLS = [True, False, True, False, None]  # avenant 7 requires the exercise fields
 PERCENTILES = [0, 29, 30, 31, 49, 50, 51, 89, 90, 94, 95, 96, 100]
 DECIMAL_PERCENTILES = ["30.5", "89.99", "90.0", "94.999", "95.00", "29.9", "100", "101"]
+
+
+BAD_OBSERVED = ['{"3": {"patients_mt": 900}}', '{"x": {"patients_mt": 1, "file_active": 2}}', '[1, 2]', '{"3": 4}',
+                '{"3": {"patients_mt": 900, "file_active": 1500, "extra": 1}}', '{', '{}',
+                '{"3": {"patients_mt": -1, "file_active": 1500}}', '{"03": {"patients_mt": 1, "file_active": 2}}']
+
+
+@st.composite
+def observed(draw):
+    """The patientèle observed in some contract years, as a JSON text (keys in any order)."""
+    years = draw(st.lists(st.integers(0, 8), max_size=6, unique=True))
+    counts = st.one_of(st.sampled_from(INTS), st.integers(0, 4000))
+    return json.dumps({str(y): {"patients_mt": draw(counts), "file_active": draw(counts)} for y in years})
 
 
 @st.composite
@@ -82,8 +96,8 @@ def rows(draw, on: dt.date):
             "contract_target_patients_mt": draw(st.one_of(st.none(), st.integers(0, 3000))),
             "contract_target_file_active": draw(st.one_of(st.none(), st.integers(0, 4000))),
             "contract_renewal": draw(st.sampled_from(OPTIONAL_BOOLS)),
-            "contract_observed": draw(st.one_of(st.none(), st.none(), st.none(), st.none(), st.just(
-                '{"3": {"patients_mt": 900, "file_active": 1500}}'))),
+            "contract_observed": draw(st.one_of(st.none(), st.none(), st.none(), observed(), st.just(
+                '{"3": {"patients_mt": 900, "file_active": 1500}}'), st.sampled_from(BAD_OBSERVED))),
         })
     return row
 
@@ -129,7 +143,7 @@ def known_columns(table, on: dt.date):
     return table.select([n for n in table.column_names if n in columns])
 
 
-def compare(table, on: dt.date, outputs=SCALAR_OUTPUTS, registry=REGISTRY) -> tuple[int, int]:
+def compare(table, on: dt.date, outputs=SCALAR_OUTPUTS + LIST_OUTPUTS, registry=REGISTRY) -> tuple[int, int]:
     """Every row the vector back-end computes equals the row engine's; returns (computed, handed back)."""
     batch = Batch.prepare(on, registry, outputs)
     columns = {name: table.column(name) for name in table.column_names}
@@ -268,6 +282,45 @@ def test_hand_worked_amounts():
     # the day before the anniversary, the cardiologist is still in year 2 (opened 2024-09-01): 28 000 €
     values, back = run(rows_[1:2], D(2025, 8, 31))
     assert (values["annual_aid"], values["contract_year"], back) == (["28000.00"], ["2"], set())
+
+
+def test_lists_and_records_are_computed_as_columns():
+    avenant7 = dict(priority_zone=False, coordinated_practice=True, group_practice=True)
+    rows_ = [
+        # 0. GP at P40, 1/2 ETP signed 2021-03-10 under avenant 7, on 2023-04-01 (still avenant 7): year 3.
+        #    Year 1 paid within the month after signing (2021-04-10, 18 000 €), year 2 on its anniversary
+        #    (2022-03-10, 13 500 €), year 3 an advance of 50 % of 10 500 € within two months of the
+        #    anniversary (2023-05-10) and a balance a year later, unknown without the observed patientèle
+        {**physician(percentile=40, **avenant7), **contract(D(2021, 3, 10), "half")},
+        # 1. the same in sector 2 without OPTAM: no payment, one requirement failed
+        {**physician(percentile=40, sector=2, **avenant7), **contract(D(2021, 3, 10), "half")},
+        # 2. no contract: nothing paid; the options offered to this GP at P40 — 1/3 and 1/2 ETP, since
+        #    avenant 7 opens 1 ETP (option 3) only in an under-served zone
+        {**physician(percentile=40, **avenant7)},
+    ]
+    outputs = ("payments", "ineligibility_reasons", "options")
+    values, back = run(rows_, D(2023, 4, 1), outputs)
+    assert back == set()
+    assert json.loads(values["payments"][0]) == [
+        {"year": 1, "date": "2021-04-10", "kind": "single", "amount": "18000.00"},
+        {"year": 2, "date": "2022-03-10", "kind": "single", "amount": "13500.00"},
+        {"year": 3, "date": "2023-05-10", "kind": "advance", "amount": "5250.00"},
+        {"year": 3, "date": "2024-05-10", "kind": "balance", "amount": None}]
+    assert values["payments"][1:] == ["[]", "[]"]
+    assert values["ineligibility_reasons"][0] == "[]"
+    assert [r["requirement"] for r in json.loads(values["ineligibility_reasons"][1])] == ["eligibility.sector"]
+    assert values["options"][:2] == ["[]", "[]"]  # a contract is running: nothing to sign
+    offers = json.loads(values["options"][2])
+    # P30–P50 targets of avenant 7: +20 % (1/3), +25 % (1/2) of 1 200 MT / 2 000 FA patients
+    assert [(o["option"], o["amounts"], o["additional_patients_mt"], o["additional_file_active"])
+            for o in offers] == [
+        ("third", ["12000.00", "9000.00", "7000.00", "7000.00", "7000.00"], 240, 400),
+        ("half", ["18000.00", "13500.00", "10500.00", "10500.00", "10500.00"], 300, 500)]
+    # the row engine writes the same text, byte for byte
+    batch = Batch.prepare(D(2023, 4, 1), REGISTRY, list(outputs))
+    for i, row in enumerate(known_columns(table_of(rows_, as_text=False), D(2023, 4, 1)).to_pylist()):
+        expected, _ = batch.row(row)
+        assert [values[name][i] for name in outputs] == [cell(expected[name]) for name in outputs]
 
 
 def test_agreements_switch_on_2024_06_22():

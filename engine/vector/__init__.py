@@ -12,7 +12,11 @@ Exact values, no float:
   additions align scales, products add them, `round … to cent|euro|unit` is integer
   arithmetic with the row engine's modes (half-up away from zero, ceiling, floor);
 - dates are int64 days since 1970-01-01; enum members and texts are codes of one interning
-  table; booleans are numpy booleans.
+  table; booleans are numpy booleans;
+- a list is a length per row and a column per position, a record a column per field, a map
+  input a presence mask and a value column per key (lists.py): payment calendars, offered
+  options and failed requirements are computed for the whole batch, and written as JSON text
+  by Arrow's string kernels, byte for byte what the row engine writes.
 
 Every column carries three row masks besides its data, which reproduce the row engine's
 lazy semantics without evaluating lazily:
@@ -22,8 +26,9 @@ lazy semantics without evaluating lazily:
   of reasons), the first one met in the row engine's order of evaluation;
 - `defer`: the row engine would do something this back-end does not reproduce on that row —
   raise an error (a missing value used, a table without that row, a division by zero), or
-  compute something not vectorised (a division, a list, a record, a value out of the int64
-  range or with a negative-zero Decimal sign). Deferring is always safe.
+  compute something not vectorised (a division, a set computed per row, `sum`/`count`/`any`/
+  `all` of a list, a value out of the int64 range or with a negative-zero Decimal sign).
+  Deferring is always safe.
 
 Branches are evaluated for all rows (or skipped when no row takes them), and each operator
 combines its operands' masks exactly as the row engine's evaluation order would: `if` only
@@ -54,6 +59,8 @@ __all__ = ["Axis", "Engine", "Run", "Vec", "cells", "engine_for", "run_columns",
 #   calendar.py  the calendar in integer arithmetic over columns of days
 #   headings.py  where each key falls among a table's headings (`Axis`)
 #   compiler.py  expressions compiled into closures over columns; built-in functions
+#   lists.py     lists, records and maps in columns; comprehensions, flatten, failed
+#   open.py      values not established, with their bounds and deciders, in columns
 #   context.py   a ruleset on a subset of rows: rules, conditions, lookups, `as of`
 #   inputs.py    input columns converted and validated as the case schema would
 #   run.py       the engine of a registry and one run over a batch

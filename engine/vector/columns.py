@@ -23,6 +23,7 @@ EPOCH = dt.date(1970, 1, 1).toordinal()
 DAY_MIN = dt.date.min.toordinal() - EPOCH
 DAY_MAX = dt.date.max.toordinal() - EPOCH
 SCALAR_KINDS = {"int", "decimal", "money", "percent", "bool", "date", "text", "enum"}
+NESTED = ("list", "record", "map")  # Vec kinds whose data is per position or per field (engine/vector/lists.py)
 
 Fn = Callable[["Ctx", dict], "Vec"]
 
@@ -195,10 +196,15 @@ def as_mask(m, n):
 
 # ---------------------------------------------------------------- a column value
 
+class Unsupported(Exception):
+    """An expression this back-end does not compile: the rows that evaluate it are handed back."""
+
+
 class Vec:
     """One value per row of a context. kinds: bool num date sym (numpy data, scalar or per row);
-    const (a Python collection, the same on every row); opaque (a value this back-end does not
-    compute: using it defers the row); any (no row holds a value).
+    list, record, map (engine/vector/lists.py: a column per position, field or key); const (a
+    Python collection, the same on every row); opaque (a value this back-end does not compute:
+    using it defers the row); any (no row holds a value).
 
     Not-established rows (`ne`) carry their reason (`why`), what would decide them (`dby`) and,
     where they are known to lie within bounds (`rng`), those bounds (`iv`, an open.Interval at the
@@ -224,7 +230,10 @@ class Vec:
 
     def take(self, idx) -> "Vec":
         data = self.data
-        if isinstance(data, np.ndarray) and data.ndim == 1:
+        if self.kind in NESTED:
+            from .lists import take
+            data = take(self, idx)
+        elif isinstance(data, np.ndarray) and data.ndim == 1:
             data = data[idx]
         why = _rows(self.why, idx)
         return Vec(self.kind, data, self.scale, self.isint,
@@ -310,6 +319,10 @@ def merge(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
     rows already not established (before any part is looked at), their reasons and deciders."""
     parts = [(m, v) for m, v in parts if m is not None and v is not None]
     kinds = {v.kind for _, v in parts if v.kind != "any"}
+    if kinds == {"list", "const"}:  # `[]` and a list computed per row
+        from .lists import as_list
+        parts = [(m, as_list(v)) for m, v in parts]
+        kinds = {v.kind for _, v in parts if v.kind != "any"}
     none = OR(*(AND(m, v.none) for m, v in parts))
     pairs = [(ne, why)] + [(AND(m, v.ne), v.why) for m, v in parts]
     ne = OR(*(m for m, _ in pairs))
@@ -329,6 +342,11 @@ def merge(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
         return Vec("const", next(v.data for _, v in parts if v.kind == "const"), none=none, ne=ne, defer=defer,
                    why=why, dby=dby)
     typed = [(m, v) for m, v in parts if v.kind == kind]
+    if kind in NESTED:
+        from .lists import merge_nested
+        data, extra = merge_nested(n, kind, typed)
+        return Vec(kind if data is not None else "opaque", data, none=none, ne=ne, defer=OR(defer, extra), why=why,
+                   dby=dby)
     scale = max(v.scale for _, v in typed) if kind == "num" else 0
     isint = all(v.isint for _, v in typed)
     data = None
@@ -411,6 +429,10 @@ def _scatter_bounds(n, scale, parts):
 def scatter(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
     """Values computed on subsets of rows (index arrays) → one value for all n rows."""
     kinds = {v.kind for _, v in parts if v.kind != "any"}
+    if kinds == {"list", "const"}:
+        from .lists import as_list
+        parts = [(idx, as_list(v)) for idx, v in parts]
+        kinds = {v.kind for _, v in parts if v.kind != "any"}
     masks = {}
     for name in ("none", "ne", "defer"):
         acc = None
@@ -441,6 +463,12 @@ def scatter(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
         return Vec("opaque", none=masks["none"], ne=ne, defer=defer, why=why, dby=dby)
     kind = kinds.pop()
     typed = [(idx, v) for idx, v in parts if v.kind == kind]
+    if kind in NESTED:
+        from .lists import scatter_nested
+        data = scatter_nested(n, kind, typed)
+        return Vec(kind if data is not None else "opaque", data, none=masks["none"], ne=ne,
+                   defer=OR(defer, None if data is not None else NOT(OR(ne, masks["none"], defer), n)), why=why,
+                   dby=dby)
     scale = max(v.scale for _, v in typed) if kind == "num" else 0
     data = np.zeros(n, np.bool_ if kind == "bool" else np.int64)
     for idx, v in typed:

@@ -7,21 +7,18 @@ from decimal import Decimal
 import numpy as np
 
 from dsl import ast
-from dsl.checks import bare_member_enum, resolve
+from dsl.checks import resolve
 
 from .calendar import _add_months, _first_day_of_next_month, _from_ymd, _month_length, _months_between, _years_between, _ymd, on_span
-from .columns import ANDNOT, DAY_MAX, DAY_MIN, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, as_mask, const, deferred, first_why, is_false, is_true, merge, only, reason_code, rescale, rows_where, select, some, sym, truth
+from .columns import ANDNOT, DAY_MAX, DAY_MIN, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, as_mask, const, deferred, first_why, is_false, is_true, merge, only, reason_code, rescale, rows_where, select, some, sym, truth, Unsupported
 from .headings import Axis, symbol_lookup
+from .lists import CollectionExprs, field_of, map_member
 from . import open as open_
 from .. import uncertain as U
 from ..compiler import UNSET
 from ..unknowns import literal_unknown
 
 # ---------------------------------------------------------------- the compiler
-
-class Unsupported(Exception):
-    pass
-
 
 class VPlan:
     """The vector closures of one ruleset, compiled on first use and kept. Each declaration is
@@ -32,6 +29,7 @@ class VPlan:
         self.entry, self.model = entry, entry.model
         self.c = _Compiler(self.model)
         self._rules, self._conditions, self._parameters, self._tables, self._foreign = {}, {}, {}, {}, {}
+        self._failed: dict = {}
 
     def rule(self, name):
         r = self._rules.get(name)
@@ -113,6 +111,18 @@ class VPlan:
             t = self._tables[name] = (decl, money, cells, axes)
         return t
 
+    def failed_reasons(self, condition: str) -> list[dict]:
+        """The record `failed(condition)` lists for each requirement (interpreter.failed)."""
+        found = self._failed.get(condition)
+        if found is None:
+            from ..explain import source_text
+            refs = self.model.references
+            found = self._failed[condition] = [
+                {"condition": condition, "requirement": f"{condition}.{req.decl.name}", "label": req.decl.label,
+                 "source": "; ".join(source_text(s, refs) for s in req.decl.sources)}
+                for req in self.entry.plan.conditions[condition]]
+        return found
+
     def foreign(self, expr: ast.Expr, local_names: frozenset):
         key = (id(expr), local_names)
         fn = self._foreign.get(key)
@@ -125,7 +135,7 @@ def _deferring(ctx, env) -> "Vec":
     return deferred(ctx.n)
 
 
-class _Compiler:
+class _Compiler(CollectionExprs):
     def __init__(self, model):
         self.model = model
         self.owner = ("", "")  # the declaration being compiled: (name, label), for `not established`
@@ -210,7 +220,10 @@ class _Compiler:
         if ref.kind == "enum_member":
             v = const(ref.member)
             return lambda ctx, env: v
-        raise Unsupported(e.text)  # record fields: records are not vectorised
+        if ref.kind == "record_field":
+            target, field_name = self.expr(e.target, L), e.name
+            return lambda ctx, env: field_of(ctx.n, target(ctx, env), field_name)
+        raise Unsupported(e.text)
 
     # -- calls
     def _Call(self, e, L):
@@ -218,6 +231,9 @@ class _Compiler:
         if name in self.model.rules and name not in L:
             args = [self.expr(a, L) for a in e.args]
             return lambda ctx, env: ctx.value("rule", name, tuple(a(ctx, env) for a in args))
+        collection = self._collection_call(e, L)
+        if collection is not None:
+            return collection
         if name not in _FUNCTIONS:
             raise Unsupported(name)
         fn = _FUNCTIONS[name]
@@ -255,7 +271,9 @@ class _Compiler:
             def lookup(ctx, env):
                 return ctx.table(table, [k(ctx, env) for k in keys])
             return lookup
-        raise Unsupported(e.text)  # maps are not vectorised
+        if len(e.keys) == 1:
+            return self._map_index(e, L)
+        raise Unsupported(e.text)
 
     # -- control and logic
     def _If(self, e, L):
@@ -370,6 +388,8 @@ class _Compiler:
             ne = ANDNOT(OR(v.ne, coll.ne), defer)
             why = first_why(n, (v.ne, v.why), (ANDNOT(coll.ne, v.ne), coll.why)) if ne is not None else None
             dby = open_.union_where(n, (v.ne, v.dby), (coll.ne, coll.dby)) if ne is not None else None
+            if coll.kind == "map":
+                return map_member(n, v, coll, negated)
             defer = OR(defer, ANDNOT(coll.none, OR(defer, ne)))
             if coll.kind != "const":
                 return Vec("bool", np.bool_(False), ne=ne, defer=OR(defer, NOT(OR(defer, ne), n)), why=why, dby=dby)
@@ -534,39 +554,6 @@ class _Compiler:
         def as_of(ctx, env):
             return ctx.as_of(date(ctx, env), e, L, env)
         return as_of
-
-    # -- collections: constants only
-    def _SetLiteral(self, e, L):
-        if bare_member_enum(self.model, e.items, L):
-            members = frozenset(i.name for i in e.items)
-            return lambda ctx, env: Vec("const", members)
-        items = self._constant_items(e.items, L)
-        value = frozenset(items)
-        return lambda ctx, env: Vec("const", value)
-
-    def _ListLiteral(self, e, L):
-        value = tuple(self._constant_items(e.items, L))
-        return lambda ctx, env: Vec("const", value)
-
-    def _constant_items(self, items, L):
-        out = []
-        for i in items:
-            if isinstance(i, ast.Literal) and i.kind != "none":
-                out.append(i.value)
-            elif isinstance(i, (ast.Name, ast.Field)) and resolve(self.model, i, L).kind == "enum_member":
-                out.append(resolve(self.model, i, L).member)
-            else:
-                raise Unsupported(i.text)
-        return out
-
-    def _Comprehension(self, e, L):
-        raise Unsupported(e.text)
-
-    def _RecordLiteral(self, e, L):
-        raise Unsupported(e.text)
-
-    def _Range(self, e, L):
-        raise Unsupported(e.text)
 
 
 def _compare_open(a: Vec, b: Vec, op: str, n, data, ne):
@@ -820,7 +807,7 @@ _FUNCTIONS = {
     "min": _f_min_max(True),
     "max": _f_min_max(False),
     "abs": _f_abs,
-    # sum, count, any, all, flatten work on lists and `failed` builds one: not vectorised
+    # sum, count, any, all of a list: not vectorised (flatten and failed: engine/vector/lists.py)
 }
 
 

@@ -347,6 +347,7 @@ class Ctx:
         n = self.n
         defer = ne = false = None
         pairs, deciders = [], []
+        fails = self.memo[("failed", name)] = []  # per requirement, the rows where it fails (`failed`)
         for test, waivers in self.vplan.condition(name):
             v = test(self, {})
             if v.kind not in ("bool", "any"):  # a value that is not a boolean: left to the row engine
@@ -371,7 +372,8 @@ class Ctx:
                                          pending_dby if pending_dby is not None else np.zeros(n, np.int32))
                     pending = OR(pending, first_pending)
             pending = ANDNOT(pending, waived)
-            false = OR(false, ANDNOT(ANDNOT(is_false(v, n), waived), pending))
+            fails.append(ANDNOT(ANDNOT(is_false(v, n), waived), pending))
+            false = OR(false, fails[-1])
             x = OR(ANDNOT(v.ne, waived), pending)
             if x is not None:
                 why = v.why if pending is None else select(pending, pending_why, np.broadcast_to(

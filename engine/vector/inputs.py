@@ -88,13 +88,14 @@ def _encode(raw, present):
     return codes, uniques
 
 
-def _adapter(entry, path: str):
-    """A pydantic validator of one field, with the constraints of the ruleset's case schema."""
+def _adapter(entry, path: str, strict: bool = False):
+    """A pydantic validator of one field, with the constraints of the ruleset's case schema
+    (`strict`: records inside it refuse unknown fields, as the row engine's validation does)."""
     import pydantic
     cache = entry.__dict__.setdefault("_vector_adapters", {})
-    if path in cache:
-        return cache[path]
-    model = entry.lenient_schema
+    if (path, strict) in cache:
+        return cache[(path, strict)]
+    model = entry.schema if strict else entry.lenient_schema
     parts = path.split(".")
     info = None
     for i, part in enumerate(parts):
@@ -103,7 +104,7 @@ def _adapter(entry, path: str):
             ann = info.annotation
             model = next((a for a in getattr(ann, "__args__", ()) if isinstance(a, type)), ann)
     adapter = pydantic.TypeAdapter(Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation)
-    cache[path] = adapter
+    cache[(path, strict)] = adapter
     return adapter
 
 
@@ -140,17 +141,22 @@ def _plain_integers(arr):
     return pc.cast(pc.fill_null(digits, "0"), "int64").to_numpy(zero_copy_only=False), None
 
 
+VKIND = {"int": "num", "decimal": "num", "money": "num", "percent": "num", "bool": "bool", "date": "date",
+         "text": "sym", "enum": "sym"}
+MAX_KEYS = 32  # distinct keys of a map input kept as columns; a row holding another goes back
+
+
 def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
     """The column of input `path` as the ruleset `entry` validates it: (Vec, rows it rejects)."""
-    from ..flat import read_cell as _read  # the row path's own reading of a cell
     n = run.n
     present = run.present(name)
     decl = entry.model.inputs[path]
     kind = base.kind
-    vkind = {"int": "num", "decimal": "num", "money": "num", "percent": "num", "bool": "bool", "date": "date",
-             "text": "sym", "enum": "sym"}.get(kind)
-    if vkind is None:  # a list, set, map or record: not vectorised, the rows holding one go back
-        return Vec("opaque", none=~present), present.copy()
+    vkind = VKIND.get(kind)
+    if vkind is None:
+        if kind == "map" and _map_of_scalars(base):
+            return _convert_map(run, entry, path, name, base, present)
+        return Vec("opaque", none=~present), present.copy()  # a list, set or record: the rows holding one go back
     raw = run.columns[name]
     native = None if isinstance(raw, list) else _native(_array(raw), base, n)
     if native is not None:
@@ -167,8 +173,21 @@ def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
             bad = OR(bad, (data < DAY_MIN) | (data > DAY_MAX))
         none = rows_where(~present, n)
         return Vec(vkind, data, 0, kind == "int", none=none), rows_where(ANDNOT(bad, none), n)
+    codes, validated = _validated(run, entry, path, name)
+    udata, scale, ok, none = _scalars(run, validated, kind)
+    ok &= ~none  # a cell read as none: the row engine's business
+    ok[-1] = True
+    data = udata[codes]
+    refused = None if ok.all() else rows_where((~ok)[codes], n)
+    return Vec(vkind, data, scale, kind == "int", none=rows_where(~present, n)), refused
+
+
+def _validated(run: Run, entry, path: str, name: str, strict: bool = False):
+    """Each row's index among the distinct cells of the column, and each distinct cell as the
+    case schema validates it (_BAD when it refuses it)."""
+    from ..flat import read_cell as _read  # the row path's own reading of a cell
     codes, uniques = run.encoded(name)
-    adapter = _adapter(entry, path)
+    adapter = _adapter(entry, path, strict)
     column_kind = run.schema.columns[name].kind
     validated = []
     for raw_value in uniques:
@@ -177,9 +196,19 @@ def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
         except (ValueError, TypeError, ArithmeticError):
             value = _BAD
         validated.append(value)
-    ok = np.zeros(len(uniques) + 1, bool)  # the last entry: empty cells (code -1), none, not refused
+    return codes, validated
+
+
+def _scalars(run: Run, validated: list, kind: str):
+    """Validated values of a scalar type as column data, one entry per value and one more, last,
+    for empty cells (code -1): (data, scale, ok — the value is one this back-end holds, none —
+    the value is none)."""
+    vkind = VKIND[kind]
+    ok = np.zeros(len(validated) + 1, bool)
     ok[-1] = True
-    udata = np.zeros(len(uniques) + 1, np.bool_ if vkind == "bool" else np.int64)
+    none = np.zeros(len(validated) + 1, bool)
+    none[-1] = True
+    udata = np.zeros(len(validated) + 1, np.bool_ if vkind == "bool" else np.int64)
     scale = 0
     if vkind == "num":
         good = [v for v in validated if isinstance(v, (int, Decimal)) and not isinstance(v, bool)]
@@ -189,12 +218,14 @@ def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
     for i, v in enumerate(validated):
         if v is _BAD:
             continue
+        if v is None:
+            ok[i] = none[i] = True
+            continue
         if vkind == "num":
             if isinstance(v, bool) or not isinstance(v, (int, Decimal)):
                 continue
             if (kind == "int") != isinstance(v, int):
                 continue
-            s = (v, 0) if isinstance(v, int) and abs(v) < LIMIT else None
             if isinstance(v, int):
                 s = (v * 10 ** scale, scale) if abs(v * 10 ** scale) < LIMIT else None
             else:
@@ -215,9 +246,67 @@ def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
                 continue
             udata[i] = _NAMES.hold(v, run.texts)
         ok[i] = True
-    data = udata[codes]
-    refused = None if ok.all() else rows_where((~ok)[codes], n)
-    return Vec(vkind, data, scale, kind == "int", none=rows_where(~present, n)), refused
+    return udata, scale, ok, none
+
+
+def _map_of_scalars(base: T.Type) -> bool:
+    """A map from int to a scalar or to a record of scalars (`contract.observed`)."""
+    key, value = base.args
+    if key.base.kind != "int":
+        return False
+    value = value.base
+    if value.kind == "record":
+        return all(f.base.kind in VKIND for _, f in value.fields)
+    return value.kind in VKIND
+
+
+def _convert_map(run: Run, entry, path: str, name: str, base: T.Type, present):
+    """A map input as columns: for each key met (at most MAX_KEYS), whether a row holds it and its
+    value's columns (a record: a column per field). Rows the schema refuses are the row engine's
+    (it names the problem); rows holding more keys go back too."""
+    from .lists import VMap
+    n = run.n
+    codes, validated = _validated(run, entry, path, name, strict=True)
+    good = [v if isinstance(v, dict) else {} for v in validated]
+    keys = sorted({k for v in good for k in v})
+    refused = np.array([v is _BAD or (v is not None and not isinstance(v, dict)) for v in validated] + [False])
+    too_many = np.zeros(len(validated) + 1, bool)
+    if len(keys) > MAX_KEYS:
+        kept = set(keys[:MAX_KEYS])
+        too_many[:-1] = [any(k not in kept for k in v) for v in good]
+        keys = keys[:MAX_KEYS]
+    value_type = base.args[1].base
+    present_cols, values = [], []
+    for key in keys:
+        held = np.array([key in v for v in good] + [False])
+        present_cols.append(held[codes])
+        if value_type.kind == "record":
+            fields = {}
+            for field, ftype in value_type.fields:
+                column, bad = _values_column(run, [_field(v.get(key), field) for v in good], ftype.base.kind, codes)
+                refused |= bad & held
+                fields[field] = column
+            values.append(Vec("record", fields))
+        else:
+            column, bad = _values_column(run, [v.get(key) for v in good], value_type.kind, codes)
+            refused |= bad & held
+            values.append(column)
+    defer = rows_where(too_many[codes], n)
+    return (Vec("map", VMap(keys, present_cols, values), none=rows_where(~present, n), defer=defer),
+            rows_where(refused[codes], n))
+
+
+def _field(record, field: str):
+    if record is None:
+        return None
+    return record.get(field) if isinstance(record, dict) else getattr(record, field, None)
+
+
+def _values_column(run: Run, values: list, kind: str, codes):
+    """The column of scalar values given per distinct cell, and the distinct cells whose value
+    this back-end cannot hold."""
+    udata, scale, ok, none = _scalars(run, values, kind)
+    return Vec(VKIND[kind], udata[codes], scale, kind == "int", none=rows_where(none[codes], len(codes))), ~ok
 
 
 _BAD = object()

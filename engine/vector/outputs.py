@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import numpy as np
@@ -10,31 +11,37 @@ from dsl import types as T
 
 from .. import values as V
 from . import open as open_
-from .columns import EPOCH, Vec, _NAMES, select
+from .columns import EPOCH, NESTED, Vec, _NAMES, select
 from .run import Run, engine_for
 
 # ---------------------------------------------------------------- outputs
 
-def cells(v: Vec, t: T.Type, rows, n: int):
+def cells(v: Vec, t: T.Type, rows, n: int, cell=V.text_cell):
     """The JSON-form cells of `v` (what `engine.values.text_cell` writes) for the rows given (a slice
-    of the `n` rows, or their indices): (distinct cells, index of each row's cell among them)."""
-    cell = V.text_cell
+    of the `n` rows, or their indices): (distinct cells, index of each row's cell among them).
+    `cell` writes a value in JSON form as text (`json_text` inside a list or a record)."""
     size = len(range(n)[rows]) if isinstance(rows, slice) else len(rows)
-    if v.kind not in ("bool", "num", "date", "sym"):
-        texts, codes = [None], np.zeros(size, np.int64)
+    whole = isinstance(rows, slice) and rows == slice(None)
+    if v.kind in NESTED:
+        sub = v if whole else v.take(np.arange(n)[rows])
+        enc = json_texts(sub, t, size).dictionary_encode()
+        texts = enc.dictionary.to_pylist()
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    elif v.kind not in ("bool", "num", "date", "sym"):
+        texts, codes = [cell(None)], np.zeros(size, np.int64)
     else:
         d = np.full(size, v.data) if np.ndim(v.data) == 0 else v.data[rows]
         uniq, codes = _distinct(d)
-        texts = [cell(V.to_json(_python(v, u), t)) for u in uniq]
-        if v.none is not None:
-            nn = v.none[rows]
-            if nn.any():
-                texts.append(None)
-                codes = select(nn, len(texts) - 1, codes)
+        texts = [cell(_json(v, u, t)) for u in uniq]
+    if v.none is not None:
+        nn = v.none[rows]
+        if nn.any():
+            texts.append(cell(None))
+            codes = select(nn, len(texts) - 1, codes)
     if v.ne is not None:
         ne = v.ne[rows]
         if ne.any():  # each row's reason, deciders and bounds, as the row engine writes them
-            sub = v.take(np.arange(n)[rows]) if not isinstance(rows, slice) or rows != slice(None) else v
+            sub = v if whole else v.take(np.arange(n)[rows])
             values, inverse, _ = open_.python_open(sub, ne, size)
             base = len(texts)
             texts.extend(cell(V.to_json(value, t)) for value in values)
@@ -42,6 +49,47 @@ def cells(v: Vec, t: T.Type, rows, n: int):
             ne_codes[ne] = base + inverse
             codes = select(ne, ne_codes, codes)
     return texts, codes
+
+
+def json_text(value) -> str:
+    """A value in JSON form as it is written inside a list or a record (json.dumps)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def json_texts(v: Vec, t, n: int):
+    """Each row's value as the text `json.dumps` writes for the row engine's value (an Arrow
+    string array), a list or record assembled by Arrow's string kernels from its elements' texts;
+    rows without a value (or past a list's length) hold some text, never read."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from .lists import lengths
+    t = t.base if t is not None else None
+    if v.kind == "record":
+        fields = dict(t.fields) if t is not None and t.kind in ("record", "reason") else {}
+        if not v.data:
+            return pa.array(["{}"] * n, pa.string())
+        pieces = []
+        for i, (name, f) in enumerate(v.data.items()):
+            pieces.append(pa.scalar(("{" if i == 0 else ", ") + json_text(name) + ": "))
+            pieces.append(json_texts(f, fields.get(name), n))
+        pieces.append(pa.scalar("}"))
+        return pc.binary_join_element_wise(*pieces, "")
+    if v.kind == "list":
+        inner = t.args[0] if t is not None and t.kind in ("list", "set") else None
+        length = lengths(v, n)
+        if not v.data.items:
+            return pa.array(["[]"] * n, pa.string())
+        # element by element: binary_join_element_wise skipping nulls dropped all-null rows (pyarrow 26)
+        body = None
+        for k, item in enumerate(v.data.items):
+            text = json_texts(item, inner, n)
+            if body is None:
+                body = pc.if_else(pa.array(length > 0), text, pa.scalar(""))
+            else:
+                body = pc.if_else(pa.array(length > k), pc.binary_join_element_wise(body, text, ", "), body)
+        return pc.binary_join_element_wise(pa.scalar("["), body, pa.scalar("]"), "")
+    texts, codes = cells(v, t, slice(None), n, json_text)
+    return pa.array(texts, pa.string()).take(pa.array(codes))
 
 
 def run_columns(batch, columns: dict, n: int):
@@ -77,6 +125,15 @@ def _distinct(d):
         return uniq, inverse.astype(np.int64).reshape(-1)
     enc = pa.array(d).dictionary_encode()
     return enc.dictionary.to_numpy(zero_copy_only=False), enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _json(v: Vec, u, t):
+    """The JSON form of one column value (a row past a list's end may hold any value: a date
+    out of range there writes as none)."""
+    try:
+        return V.to_json(_python(v, u), t)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _python(v: Vec, u):

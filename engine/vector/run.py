@@ -7,10 +7,11 @@ import numpy as np
 
 
 from .. import fastcase, memory
-from .columns import DAY_MAX, DAY_MIN, EPOCH, OR, SCALAR_KINDS, Vec, deferred, only, some
+from .columns import DAY_MAX, DAY_MIN, EPOCH, NESTED, OR, SCALAR_KINDS, Vec, deferred, only, some
 from .compiler import VPlan
 from .context import Ctx
 from .inputs import _convert_column, _encode, _present
+from .lists import as_list, unwritable
 
 # ---------------------------------------------------------------- the engine and a run
 
@@ -41,13 +42,19 @@ def engine_for(registry) -> Engine:
 
 
 def supported_outputs(registry, on: dt.date, outputs: list[str]) -> bool:
-    """True when every output is a scalar (or optional scalar): what this back-end computes."""
+    """True when every output is a scalar, or a list or record of them (optional or not): what
+    this back-end computes."""
     plan = registry.in_force(on).plan
-    for name in outputs:
-        t = plan.value_type(name).base
-        if t.kind not in SCALAR_KINDS:
-            return False
-    return True
+    return all(_writable(plan.value_type(name)) for name in outputs)
+
+
+def _writable(t) -> bool:
+    t = t.base
+    if t.kind == "list":
+        return _writable(t.args[0])
+    if t.kind in ("record", "reason"):
+        return all(_writable(f) for _, f in t.fields)
+    return t.kind in SCALAR_KINDS
 
 
 class Run:
@@ -175,13 +182,14 @@ class Run:
                     v = ctx.value(kind, name)
                 except RecursionError:
                     v = deferred(self.n)
+                v = as_list(v)
                 if v.kind in ("opaque", "const"):
                     v = only(v, (), self.n)
                 values[name] = v
                 unknown = None  # not established for a reason this back-end did not follow
                 if v.ne is not None:
                     unknown = v.ne if v.why is None else (v.ne & (np.broadcast_to(v.why, (self.n,)) == 0))
-                back = OR(back, v.defer, unknown)
+                back = OR(back, v.defer, unknown, unwritable(v, self.n) if v.kind in NESTED else None)
         return values, back
 
 
