@@ -545,12 +545,13 @@ class _Checker:
         own = self.model.file
         if not self.model.outputs:
             return
+        values = self.model.value_names()  # once: rebuilt per declaration, it made the check quadratic
         for decl in own.declarations:
             if isinstance(decl, ast.Replace) and isinstance(decl.declaration, ast.InputDecl):
                 continue  # relaxing an input the base needs (e.g. making it optional) is a use of its own
             decl = decl.declaration if isinstance(decl, ast.Replace) else decl
             if isinstance(decl, (ast.RuleDecl, ast.ParameterDecl, ast.TableDecl, ast.ConditionDecl)):
-                if decl.name not in self.used and decl.name in self.model.value_names():
+                if decl.name not in self.used and decl.name in values:
                     self.warning(decl.loc, f"{decl.key[0]} `{decl.name}` is never used by an output", code="unused")
             elif isinstance(decl, ast.InputDecl) and decl.type.kind != "group":
                 if not any(u == decl.path or u.startswith(decl.path + ".") for u in self.used):
