@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from . import ast, types as T
+from . import ast, crosschecks, types as T
 from .errors import Diagnostic, did_you_mean
 from .model import BUILTIN_NAMES, Ruleset
 
@@ -154,6 +154,7 @@ class _Checker:
                            hint=did_you_mean(name, m.value_names()), code="name")
             self.used.add(name)
         self._unused()
+        crosschecks.run(self)
 
     def _references(self):
         """Every reference is graded; a source written in full carries its own grade (warnings: an
@@ -778,6 +779,7 @@ class _Checker:
         for key, dim, keys in zip(e.keys, table.dims, headings):
             value, is_member = _constant(key, self.model, scope.locals)
             if value is None:
+                crosschecks.variable_lookup(self, e, table, scope.locals)
                 return
             index = next((i for i, h in enumerate(keys) if h.matches(value)), None)
             if index is None:
