@@ -22,6 +22,7 @@ run: $(STAMP)
 ## Install, then run the whole test suite (what CI runs).
 test: $(STAMP) browser
 	$(BIN)/millesime check
+	$(BIN)/millesime fmt --check
 	$(BIN)/pytest
 
 ## Regenerate the legal-review pages (docs/) from the rulesets, then build the site into site/.

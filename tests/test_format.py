@@ -44,6 +44,12 @@ def test_same_syntax_tree_before_and_after_and_idempotent(path):
     assert format_text(once, "x.mil") == once
 
 
+def test_the_shipped_rulesets_are_laid_out_canonically():
+    for path in sorted(shipped_rulesets_dir().glob("*.mil")):
+        text = path.read_text(encoding="utf-8")
+        assert format_text(text, str(path)) == text, f"run `millesime fmt` on {path}"
+
+
 HEAD = 'ruleset t "T"\n  effective from 2020-01-01\n'
 
 
