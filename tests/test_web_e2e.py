@@ -142,9 +142,11 @@ def test_amounts_shown_are_the_engines(browser, base_url):
     assert shown_amounts(browser) == expected
     # …which are the 2024 table's, by hand: 1/2 ETP 19 000 then 14 000 then 11 000; 1 ETP twice that.
     assert expected["half"] == [Decimal(x) for x in (19000, 14000, 11000, 11000, 11000)]
-    # Targets: not established in 2024, said so with the reason.
+    # Targets: not established in 2024, said so with the reason: the cell of the 2024 target table
+    # for a P30–P50 physician (900 patients, between the 775 and 1 045 thresholds) is `?`.
     target = browser.find_element(By.CSS_SELECTOR, 'td[data-option="half"][data-figure="additional_patients_mt"]')
-    assert "non établi" in target.text and "barème assoupli" in target.text
+    assert "non établi" in target.text
+    assert "(percentile 30..50, option half) : valeur non établie (« ? » dans le barème)" in target.text
     # One chart per option, one bar per contract year.
     for option in ("half", "full"):
         bars = browser.find_elements(By.CSS_SELECTOR, f'figure[data-option="{option}"] svg rect.barre')
