@@ -217,9 +217,15 @@ def fmt_command(paths, check):
 
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--coverage", is_flag=True,
+              help="Also say which rules, exceptions, requirements, waivers, table cells and readings "
+                   "the cases exercise, and what none reaches.")
+@click.option("--json", "as_json", is_flag=True, help="With --coverage: the coverage as JSON on stdout.")
 @rulesets_option
-def test_command(paths, rulesets_dir):
+def test_command(paths, coverage, as_json, rulesets_dir):
     """Run regression cases (YAML files or folders; tests/agreements by default)."""
+    if as_json and not coverage:
+        raise click.UsageError("--json goes with --coverage")
     registry = Registry.load(rulesets_dir)
     files = testing.collect(list(paths) or [Path("tests/agreements")])
     if not files:
@@ -235,7 +241,16 @@ def test_command(paths, rulesets_dir):
                 click.echo(f"FAIL {case.id}", err=True)
                 for line in outcome.failures:
                     click.echo(f"     {line}", err=True)
-    click.echo(f"{passed} passed, {failed} failed")
+    click.echo(f"{passed} passed, {failed} failed", err=as_json)
+    if coverage:
+        from . import coverage as C
+        measured = C.measure(registry, list(paths) or [Path("tests/agreements")])
+        if as_json:
+            click.echo(json.dumps(measured.as_json(), ensure_ascii=False, indent=2))
+        else:
+            click.echo()
+            for line in C.summary(measured):
+                click.echo(line)
     sys.exit(1 if failed else 0)
 
 

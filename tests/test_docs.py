@@ -58,7 +58,7 @@ def md_table(text: str, header_startswith: str) -> list[list[str]]:
 def test_one_page_per_agreement_changes_for_amending_ones_and_examples(pages):
     assert set(pages) == {"index.md", "calendrier.md", "dsl.md", ".nav.yml",
                           "accords/demo_base.md", "accords/demo_amend.md", "changements/demo_amend.md",
-                          "exemples/demo_base.md", "exemples/demo_amend.md"}
+                          "exemples/demo_base.md", "exemples/demo_amend.md", "couverture.md"}
     assert all(p.startswith("<!-- Page générée") for name, p in pages.items() if name.endswith(".md"))
 
 
@@ -215,7 +215,7 @@ def test_cli_docs_writes_then_checks(tmp_path):
     args = ["docs", "--out", str(tmp_path), "--rulesets", str(DEMO), "--cases", str(DEMO_CASES)]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
-    assert "9 page(s) generated" in r.output
+    assert "10 page(s) generated" in r.output
     assert CliRunner().invoke(main, args + ["--check"]).exit_code == 0
     (tmp_path / "calendrier.md").write_text("edited by hand")
     r = CliRunner().invoke(main, args + ["--check"])
@@ -324,3 +324,20 @@ def test_home_and_2024_pages_render_their_tables_in_chromium(shipped_site, tmp_p
     chromium(tmp_path, "--window-size=1280,1600", f"--screenshot={shot}",
              (shipped_site / "accords" / "convention_2024.html").as_uri())
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_coverage_page_says_what_the_demo_cases_leave_untested(pages):
+    # demo_base's two cases (tests/fixtures/demo_cases/demo_base): case 1 computes contract_year and
+    # annual_aid (percentile 60: the « Forte patientèle » exception does not apply), every requirement
+    # holding; case 2 fails `sector` only. Nothing asks for ineligibility_reasons; percentile is set in
+    # both, so the waiver never applies.
+    page = pages["couverture.md"]
+    base = page[page.index("## Prime de démonstration (texte de base)"):page.index("## Prime de démonstration (réforme")]
+    assert "| Règles | 2 | 3 |\n| Exceptions | 0 | 1 |\n| Exigences | 1 | 2 |\n| Dérogations | 0 | 1 |\n" in base
+    assert ("- Exigence [`eligible.patients`](accords/demo_base.md#eligible) : jamais mise en défaut "
+            "(`demo_base.mil`, ligne 36)") in base
+    assert ("- Dérogation [`eligible.patients : « Médecin nouvellement installé »`](accords/demo_base.md#eligible) : "
+            "jamais appliquée (`demo_base.mil`, ligne 38)") in base
+    assert ("- Règle [`ineligibility_reasons`](accords/demo_base.md#ineligibility_reasons) : jamais calculée "
+            "(`demo_base.mil`, ligne 52)") in base
+    assert "  - Couverture des exemples: couverture.md\n" in pages[".nav.yml"]
