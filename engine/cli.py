@@ -294,6 +294,16 @@ def serve_command(host, port, rulesets_dir):
     uvicorn.run(create_app(registry), host=host, port=port, log_level="warning")
 
 
+@main.command("lsp")
+def lsp_command():
+    """Language server for .mil files, on stdin/stdout (needs the `lsp` extra; see docs/editeur.md)."""
+    try:
+        from .lsp.server import serve
+    except ImportError as exc:
+        raise MillesimeError(f"`millesime lsp` needs {exc.name}: pip install 'millesime[lsp]'") from None
+    serve()
+
+
 @main.command("batch")
 @click.argument("input_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,

@@ -37,6 +37,7 @@ GENERATED_DIRS = ("accords", "changements", "exemples")
 TOP_PAGES = ("index.md", "calendrier.md", "dsl.md", ".nav.yml")
 # Pages written by hand in docs/ (not generated), listed in the navigation.
 HAND_WRITTEN_PAGES = (("Vérifier les règles (millesime check)", "check.md"),
+                      ("Écrire les règles dans son éditeur", "editeur.md"),
                       ("Calcul en masse (millesime batch)", "batch.md"),
                       ("Fiabilité", "fiabilite.md"),
                       ("Recherches juridiques", "recherche/index.md"))
