@@ -13,8 +13,9 @@ when it fits in `WIDTH` columns, else broken where its layout says (before `else
 expression is therefore always broken the same way. Numbers, texts, names and table cells are
 printed as written.
 
-`format_text` checks its own work: the result must parse to the same syntax tree (places and
-spacing aside) and format to itself; otherwise it raises instead of returning a changed meaning.
+`format_text` checks its own work: the result must parse to the same syntax tree (places and the
+spacing of expressions aside); otherwise it raises instead of returning a changed meaning. That
+formatting twice changes nothing more is tested (tests/test_format.py, tests/fuzz/).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput
 
 from . import ast
-from .errors import Diagnostic, RulesetError
+from .errors import RulesetError
 from .parser import _syntax_diagnostic, parse_hypotheses_text, parse_text
 
 WIDTH = 120
@@ -382,7 +383,7 @@ class _Formatter:
                                self.node(value)]), indent + INDENT)
         else:
             self._emit(self.head(kind, own), indent)
-        rows = [str(c) for c in clauses if isinstance(c, Token)]
+        widths = _widths([str(c) for c in clauses if isinstance(c, Token)])
         two_dimensional = any(isinstance(c, Tree) and c.data == "column_dim" for c in clauses)
         headings_done = not two_dimensional  # a 2-D table: one `|---|` line under its headings
         for clause in clauses:
@@ -390,11 +391,11 @@ class _Formatter:
                 self.statement(clause, indent + INDENT)
                 continue
             self._comments_before(clause, indent + INDENT)
-            line = align_row(str(clause), rows)
+            line = align_row(str(clause), widths)
             if line is not None:
                 self.lines.append(" " * (indent + INDENT) + line)
                 if not headings_done:
-                    self.lines.append(" " * (indent + INDENT) + align_separator(rows))
+                    self.lines.append(" " * (indent + INDENT) + align_separator(widths))
                     headings_done = True
 
     # -- a statement's own line
@@ -569,18 +570,17 @@ def _widths(rows: list[str]) -> list[int]:
     return [max(1, max(len(cells[i]) for cells in body if i < len(cells))) for i in range(count)]
 
 
-def align_row(row: str, rows: list[str]) -> str | None:
-    """A row with its cells padded to their column's width among `rows` (None for a separator)."""
+def align_row(row: str, widths: list[int]) -> str | None:
+    """A row with its cells padded to their column's width (None for a separator row)."""
     cells, rest = _split_row(row)
     if _is_separator(cells):
         return None
-    widths = _widths(rows)
     text = "| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(cells)) + " |"
     return f"{text}  {rest}" if rest else text
 
 
-def align_separator(rows: list[str]) -> str:
-    return "|" + "|".join("-" * (w + 2) for w in _widths(rows)) + "|"
+def align_separator(widths: list[int]) -> str:
+    return "|" + "|".join("-" * (w + 2) for w in widths) + "|"
 
 
 # ================================================================ entry points

@@ -278,11 +278,10 @@ class Indexer:
             self.typeref(ft)
 
     def declaration(self, decl: ast.Declaration):
-        keyword = 0  # an inner declaration's place is its own keyword's, after `replace`
-        if isinstance(decl, ast.Replace):
+        if isinstance(decl, ast.Replace):  # the inner declaration's place is its own keyword's
             decl = decl.declaration
         if isinstance(decl, ast.RuleDecl):
-            self.add(decl.loc, decl.name, Symbol("value", decl.name), True, keyword + len("rule"))
+            self.add(decl.loc, decl.name, Symbol("value", decl.name), True, len("rule"))
             for p in decl.params:
                 self.add(p.loc, p.name, Symbol("param", f"{decl.name}.{p.name}"), True)
                 self.typeref(p.type)
@@ -292,16 +291,16 @@ class Indexer:
                 self.sources(e.sources)
             self.readings(decl.readings)
         elif isinstance(decl, ast.ParameterDecl):
-            self.add(decl.loc, decl.name, Symbol("value", decl.name), True, keyword + len("parameter"))
+            self.add(decl.loc, decl.name, Symbol("value", decl.name), True, len("parameter"))
             self.typeref(decl.type)
             self.sources(decl.sources)
             self.readings(decl.readings)
             for b in decl.bounds:
                 self.sources(b.sources)
         elif isinstance(decl, ast.TableDecl):
-            self.table(decl, keyword)
+            self.table(decl)
         elif isinstance(decl, ast.ConditionDecl):
-            self.add(decl.loc, decl.name, Symbol("value", decl.name), True, keyword + len("condition"))
+            self.add(decl.loc, decl.name, Symbol("value", decl.name), True, len("condition"))
             self.sources(decl.sources)
             for req in decl.requirements:
                 self.requirement(decl.name, req)
@@ -309,12 +308,12 @@ class Indexer:
             self.add(decl.loc, decl.condition, Symbol("value", decl.condition))
             self.requirement(decl.condition, decl.requirement, after=len(decl.condition) + 1)
         elif isinstance(decl, ast.InputDecl):
-            self.add(decl.loc, decl.path, Symbol("input", decl.path), True, keyword + len("input"))
+            self.add(decl.loc, decl.path, Symbol("input", decl.path), True, len("input"))
             self.typeref(decl.type)
             self.sources(decl.sources)
         elif isinstance(decl, (ast.EnumDecl, ast.ExtendEnum)):
             self.add(decl.loc, decl.name, Symbol("enum", decl.name), isinstance(decl, ast.EnumDecl),
-                     keyword + len("enum"))
+                     len("enum"))
             for m in decl.members:
                 self.add(m.loc, m.name, Symbol("member", f"{decl.name}.{m.name}"), True)
         elif isinstance(decl, ast.Remove):
@@ -336,8 +335,8 @@ class Indexer:
         for w in req.waivers:
             self.sources(w.sources)
 
-    def table(self, decl: ast.TableDecl, keyword: int):
-        self.add(decl.loc, decl.name, Symbol("value", decl.name), True, keyword + len("table"))
+    def table(self, decl: ast.TableDecl):
+        self.add(decl.loc, decl.name, Symbol("value", decl.name), True, len("table"))
         self.typeref(decl.type)
         for dim in decl.dims:
             self.typeref(dim.type)
