@@ -157,6 +157,17 @@ async def test_hover_gives_label_type_sources_grade_and_value_in_force(client, f
     assert "| 1 | ? | 19 000 | 38 000 | ? | ? |" in value
     assert "**Sources** (la plus forte : officielle) :" in value
 
+    # a removal, in the règlement arbitral (line 38: `remove requirement eligibility.group_practice`)
+    ra = folder / "reglement_arbitral_2023.mil"
+    open_file(client, ra)
+    h = await client.text_document_hover_async(lsp.HoverParams(text_document=doc(uri(ra)), position=at(37, 30)))
+    assert h.range == span(37, 19, 45)
+    assert h.contents.value == (
+        "**Suppression** de l'exigence `eligibility.group_practice` — Exercer de manière regroupée (cabinet d'au "
+        "moins deux médecins)\n\nMotif : Le règlement arbitral supprime la condition d'exercice regroupé.\n\n"
+        "Déclaration supprimée : avenant7_2019.mil, ligne 181 — *Avenant n°7 à la convention médicale de 2016 — "
+        "assistants médicaux*")
+
     # a reference, in a `source` line of the 2024 convention (line 22: `  source AMELI_2024 quote …`)
     h = await client.text_document_hover_async(lsp.HoverParams(text_document=doc(uri(conv)), position=at(21, 12)))
     assert h.contents.value.startswith("**référence** `AMELI_2024` — ameli.fr, « Aide à l'emploi d'un assistant "
@@ -286,3 +297,19 @@ async def test_a_buffer_that_does_not_parse_still_answers(client, folder):
                                                                position=at(104, 12)))
     assert h.contents.value.startswith("**paramètre** `contract_duration` : `int`")
     assert h.range == span(104, 10, 27)
+
+
+@pytest.mark.asyncio
+async def test_a_percent_cell_without_its_sign_gets_it_as_a_quick_fix(client, folder):
+    av7 = folder / "avenant7_2019.mil"
+    text = open_file(client, av7)
+    # line 303: `  | 30..50 | 20 %  | 25 % | 35 %     |`; `20 %` becomes `20` (the cell at character 13)
+    edited = text.replace("  | 30..50 | 20 %  | 25 % |", "  | 30..50 | 20    | 25 % |", 1)
+    change(client, av7, 2, edited)
+    [d] = await diagnostics(client, av7, lambda ds: len(ds) == 1)
+    assert d.message == "cell `20` of percent table `target_table` needs a `%`\nwrite `20 %`"
+    assert d.range == span(302, 13, 15)
+    [fix] = await client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri(av7)), range=d.range, context=lsp.CodeActionContext(diagnostics=[d])))
+    assert fix.title == "Écrire « 20 % »"
+    assert list(fix.edit.changes[uri(av7)]) == [lsp.TextEdit(range=span(302, 13, 15), new_text="20 %")]

@@ -104,6 +104,10 @@ def hover(analysis: Analysis, path: str, occurrence: Occurrence, day: dt.date) -
     if m is None:
         return None
     now = in_force(analysis, day)
+    removed = next((c for c in m.changes if c.action == "removed" and c.name == symbol.name and occurrence.declares
+                    and c.loc.line - 1 == occurrence.span.line), None)
+    if removed is not None:
+        return _removal(analysis, removed)
     if symbol.kind == "cell":
         return _cell(analysis, m, symbol.name, symbol.row, symbol.column, now, day)
     if symbol.kind == "value":
@@ -158,6 +162,22 @@ def hover(analysis: Analysis, path: str, occurrence: Occurrence, day: dt.date) -
             return None
         return f"**paramètre de la règle** `{rule}` : `{param.name} : {type_text(param.type)}`\n\n{decl.label}"
     return None
+
+
+_THE = {"rule": "la règle", "parameter": "le paramètre", "table": "le barème", "condition": "la condition",
+        "requirement": "l'exigence", "input": "la donnée", "enum": "la liste de valeurs", "output": "le résultat"}
+
+
+def _removal(analysis: Analysis, change: M.Change) -> str:
+    old = change.old
+    label = getattr(old, "label", None)
+    lines = [f"**Suppression** de {_THE.get(change.kind, change.kind)} `{change.name}`"
+             + (f" — {label}" if label else ""), ""]
+    if change.because:
+        lines += [f"Motif : {change.because}", ""]
+    if isinstance(old, (ast.Declaration, ast.Requirement)):
+        lines.append(f"Déclaration supprimée : {_where(old.loc, analysis)}")
+    return "\n".join(lines).rstrip()
 
 
 def _ruleset(m: M.Ruleset) -> str:

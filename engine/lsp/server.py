@@ -33,7 +33,8 @@ reading bounds table rows columns increasing decreasing along cell rule exceptio
 unless output replace extend add requirement remove because optional list of set map to group if else or not in is as
 round up down euro cent unit established true false none for int decimal money percent bool date text""".split()))
 _DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WRITE = re.compile(r"write `([^`]+)`$")
+_WORD = re.compile(r"[\w.]+")  # a name, `a.b`, a number: what a diagnostic without an end underlines
 
 
 class MillesimeServer(LanguageServer):
@@ -356,12 +357,23 @@ def on_code_action(ls: MillesimeServer, params: lsp.CodeActionParams) -> list[ls
 
 
 def quick_fix(ls, analysis, path, lines, d: lsp.Diagnostic, message: str, hint: str) -> lsp.CodeAction | None:
-    """"did you mean `x`?": replace the misspelt name (the one of the message written at the place)."""
+    """The hints that say exactly what to write:
+    - "did you mean `x`?": the misspelt name (the one of the message written at the place) becomes x;
+    - "write `20 %`" about `20` written at the place (a percent cell without its %): it becomes 20 %."""
+    line, start = ls.position(analysis, path, d.range.start)
+    text = lines[line] if line < len(lines) else ""
+    completed = _WRITE.match(hint)
+    if completed is not None:
+        for written in re.findall(r"`([^`]+)`", message):
+            if completed.group(1).startswith(written + " ") and text.startswith(written, start):
+                edit = lsp.TextEdit(range=ls.to_range(lines, line, start, line, start + len(written)),
+                                    new_text=completed.group(1))
+                return lsp.CodeAction(title=f"Écrire « {completed.group(1)} »", kind=lsp.CodeActionKind.QuickFix,
+                                      diagnostics=[d], is_preferred=True,
+                                      edit=lsp.WorkspaceEdit(changes={from_fs_path(path): [edit]}))
     suggestion = _DID_YOU_MEAN.search(hint)
     if suggestion is None:
         return None
-    line, start = ls.position(analysis, path, d.range.start)
-    text = lines[line] if line < len(lines) else ""
     for wrong in reversed(re.findall(r"`([^`]+)`", message)):
         last = wrong.rsplit(".", 1)[-1]
         match = re.compile(r"(?<![\w])" + re.escape(last) + r"(?![\w])").search(text, start)
