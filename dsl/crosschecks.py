@@ -200,9 +200,9 @@ def _unused_after_amendment(checker) -> None:
             continue
         if not any(u == path or u.startswith(path + ".") for u in used):
             inherited.append(("input", path, d))
-    changes = [c for c in model.changes if c.action in ("replaced", "removed")]
+    changes = [(c, _read_by(c.old)) for c in model.changes if c.action in ("replaced", "removed")]
     for kind, name, decl in inherited:
-        change = next((c for c in changes if name in _read_by(c.old)), None)
+        change = next((c for c, read in changes if name in read), None)
         if change is None:
             continue  # unused in the ruleset it comes from too: reported there
         verb = "replaces" if change.action == "replaced" else "removes"
