@@ -35,6 +35,7 @@ run: $(CORE)
 ## Install the extras (and Chromium, see `browser`), then run the whole test suite (what CI runs).
 test: announce-test $(ALL) browser
 	$(BIN)/millesime check
+	$(BIN)/millesime fmt --check
 	$(BIN)/pytest
 
 announce-test:

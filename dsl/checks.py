@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from . import ast, types as T
+from . import ast, crosschecks, types as T
 from .errors import Diagnostic, did_you_mean
 from .model import BUILTIN_NAMES, Ruleset
 
@@ -169,6 +169,7 @@ class _Checker:
                            hint=did_you_mean(name, m.value_names()), code="name")
             self.used.add(name)
         self._unused()
+        crosschecks.run(self)
 
     def _references(self):
         """Every reference is graded; a source written in full carries its own grade (warnings: an
@@ -560,12 +561,13 @@ class _Checker:
         own = self.model.file
         if not self.model.outputs:
             return
+        values = self.model.value_names()  # once: rebuilt per declaration, it made the check quadratic
         for decl in own.declarations:
             if isinstance(decl, ast.Replace) and isinstance(decl.declaration, ast.InputDecl):
                 continue  # relaxing an input the base needs (e.g. making it optional) is a use of its own
             decl = decl.declaration if isinstance(decl, ast.Replace) else decl
             if isinstance(decl, (ast.RuleDecl, ast.ParameterDecl, ast.TableDecl, ast.ConditionDecl)):
-                if decl.name not in self.used and decl.name in self.model.value_names():
+                if decl.name not in self.used and decl.name in values:
                     self.warning(decl.loc, f"{decl.key[0]} `{decl.name}` is never used by an output", code="unused")
             elif isinstance(decl, ast.InputDecl) and decl.type.kind != "group":
                 if not any(u == decl.path or u.startswith(decl.path + ".") for u in self.used):
@@ -792,6 +794,7 @@ class _Checker:
         for key, dim, keys in zip(e.keys, table.dims, headings):
             value, is_member = _constant(key, self.model, scope.locals)
             if value is None:
+                crosschecks.variable_lookup(self, e, table, scope.locals)
                 return
             index = next((i for i, h in enumerate(keys) if h.matches(value)), None)
             if index is None:

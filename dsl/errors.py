@@ -21,12 +21,10 @@ class Diagnostic:
         head = f"{self.loc}: {self.severity}: {self.message}"
         lines = [head]
         text = self.source_text if self.source_text is not None else _read(self.loc.file)
-        if text is not None:
-            source_lines = text.splitlines()
-            if 1 <= self.loc.line <= len(source_lines):
-                line = source_lines[self.loc.line - 1].rstrip("\r")
-                lines.append(f"    {line}")
-                lines.append("    " + _caret_padding(line, self.loc.column) + "^")
+        line = source_line(text, self.loc.line) if text is not None else None
+        if line is not None:
+            lines.append(f"    {line}")
+            lines.append("    " + _caret_padding(line, self.loc.column) + "^")
         if self.hint:
             lines.append(f"  = {self.hint}")
         return "\n".join(lines)
@@ -41,6 +39,22 @@ class Diagnostic:
             "message": self.message,
             "hint": self.hint,
         }
+
+
+# The lines of the last texts rendered, by identity: a file with thousands of diagnostics is
+# split once, not once per diagnostic (which made `millesime check` quadratic).
+_LINES: dict[int, tuple[str, list[str]]] = {}
+
+
+def source_line(text: str, number: int) -> str | None:
+    """Line `number` (1-based) of `text`, or None when there is no such line."""
+    cached = _LINES.get(id(text))
+    if cached is None or cached[0] is not text:
+        if len(_LINES) >= 8:
+            _LINES.pop(next(iter(_LINES)))
+        cached = _LINES[id(text)] = (text, text.splitlines())
+    lines = cached[1]
+    return lines[number - 1].rstrip("\r") if 1 <= number <= len(lines) else None
 
 
 def _caret_padding(line: str, column: int) -> str:

@@ -1,8 +1,11 @@
 """Source text → syntax tree (`dsl.ast`), with syntax errors an analyst can act on."""
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import gc
 import re
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
@@ -39,6 +42,21 @@ def _lark() -> Lark:
         maybe_placeholders=True,
         cache=False,
     )
+
+
+@contextmanager
+def gc_paused():
+    """No cyclic garbage collection while reading and checking rulesets. They allocate millions of
+    objects that all live on (tokens, trees, closures), which the collector would walk again and
+    again for nothing: a sum of 200 000 terms took 43 s to check instead of 12. Trees hold no
+    cycles; whatever garbage there is waits for the end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def parse_file(path: str | Path) -> ast.RulesetFile:
@@ -114,7 +132,8 @@ def _parse(text: str, start: str, filename: str, line_offset: int, column_offset
     try:
         tree = _lark().parse(text, start=start)
     except UnexpectedInput as exc:
-        raise RulesetError([_syntax_diagnostic(exc, text, filename, line_offset, column_offset)]) from None
+        raise RulesetError([_syntax_diagnostic(exc, text, filename, line_offset, column_offset,
+                                               cell=start.endswith("_cell"))]) from None
     except RecursionError:
         raise _too_deep(ast.Loc(filename, line_offset + 1, column_offset + 1)) from None
     _check_tree(tree, filename, line_offset, column_offset)
@@ -126,6 +145,9 @@ def _parse(text: str, start: str, filename: str, line_offset: int, column_offset
 # (and than Python turns into an int) would be silently rounded, or crash.
 MAX_TREE_DEPTH = 200
 MAX_DIGITS = 28
+# A sum of more terms than this is built as a balanced tree (same value: exact decimal sums do not
+# depend on grouping), so that its depth is its length's logarithm, not its length.
+BALANCE_FROM = 64
 
 
 def _check_tree(tree, filename: str, line_offset: int, column_offset: int) -> None:
@@ -156,13 +178,15 @@ def _too_deep(loc: ast.Loc) -> RulesetError:
                                     hint="split it into several named rules", code="syntax")])
 
 
-def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str, line_offset: int, column_offset: int) -> Diagnostic:
+def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str, line_offset: int, column_offset: int,
+                       cell: bool = False) -> Diagnostic:
     line = max(getattr(exc, "line", 1) or 1, 1)
     column = max(getattr(exc, "column", 1) or 1, 1)
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         lines = text.rstrip().splitlines() or [""]
         line, column = len(lines), len(lines[-1]) + 1
-        message = "the file ends too early"
+        # A table cell is parsed on its own: what ends there is the cell, not the file.
+        message = "this table cell ends too early" if cell else "the file ends too early"
         expected = exc.expected
     elif isinstance(exc, UnexpectedToken):
         message = f"unexpected {_describe_token(exc.token)}"
@@ -256,6 +280,8 @@ class _Builder(Transformer):
         self.filename = filename
         self.line_offset = line_offset
         self.column_offset = column_offset
+        self._spans: dict[int, tuple[int, int]] = {}  # id(expression) → (start, end) in self.text
+        self._line_starts: list[int] | None = None
 
     # -- helpers
     def _loc(self, meta) -> ast.Loc:
@@ -622,19 +648,21 @@ class _Builder(Transformer):
         parts, cells, offset = text[1:last].split("|"), [], 1
         for part in parts:
             stripped = part.strip()
-            lead = len(part) - len(part.lstrip())
+            lead = len(part) - len(part.lstrip()) if stripped else min(1, len(part))  # empty: just after `|`
             loc = ast.Loc(self.filename, tok.line + self.line_offset, tok.column + offset + lead)
             cells.append((stripped, loc))
             offset += len(part) + 1
         return cells
 
     def _key(self, text: str, loc: ast.Loc) -> ast.TableKey:
+        _refuse_empty(text, loc, "heading")
         tree = _parse(text, "key_cell", loc.file, loc.line - 1, loc.column - 1)
         key = _CellBuilder(text, loc).transform(tree)
         key.text, key.loc = text, loc
         return key
 
     def _value(self, text: str, loc: ast.Loc) -> ast.TableCell:
+        _refuse_empty(text, loc, "cell")
         tree = _parse(text, "value_cell", loc.file, loc.line - 1, loc.column - 1)
         kind = tree.data
         if kind == "no_value":
@@ -651,7 +679,42 @@ class _Builder(Transformer):
 
     # -- expressions
     def _e(self, cls, meta, *args):
-        return cls(self._loc(meta), self._src(meta), *args)
+        node = cls(self._loc(meta), self._src(meta), *args)
+        self._spans[id(node)] = (meta.start_pos, meta.end_pos)  # for the links of a chain (`arith`)
+        return node
+
+    def _pos_loc(self, pos: int) -> tuple[int, int]:
+        """(line, column) of a character offset of `self.text`, 1-based, offsets applied."""
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        line = bisect.bisect_right(self._line_starts, pos)
+        column = pos - self._line_starts[line - 1] + 1
+        return line + self.line_offset, column + (self.column_offset if line == 1 else 0)
+
+    def _term_end(self, term: ast.Expr, limit: int) -> int:
+        """Where a term of a chain ends in the text, closing parentheses included (they are not
+        part of the expression they enclose), looking no further than the next operator."""
+        end = j = self._spans[id(term)][1]
+        while j < limit:
+            ch = self.text[j]
+            if ch == ")":
+                end = j = j + 1
+            elif ch == "#":
+                j = self.text.find("\n", j, limit)
+                j = limit if j < 0 else j
+            elif ch.isspace():
+                j += 1
+            else:
+                break
+        return end
+
+    def _link(self, op: str, left: ast.Expr, right: ast.Expr, start: int, end: int) -> ast.Arith:
+        line, column = self._pos_loc(start)
+        end_line, end_column = self._pos_loc(end)
+        node = ast.Arith(ast.Loc(self.filename, line, column, end_line, end_column), self.text[start:end],
+                         "*" if op == "×" else op, left, right)
+        self._spans[id(node)] = (start, end)
+        return node
 
     def number(self, meta, c):
         return self._e(ast.Literal, meta, "number", _number(c[0]))
@@ -727,8 +790,47 @@ class _Builder(Transformer):
         return self._e(ast.Range, meta, c[0], c[1])
 
     def arith(self, meta, c):
-        left, op, right = c
-        return self._e(ast.Arith, meta, "*" if str(op) == "×" else str(op), left, right)
+        """`a + b - c`, parsed flat, is `(a + b) - c`: each link from the chain's start to the end of
+        its right term. A long sum is balanced instead (see `_balanced`): as deep as its nesting."""
+        terms, ops = c[0::2], c[1::2]
+        if len(terms) > BALANCE_FROM and all(str(op) in "+-" for op in ops):
+            return self._balanced(terms, ops, meta.start_pos, meta.end_pos)
+        if len(terms) > MAX_TREE_DEPTH:
+            raise RulesetError([Diagnostic(self._loc(meta), f"this product has {len(terms)} factors; at most "
+                                           f"{MAX_TREE_DEPTH} are computed in one expression",
+                                           hint="split it into several named rules", code="syntax")])
+        node = terms[0]
+        for i, (op, term) in enumerate(zip(ops, terms[1:]), start=1):
+            end = meta.end_pos if i == len(ops) else self._term_end(term, ops[i].start_pos)
+            node = self._link(str(op), node, term, meta.start_pos, end)
+        return node
+
+    def _balanced(self, terms, ops, start: int, end: int) -> ast.Expr:
+        """A long sum as a balanced tree of the same value: split at a `+` near the middle, so that
+        each half keeps its own signs ((a - b) + (c - d)). A run of subtractions only has no such
+        split: it is refused, past a length the engine computes."""
+        if len(terms) == 1:
+            return terms[0]
+        middle = len(ops) // 2
+        plus = [i for i, op in enumerate(ops) if str(op) == "+"]
+        if not plus:
+            if len(terms) > BALANCE_FROM:
+                line, column = self._pos_loc(start)
+                raise RulesetError([Diagnostic(ast.Loc(self.filename, line, column),
+                                               f"this chain has {len(terms)} terms separated by `-` only; at most "
+                                               f"{BALANCE_FROM} are computed in a row", hint="split it into "
+                                               "several named rules, or add the terms to subtract first", code="syntax")])
+            node = terms[0]
+            for i, (op, term) in enumerate(zip(ops, terms[1:]), start=1):
+                link_end = end if i == len(ops) else self._term_end(term, ops[i].start_pos)
+                node = self._link(str(op), node, term, start, link_end)
+            return node
+        split = min(plus, key=lambda i: abs(i - middle))
+        left_end = self._term_end(terms[split], ops[split].start_pos)
+        right_start = self._spans[id(terms[split + 1])][0]
+        left = self._balanced(terms[:split + 1], ops[:split], start, left_end)
+        right = self._balanced(terms[split + 1:], ops[split + 1:], right_start, end)
+        return self._link("+", left, right, start, end)
 
     def negate(self, meta, c):
         return self._e(ast.Negate, meta, c[0])
@@ -760,6 +862,13 @@ class _Builder(Transformer):
     def round_(self, meta, c):
         mode, operand, unit = c
         return self._e(ast.Round, meta, mode or "nearest", operand, unit)
+
+
+def _refuse_empty(text: str, loc: ast.Loc, what: str) -> None:
+    if not text:
+        hint = ("write the value as the text gives it: `—` where it gives none, `?` where it is not established"
+                if what == "cell" else "write the heading of this row or column")
+        raise RulesetError([Diagnostic(loc, f"this table {what} is empty", hint=hint, code="syntax")])
 
 
 def _is_separator(row) -> bool:

@@ -191,14 +191,7 @@ def _iso(day):
               help="A rule, table or parameter without a legal source is an error (default) or a warning.")
 def check_command(paths, as_json, strict_sources):
     """Check rulesets (files or folders; the shipped ones by default)."""
-    from .registry import RULESET_SUFFIX, shipped_rulesets_dir
-    files: list[Path] = []
-    for p in paths or [shipped_rulesets_dir()]:
-        files.extend(sorted(p.glob(f"*{RULESET_SUFFIX}")) if p.is_dir() else [p])
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise MillesimeError(", ".join(missing) + ": no such ruleset file")
-    files = list(dict.fromkeys(files))  # a file named twice (alone and in its folder) is one ruleset
+    files = _ruleset_files(paths)  # a file named twice (alone and in its folder) is one ruleset
     try:
         diagnostics = Registry.from_paths(files, require_sources=strict_sources).diagnostics
     except RulesetError as exc:
@@ -216,11 +209,67 @@ def check_command(paths, as_json, strict_sources):
     sys.exit(1 if errors else 0)
 
 
+def _ruleset_files(paths) -> list[Path]:
+    """The `.mil` files named, or found in the folders named (the shipped rulesets by default)."""
+    from .registry import RULESET_SUFFIX, shipped_rulesets_dir
+    files: list[Path] = []
+    for p in paths or [shipped_rulesets_dir()]:
+        files.extend(sorted(p.glob(f"*{RULESET_SUFFIX}")) if p.is_dir() else [p])
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise MillesimeError(", ".join(missing) + ": no such ruleset file")
+    return list(dict.fromkeys(files))
+
+
+@main.command("fmt")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is not laid out canonically.")
+def fmt_command(paths, check):
+    """Lay out ruleset files canonically (files or folders; the shipped rulesets by default)."""
+    from dsl.format import FormatError, format_text
+    files = _ruleset_files(paths)
+    changed, broken = [], 0
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            click.echo(f"{path}:1:1: error: the file is not valid UTF-8 ({exc.reason} at byte {exc.start})", err=True)
+            broken += 1
+            continue
+        try:
+            formatted = format_text(text, str(path))
+        except RulesetError as exc:
+            click.echo(exc.render(), err=True)
+            broken += 1
+            continue
+        except FormatError as exc:
+            raise MillesimeError(str(exc)) from None
+        if formatted != text:
+            changed.append(path)
+            if check:
+                click.echo(f"à remettre en forme : {path}", err=True)
+            else:
+                path.write_text(formatted, encoding="utf-8", newline="\n")
+                click.echo(f"remis en forme : {path}", err=True)
+    verb = "à remettre en forme" if check else "remis en forme"
+    click.echo(f"{len(files)} fichier(s) de règles : {len(changed)} {verb}"
+               + (f", {broken} illisible(s)" if broken else ""), err=True)
+    if check and changed:
+        click.echo("lancez `millesime fmt` pour les remettre en forme", err=True)
+    sys.exit(1 if broken or (check and changed) else 0)
+
+
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--coverage", is_flag=True,
+              help="Also say which rules, exceptions, requirements, waivers, table cells and readings "
+                   "the cases exercise, and what none reaches.")
+@click.option("--json", "as_json", is_flag=True, help="With --coverage: the coverage as JSON on stdout.")
 @rulesets_option
-def test_command(paths, rulesets_dir):
+def test_command(paths, coverage, as_json, rulesets_dir):
     """Run regression cases (YAML files or folders; tests/agreements by default)."""
+    if as_json and not coverage:
+        raise click.UsageError("--json goes with --coverage")
     registry = Registry.load(rulesets_dir)
     files = testing.collect(list(paths) or [Path("tests/agreements")])
     if not files:
@@ -236,7 +285,16 @@ def test_command(paths, rulesets_dir):
                 click.echo(f"FAIL {case.id}", err=True)
                 for line in outcome.failures:
                     click.echo(f"     {line}", err=True)
-    click.echo(f"{passed} passed, {failed} failed")
+    click.echo(f"{passed} passed, {failed} failed", err=as_json)
+    if coverage:
+        from . import coverage as C
+        measured = C.measure(registry, list(paths) or [Path("tests/agreements")])
+        if as_json:
+            click.echo(json.dumps(measured.as_json(), ensure_ascii=False, indent=2))
+        else:
+            click.echo()
+            for line in C.summary(measured):
+                click.echo(line)
     sys.exit(1 if failed else 0)
 
 
@@ -297,6 +355,16 @@ def serve_command(host, port, workers, allowed_hosts, max_connections, request_t
         started = serving.run(sock, serving.config(factory, limits, workers))
     if not started:
         raise CliError("le serveur n'a pas pu démarrer (voir le message ci-dessus)")
+
+
+@main.command("lsp")
+def lsp_command():
+    """Language server for .mil files, on stdin/stdout (needs the `lsp` extra; see docs/editeur.md)."""
+    try:
+        from .lsp.server import serve
+    except ImportError as exc:
+        raise MillesimeError(f"`millesime lsp` needs {exc.name}: pip install 'millesime[lsp]'") from None
+    serve()
 
 
 @main.command("batch")

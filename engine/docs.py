@@ -39,6 +39,7 @@ TOP_PAGES = ("index.md", "calendrier.md", "dsl.md", "inconnues.md", ".nav.yml")
 # (mkdocs.yml excludes them).
 HAND_WRITTEN_PAGES = (("La ligne de commande (eval, explain)", "commandes.md"),
                       ("Vérifier les règles (millesime check)", "check.md"),
+                      ("Écrire les règles dans son éditeur", "editeur.md"),
                       ("Calcul en masse (millesime batch)", "batch.md"),
                       ("Le serveur (millesime serve)", "serveur.md"),
                       ("Fiabilité", "fiabilite.md"))
@@ -567,6 +568,7 @@ class Site:
             if m.header.amends:
                 pages[f"changements/{m.id}.md"] = self.changes(m)
             pages.update(docs_examples.pages(self, m))
+        pages["couverture.md"] = coverage_page(self)
         pages[".nav.yml"] = self.nav()
         return {k: v if v.endswith("\n") else v + "\n" for k, v in pages.items()}
 
@@ -583,6 +585,7 @@ class Site:
         for m in self.timeline:
             lines += docs_examples.nav(self, m, q)
         lines.append("  - Ce qui n'est pas établi: inconnues.md")
+        lines.append("  - Couverture des exemples: couverture.md")
         lines.append("  - Le langage des règles: dsl.md")
         lines.append("  - Outils:")
         lines += [f"      - {q(title)}: {page}" for title, page in HAND_WRITTEN_PAGES]
@@ -1346,3 +1349,50 @@ def _generated_files(out: Path) -> list[str]:
     """The pages in the generated folders of `out` (and their subfolders), relative to it."""
     return [p.relative_to(out).as_posix() for folder in GENERATED_DIRS if (out / folder).is_dir()
             for p in sorted((out / folder).rglob("*.md"))]
+
+
+# ================================================================ coverage of the regression cases
+
+def coverage_page(site: Site) -> str:
+    """couverture.md: what the regression cases exercise, agreement by agreement, and what none
+    reaches (engine/coverage.py; the same figures as `millesime test --coverage`)."""
+    from . import coverage as C
+    out = [BANNER, "# Couverture des exemples chiffrés\n\n",
+           "Les cas de non-régression (les [exemples chiffrés](exemples/" + site.timeline[0].id + ".md) de chaque "
+           "texte) sont rejoués à chaque test du projet. Cette page dit ce qu'ils mettent à l'épreuve, texte par "
+           "texte, pour ce que chaque texte écrit lui-même (une règle reprise d'un texte antérieur est comptée "
+           "avec celui-ci) :\n\n"
+           "- une **règle** est couverte quand un cas la calcule ;\n"
+           "- une **exception** quand un cas la fait s'appliquer ;\n"
+           "- une **exigence** quand un cas ne la remplit pas (ou ne permet pas d'établir qu'elle l'est) : une "
+           "exigence toujours remplie ne met rien à l'épreuve ;\n"
+           "- une **dérogation** (`unless`) quand un cas la fait s'appliquer ;\n"
+           "- une **case de barème** quand un cas la lit (les cases « — », qu'aucun calcul ne lit, ne comptent "
+           "pas) ;\n"
+           "- une **lecture** (quand les sources admettent plusieurs lectures) quand un cas la calcule.\n\n"
+           "Les mêmes chiffres s'obtiennent avec `millesime test --coverage` (ou `--coverage --json`).\n"]
+    if site.cases_dir is None or not site.cases_dir.is_dir():
+        out.append("\nAucun dossier de cas de non-régression : rien n'est couvert.\n")
+        return "".join(out)
+    measured = C.measure(site.registry, [site.cases_dir])
+    out.append(f"\n{measured.cases} cas sont évalués (ceux qui attendent une erreur n'ont pas d'explication).\n")
+    for m in site.timeline:
+        cov = measured.rulesets.get(m.id)
+        if cov is None:
+            continue
+        out.append(f"\n## {md(m.header.title)}\n\n")
+        rows = [[C.WORDS[k][1].capitalize(), str(len(cov.of(k)) - len(cov.uncovered(k))), str(len(cov.of(k)))]
+                for k in C.KINDS if cov.of(k)]
+        out.append(table(["Éléments écrits dans ce texte", "Couverts", "Total"], rows, ["---", "---:", "---:"])
+                   if rows else "Ce texte n'écrit rien qu'un cas puisse mettre à l'épreuve.\n")
+        missing = cov.uncovered()
+        if not missing:
+            out.append("\nTout ce que ce texte écrit est mis à l'épreuve par au moins un cas.\n")
+            continue
+        out.append("\n### Ce qu'aucun cas n'atteint\n\n")
+        for item in missing:
+            word, _, verb = C.WORDS[item.kind]
+            anchor = re.split(r"[\[. ]", item.name, maxsplit=1)[0]
+            out.append(f"- {word.capitalize()} [{inline_code(item.name)}](accords/{m.id}.md#{anchor}) : jamais "
+                       f"{verb} (`{Path(item.loc.file).name}`, ligne {item.loc.line})\n")
+    return "".join(out)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dsl import checks, model as M
 from dsl.errors import Diagnostic, MillesimeError, RulesetError, did_you_mean
-from dsl.parser import parse_file
+from dsl.parser import gc_paused, parse_file
 
 from .case import case_model
 from .compiler import Plan, compile_ruleset
@@ -108,6 +108,11 @@ class Registry:
     @classmethod
     def from_paths(cls, paths, folder: Path | None = None, require_sources: bool = False,
                    assumptions: Assumptions = NO_ASSUMPTIONS) -> "Registry":
+        with gc_paused():
+            return cls._from_paths(paths, folder, require_sources, assumptions)
+
+    @classmethod
+    def _from_paths(cls, paths, folder, require_sources, assumptions) -> "Registry":
         diagnostics: list[Diagnostic] = []
         files = {}
         for path in paths:

@@ -103,13 +103,18 @@ def collect(paths: list[Path]) -> list[Path]:
     return files
 
 
+def evaluate_case(c: RegressionCase, registry: Registry):
+    """The case evaluated as its regression test evaluates it: its outputs, under its assumptions."""
+    if c.official_only or c.assume:
+        registry = registry.with_assumptions(load_assumptions(c.assume, c.official_only))
+    outputs = list(dict.fromkeys([*c.expect, *c.reliance])) or None
+    return evaluate(c.case, c.on, registry, outputs=outputs)
+
+
 def run_case(c: RegressionCase, registry: Registry) -> Outcome:
     outcome = Outcome(c)
     try:
-        if c.official_only or c.assume:
-            registry = registry.with_assumptions(load_assumptions(c.assume, c.official_only))
-        outputs = list(dict.fromkeys([*c.expect, *c.reliance])) or None
-        result = evaluate(c.case, c.on, registry, outputs=outputs)
+        result = evaluate_case(c, registry)
     except MillesimeError as exc:
         if c.expect_error and c.expect_error in str(exc):
             return outcome

@@ -70,6 +70,19 @@ EXPECTED = {
     "lookup_of_an_empty_cell.mil":
         "lookup_of_an_empty_cell.mil:30:22: error: `bonus[2]` reads a cell with no value "
         "(`—` at lookup_of_an_empty_cell.mil:27:10)",
+    "lookup_may_reach_an_empty_cell.mil":
+        "lookup_may_reach_an_empty_cell.mil:30:34: warning: `bonus[year]` may read cell `bonus[2]`, which has no "
+        "value (`—` at lookup_may_reach_an_empty_cell.mil:27:10)",
+    "parameter_repeats_a_cell.mil":
+        "parameter_repeats_a_cell.mil:30:1: warning: parameter `ceiling` repeats cell `bonus[3+]` (20 €), from the "
+        "same source: a change to one would leave the other behind",
+    "amends_replaced_table_lacks_a_row":
+        "amends_replaced_table_lacks_a_row/next.mil:6:3: error: replaced table `bonus` has no row for `3+`, which "
+        "the table it replaces has (amends_replaced_table_lacks_a_row/base.mil:24:1)",
+    "amends_leaves_a_declaration_unused":
+        "amends_leaves_a_declaration_unused/next.mil:5:1: warning: parameter `ceiling` (declared at "
+        "amends_leaves_a_declaration_unused/base.mil:24:1) is no longer used: rule `capped`, which this ruleset "
+        "replaces, was its last use",
     # ---- time
     "no_effective_date.mil": "no_effective_date.mil:2:9: error: ruleset `t` does not say when it takes effect",
     "ends_before_start.mil": "ends_before_start.mil:2:9: error: ruleset `t` ends (2019-12-31) before it starts (2020-01-01)",

@@ -59,7 +59,7 @@ def test_one_page_per_agreement_changes_for_amending_ones_and_examples(pages):
     assert set(pages) == {"index.md", "calendrier.md", "dsl.md", "inconnues.md", ".nav.yml",
                           "accords/demo_base.md", "accords/demo_amend.md", "changements/demo_amend.md",
                           "exemples/demo_base.md", "exemples/demo_amend.md",
-                          "exemples/demo_base/cases.md", "exemples/demo_amend/cases.md"}
+                          "exemples/demo_base/cases.md", "exemples/demo_amend/cases.md", "couverture.md"}
     assert all(p.startswith("<!-- Page générée") for name, p in pages.items() if name.endswith(".md"))
 
 
@@ -242,7 +242,7 @@ def test_cli_docs_writes_then_checks(tmp_path):
     args = ["docs", "--out", str(tmp_path), "--rulesets", str(DEMO), "--cases", str(DEMO_CASES)]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
-    assert "12 page(s) generated" in r.output
+    assert "13 page(s) generated" in r.output
     assert CliRunner().invoke(main, args + ["--check"]).exit_code == 0
     (tmp_path / "calendrier.md").write_text("edited by hand")
     r = CliRunner().invoke(main, args + ["--check"])
@@ -404,3 +404,20 @@ def test_agreement_pages_show_readings_bounds_and_secondary_badges(shipped_pages
     dsl_page = shipped_pages["dsl.md"]
     for title in ("## Lectures", "## Ordre d'un barème", "## Force des sources", "## Hypothèses et sources officielles seules"):
         assert title in dsl_page
+
+
+def test_coverage_page_says_what_the_demo_cases_leave_untested(pages):
+    # demo_base's two cases (tests/fixtures/demo_cases/demo_base): case 1 computes contract_year and
+    # annual_aid (percentile 60: the « Forte patientèle » exception does not apply), every requirement
+    # holding; case 2 fails `sector` only. Nothing asks for ineligibility_reasons; percentile is set in
+    # both, so the waiver never applies.
+    page = pages["couverture.md"]
+    base = page[page.index("## Prime de démonstration (texte de base)"):page.index("## Prime de démonstration (réforme")]
+    assert "| Règles | 2 | 3 |\n| Exceptions | 0 | 1 |\n| Exigences | 1 | 2 |\n| Dérogations | 0 | 1 |\n" in base
+    assert ("- Exigence [`eligible.patients`](accords/demo_base.md#eligible) : jamais mise en défaut "
+            "(`demo_base.mil`, ligne 36)") in base
+    assert ("- Dérogation [`eligible.patients : « Médecin nouvellement installé »`](accords/demo_base.md#eligible) : "
+            "jamais appliquée (`demo_base.mil`, ligne 38)") in base
+    assert ("- Règle [`ineligibility_reasons`](accords/demo_base.md#ineligibility_reasons) : jamais calculée "
+            "(`demo_base.mil`, ligne 52)") in base
+    assert "  - Couverture des exemples: couverture.md\n" in pages[".nav.yml"]
