@@ -150,6 +150,8 @@ def to_json(value, t: T.Type | None = None):
     if isinstance(value, int):
         if t is not None and t.kind == "money":
             return format_money(Decimal(value))
+        if t is not None and t.kind in ("decimal", "percent"):
+            return _plain_decimal(Decimal(value))  # by its type, as a Decimal of the same value is written
         return value
     if isinstance(value, (list, tuple)):
         inner = t.args[0] if t is not None and t.kind in ("list", "set") else None

@@ -323,6 +323,29 @@ def test_lists_and_records_are_computed_as_columns():
         assert [values[name][i] for name in outputs] == [cell(expected[name]) for name in outputs]
 
 
+def test_quotients_are_the_row_engines_to_the_28th_digit():
+    # GP under avenant 7 (signed 2019-10-01, year 3 on 2022-06-01), targets written in the contract:
+    # +300 MT patients (1 200 → 1 500) and +300 file active (2 000 → 2 300); observed in year 3: 1 300 MT
+    # (a third of the way) and 2 300 FA (reached). The two rates combine by one of three readings:
+    # the lowest (1/3), the product (1/3 × 1) or the mean ((1/3 + 1) / 2, each step to 28 digits)
+    avenant7 = dict(priority_zone=False, coordinated_practice=True, group_practice=True)
+    observed = '{"3": {"patients_mt": 1300, "file_active": 2300}}'
+    rows_ = [{**physician(percentile=40, **avenant7),
+              **contract(D(2019, 10, 1), "half", contract_target_patients_mt=1500, contract_target_file_active=2300,
+                         contract_observed=observed)}]
+    values, back = run(rows_, D(2022, 6, 1), ("achievement_rate", "aid_due"))
+    assert back == set()  # computed in columns, not handed back
+    rate = json.loads(values["achievement_rate"][0])
+    assert rate["between"] == ["0.3333333333333333333333333333", "0.6666666666666666666666666665"]
+    assert [u["name"] for u in rate["decided_by"]] == ["combined_rate"]
+    # 10 500 € (year 3, 1/2 ETP) times each bound, rounded to the cent: 3 499.999…97 → 3 500.00, 6 999.999…98 → 7 000.00
+    assert json.loads(values["aid_due"][0])["between"] == ["3500.00", "7000.00"]
+    batch = Batch.prepare(D(2022, 6, 1), REGISTRY, ["achievement_rate", "aid_due"])
+    expected, _ = batch.row(known_columns(table_of(rows_, as_text=False), D(2022, 6, 1)).to_pylist()[0])
+    assert [values["achievement_rate"][0], values["aid_due"][0]] == [cell(expected["achievement_rate"]),
+                                                                     cell(expected["aid_due"])]
+
+
 def test_agreements_switch_on_2024_06_22():
     # GP, 1/2 ETP signed on 2024-06-21 (last day of the règlement arbitral) or 2024-06-22 (first of
     # the 2024 convention): year 1 amounts 18 000 € and 19 000 €, on 2024-06-22

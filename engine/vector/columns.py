@@ -332,6 +332,9 @@ def merge(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
     defer = OR(defer, *(AND(m, v.defer) for m, v in parts))
     if not kinds:
         return Vec("any", none=none, ne=ne, defer=defer, why=why, dby=dby)
+    if "obj" in kinds and kinds <= {"obj", "num", "bool", "date", "sym"}:  # Python values (objects.py)
+        from .objects import merged
+        return merged(n, parts, pairs[0][0], pairs[0][1], dby if pairs[0][0] is not None else None, defer)
     if len(kinds) > 1 or "opaque" in kinds:
         return Vec("opaque", none=none, ne=ne, defer=defer, why=why, dby=dby)
     kind = kinds.pop()
@@ -429,6 +432,12 @@ def _scatter_bounds(n, scale, parts):
 def scatter(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
     """Values computed on subsets of rows (index arrays) → one value for all n rows."""
     kinds = {v.kind for _, v in parts if v.kind != "any"}
+    if "obj" in kinds and kinds <= {"obj", "num", "bool", "date", "sym"}:  # Python values (objects.py)
+        from .objects import scattered
+        out = scattered(n, parts)
+        if ne is None and defer is None:
+            return out
+        return merge(n, [(NOT(OR(ne, defer), n), out)], ne=ne, defer=defer, why=why, dby=dby)
     if kinds == {"list", "const"}:
         from .lists import as_list
         parts = [(idx, as_list(v)) for idx, v in parts]

@@ -13,7 +13,7 @@ from .calendar import _add_months, _first_day_of_next_month, _from_ymd, _month_l
 from .columns import ANDNOT, DAY_MAX, DAY_MIN, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, as_mask, const, deferred, first_why, is_false, is_true, merge, only, reason_code, rescale, rows_where, select, some, sym, truth, Unsupported
 from .headings import Axis, symbol_lookup
 from .lists import CollectionExprs, field_of, map_member
-from . import open as open_
+from . import objects, open as open_
 from .. import uncertain as U
 from ..compiler import UNSET
 from ..unknowns import literal_unknown
@@ -242,6 +242,8 @@ class _Compiler(CollectionExprs):
         def call(ctx, env):
             n = ctx.n
             values = [a(ctx, env) for a in args]  # all operands, as the row engine evaluates them
+            if name in ("min", "max", "abs") and any(v.kind == "obj" for v in values):
+                return objects.function(n, name, values)
             scan = open_.Scan(values, n)
             out = fn(n, values, scan.defer, scan.ne)
             out = out.replace(why=scan.why, dby=scan.dby)
@@ -357,6 +359,8 @@ class _Compiler(CollectionExprs):
         def compare(ctx, env):
             n = ctx.n
             a, b = left(ctx, env), right(ctx, env)
+            if "obj" in (a.kind, b.kind):
+                return objects.compare(n, op, a, b)
             defer = OR(a.defer, b.defer)
             ne = ANDNOT(OR(a.ne, b.ne), defer)
             why = first_why(n, (a.ne, a.why), (ANDNOT(b.ne, a.ne), b.why)) if ne is not None else None
@@ -448,8 +452,10 @@ class _Compiler(CollectionExprs):
             b = right(ctx, env)
             scan = open_.Scan([a, b], n)
             defer, ne = scan.defer, scan.ne
-            if op == "/":  # exact 28-digit division (and what is known of one) is left to the row engine
-                return Vec("any", ne=scan.topped, why=scan.why, dby=scan.dby, defer=OR(defer, NOT(scan.topped, n)))
+            if op == "/" or "obj" in (a.kind, b.kind):  # 28 significant digits: the row engine's values
+                if a.kind in ("num", "any", "obj") and b.kind in ("num", "any", "obj"):
+                    return objects.divide(n, a, b) if op == "/" else objects.arith(n, op, a, b)
+                return _fail(n, defer, ne, scan.why, scan.dby)
             a_num, b_num = a.kind in ("num", "any"), b.kind in ("num", "any")
             if not (a_num and b_num) or (a.kind == "any" and b.kind == "any" and ne is None):
                 return _fail(n, defer, ne, scan.why, scan.dby)
@@ -496,6 +502,8 @@ class _Compiler(CollectionExprs):
         def negate(ctx, env):
             n = ctx.n
             v = operand(ctx, env)
+            if v.kind == "obj":
+                return objects.negate(n, v)
             scan = open_.Scan([v], n)
             if v.kind not in ("num", "any"):
                 return _fail(n, scan.defer, scan.ne, scan.why, scan.dby)
@@ -517,6 +525,8 @@ class _Compiler(CollectionExprs):
         def round_(ctx, env):
             n = ctx.n
             v = operand(ctx, env)
+            if v.kind == "obj":
+                return objects.round_(n, v, mode, unit)
             scan = open_.Scan([v], n)
             if v.kind not in ("num", "any"):
                 return _fail(n, scan.defer, scan.ne, scan.why, scan.dby)

@@ -78,6 +78,8 @@ class Ctx:
     def _lookup(self, name: str, keys: list[Vec]) -> Vec:
         n = self.n
         decl, money, cells, axes = self.vplan.table(name)
+        if any(k.kind == "obj" for k in keys):  # a key held as a Python value: handed back
+            return Vec("any", defer=NOT(None, n))
         # every key is computed before any is looked at; a missing one stops with an error
         defer = OR(*(k.defer for k in keys), *(k.none for k in keys))
         opened = ANDNOT(OR(*(k.ne for k in keys)), defer)  # a key not established: the cells it may meet

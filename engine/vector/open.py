@@ -433,6 +433,9 @@ def join(n, rows, outcomes, deciding, kind_hint=None) -> Vec:
         if v.defer is not None:
             defer |= m & v.defer
     kinds = {v.kind for _, v in active if v.kind != "any"}
+    if "obj" in kinds and kinds <= {"obj", "num", "bool", "date"}:  # Python values: uncertain.join per row
+        from .objects import join as join_objects
+        return join_objects(n, rows, active, deciding)
     if len(kinds) > 1 or kinds & {"opaque", "const"}:
         return Vec("any", defer=rows)
     kind = kinds.pop() if kinds else "any"
@@ -541,7 +544,8 @@ class Narrowing:
 
     def narrow(self, ctx, env, rows, holds: bool):
         """(env narrowed on `rows`, rows where the branch cannot be taken)."""
-        if not self.tests or not any(getattr(env.get(t[0]), "rng", None) is not None for t in self.tests):
+        if not self.tests or not any(getattr(env.get(t[0]), "rng", None) is not None or (
+                getattr(env.get(t[0]), "kind", None) == "obj" and env[t[0]].ne is not None) for t in self.tests):
             return env, None
         n = ctx.n
         if holds:
@@ -554,6 +558,11 @@ class Narrowing:
         impossible = None
         for (name, op, other, _), where in chosen:
             value = scope.get(name)
+            if value is not None and value.kind == "obj" and value.ne is not None:  # uncertain.refine per row
+                from .objects import refine as refine_objects
+                scope[name], never = refine_objects(n, value, op, other(ctx, scope), holds, where & value.ne)
+                impossible = OR(impossible, never)
+                continue
             if value is None or value.rng is None or value.kind not in ("num", "date"):
                 continue
             where = where & value.rng

@@ -27,6 +27,8 @@ def cells(v: Vec, t: T.Type, rows, n: int, cell=V.text_cell):
         enc = json_texts(sub, t, size).dictionary_encode()
         texts = enc.dictionary.to_pylist()
         codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    elif v.kind == "obj":  # the row engine's own values (objects.py), bounds of those not established included
+        return _object_cells(v, t, rows, n, size, cell)
     elif v.kind not in ("bool", "num", "date", "sym"):
         texts, codes = [cell(None)], np.zeros(size, np.int64)
     else:
@@ -49,6 +51,25 @@ def cells(v: Vec, t: T.Type, rows, n: int, cell=V.text_cell):
             ne_codes[ne] = base + inverse
             codes = select(ne, ne_codes, codes)
     return texts, codes
+
+
+def _object_cells(v: Vec, t, rows, n, size, cell):
+    data = np.broadcast_to(v.data, (n,))[rows]
+    skip = np.zeros(n, bool) if v.defer is None else v.defer
+    skip = skip[rows]
+    index: dict = {}
+    texts: list = []
+    codes = np.zeros(size, np.int64)
+    for i, x in enumerate(data.tolist()):
+        if skip[i]:
+            continue
+        key = (type(x), x) if not isinstance(x, V.NotEstablished) else ("ne", id(x))
+        code = index.get(key)
+        if code is None:
+            code = index[key] = len(texts)
+            texts.append(cell(V.to_json(x, t)))
+        codes[i] = code
+    return texts or [cell(None)], codes
 
 
 def json_text(value) -> str:

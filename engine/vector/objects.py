@@ -1,0 +1,323 @@
+"""Columns of the row engine's own Python values (`Vec` kind "obj"), for the results that do not
+fit a fixed-scale int64: a quotient, kept to 28 significant digits (engine.values.divide), and what
+is computed from it until it is rounded — an attainment rate, the readings of two rates, the bounds
+of a rate whose target is not established.
+
+Each row holds the value the row engine would hold (an int, a Decimal, a NotEstablished with its
+bounds), and each operation applies, row by row, the row engine's own operator: the Decimal
+arithmetic of engine/values.py, or engine/uncertain.py where an operand is not established. The
+results are the row engine's by construction, at the cost of a Python call per row and operation —
+still far from a case evaluated alone, and only on the rows and operations that meet a quotient.
+`settle` turns a column back into int64 form as soon as its values fit (after `round … to cent`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from decimal import Decimal
+
+import numpy as np
+
+from .. import uncertain as U
+from .. import values as V
+from ..values import NotEstablished
+from . import open as open_
+from .columns import _NAMES, EPOCH, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, reason_code
+
+
+class _Err(Exception):
+    """The row engine raises an error on this row: the row is handed back."""
+
+
+_COMPARE = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+            ">=": operator.ge}
+
+
+# ---------------------------------------------------------------- to and from Python values
+
+def python_values(v: Vec, n: int, rows) -> np.ndarray:
+    """Each row's value as the row engine holds it, on the rows of `rows` (None elsewhere)."""
+    out = np.empty(n, object)
+    if v.kind == "obj":
+        data = np.broadcast_to(v.data, (n,)) if np.ndim(v.data) == 0 else v.data
+        out[rows] = data[rows]
+        return out
+    value_rows = rows & ~open_._full(OR(v.ne, v.none, v.defer), n)
+    if value_rows.any() and v.kind in ("num", "bool", "date", "sym"):
+        d = np.broadcast_to(v.data, (n,))[value_rows].tolist()
+        if v.kind == "num":
+            if v.isint:
+                f = 10 ** v.scale
+                vals = d if f == 1 else [x // f for x in d]
+            else:
+                vals = [Decimal(x).scaleb(-v.scale) for x in d]
+        elif v.kind == "bool":
+            vals = [bool(x) for x in d]
+        elif v.kind == "date":
+            vals = [dt.date.fromordinal(x + EPOCH) for x in d]
+        else:
+            vals = [_NAMES.items[x] for x in d]
+        out[value_rows] = vals
+    ne_rows = rows & open_._full(v.ne, n)
+    if ne_rows.any():
+        values, inverse, _ = open_.python_open(v, ne_rows, n)
+        table = np.empty(len(values), object)
+        table[:] = values
+        out[ne_rows] = table[inverse]
+    return out
+
+
+def from_values(n: int, data: np.ndarray, rows, defer=None) -> Vec:
+    """The column of Python values `data` on `rows` (values, none, not established), settled into
+    int64 form where they fit."""
+    rows = np.asarray(rows) & ~open_._full(defer, n)
+    idx = np.flatnonzero(rows)
+    values = data[idx].tolist()
+    none = np.zeros(n, bool)
+    ne = np.zeros(n, bool)
+    why = np.zeros(n, np.int32)
+    dby = np.zeros(n, np.int32)
+    for i, x in zip(idx.tolist(), values):
+        if x is None:
+            none[i] = True
+        elif isinstance(x, NotEstablished):
+            ne[i] = True
+            why[i] = reason_code(x.reason)
+            dby[i] = open_.dby_code(x.decided_by)
+    v = Vec("obj", data, none=none if none.any() else None, ne=ne if ne.any() else None, defer=defer,
+            why=why, dby=dby)
+    return settle(v, n, rows)
+
+
+def settle(v: Vec, n: int, rows) -> Vec:
+    """`v` in int64 form (num, bool, date) when every value and bound on `rows` fits one; else `v`."""
+    idx = np.flatnonzero(rows & ~open_._full(OR(v.defer, v.none), n))
+    values = v.data[idx].tolist()
+    plain = [x for x in values if not isinstance(x, NotEstablished)]
+    opened = [x for x in values if isinstance(x, NotEstablished)]
+    bounds = [b for x in opened if x.shape == "range" for b in (x.low, x.high) if b is not None]
+    if any(x.shape == "set" for x in opened):
+        return v
+    if not plain and not bounds:  # nothing but none and values not established without bounds
+        return Vec("any", none=v.none, ne=v.ne, defer=v.defer, why=v.why, dby=v.dby)
+    if all(isinstance(x, bool) for x in plain) and not bounds:
+        data = np.zeros(n, bool)
+        data[idx] = [bool(x) if not isinstance(x, NotEstablished) else False for x in values]
+        return v.replace(kind="bool", data=data)
+    numbers = plain + bounds
+    if not all(isinstance(x, (int, Decimal)) and not isinstance(x, bool) for x in numbers):
+        return v
+    isint = all(isinstance(x, int) for x in numbers)
+    if not isint and any(isinstance(x, int) for x in numbers):
+        return v  # ints and Decimals mixed: the row engine writes them differently (1 and "1")
+    scale = 0 if isint else max((max(0, -x.as_tuple().exponent) for x in numbers
+                                 if isinstance(x, Decimal) and x.is_finite()), default=0)
+    if scale > MAX_SCALE:
+        return v
+
+    def scaled(x):
+        if isinstance(x, int):
+            y = x * 10 ** scale
+            return y if abs(y) < LIMIT else None
+        if x.is_zero() and x.is_signed():
+            return None  # -0 is written as such: left as a Python value
+        s = _scaled(x, scale)
+        return None if s is None else s[0]
+    data = np.zeros(n, np.int64)
+    lo, hi = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    loinf, hiinf, loopen, hiopen = (np.zeros(n, bool) for _ in range(4))
+    rng = np.zeros(n, bool)
+    for i, x in zip(idx.tolist(), values):
+        if isinstance(x, NotEstablished):
+            if x.shape != "range":
+                continue
+            for b, arr, inf in ((x.low, lo, loinf), (x.high, hi, hiinf)):
+                if b is None:
+                    inf[i] = True
+                else:
+                    s = scaled(b)
+                    if s is None:
+                        return v
+                    arr[i] = s
+            loopen[i], hiopen[i] = x.low_open, x.high_open
+            rng[i] = True
+            continue
+        s = scaled(x)
+        if s is None:
+            return v
+        data[i] = s
+    iv = open_.Interval(n, lo, hi, *(m if m.any() else None for m in (loinf, hiinf, loopen, hiopen))) \
+        if rng.any() else None
+    return Vec("num", data, scale, isint, v.none, v.ne, v.defer, v.why, v.dby, rng if rng.any() else None, iv)
+
+
+def _open(values) -> NotEstablished:
+    first = next(x for x in values if isinstance(x, NotEstablished))
+    return U.top(first.reason, U.decided_by(*values), first.loc)
+
+
+# ---------------------------------------------------------------- operations, row by row
+
+def strict(n: int, operands: list, compute, abstract=None) -> Vec:
+    """A strict operation (compiler._strict and _strict_open) on operands some of which are Python
+    values: `compute(*values)` where every operand has a value, `abstract(*values)` where one is not
+    established and the others have a value or are not established; a row where the row engine
+    errs (`_Err`, or an exception of the operation) is handed back."""
+    scan = open_.Scan(operands, n)
+    live = NOT(OR(scan.defer, scan.ne), n)
+    rows = live | open_._full(scan.opened, n)
+    cols = [python_values(v, n, rows) for v in operands]
+    out = np.empty(n, object)
+    bad = np.zeros(n, bool)
+    for i in np.flatnonzero(rows).tolist():
+        vals = [c[i] for c in cols]
+        try:
+            if any(isinstance(x, NotEstablished) for x in vals):
+                if abstract is None:
+                    out[i] = _open(vals)
+                    continue
+                try:
+                    out[i] = abstract(*vals)
+                except U.Empty:
+                    out[i] = _open(vals)
+            else:
+                out[i] = compute(*vals)
+        except (_Err, ArithmeticError, ValueError, TypeError, OverflowError, U.Empty):
+            bad[i] = True
+    topped = open_._full(scan.topped, n)
+    result = from_values(n, out, rows, OR(scan.defer, bad if bad.any() else None))
+    if not topped.any():
+        return result
+    top = Vec("any", ne=topped, why=scan.why, dby=scan.dby)
+    from .columns import merge
+    return merge(n, [(NOT(topped, n), result), (topped, top)])
+
+
+def divide(n: int, a: Vec, b: Vec) -> Vec:
+    """`a / b` (compiler._Arith): 28 significant digits; by zero, the row engine's error."""
+    def compute(x, y):
+        if y == 0:
+            raise _Err
+        return V.divide(x, y)
+
+    def abstract(x, y):
+        if y == 0 and not isinstance(y, NotEstablished):
+            return U.top(x.reason, x.decided_by, x.loc)
+        try:
+            return U.divide(x, y, V.divide)
+        except U.Empty:
+            raise _Err from None
+    return strict(n, [a, b], compute, abstract)
+
+
+def arith(n: int, op: str, a: Vec, b: Vec) -> Vec:
+    fn = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+    return strict(n, [a, b], fn, lambda x, y: U.arith(op, x, y))
+
+
+def negate(n: int, v: Vec) -> Vec:
+    return strict(n, [v], operator.neg, U.negate)
+
+
+def round_(n: int, v: Vec, mode: str, unit: str) -> Vec:
+    return strict(n, [v], lambda x: V.round_value(x, mode, unit), lambda x: U.round_range(x, mode, unit))
+
+
+def function(n: int, name: str, values: list) -> Vec:
+    """min, max, abs (compiler._Call with the row engine's own functions)."""
+    from ..compiler import _FUNCTIONS
+    fn = _FUNCTIONS[name]
+    return strict(n, values, fn, lambda *xs: U.function(name, fn, list(xs)))
+
+
+def compare(n: int, op: str, a: Vec, b: Vec) -> Vec:
+    """`a op b` (compiler._Compare), a boolean column."""
+    equality = op in ("=", "!=")
+    fn = _COMPARE[op]
+    rows = NOT(OR(a.defer, b.defer), n)
+    x, y = python_values(a, n, rows), python_values(b, n, rows)
+    out = np.empty(n, object)
+    bad = np.zeros(n, bool)
+    for i in np.flatnonzero(rows).tolist():
+        p, q = x[i], y[i]
+        try:
+            if isinstance(p, NotEstablished) or isinstance(q, NotEstablished):
+                out[i] = _open([p, q]) if not equality and (p is None or q is None) else U.compare(op, p, q)
+            elif not equality and (p is None or q is None):
+                raise _Err
+            else:
+                out[i] = fn(p, q)
+        except (_Err, TypeError, ArithmeticError):
+            bad[i] = True
+    return from_values(n, out, rows, OR(a.defer, b.defer, bad if bad.any() else None))
+
+
+def join(n: int, rows, active: list, deciding) -> Vec:
+    """open.join where an outcome holds Python values: uncertain.join on each row."""
+    defer = rows & ~np.logical_or.reduce([m for m, _ in active]) if active else rows.copy()
+    for m, v in active:
+        if v.defer is not None:
+            defer |= m & v.defer
+    live = rows & ~defer
+    cols = [(m, python_values(v, n, m & live)) for m, v in active]
+    deciding = np.broadcast_to(np.asarray(deciding if deciding is not None else 0), (n,))
+    out = np.empty(n, object)
+    for i in np.flatnonzero(live).tolist():
+        outcomes = [c[i] for m, c in cols if m[i]]
+        out[i] = U.join(outcomes, open_.deciders(deciding[i]))
+    return from_values(n, out, live, defer if defer.any() else None)
+
+
+def merged(n: int, parts: list, ne, why, dby, defer) -> Vec:
+    """columns.merge of parts one of which holds Python values."""
+    data = np.empty(n, object)
+    for m, v in parts:
+        m = np.broadcast_to(m, (n,))
+        values = python_values(v, n, m)
+        data[m] = values[m]
+    taken = np.logical_or.reduce([np.broadcast_to(m, (n,)) for m, _ in parts])
+    out = from_values(n, data, taken & ~open_._full(OR(defer, ne), n), OR(defer, *(
+        np.broadcast_to(m, (n,)) & v.defer for m, v in parts if v.defer is not None)))
+    if ne is None:
+        return out
+    from .columns import merge
+    return merge(n, [(NOT(ne, n), out)], ne=ne, why=why, dby=dby)
+
+
+def scattered(n: int, parts: list) -> Vec:
+    """columns.scatter of parts one of which holds Python values."""
+    data = np.empty(n, object)
+    rows = np.zeros(n, bool)
+    defer = np.zeros(n, bool)
+    for idx, v in parts:
+        k = len(idx)
+        values = python_values(v, k, np.ones(k, bool))
+        data[idx] = values
+        rows[idx] = True
+        if v.defer is not None:
+            defer[idx] = v.defer
+    return from_values(n, data, rows, defer if defer.any() else None)
+
+
+def refine(n: int, value: Vec, op: str, other: Vec, holds: bool, where):
+    """Narrowing of a parameter holding Python values (uncertain.refine on each row): (the value
+    narrowed on `where`, rows where the branch cannot be taken)."""
+    mine = python_values(value, n, where)
+    theirs = python_values(other, n, where)
+    data = python_values(value, n, NOT(value.defer, n))
+    never = np.zeros(n, bool)
+    for i in np.flatnonzero(where & open_._full(value.ne, n)).tolist():
+        try:
+            data[i] = U.refine(mine[i], op, theirs[i], holds)
+        except U.Empty:
+            never[i] = True
+    return from_values(n, data, NOT(value.defer, n), value.defer), (never if never.any() else None)
+
+
+def settled_or_none(v: Vec, n: int):
+    """`v` in int64 form, or None when its values do not fit one."""
+    if v.kind != "obj":
+        return v
+    s = settle(v, n, NOT(v.defer, n))
+    return s if s.kind != "obj" else None
+
