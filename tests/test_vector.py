@@ -526,3 +526,54 @@ def test_integer_texts_read_as_pydantic_reads_them():
     out = evaluate_table(table_of(plain, as_text=True).select(known_columns(table_of(plain, True), on).column_names),
                          on, REGISTRY, ["eligible"], engine="vector")
     assert out.column("eligible").to_pylist() == ["false", "true", "true", None]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(-10**12, 10**12), st.integers(-10**6, 10**6)), min_size=1, max_size=20),
+       st.integers(0, 4), st.integers(0, 4))
+def test_quotients_in_columns_are_exactly_the_decimal_quotients(pairs, sx, sy):
+    from decimal import Decimal
+    from fractions import Fraction
+    from engine.values import divide
+    from engine.vector.quotients import KMAX, exact
+    xs = np.array([x for x, _ in pairs], np.int64)
+    ys = np.array([y for _, y in pairs], np.int64)
+    q, scale, ok = exact(xs, sx, ys, sy, len(pairs))
+    for (x, y), qi, oki in zip(pairs, q.tolist(), ok.tolist()):
+        if y == 0:
+            assert not oki
+            continue
+        expected = divide(Decimal(x).scaleb(-sx), Decimal(y).scaleb(-sy))
+        if oki:  # the very value the row engine computes (its sign of zero included)
+            assert Decimal(qi).scaleb(-scale) == expected and not (expected.is_zero() and expected.is_signed())
+        else:  # left out only when it does not terminate within KMAX places, is -0, or is too large
+            f = Fraction(x, 10 ** sx) / Fraction(y, 10 ** sy)
+            if 10 ** KMAX % f.denominator == 0 and not (x == 0 and y < 0):
+                assert abs(f) * 10 ** scale >= 2 ** 59 or abs(x) * 10 ** sy >= 2 ** 59 or abs(y) * 10 ** sx >= 2 ** 59
+
+
+def test_a_product_of_bounds_beyond_int64_is_handed_back_not_unbounded():
+    from engine.vector import open as open_
+    # a rate within [0, 1] held at scale 16, times 38 000: the upper corner, 3.8·10²⁰, leaves the
+    # int64 range — the row must go back (or be computed otherwise), never read as unbounded
+    rate = open_.Interval(1, np.array([0]), np.array([10 ** 16]))
+    amount = open_.Interval(1, np.array([38000]), np.array([38000]))
+    _, over = open_.mul(rate, amount, 1)
+    assert over is not None and bool(over[0])
+
+
+def test_lists_of_different_lengths_joined_are_not_established_with_what_decides():
+    # a 2023 contract of a gynaecologist without percentile: eligibility depends on the P30 and the
+    # technical-acts share, so the payments are either none ([]) or a calendar — not established,
+    # « dépend de » both, computed in columns
+    rows_ = [{**physician(specialty="gynecologie", patients_mt=324, file_active=1035, priority_zone=True,
+                          coordinated_practice=True, group_practice=True),
+              **contract(D(2025, 3, 14), "half", initial=70, contract_renewal=True)}]
+    values, back = run(rows_, D(2026, 9, 1), ("payments",))
+    assert back == set()
+    payments = json.loads(values["payments"][0])
+    assert payments["not_established"].startswith("dépend de : ")
+    assert "between" not in payments and "one_of" not in payments
+    batch = Batch.prepare(D(2026, 9, 1), REGISTRY, ["payments"])
+    expected, _ = batch.row(known_columns(table_of(rows_, as_text=False), D(2026, 9, 1)).to_pylist()[0])
+    assert values["payments"][0] == cell(expected["payments"])

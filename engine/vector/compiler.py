@@ -13,7 +13,7 @@ from .calendar import _add_months, _first_day_of_next_month, _from_ymd, _month_l
 from .columns import ANDNOT, DAY_MAX, DAY_MIN, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, as_mask, const, deferred, first_why, is_false, is_true, merge, only, reason_code, rescale, rows_where, select, some, sym, truth, Unsupported
 from .headings import Axis, symbol_lookup
 from .lists import CollectionExprs, field_of, map_member
-from . import objects, open as open_
+from . import objects, open as open_, quotients
 from .. import uncertain as U
 from ..compiler import UNSET
 from ..unknowns import literal_unknown
@@ -160,7 +160,8 @@ class _Compiler(CollectionExprs):
 
             def readings_(ctx, env):
                 n = ctx.n
-                return open_.join(n, np.ones(n, bool), [(np.ones(n, bool), fn(ctx, env)) for fn in readings], deciding)
+                return open_.join(n, np.ones(n, bool), [(np.ones(n, bool), fn(ctx, env)) for fn in readings], deciding,
+                                  ctx.run.objects)
             return readings_
         return _deferring  # an unknown whose bounds need the case: left to the row engine
 
@@ -306,7 +307,7 @@ class _Compiler(CollectionExprs):
                 t = then_v if env_t is env else then(ctx, env_t)
                 f = else_v if env_f is env else otherwise(ctx, env_f)
                 parts.append((opened, open_.join(n, opened, [(ANDNOT(opened, never_t), t),
-                                                             (ANDNOT(opened, never_f), f)], c.dby)))
+                                                             (ANDNOT(opened, never_f), f)], c.dby, ctx.run.objects)))
             return merge(n, parts, defer=c.defer)
         return if_
 
@@ -450,9 +451,13 @@ class _Compiler(CollectionExprs):
             n = ctx.n
             a = left(ctx, env)
             b = right(ctx, env)
+            if op == "*" and a.kind == b.kind == "num" and a.scale + b.scale > MAX_SCALE // 2:
+                a, b = open_.shrink(a, n), open_.shrink(b, n)  # scales add up: keep the product in range
             scan = open_.Scan([a, b], n)
             defer, ne = scan.defer, scan.ne
-            if op == "/" or "obj" in (a.kind, b.kind):  # 28 significant digits: the row engine's values
+            if op == "/" and "obj" not in (a.kind, b.kind):
+                return quotients.divide(n, a, b, ctx.run.objects)
+            if "obj" in (a.kind, b.kind):  # Python values (objects.py): the row engine's own operators
                 if a.kind in ("num", "any", "obj") and b.kind in ("num", "any", "obj"):
                     return objects.divide(n, a, b) if op == "/" else objects.arith(n, op, a, b)
                 return _fail(n, defer, ne, scan.why, scan.dby)

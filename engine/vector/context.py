@@ -109,7 +109,7 @@ class Ctx:
                 if m.any():
                     outcomes.append((m, self._cell(name, i, j, fn)))
         deciding = open_.union_where(n, *((k.ne, k.dby) for k in keys))
-        joined = open_.join(n, opened, outcomes, deciding)
+        joined = open_.join(n, opened, outcomes, deciding, self.run.objects)
         return joined.replace(defer=OR(joined.defer, AND(none_met, opened)))
 
     def _lookup_exact(self, name, keys, decl, money, cells, axes, stopped, n) -> Vec:
@@ -340,7 +340,7 @@ class Ctx:
             body_env, never_b = narrowing.narrow(self, body_env, m, False)
             body_never = OR(body_never, never_b)
         outcomes.append((ANDNOT(rows, body_never), body(self, body_env)))
-        return open_.join(n, rows, outcomes, open_.union_where(n, *deciders))
+        return open_.join(n, rows, outcomes, open_.union_where(n, *deciders), self.run.objects)
 
     def _condition(self, name: str) -> Vec:
         """All requirements hold (interpreter.all_hold and requirement_outcome): false if one fails,

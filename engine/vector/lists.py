@@ -426,3 +426,51 @@ def unwritable(v: Vec, n: int):
     if v.ne is not None:
         return v.ne if v.why is None else (v.ne & (np.broadcast_to(v.why, (n,)) == 0))
     return None
+
+
+def join_nested(n, rows, active, deciding, objects, defer) -> Vec:
+    """open.join of lists and records (uncertain.join): lists of one length joined element by
+    element, records field by field; lists of different lengths are not established, « dépend
+    de » what decides between them. A list or record itself not established or none, among
+    others, is handed back."""
+    active = [(m, as_list(v)) for m, v in active]
+    for m, v in active:
+        defer = defer | (m & open_._full(OR(v.ne, v.none), n))
+        if v.kind not in ("list", "record"):
+            defer = defer | (m & ~open_._full(v.bad(), n))
+    kinds = {v.kind for _, v in active if v.kind in ("list", "record")}
+    if len(kinds) != 1:
+        return Vec("any", defer=rows)
+    kind = kinds.pop()
+    typed = [(m, v) for m, v in active if v.kind == kind]
+    live = rows & ~defer
+    if kind == "record":
+        names = list(typed[0][1].data)
+        if any(list(v.data) != names for _, v in typed):
+            return Vec("any", defer=rows)
+        fields = {f: open_.join(n, live, [(m & live, v.data[f]) for m, v in typed], deciding, objects) for f in names}
+        return Vec("record", fields, defer=OR(defer if defer.any() else None, *(f.defer for f in fields.values())))
+    first = np.full(n, -1, np.int64)
+    same = np.ones(n, bool)
+    for m, v in typed:
+        length = lengths(v, n)
+        same &= ~m | (first < 0) | (first == length)
+        first = np.where(m & (first < 0), length, first)
+    equal = live & same
+    differ = live & ~same
+    longest = max((len(v.data.items) for _, v in typed), default=0)
+    items = []
+    item_defer = None
+    for k in range(longest):
+        at = equal & (first > k)
+        if not at.any():
+            break
+        item = open_.join(n, at, [(m & at, v.data.items[k]) for m, v in typed if len(v.data.items) > k], deciding,
+                          objects)
+        item_defer = OR(item_defer, AND(at, item.defer))
+        items.append(item)
+    dby = np.broadcast_to(np.asarray(deciding if deciding is not None else 0, np.int32), (n,))
+    ne = differ if differ.any() else None
+    return Vec("list", VList(np.where(equal, first, 0), items), ne=ne,
+               why=open_.described(dby) if ne is not None else None, dby=dby if ne is not None else None,
+               defer=OR(defer if defer.any() else None, item_defer))

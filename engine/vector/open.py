@@ -48,10 +48,14 @@ def union(a, b):
     if np.ndim(b) == 0 and int(b) == 0:
         return a
     a, b = np.broadcast_arrays(np.asarray(a, np.int64), np.asarray(b, np.int64))
-    pairs = a * (1 << 31) + b
-    uniq, inverse = np.unique(pairs, return_inverse=True)
-    codes = np.array([_union(int(p) >> 31, int(p) & ((1 << 31) - 1)) for p in uniq], np.int32)
-    return codes[inverse.reshape(-1)]
+    out = np.where(a == 0, b, a).astype(np.int32)
+    both = (a != b) & (a != 0) & (b != 0)  # only those need a union looked up
+    if both.any():
+        pairs = a[both] * (1 << 31) + b[both]
+        uniq, inverse = np.unique(pairs, return_inverse=True)
+        codes = np.array([_union(int(p) >> 31, int(p) & ((1 << 31) - 1)) for p in uniq], np.int32)
+        out[both] = codes[inverse.reshape(-1)]
+    return out
 
 
 def _union(a: int, b: int) -> int:
@@ -178,6 +182,29 @@ def span(v, n: int, scale: int | None = None) -> Interval:
     return out
 
 
+def shrink(v, n: int):
+    """`v` at the smallest scale that holds every value and bound of it exactly (a rate of [0, 1]
+    computed at scale 16 is at scale 0): products add their operands' scales."""
+    if v.kind != "num" or v.scale == 0:
+        return v
+    values = [np.broadcast_to(v.data, (n,))[~_full(OR(v.ne, v.none, v.defer), n)]]
+    if v.rng is not None:
+        iv = v.iv
+        values.append(np.broadcast_to(iv.lo, (n,))[v.rng & ~_full(iv.loinf, n)])
+        values.append(np.broadcast_to(iv.hi, (n,))[v.rng & ~_full(iv.hiinf, n)])
+    every = np.concatenate(values)
+    k = 0
+    while k < v.scale and not (every % np.int64(10 ** (k + 1))).any():
+        k += 1
+    if k == 0:
+        return v
+    f = np.int64(10 ** k)
+    iv = v.iv
+    if iv is not None:
+        iv = Interval(n, iv.lo // f, iv.hi // f, iv.loinf, iv.hiinf, iv.loopen, iv.hiopen)
+    return Vec("num", np.asarray(v.data) // f, v.scale - k, v.isint, v.none, v.ne, v.defer, v.why, v.dby, v.rng, iv)
+
+
 def _and(m, x, n):
     if m is None or x is None:
         return None
@@ -227,18 +254,20 @@ def sub(a: Interval, b: Interval, n):
 def mul(a: Interval, b: Interval, n):
     """The four corner products (an unbounded side times 0 is 0, as in engine/uncertain.py)."""
     corners = []
+    too_big = None  # a finite corner beyond the int64 range: the row is handed back, never unbounded
     for x in (_ext_lo(a), _ext_hi(a)):
         for y in (_ext_lo(b), _ext_hi(b)):
             xinf, yinf = np.abs(x) >= _POS, np.abs(y) >= _POS
             sign = np.sign(x) * np.sign(y)
             infinite = np.where(sign > 0, _POS, np.where(sign < 0, _NEG, 0))
             big = np.abs(x.astype(np.float64)) * np.abs(y.astype(np.float64)) >= float(LIMIT)
+            too_big = OR(too_big, _some(big & ~xinf & ~yinf))
             finite = np.where(big, np.where(sign > 0, _POS, _NEG), x * np.where(big | xinf | yinf, 0, y))
             corners.append(np.where(xinf | yinf, infinite, finite))
     lo = np.minimum.reduce(corners)
     hi = np.maximum.reduce(corners)
     out, over = _from_ext(n, lo, hi)
-    return out, OR(over, _some((lo > _NEG) & (lo <= -LIMIT)), _some((hi < _POS) & (hi >= LIMIT)))
+    return out, OR(over, too_big, _some((lo > _NEG) & (lo <= -LIMIT)), _some((hi < _POS) & (hi >= LIMIT)))
 
 
 def rounded(iv: Interval, scale: int, target: int, mode: str, n):
@@ -419,13 +448,14 @@ def result(n, kind, data, scale, isint, scan: Scan, iv: Interval | None = None, 
 
 # ---------------------------------------------------------------- joins
 
-def join(n, rows, outcomes, deciding, kind_hint=None) -> Vec:
+def join(n, rows, outcomes, deciding, objects: bool = False) -> Vec:
     """What is known of a value that is, on each of `rows`, one of the outcomes (active mask, Vec)
     whose mask holds there, the choice made by the unknowns `deciding` (uncertain.join and
     compiler.either): their value where they agree; else their hull for numbers and dates, with
     the reason « dépend de : … »; `top` with the reason of the first `top` among them; a boolean
     that may be either is `top`. A row some outcome defers, or with no outcome (every possibility
-    errs), is handed back; so are sets of texts and a value that may be none."""
+    errs), is handed back; so are sets of texts and a value that may be none — unless `objects`
+    (the second pass of a run), where those rows are joined as Python values (objects.join)."""
     rows = np.broadcast_to(rows, (n,)) if rows is not None else np.zeros(n, bool)
     active = [(np.broadcast_to(m, (n,)) & rows, v) for m, v in outcomes if m is not None]
     defer = rows & ~np.logical_or.reduce([m for m, _ in active]) if active else rows.copy()
@@ -433,6 +463,9 @@ def join(n, rows, outcomes, deciding, kind_hint=None) -> Vec:
         if v.defer is not None:
             defer |= m & v.defer
     kinds = {v.kind for _, v in active if v.kind != "any"}
+    if kinds and kinds <= {"list", "record", "const"} and kinds != {"const"}:  # element by element
+        from .lists import join_nested
+        return join_nested(n, rows, active, deciding, objects, defer)
     if "obj" in kinds and kinds <= {"obj", "num", "bool", "date"}:  # Python values: uncertain.join per row
         from .objects import join as join_objects
         return join_objects(n, rows, active, deciding)
@@ -485,9 +518,8 @@ def join(n, rows, outcomes, deciding, kind_hint=None) -> Vec:
     same_open = live & ~agree & _same_open(n, active)
     differ = live & ~agree & ~same_open
     # a set of texts or symbols, or none among values: not kept in columns
-    if kind in ("sym", "any"):
-        defer |= differ & ~any_top
-    defer |= differ & any_none & ~any_top
+    sets = differ & ~any_top & (any_none | (kind in ("sym", "any")))
+    defer |= sets
     differ &= ~defer
     ne = differ
     why = np.where(any_top, top_why, described(dby))
@@ -501,6 +533,11 @@ def join(n, rows, outcomes, deciding, kind_hint=None) -> Vec:
     if same_open.any():
         first = next(v for _, v in active)
         out = _overlay(n, out, same_open, first, scale)
+    if objects and sets.any() and kind in ("num", "bool", "date", "sym", "any"):
+        from .columns import merge
+        from .objects import join as join_objects
+        joined = join_objects(n, sets, [(m & sets, v) for m, v in active], deciding)
+        out = merge(n, [(~sets, out.replace(defer=ANDNOT(out.defer, sets))), (sets, joined)])
     return out
 
 
@@ -517,11 +554,15 @@ def _same_open(n, active):
             same &= ~m | ne
             continue
         eq = (key[0] == ref[0]) & (key[1] == ref[1]) & (key[2] == ref[2])
-        if v.rng is not None or ref_v.rng is not None:
-            a, b = span(v, n), span(ref_v, n)
-            eq &= (a.lo == b.lo) & (a.hi == b.hi) & (_full(a.loinf, n) == _full(b.loinf, n)) & \
-                (_full(a.hiinf, n) == _full(b.hiinf, n)) & (_full(a.loopen, n) == _full(b.loopen, n)) & \
-                (_full(a.hiopen, n) == _full(b.hiopen, n)) & (v.scale == ref_v.scale)
+        if v.rng is not None or ref_v.rng is not None:  # the same bounds by value, whatever the scales
+            scale = max(v.scale, ref_v.scale) if v.kind == ref_v.kind == "num" else None
+            if v.kind != ref_v.kind:
+                eq &= False
+            else:
+                a, b = span(v, n, scale), span(ref_v, n, scale)
+                eq &= (a.lo == b.lo) & (a.hi == b.hi) & (_full(a.loinf, n) == _full(b.loinf, n)) & \
+                    (_full(a.hiinf, n) == _full(b.hiinf, n)) & (_full(a.loopen, n) == _full(b.loopen, n)) & \
+                    (_full(a.hiopen, n) == _full(b.hiopen, n))
         same &= ~m | (ne & eq)
     return same
 

@@ -115,10 +115,38 @@ def json_texts(v: Vec, t, n: int):
 
 def run_columns(batch, columns: dict, n: int):
     """Evaluate a batch's columns: per output (distinct cells, each row's index among them or -1),
-    and the rows (indices) the row engine must compute instead."""
-    run = Run(engine_for(batch.registry), batch.schema, columns, n, batch.on)
+    and the rows (indices) the row engine must compute instead.
+
+    Two passes: every row in int64 columns first; then the rows that needed a value those cannot
+    hold (a quotient that does not terminate, written to 28 digits) again, alone, with such values
+    kept as the row engine's own (objects.py) — slower, so only where needed."""
+    out, back, invalid = _pass(batch, columns, n, objects=False)
+    again = np.setdiff1d(back, invalid)
+    if len(again):
+        sub = {name: _take(col, again) for name, col in columns.items()}
+        out2, back2, _ = _pass(batch, sub, len(again), objects=True)
+        for name in batch.outputs:
+            texts, codes = out[name]
+            texts2, codes2 = out2[name]
+            base = len(texts)
+            texts.extend(texts2)
+            codes[again] = np.where(codes2 >= 0, codes2 + base, -1)
+        back = np.union1d(np.setdiff1d(back, again), again[back2])
+    return out, back
+
+
+def _take(column, idx):
+    if isinstance(column, list):
+        return [column[i] for i in idx.tolist()]
+    import pyarrow as pa
+    return column.take(pa.array(idx))
+
+
+def _pass(batch, columns: dict, n: int, objects: bool):
+    run = Run(engine_for(batch.registry), batch.schema, columns, n, batch.on, objects)
     try:
         values, back = run.evaluate(batch.outputs)
+        invalid = run.invalid(run.main)
         rows = slice(None) if back is None else np.flatnonzero(~back)
         plan = run.main.plan
         out = {}
@@ -128,10 +156,11 @@ def run_columns(batch, columns: dict, n: int):
                 full = np.full(n, -1, np.int64)
                 full[rows] = codes
                 codes = full
-            out[name] = (texts, codes)
+            out[name] = (list(texts), codes)
     finally:
         _NAMES.release(run.texts)  # the cells are texts now: the codes of the input's texts are free
-    return out, np.flatnonzero(back) if back is not None else np.zeros(0, np.int64)
+    return (out, np.flatnonzero(back) if back is not None else np.zeros(0, np.int64),
+            np.flatnonzero(invalid) if invalid is not None else np.zeros(0, np.int64))
 
 
 def _distinct(d):

@@ -60,8 +60,9 @@ def _writable(t) -> bool:
 class Run:
     """One batch: its columns converted once per ruleset consulted, then evaluated."""
 
-    def __init__(self, engine: Engine, schema, columns: dict, n: int, on: dt.date):
+    def __init__(self, engine: Engine, schema, columns: dict, n: int, on: dt.date, objects: bool = False):
         self.engine, self.schema, self.n, self.on = engine, schema, n, on
+        self.objects = objects  # values that int64 columns cannot hold kept as Python values (objects.py)
         memory.keep_freed_columns()
         self.columns = columns  # flat column name → pyarrow Array / ChunkedArray / list
         self._inputs: dict = {}

@@ -1,0 +1,154 @@
+"""Division in columns (compiler._Arith's `/`, engine.values.divide and uncertain.divide).
+
+The row engine divides Decimals to 28 significant digits. A quotient that terminates within
+KMAX more decimal places than its operands (the denominator, once the fraction is reduced, is
+2^i·5^j) is that very value at a fixed scale, and stays in int64 columns; so are the bounds of a
+quotient of ranges whose corners are such quotients, 0 or unbounded (`(0, ∞)` divided into a
+count: the attainment of a target that is not established). A row whose quotient does not
+terminate (1/3) is the row engine's alone to write to 28 digits: the first pass of a run hands it
+back, the second (engine/vector/run.py) computes it as a Python value (objects.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import open as open_
+from .columns import LIMIT, NOT, OR, Vec, rescale
+
+KMAX = 9   # decimal places a quotient may add to its operands' and stay in columns
+_POS, _NEG = 2, -2  # corner kinds besides 0 (finite): unbounded above, below
+
+
+def exact(x, sx: int, y, sy: int, n: int):
+    """(q, S, ok): where `ok`, (x·10^-sx) / (y·10^-sy) = q·10^-S exactly, one scale S for all
+    rows; a quotient of -0 (0 divided by a negative, which Decimal writes -0) is not ok."""
+    x = np.broadcast_to(np.asarray(x, np.int64), (n,))
+    y = np.broadcast_to(np.asarray(y, np.int64), (n,))
+    num, o1 = rescale(x, 0, sy, n)
+    den, o2 = rescale(y, 0, sx, n)
+    num, den = np.broadcast_to(num, (n,)), np.broadcast_to(den, (n,))
+    ok = ~open_._full(OR(o1, o2), n) & (den != 0) & ~((num == 0) & (den < 0))
+    an, ad = np.abs(np.where(ok, num, 0)), np.abs(np.where(ok, den, 1))
+    g = np.gcd(an, ad)
+    g[g == 0] = 1
+    an, ad = an // g, ad // g
+    # terminating within KMAX places: the reduced denominator divides 10^KMAX; the scale is the
+    # fewest places that serve every row
+    ok &= (np.int64(10 ** KMAX) % ad) == 0
+    scale = 0
+    if ok.any():
+        d = ad[ok]
+        while scale < KMAX and ((np.int64(10 ** scale) % d) != 0).any():
+            scale += 1
+    mult = np.where(ok, np.int64(10 ** scale) // np.where(ok, ad, 1), 0)
+    ok &= an < LIMIT // np.maximum(mult, 1)
+    q = np.where(ok, an * mult, 0) * np.sign(num) * np.sign(den)
+    return q, scale, ok
+
+
+def divide(n: int, a: Vec, b: Vec, objects: bool) -> Vec:
+    """`a / b` on every row: in columns where the quotient (or each corner of a quotient of ranges)
+    is exact; the other rows as Python values when `objects`, else handed back."""
+    scan = open_.Scan([a, b], n)
+    if a.kind not in ("num", "any") or b.kind not in ("num", "any"):
+        return Vec("any", ne=scan.ne, why=scan.why, dby=scan.dby, defer=OR(scan.defer, NOT(OR(scan.defer, scan.ne), n)))
+    live = NOT(OR(scan.defer, scan.ne), n)
+    zero = live & (np.broadcast_to(b.data, (n,)) == 0) if b.kind == "num" else np.zeros(n, bool)
+    if b.kind == "num" and a.kind == "num":
+        q, scale, ok = exact(a.data, a.scale, b.data, b.scale, n)
+    else:
+        q, scale, ok = np.zeros(n, np.int64), 0, np.zeros(n, bool)
+    iv = rows = None
+    lost = live & ~ok & ~zero  # a quotient that does not terminate here
+    opened = open_._full(scan.opened, n)
+    if opened.any():
+        iv, rows, q_scale, lost_open, zero_open = _ranges(n, a, b, opened, scale)
+        if q_scale != scale:  # the bounds need more places than the values: the values follow
+            q, _ = rescale(q, scale, q_scale, n)
+            scale = q_scale
+        lost = lost | lost_open
+        zero = zero | zero_open
+    hand = zero | lost  # by zero: the row engine's error; not exact: its 28 digits
+    if objects and lost.any():
+        from .objects import divide as divide_objects
+        return divide_objects(n, a, b)
+    out = open_.result(n, "num", q, scale, False, scan, iv, rows)
+    return out.replace(defer=OR(out.defer, hand if hand.any() else None))
+
+
+def _ranges(n, a: Vec, b: Vec, opened, scale: int):
+    """uncertain.divide on the opened rows: (bounds at one scale, rows with bounds, that scale,
+    rows whose bounds are not exact here, rows where every world divides by zero)."""
+    x = _span(a, n)
+    y = _span(b, n)
+    b_value = opened & ~open_._full(b.ne, n)
+    # an established divisor of 0: nothing is known of the quotient (compiler's arith_open)
+    top = b_value & (y.lo == 0)
+    bzero = opened & ~b_value & ~open_._full(y.loinf, n) & ~open_._full(y.hiinf, n) & (y.lo == 0) & (y.hi == 0)
+    blo_inf, bhi_inf = open_._full(y.loinf, n), open_._full(y.hiinf, n)
+    side = np.where(~blo_inf & (y.lo >= 0), 1, np.where(~bhi_inf & (y.hi <= 0), -1, 0))
+    top |= opened & (side == 0)
+    work = opened & ~top & ~bzero
+    corners = []  # (kind: 0 finite, _POS, _NEG; value, its scale; exact)
+    xs = [(np.where(open_._full(x.loinf, n), _NEG, 0), x.lo), (np.where(open_._full(x.hiinf, n), _POS, 0), x.hi)]
+    ys = [(np.where(blo_inf, _NEG, 0), y.lo), (np.where(bhi_inf, _POS, 0), y.hi)]
+    for xk, xv in xs:
+        for yk, yv in ys:
+            corners.extend(_corner(n, xk, xv, a, yk, yv, b, side))
+    scale_out = max([scale] + [s for _, _, s, ok in corners if ok is not None and (ok & work).any()])
+    lo_kind = np.full(n, 3)
+    hi_kind = np.full(n, -3)
+    lo = np.zeros(n, np.int64)
+    hi = np.zeros(n, np.int64)
+    lost = np.zeros(n, bool)
+    for kind, value, s, ok in corners:
+        if ok is not None:
+            lost |= work & ~ok
+            value, over = rescale(value, s, scale_out, n)
+            if over is not None:
+                lost |= work & over
+        value = np.broadcast_to(value, (n,))
+        # min and max by (−∞ < finite < +∞), finite values by their value
+        key_lo = np.where(kind == 0, 0, kind)
+        better_lo = (key_lo < lo_kind) | ((key_lo == lo_kind) & (key_lo == 0) & (value < lo))
+        lo_kind, lo = np.where(better_lo, key_lo, lo_kind), np.where(better_lo, value, lo)
+        better_hi = (key_lo > hi_kind) | ((key_lo == hi_kind) & (key_lo == 0) & (value > hi))
+        hi_kind, hi = np.where(better_hi, key_lo, hi_kind), np.where(better_hi, value, hi)
+    rows = work & ~lost
+    iv = open_.Interval(n, lo, hi, open_._some(rows & (lo_kind == _NEG)), open_._some(rows & (hi_kind == _POS)))
+    return iv, (rows if rows.any() else None), scale_out, work & lost, bzero
+
+
+def _span(v: Vec, n: int):
+    if v.kind == "any":  # nothing known: unbounded both ways
+        return open_.Interval(n, np.zeros(n, np.int64), np.zeros(n, np.int64), np.ones(n, bool), np.ones(n, bool))
+    s = open_.span(v, n)
+    return open_.Interval(n, np.broadcast_to(s.lo, (n,)), np.broadcast_to(s.hi, (n,)), s.loinf, s.hiinf)
+
+
+def _sign(kind, value):
+    return np.where(kind == _POS, 1, np.where(kind == _NEG, -1, np.sign(value)))
+
+
+def _corner(n, xk, xv, a, yk, yv, b, side):
+    """uncertain._quotients at one corner: a list of (kind, value, scale, exact mask or None)."""
+    x_inf, y_inf = xk != 0, yk != 0
+    y_zero = ~y_inf & (yv == 0)
+    sx = _sign(xk, xv)
+    sy = _sign(yk, yv)
+    # y = 0, approached from `side`: 0 or unbounded, by the sign of x
+    s0 = sx * side
+    k0 = np.where(s0 > 0, _POS, np.where(s0 < 0, _NEG, 0))
+    # y unbounded: 0, and, when x is unbounded too, unbounded by the signs
+    k_inf = np.where(sx * sy > 0, _POS, _NEG)
+    q, scale, ok = exact(np.where(x_inf, 0, xv), a.scale if a.kind == "num" else 0, np.where(y_inf | y_zero, 1, yv),
+                         b.scale if b.kind == "num" else 0, n)
+    finite = ~x_inf & ~y_inf & ~y_zero
+    kind = np.where(y_zero, k0, np.where(y_inf, 0, np.where(x_inf, k_inf, 0)))
+    value = np.where(finite, q, 0)
+    first = (kind, value, scale, ok | ~finite)
+    out = [first]
+    both_inf = x_inf & y_inf
+    if both_inf.any():  # the second candidate of two unbounded sides: unbounded by the signs
+        out.append((np.where(both_inf, k_inf, kind), value, scale, ok | ~finite))
+    return out
