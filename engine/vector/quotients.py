@@ -54,20 +54,37 @@ def divide(n: int, a: Vec, b: Vec, objects: bool) -> Vec:
         return Vec("any", ne=scan.ne, why=scan.why, dby=scan.dby, defer=OR(scan.defer, NOT(OR(scan.defer, scan.ne), n)))
     live = NOT(OR(scan.defer, scan.ne), n)
     zero = live & (np.broadcast_to(b.data, (n,)) == 0) if b.kind == "num" else np.zeros(n, bool)
-    if b.kind == "num" and a.kind == "num":
-        q, scale, ok = exact(a.data, a.scale, b.data, b.scale, n)
-    else:
-        q, scale, ok = np.zeros(n, np.int64), 0, np.zeros(n, bool)
+    q, scale, ok = np.zeros(n, np.int64), 0, np.zeros(n, bool)
+    if b.kind == "num" and a.kind == "num" and live.any():  # worked out on the rows with values only
+        idx = np.flatnonzero(live)
+        q_idx, scale, ok_idx = exact(np.broadcast_to(a.data, (n,))[idx], a.scale, np.broadcast_to(b.data, (n,))[idx],
+                                     b.scale, len(idx))
+        q[idx], ok[idx] = q_idx, ok_idx
     iv = rows = None
     lost = live & ~ok & ~zero  # a quotient that does not terminate here
     opened = open_._full(scan.opened, n)
-    if opened.any():
-        iv, rows, q_scale, lost_open, zero_open = _ranges(n, a, b, opened, scale)
+    if opened.any():  # on the opened rows only, then put back in place
+        idx = np.flatnonzero(opened)
+        k = len(idx)
+        iv_k, rows_k, q_scale, lost_k, zero_k = _ranges(k, a.take(idx), b.take(idx), np.ones(k, bool), scale)
+        lo, hi = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        lo[idx], hi[idx] = np.broadcast_to(iv_k.lo, (k,)), np.broadcast_to(iv_k.hi, (k,))
+        flags = []
+        for f in (iv_k.loinf, iv_k.hiinf):
+            full = np.zeros(n, bool)
+            if f is not None:
+                full[idx] = f
+            flags.append(open_._some(full))
+        iv = open_.Interval(n, lo, hi, *flags)
+        if rows_k is not None:
+            rows = np.zeros(n, bool)
+            rows[idx] = rows_k
         if q_scale != scale:  # the bounds need more places than the values: the values follow
             q, _ = rescale(q, scale, q_scale, n)
             scale = q_scale
-        lost = lost | lost_open
-        zero = zero | zero_open
+        lost[idx] |= lost_k
+        zero = zero.copy()
+        zero[idx] |= zero_k
     hand = zero | lost  # by zero: the row engine's error; not exact: its 28 digits
     if objects and lost.any():
         from .objects import divide as divide_objects
