@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePath
 
 from dsl import ast, types as T
@@ -114,7 +115,7 @@ def to_json(node: Node, references_by_ruleset: dict[str, dict], seen: set | None
         out["expression"] = node.expr
     if node.loc is not None:
         # The ruleset file by name: the result reads the same wherever Millésime is installed.
-        out["defined_at"] = f"{PurePath(node.loc.file).name}:{node.loc.line}:{node.loc.column}"
+        out["defined_at"] = f"{_file_name(node.loc.file)}:{node.loc.line}:{node.loc.column}"
     if node.sources:
         out["sources"] = [source_json(s, refs) for s in node.sources]
     grade = node_grade(node, references_by_ruleset)
@@ -127,6 +128,13 @@ def to_json(node: Node, references_by_ruleset: dict[str, dict], seen: set | None
     if node.children:
         out["inputs"] = [to_json(c, references_by_ruleset, seen) for c in node.children]
     return out
+
+
+@lru_cache(maxsize=256)
+def _file_name(path: str) -> str:
+    """The name of a ruleset file, once per file: a tree names a few files in thousands of nodes, and
+    building a PurePath for each was a sixth of the time of turning a tree into JSON."""
+    return PurePath(path).name
 
 
 def render(node: Node, references_by_ruleset: dict[str, dict], labels: dict[str, str]) -> list[str]:
