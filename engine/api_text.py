@@ -25,8 +25,13 @@ from .values import EvaluationError
 
 def _given(text: str) -> str:
     """A value as pydantic quotes it (Python repr) → as the client wrote it (JSON)."""
-    text = re.sub(r"Decimal\('([^']*)'\)", r"\1", text)
+    text = _plain_decimals(text)
     return {"None": "null", "True": "true", "False": "false"}.get(text, text)
+
+
+def _plain_decimals(text: str) -> str:
+    """`Decimal('0')` (or `decimal('0')`, once pydantic's message is lower-cased) → `0`."""
+    return re.sub(r"[Dd]ecimal\('([^']*)'\)", r"\1", text)
 
 
 def _suggestion(rest: str) -> str:
@@ -90,6 +95,7 @@ def _message(message: str) -> str:
     m = re.fullmatch(r"(.*) \(got (.*)\)", message, re.S)
     if m:
         message, got = m.group(1), f" (reçu : {_given(m.group(2))})"
+    message = _plain_decimals(message)
     for pattern, french in _VALUE_PATTERNS:
         found = pattern.fullmatch(message)
         if found:

@@ -36,6 +36,7 @@ RATE = T.PERCENT  # an achievement rate is a fraction (0.775): shown as a percen
 OPTIONS_OUTPUTS = ["eligible", "ineligibility_reasons", "options"]
 PAYMENT_KINDS = {"single": "versement unique", "advance": "acompte", "balance": "solde"}
 YEAR_OUTPUTS = ["contract_year", "annual_aid", "aid_due", "achievement_rate"]
+CONTRACT_EXTRAS = ("contract_start", "contract_duration", "first_checked_year")  # values the view needs
 
 
 # ---------------------------------------------------------------- figures as the page shows them
@@ -245,9 +246,10 @@ def contract_view(registry: Registry, case: dict, on: dt.date, strict: bool = Tr
     among its extras). Raises NoContract when the case has none."""
     if main is None:
         main = evaluate_partial(registry, case, on, strict=strict, stop_on_error=True,
-                                extras=("contract_start", "contract_duration"))
+                                extras=CONTRACT_EXTRAS)
     result = main.result
     start, duration = main.extras.get("contract_start"), main.extras.get("contract_duration")
+    checked = main.extras.get("first_checked_year")
     if not isinstance(start, dt.date) or not isinstance(duration, int):
         raise NoContract()
     labels = result.labels()
@@ -264,7 +266,7 @@ def contract_view(registry: Registry, case: dict, on: dt.date, strict: bool = Tr
     years, calendar, results = [], [], [result]
     for n in range(1, duration + 1):
         day = V.add_years(start, n - 1)
-        row, year_result, payments = _year(registry, case, n, day, duration, labels)
+        row, year_result, payments = _year(registry, case, n, day, duration, labels, checked)
         years.append(row)
         if year_result is not None:
             results.append(year_result)
@@ -283,6 +285,8 @@ def contract_view(registry: Registry, case: dict, on: dt.date, strict: bool = Tr
         "contract_start": start.isoformat(),
         "contract_end": (V.add_years(start, duration) - dt.timedelta(days=1)).isoformat(),
         "contract_year": year_now,
+        "contract_duration": duration,
+        "first_checked_year": checked if isinstance(checked, int) else None,
         "status": ("not_started" if not isinstance(year_now, int) or year_now < 1 else
                    "ended" if year_now > duration else "running"),
         "governing_ruleset": _ruleset_ref(registry, values.get("governing_ruleset")),
@@ -307,7 +311,7 @@ def contract_view(registry: Registry, case: dict, on: dt.date, strict: bool = Tr
     return out
 
 
-def _year(registry: Registry, case: dict, n: int, day: dt.date, duration: int, labels: dict):
+def _year(registry: Registry, case: dict, n: int, day: dt.date, duration: int, labels: dict, checked=None):
     """Contract year `n`, evaluated on the anniversary `day` that opens it: its row, the result,
     and for the last year the whole payment calendar (the payments of years 1 to 5)."""
     outputs = YEAR_OUTPUTS + (["payments"] if n == duration else [])
@@ -328,8 +332,12 @@ def _year(registry: Registry, case: dict, n: int, day: dt.date, duration: int, l
     row.update(
         ruleset={"id": m.id, "title": m.header.title},
         amount=shown(amount, MONEY, labels, reliance_of(result.explanation.get("annual_aid"), result)),
-        due=shown(values.get("aid_due"), MONEY, labels, reliance_of(result.explanation.get("aid_due"), result)),
-        achievement_rate=shown(values.get("achievement_rate"), RATE, labels),
+        due=shown(values.get("aid_due"), MONEY, labels, reliance_of(result.explanation.get("aid_due"), result))
+        if values.get("aid_due") is not None else _pending("à déterminer"),
+        achievement_rate=shown(values.get("achievement_rate"), RATE, labels)
+        if values.get("achievement_rate") is not None else
+        _pending("objectifs non vérifiés cette année" if isinstance(checked, int) and n < checked
+                 else "à déterminer", pending=not (isinstance(checked, int) and n < checked)),
         _amount=amount,
     )
     payments = None
@@ -346,9 +354,13 @@ def _payment(p: dict, labels: dict) -> dict:
     amount = p.get("amount")
     return {"year": p["year"], "date": p["date"].isoformat(), "kind": p["kind"],
             "kind_label": PAYMENT_KINDS.get(p["kind"], p["kind"]),
-            "amount": shown(amount, MONEY, labels) if amount is not None else
-            {"value": None, "display": "à déterminer", "pending": True},
+            "amount": shown(amount, MONEY, labels) if amount is not None else _pending("à déterminer"),
             "_amount": amount}
+
+
+def _pending(text: str, pending: bool = True) -> dict:
+    """A figure the rules leave empty (`none`) for now: said in words, never a blank."""
+    return {"value": None, "display": text, "pending": pending}
 
 
 def _sum_payments(amounts: list, labels: dict) -> dict:

@@ -45,7 +45,7 @@ from .api_io import (INVALID, MAX_BODY, MAX_EXPONENT, ApiError, Gate, date_field
                      http_error_text, json_kind, output_name, outputs_field, read_json, suggest, texts)
 from .case import CaseError, validate
 from .interpreter import Result, evaluate
-from .journeys import OPTIONS_OUTPUTS, NoContract, contract_view, options_json, why
+from .journeys import CONTRACT_EXTRAS, OPTIONS_OUTPUTS, NoContract, contract_view, options_json, why
 from .questions import evaluate_partial, questions_json
 from .registry import NoRulesetError, Registry
 from .unknowns import load_assumptions
@@ -370,7 +370,7 @@ def _contract(registry: Registry, case: dict, on: dt.date, partial: bool) -> dic
         if not partial:  # the case checked whole, as /evaluate checks it
             entry = registry.in_force(on)
             validate(entry.model, entry.schema, case)
-        found = evaluate_partial(registry, case, on, stop_on_error=True, extras=("contract_start", "contract_duration"))
+        found = evaluate_partial(registry, case, on, stop_on_error=True, extras=CONTRACT_EXTRAS)
         _refuse_missing(found, "case", registry)
         try:
             return contract_view(registry, case, on, main=found)

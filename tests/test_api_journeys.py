@@ -325,6 +325,9 @@ def test_contract_refusals_are_clear(client):
      "physician.sector: doit être inférieur ou égal à 2 (reçu : 3)"),
     ("physician.patients_mt: input should be greater than or equal to 0 (got -5)",
      "physician.patients_mt: doit être supérieur ou égal à 0 (reçu : -5)"),
+    # a bound as pydantic words it for an optional field, once lower-cased
+    ("physician.patients_mt: input should be greater than or equal to decimal('0') (got -5)",
+     "physician.patients_mt: doit être supérieur ou égal à 0 (reçu : -5)"),
     ("physician.sector: input should be a valid integer, got a number with a fractional part (got Decimal('1.5'))",
      "physician.sector: un nombre entier est attendu, sans décimales (reçu : 1.5)"),
     ("physician.patients_mt: input should be a valid integer (got None)",
