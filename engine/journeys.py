@@ -94,13 +94,16 @@ def total(values: list) -> object:
     return U.make_range(low, high, deciders, U.describe(deciders), low_open, high_open)
 
 
-def reliance_of(node: explain.Node | None, result: Result, context: list | None = None) -> list[dict]:
+def reliance_of(node: explain.Node | None, result: Result, context: list | None = None,
+                memo: dict | None = None) -> list[dict]:
     """What a figure rests on: its node's declarations not graded official, and those of the
-    `context` nodes (the values computed before it and handed to it as arguments)."""
+    `context` nodes (the values computed before it and handed to it as arguments). `memo`: as
+    explain.reliance's, shared by the figures of one result."""
     if node is None:
         return []
     refs = result.references()
-    return merged(*(explain.reliance(n, refs) for n in [node, *(context or [])]))
+    memo = {} if memo is None else memo
+    return merged(*(explain.reliance(n, refs, memo) for n in [node, *(context or [])]))
 
 
 def merged(*lists: list[dict]) -> list[dict]:
@@ -134,8 +137,9 @@ def options_json(result: Result, with_explanation: bool = True) -> dict:
             out[key] = base[key]
     if with_explanation:
         out["why"] = {"eligible": why(result.explanation["eligible"], refs, labels)}
+    memo: dict = {}  # what each node rests on, shared by the figures
     out["figures"] = {"eligible": shown(values["eligible"], T.BOOL, labels,
-                                        reliance_of(result.explanation.get("eligible"), result))}
+                                        reliance_of(result.explanation.get("eligible"), result, memo=memo))}
     offers = values["options"]
     if not isinstance(offers, list):
         return out
@@ -152,7 +156,7 @@ def options_json(result: Result, with_explanation: bool = True) -> dict:
         nodes = _offer_nodes(offer, node)
         context = _arguments(node, nodes)
         figures = {
-            "amounts": [shown(a, MONEY, labels, reliance_of(n, result, context.get(id(n))))
+            "amounts": [shown(a, MONEY, labels, reliance_of(n, result, context.get(id(n)), memo))
                         for a, n in zip(offer["amounts"], nodes["amounts"])],
         }
         figures["total"] = shown(total(offer["amounts"]), MONEY, labels,
@@ -160,7 +164,7 @@ def options_json(result: Result, with_explanation: bool = True) -> dict:
         for key in ("additional_patients_mt", "additional_file_active"):
             if offer.get(key) is not None:
                 figures[key] = shown(offer[key], T.INT, labels, reliance_of(nodes[key], result,
-                                                                             context.get(id(nodes[key]))))
+                                                                             context.get(id(nodes[key])), memo))
         item["figures"] = figures
         item["total"] = figures["total"]["value"]
         if with_explanation:
@@ -256,9 +260,11 @@ def contract_view(registry: Registry, case: dict, on: dt.date, strict: bool = Tr
     values, types = result.values, result.types
     model = result.ruleset
 
+    memo: dict = {}
+
     def figure(name: str) -> dict:
         t = RATE if name == "achievement_rate" else types.get(name)
-        out = shown(values.get(name), t, labels, reliance_of(result.explanation.get(name), result))
+        out = shown(values.get(name), t, labels, reliance_of(result.explanation.get(name), result, memo=memo))
         out["label"] = _label(model, name)
         return out
 
@@ -329,10 +335,12 @@ def _year(registry: Registry, case: dict, n: int, day: dt.date, duration: int, l
     if values.get("contract_year") != n:  # the rules count years otherwise: say so rather than guess
         amount = U.top(f"l'année de contrat au {V.display(day)} n'est pas l'année {n}")
     m = result.ruleset
+    memo: dict = {}
     row.update(
         ruleset={"id": m.id, "title": m.header.title},
-        amount=shown(amount, MONEY, labels, reliance_of(result.explanation.get("annual_aid"), result)),
-        due=shown(values.get("aid_due"), MONEY, labels, reliance_of(result.explanation.get("aid_due"), result))
+        amount=shown(amount, MONEY, labels, reliance_of(result.explanation.get("annual_aid"), result, memo=memo)),
+        due=shown(values.get("aid_due"), MONEY, labels, reliance_of(result.explanation.get("aid_due"), result,
+                                                                     memo=memo))
         if values.get("aid_due") is not None else _pending("à déterminer"),
         achievement_rate=shown(values.get("achievement_rate"), RATE, labels)
         if values.get("achievement_rate") is not None else
