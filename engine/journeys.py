@@ -246,8 +246,8 @@ class NoContract(Exception):
 def contract_view(registry: Registry, case: dict, on: dt.date, strict: bool = True,
                   main: Discovery | None = None) -> dict:
     """Where a running contract stands on `on`, and its five years (module docstring). `main`:
-    the evaluation of `case` on `on` already made (with `contract_start` and `contract_duration`
-    among its extras). Raises NoContract when the case has none."""
+    the evaluation of `case` on `on` already made (with CONTRACT_EXTRAS among its extras). Raises
+    NoContract when the case has none."""
     if main is None:
         main = evaluate_partial(registry, case, on, strict=strict, stop_on_error=True,
                                 extras=CONTRACT_EXTRAS)

@@ -99,7 +99,9 @@ export async function refreshQuestions(journey, on, officialOnly) {
     texte.dataset.ruleset = q.ruleset.id;
     showFields(q, journey);
     const left = q.missing.filter((m) => m.required).length;
-    $("#reste").textContent = left ? `Encore ${left} donnée${left > 1 ? "s" : ""} obligatoire${left > 1 ? "s" : ""} à renseigner.`
+    const stops = Object.values(q.errors || {});
+    $("#reste").textContent = stops.length ? `Le calcul ne peut pas aboutir : ${stops[0]}.`
+      : left ? `Encore ${left} donnée${left > 1 ? "s" : ""} obligatoire${left > 1 ? "s" : ""} à renseigner.`
       : "Toutes les données obligatoires sont renseignées.";
   }
   document.body.dataset.questions = String(seq);
