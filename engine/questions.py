@@ -11,11 +11,11 @@ absent. What an absent field reads as is the heart of the method:
 - an absent **required** field reads as *what is known of it*: its declared domain as an open
   value of engine/uncertain.py — the members of its enum, the range of its bounds, or nothing
   (`top`) — decided by an unknown of its own (key `("input", path)`). The evaluator then
-  follows every branch such a value may take (an `if` on an open condition joins both), so
-  the inputs read are those read under *some* completion of the case: a sound
-  over-approximation, which narrows as answers come. A placeholder value would instead
-  follow one branch and miss the inputs of the others (a missing specialty taken as « not a
-  general practitioner » would never reach what only general practitioners are asked).
+  follows every branch such a value may take (an `if` on an open condition joins both, an
+  exception that may apply is computed beside the rule's body), so what it reads is what some
+  completion of the case would read. A placeholder value would instead follow one branch and
+  miss the inputs of the others (a missing specialty taken as « not a general practitioner »
+  would never reach what only general practitioners are asked).
 
 Every input read is collected from the explanation trees of the outputs, depth first in the
 order each rule used its dependencies, then from what the evaluations memorised (an output
@@ -34,10 +34,15 @@ whose evaluation raised an error): the order in which the rules read them. Then:
   membership in sector 1) are not asked: `evaluate_partial` accepts a case without them, and
   the values computed are those of any completion, since no rule read them.
 
-One limit, stated: an `as of DATE` whose date is itself open (a contract whose signature date
-is not given yet) cannot choose the ruleset to consult, so what that ruleset would read is
-discovered only once the date is given. The date is required and asked first; `ready` is
-false until then, and the next round of questions sees the rest.
+Where the engine stops computing on an open value, what lies beyond is discovered in a later
+round: an `as of DATE` whose date is open (a contract whose signature date is not given) cannot
+choose the ruleset to consult; a list filtered by an open condition (the options open to a
+physician whose priority zone is not given) is not built element by element. The fields that
+decide them are required and asked first. What makes the rounds end soundly is `ready`: when no
+required field the evaluation reads is missing, no open value stood for the case anywhere, so the
+evaluation *is* the exact one for every completion — the fields it did not read cannot change a
+figure. tests/fuzz/test_questions_fuzz.py simulates the rounds on every regression case (required
+fields removed, the asked ones given back, until `ready`) and finds the complete case's values.
 """
 from __future__ import annotations
 
@@ -107,9 +112,11 @@ def evaluate_partial(registry: Registry, case: dict, on: dt.date, outputs: list[
         for name, slot, _ in ev.plan.output_slots(names + tuple(extras)):
             try:
                 node = ev.node_at(slot, ())
-            except EvaluationError as exc:
+            except (EvaluationError, U.Empty) as exc:
+                if isinstance(exc, U.Empty):  # every possibility errs or cannot happen: say so as an error
+                    exc = EvaluationError(f"`{name}` has no admissible value for this case")
                 if stop_on_error:
-                    raise
+                    raise exc from None
                 errors[name] = exc
                 continue
             if name in names:
