@@ -311,6 +311,23 @@ def test_the_date_picker_shows_another_texts_rules(browser, base_url):
     assert target.find_element(By.CSS_SELECTOR, ".valeur").text == "200"
 
 
+def test_official_sources_only_turns_secondary_figures_into_ranges(browser, base_url):
+    open_page(browser, base_url, "2024-07-01")
+    fill_gp(browser, GP_2024)
+    before = questions_round(browser)
+    browser.find_element(By.ID, "officiel").click()
+    after_change(browser, before)
+    # P50 = 1 045 rests on a secondary source: set aside, 900 patients may lie anywhere above P30, so
+    # the rules now ask for the percentile that would decide it.
+    assert "physician.percentile" in shown_fields(browser)
+    compute(browser)
+    # Year 2 of 1/2 ETP: 14 000, or 19 000 at P95 and above; the total 66 000 … 95 000 (5 × 19 000).
+    year2 = text(browser.find_element(By.CSS_SELECTOR, 'td[data-option="half"][data-annee="2"]'))
+    assert year2.startswith("entre 14 000,00 € et 19 000,00 €") and "dépend de : Seuils" in year2
+    total = text(browser.find_element(By.CSS_SELECTOR, 'td[data-option="half"][data-figure="total"]'))
+    assert total.startswith("entre 66 000,00 € et 95 000,00 €")
+
+
 def test_a_date_no_ruleset_covers_is_said_in_french(browser, base_url):
     open_page(browser, base_url, "2018-09-01")
     texte = browser.find_element(By.ID, "texte")
