@@ -1,11 +1,13 @@
 """Bounded load test of `millesime serve` on loopback: requests/second and latency percentiles.
 
-    .venv/bin/python bench/load_serve.py [--requests 2000] [--workers 4] [--time-limit 60]
+    .venv/bin/python bench/load_serve.py [--requests 2000] [--workers 4] [--time-limit 60] [--lean]
 
 Starts the server in a subprocess on 127.0.0.1 (a free port), sends at most --requests requests
 (mixed: /options for a physician without contract, /evaluate for a running contract) from
 --workers threads over keep-alive connections, stops after --time-limit seconds at the latest,
-then stops the server. Traffic never leaves the loopback interface. Not part of pytest.
+then stops the server. `--lean` asks for answers without explanation trees (`"explain": false`, as
+the simulator page does since issue 14). Traffic never leaves the loopback interface. Not part of
+pytest.
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ EVALUATE = {"case": {"physician": {"specialty": "medecine_generale", "sector": 1
                                   "target_file_active": 1600}},
             "on": "2025-09-01"}
 REQUESTS = [("/options", json.dumps(OPTIONS).encode()), ("/evaluate", json.dumps(EVALUATE).encode())]
+LEAN = [("/options", json.dumps({**OPTIONS, "explain": False}).encode()),
+        ("/evaluate", json.dumps({**EVALUATE, "explain": False}).encode())]
 
 
 def free_port() -> int:
@@ -60,7 +64,7 @@ def start_server(port: int) -> subprocess.Popen:
     raise SystemExit("the server did not answer within 30 s")
 
 
-def run(port: int, total: int, workers: int, time_limit: float):
+def run(port: int, total: int, workers: int, time_limit: float, requests=REQUESTS):
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
@@ -75,7 +79,7 @@ def run(port: int, total: int, workers: int, time_limit: float):
                 i = next(counter, None)
             if i is None:
                 break
-            path, body = REQUESTS[i % len(REQUESTS)]
+            path, body = requests[i % len(requests)]
             t0 = time.perf_counter()
             try:
                 conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
@@ -114,12 +118,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--lean", action="store_true", help='answers without explanation ("explain": false)')
     args = parser.parse_args()
     port = free_port()
     server = start_server(port)
     try:
-        run(port, args.warmup, 1, 30)  # rulesets compiled, schemas built, caches warm
-        elapsed, latencies, statuses = run(port, args.requests, args.workers, args.time_limit)
+        requests = LEAN if args.lean else REQUESTS
+        run(port, args.warmup, 1, 30, requests)  # rulesets compiled, schemas built, caches warm
+        elapsed, latencies, statuses = run(port, args.requests, args.workers, args.time_limit, requests)
     finally:
         server.terminate()
         try:
@@ -128,7 +134,8 @@ def main() -> None:
             server.kill()
     done = len(latencies)
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}")
-    print(f"requests: {done} ({args.workers} workers, mix /options + /evaluate, explanation included) "
+    kind = "without explanation (explain: false)" if args.lean else "explanation included"
+    print(f"requests: {done} ({args.workers} workers, mix /options + /evaluate, {kind}) "
           f"in {elapsed:.2f} s; statuses {dict(sorted(statuses.items()))}")
     if done:
         print(f"throughput: {done / elapsed:.1f} requests/s")

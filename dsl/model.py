@@ -10,6 +10,7 @@ import copy
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from . import ast, types as T
 from .errors import Diagnostic, RulesetError, did_you_mean
@@ -64,9 +65,11 @@ class Ruleset:
         start, end = self.effective_from, self.effective_until
         return (start is None or start <= day) and (end is None or day <= end)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """A digest of the exact texts of the chain: same fingerprint, same decisions."""
+        """A digest of the exact texts of the chain: same fingerprint, same decisions. Computed once:
+        a ruleset's files are read whole before it is built and never change afterwards, while a
+        server reads the fingerprint several times per request (issue 14: a sha256 of ≈ 60 KB each)."""
         digest = hashlib.sha256()
         for f in self.chain:
             digest.update(f.header.id.encode())

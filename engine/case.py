@@ -42,22 +42,27 @@ class CaseError(MillesimeError):
         return f"invalid {self.where}:\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
-def case_model(model: Ruleset, extra: str = "forbid") -> type[pydantic.BaseModel]:
+def case_model(model: Ruleset, extra: str = "forbid", every_optional: bool = False) -> type[pydantic.BaseModel]:
     """The case schema of a ruleset. `extra="ignore"` serves a ruleset consulted through
-    `as of`: the case was already checked whole against the ruleset in force."""
-    return _group_model(model, "", f"Case_{model.id}", extra)
+    `as of`: the case was already checked whole against the ruleset in force. `every_optional`
+    checks the fields a partial case gives and lets any be absent (engine/questions.py)."""
+    name = f"Case_{model.id}" + ("_partial" if every_optional else "")
+    return _group_model(model, "", name, extra, every_optional)
 
 
-def _group_model(model: Ruleset, prefix: str, class_name: str, extra: str) -> type[pydantic.BaseModel]:
+def _group_model(model: Ruleset, prefix: str, class_name: str, extra: str,
+                 every_optional: bool = False) -> type[pydantic.BaseModel]:
     fields = {}
     for path, decl in model.inputs.items():
         head, _, name = path.rpartition(".")
         if head != prefix.rstrip("."):
             continue
-        python_type = _python_type(model, decl.type, path, class_name, extra)
+        python_type = _python_type(model, decl.type, path, class_name, extra, every_optional)
+        if every_optional and decl.type.kind != "optional":
+            python_type = Optional[python_type]
         constraints = {b.kind: b.value for b in decl.bounds}
         field = Field(
-            default=None if decl.type.kind == "optional" else ...,
+            default=None if decl.type.kind == "optional" or every_optional else ...,
             description=decl.label,
             ge=constraints.get("min"),
             le=constraints.get("max"),
@@ -66,11 +71,11 @@ def _group_model(model: Ruleset, prefix: str, class_name: str, extra: str) -> ty
     return create_model(class_name, __config__=ConfigDict(extra=extra, frozen=True), **fields)
 
 
-def _python_type(model: Ruleset, ref, path: str, class_name: str, extra: str):
+def _python_type(model: Ruleset, ref, path: str, class_name: str, extra: str, every_optional: bool = False):
     if ref.kind == "optional":
-        return Optional[_python_type(model, ref.args[0], path, class_name, extra)]
+        return Optional[_python_type(model, ref.args[0], path, class_name, extra, every_optional)]
     if ref.kind == "group":
-        return _group_model(model, path + ".", f"{class_name}_{path.replace('.', '_')}", extra)
+        return _group_model(model, path + ".", f"{class_name}_{path.replace('.', '_')}", extra, every_optional)
     if ref.kind == "named":
         if ref.name in _SCALARS:
             return _SCALARS[ref.name]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePath
 
 from dsl import ast, types as T
@@ -68,30 +69,48 @@ def node_grade(node: Node, references_by_ruleset: dict[str, dict]) -> str | None
     return grade_of(node.sources, references_by_ruleset.get(node.ruleset, {}))
 
 
-def reliance(node: Node, references_by_ruleset: dict[str, dict]) -> list[dict]:
+def reliance(node: Node, references_by_ruleset: dict[str, dict], memo: dict | None = None) -> list[dict]:
     """The declarations not graded official that a value actually used: {name, grade, source, ruleset},
-    each once, hypotheses first, then secondary sources, by name."""
-    found: dict[tuple, dict] = {}
-    seen: set[int] = set()
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        stack.extend(n.children)
-        if n.kind == "reading":  # a value with readings rests on its declaration (or on the hypothesis
-            continue             # that picks one), not on one reading among those that concur
-        g = node_grade(n, references_by_ruleset)
-        if g is None or g == "official":
-            continue
-        key = (n.ruleset, n.declaration)
-        if key not in found:
-            refs = references_by_ruleset.get(n.ruleset, {})
-            sources = [s for s in n.sources if s.grade == "hypothesis"] if g == "hypothesis" else n.sources
-            found[key] = {"name": n.declaration, "grade": g,
-                          "source": source_titles(sources, refs) or "aucune source citée", "ruleset": n.ruleset}
+    each once, hypotheses first, then secondary sources, by name. `memo` (a dict, by node) keeps
+    what each subtree rests on: the outputs of one result, or the figures a page shows of it, share
+    most of their nodes, and each is then graded once rather than once per figure."""
+    found = _relied(node, references_by_ruleset, {} if memo is None else memo)
     return sorted(found.values(), key=lambda e: (e["grade"] != "hypothesis", e["name"], e["ruleset"]))
+
+
+def _relied(root: Node, references_by_ruleset: dict[str, dict], memo: dict) -> dict:
+    """{(ruleset, declaration): entry} of the subtree under `root`, each node's kept in `memo`; a node's
+    own entry first, then its dependencies' in the order it used them (no recursion: trees are deep)."""
+    stack = [(root, False)]
+    while stack:
+        n, ready = stack.pop()
+        if id(n) in memo:
+            continue
+        if not ready:
+            stack.append((n, True))
+            stack.extend((c, False) for c in reversed(n.children) if id(c) not in memo)
+            continue
+        found: dict[tuple, dict] = {}
+        own = _reliance_entry(n, references_by_ruleset)
+        if own is not None:
+            found[(n.ruleset, n.declaration)] = own
+        for child in n.children:
+            for key, entry in memo[id(child)].items():
+                found.setdefault(key, entry)
+        memo[id(n)] = found
+    return memo[id(root)]
+
+
+def _reliance_entry(n: Node, references_by_ruleset: dict[str, dict]) -> dict | None:
+    if n.kind == "reading":  # a value with readings rests on its declaration (or on the hypothesis
+        return None          # that picks one), not on one reading among those that concur
+    g = node_grade(n, references_by_ruleset)
+    if g is None or g == "official":
+        return None
+    refs = references_by_ruleset.get(n.ruleset, {})
+    sources = [s for s in n.sources if s.grade == "hypothesis"] if g == "hypothesis" else n.sources
+    return {"name": n.declaration, "grade": g, "source": source_titles(sources, refs) or "aucune source citée",
+            "ruleset": n.ruleset}
 
 
 def to_json(node: Node, references_by_ruleset: dict[str, dict], seen: set | None = None) -> dict:
@@ -114,7 +133,7 @@ def to_json(node: Node, references_by_ruleset: dict[str, dict], seen: set | None
         out["expression"] = node.expr
     if node.loc is not None:
         # The ruleset file by name: the result reads the same wherever Millésime is installed.
-        out["defined_at"] = f"{PurePath(node.loc.file).name}:{node.loc.line}:{node.loc.column}"
+        out["defined_at"] = f"{_file_name(node.loc.file)}:{node.loc.line}:{node.loc.column}"
     if node.sources:
         out["sources"] = [source_json(s, refs) for s in node.sources]
     grade = node_grade(node, references_by_ruleset)
@@ -127,6 +146,13 @@ def to_json(node: Node, references_by_ruleset: dict[str, dict], seen: set | None
     if node.children:
         out["inputs"] = [to_json(c, references_by_ruleset, seen) for c in node.children]
     return out
+
+
+@lru_cache(maxsize=256)
+def _file_name(path: str) -> str:
+    """The name of a ruleset file, once per file: a tree names a few files in thousands of nodes, and
+    building a PurePath for each was a sixth of the time of turning a tree into JSON."""
+    return PurePath(path).name
 
 
 def render(node: Node, references_by_ruleset: dict[str, dict], labels: dict[str, str]) -> list[str]:

@@ -43,7 +43,8 @@ class Result:
     def reliance(self) -> dict[str, list[dict]]:
         """Per output, the declarations not graded official its value used (from the explanation)."""
         refs = self.references()
-        return {name: explain.reliance(node, refs) for name, node in self.explanation.items()}
+        memo: dict = {}  # the outputs share most of their nodes: each graded once
+        return {name: explain.reliance(node, refs, memo) for name, node in self.explanation.items()}
 
     @property
     def fingerprint(self) -> str:

@@ -1,34 +1,35 @@
 """`millesime serve`: the engine over HTTP, and the simulator page that uses it.
 
-    POST /evaluate        a case and a date → the JSON of `millesime eval --json`
-    POST /options         a physician without contract → every option, amounts by year, targets,
-                          each figure with its own explanation ("pourquoi ?")
+    POST /evaluate        a case and a date → the JSON of `millesime eval --json` (`explain: false`:
+                          without the explanation tree, still with `reliance`)
+    POST /options         a physician without contract → every option, amounts by year and their
+                          five-year total, targets; each figure with what it rests on and, unless
+                          `explain: false`, its own explanation ("pourquoi ?")
+    POST /contract        a case with a contract → where it stands: contract year, the amount of each
+                          year (evaluated on the anniversary that opens it), targets and achievement,
+                          aid due, payment calendar (due and to come), five-year total, next anniversary
+    POST /questions       a partial case → the inputs the rules still need for it, in their order
+    POST /why             one output's explanation, as the page shows it
     GET  /rulesets        the timeline of rulesets
     GET  /rulesets/{id}   one ruleset: its inputs (with French labels), enums, outputs, references
     GET  /                the simulator page (engine/web/), in French
     GET  /openapi.json    the API's OpenAPI description
 
-Bodies are read as raw bytes (at most `max_body` bytes, 413 beyond) and parsed with
-`json.loads(parse_float=Decimal)`: a decimal never goes through a float. Bad input gets a 4xx
-with `{"error": "...", "problems": ["field.path: what is wrong"]}` — never a 500; `error` is in
-French (the simulator page shows it). A body must say it is JSON (`Content-Type:
-application/json`, 415 otherwise: a web page cannot then post to a local server without the
-browser asking it first), and the `Host` header must be one the server is configured for
-(localhost names and `allowed_hosts`, 400 otherwise: a DNS-rebinding page cannot read answers).
-A client that leaves in the middle of its upload is no error of ours: dropped, without a log.
-How the server is run (timeouts, connection limit, workers, logs) is engine/serving.py's.
+Every POST takes `official_only` (secondary sources set aside) and `assume` (hypothesis files, as
+texts); every POST but /questions takes `partial` (a case may lack required inputs the
+evaluation does not read). Requests are read by engine/api_io.py (exact decimals, French
+errors, Host and size limits); the engine's messages are put in French by engine/api_text.py;
+the journeys are engine/journeys.py's, the questions engine/questions.py's. How the server is
+run (timeouts, connection limit, workers, logs) is engine/serving.py's.
 """
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import json
 import logging
-import re
-from decimal import Decimal, InvalidOperation
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -36,25 +37,21 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 
-from dsl import types as T
-from dsl.errors import MillesimeError
+from dsl.errors import RulesetError
 
-from . import explain, values as V
-from .case import CaseError
+from . import api_text, values as V
+from .api_io import (INVALID, MAX_BODY, MAX_EXPONENT, ApiError, Gate, date_field, envelope, flag,  # noqa: F401
+                     http_error_text, json_kind, output_name, outputs_field, read_json, suggest, texts)
+from .case import CaseError, validate
 from .interpreter import Result, evaluate
+from .journeys import CONTRACT_EXTRAS, OPTIONS_OUTPUTS, NoContract, contract_view, options_json, why
+from .questions import evaluate_partial, questions_json
 from .registry import NoRulesetError, Registry
+from .unknowns import load_assumptions
 from .values import EvaluationError
 
-_MONEY = T.MONEY
-MAX_BODY = 64 * 1024  # bytes of a request body; a case is a few hundred
-MAX_EXPONENT = 60  # |exponent| of a JSON number; 1e999999999 is not a patient count
-OPTIONS_OUTPUTS = ["eligible", "ineligibility_reasons", "options"]
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")  # the Host headers always accepted
-
 log = logging.getLogger("millesime.server")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def web_dir() -> Path:
@@ -62,33 +59,62 @@ def web_dir() -> Path:
     return Path(str(resources.files("engine"))) / "web"
 
 
-class ApiError(Exception):
-    """A request the API refuses: HTTP status, one-line message, one line per field at fault."""
-
-    def __init__(self, status: int, error: str, problems: list[str] | None = None):
-        self.status, self.error, self.problems = status, error, problems or []
-        super().__init__(error)
-
-    def response(self) -> JSONResponse:
-        body: dict[str, Any] = {"error": self.error}
-        if self.problems:
-            body["problems"] = self.problems
-        return JSONResponse(body, status_code=self.status)
-
-
 # ---------------------------------------------------------------- request bodies (OpenAPI only)
 # The bodies are parsed by hand (exact decimals); these models only describe them.
 
-class EvaluateRequest(BaseModel):
-    case: dict[str, Any] = Field(description="The case, as in a case file: physician, contract, …")
+_ASSUME = ("Hypothesis files, as texts (the syntax of `millesime eval --assume FILE`, docs/dsl.md): each "
+           "`assume` picks a reading or fixes an unknown value within its bounds, with its justification. "
+           "Results that use one list it in `reliance` (grade `hypothesis`) and their `fingerprint` covers "
+           "it. A wrong hypothesis is a 422 whose `problems` name it: `assume[i]: ligne L, colonne C : …`.")
+_OFFICIAL = ("Set aside every figure resting on a secondary source (graded `secondary`, or not graded): it "
+             "becomes unknown within the bounds official sources give, so a figure may become a range or "
+             "not established. As `--official-only` on the command line.")
+_PARTIAL = ("Accept a case without some required inputs, provided the evaluation does not read them (POST "
+            "/questions says which it reads): the values are then those of any completion. A required input "
+            "the evaluation reads and the case lacks is a 422 naming it.")
+
+
+class _Assumed(BaseModel):
+    official_only: bool = Field(False, description=_OFFICIAL)
+    assume: list[str] = Field([], description=_ASSUME)
+
+
+class EvaluateRequest(_Assumed):
+    case: dict = Field(description="The case, as in a case file: physician, contract, …")
     on: Optional[dt.date] = Field(None, description="Effective date (YYYY-MM-DD); today when left out.")
     outputs: Optional[list[str]] = Field(None, description="Compute only these outputs (all when left out).")
+    explain: bool = Field(True, description="Include the explanation tree (`explanation`, ≈ 80 KB); `reliance` "
+                                            "is given either way.")
+    partial: bool = Field(False, description=_PARTIAL)
 
 
-class OptionsRequest(BaseModel):
-    physician: dict[str, Any] = Field(description="The physician's fields (specialty, sector, optam, "
-                                                  "patients_mt, file_active, percentile, …).")
+class OptionsRequest(_Assumed):
+    physician: dict = Field(description="The physician's fields (specialty, sector, optam, "
+                                        "patients_mt, file_active, percentile, …).")
     on: Optional[dt.date] = Field(None, description="Date of signature considered (YYYY-MM-DD); today when left out.")
+    explain: bool = Field(True, description="Include each figure's explanation tree (`why`).")
+    partial: bool = Field(False, description=_PARTIAL)
+
+
+class ContractRequest(_Assumed):
+    case: dict = Field(description="A case with its contract (signed_on, option, initial patients, targets "
+                                   "written in the contract, patients observed by contract year, switch date).")
+    on: Optional[dt.date] = Field(None, description="Evaluation date (YYYY-MM-DD): what is due by then is "
+                                                    "`paid`, the rest `to_come`; today when left out.")
+    partial: bool = Field(False, description=_PARTIAL)
+
+
+class QuestionsRequest(_Assumed):
+    case: dict = Field(description="A partial case: any field may be left out.")
+    on: Optional[dt.date] = Field(None, description="Evaluation date (YYYY-MM-DD); today when left out.")
+    outputs: Optional[list[str]] = Field(None, description="The outputs to compute (all when left out).")
+
+
+class WhyRequest(_Assumed):
+    case: dict = Field(description="The case, as for POST /evaluate.")
+    on: Optional[dt.date] = Field(None, description="Evaluation date (YYYY-MM-DD); today when left out.")
+    output: str = Field(description="The output to explain (`annual_aid`, `options`, …).")
+    partial: bool = Field(False, description=_PARTIAL)
 
 
 class ErrorBody(BaseModel):
@@ -104,10 +130,35 @@ def _body_doc(model: type[BaseModel], example: dict) -> dict:
 _ERRORS = {400: {"model": ErrorBody, "description": "Not a JSON object, or a Host the server does not serve"},
            413: {"model": ErrorBody, "description": "Body too large"},
            415: {"model": ErrorBody, "description": "The body is not declared as JSON (Content-Type)"},
-           422: {"model": ErrorBody, "description": "A field is wrong, or no ruleset is in force on that date"}}
+           422: {"model": ErrorBody, "description": "A field is wrong (messages in French), a hypothesis is wrong "
+                                                    "(its line and column), or no ruleset is in force on that date "
+                                                    "(the dates covered)"}}
 
 _EXAMPLE_PHYSICIAN = {"specialty": "medecine_generale", "sector": 1, "optam": False,
                       "patients_mt": 900, "file_active": 1500}
+_EXAMPLE_CONTRACT = {"signed_on": "2023-06-15", "option": "full", "initial_patients_mt": 980,
+                     "initial_file_active": 1500, "target_patients_mt": 1180, "target_file_active": 1750,
+                     "observed": {"3": {"patients_mt": 1130, "file_active": 1700}}}
+_ASSUMED_FIELDS = {"official_only": False, "assume": False}
+
+_DESCRIPTION = """Aide à l'emploi d'un assistant médical : évaluation datée, options et explications, figure par
+figure, avec leurs sources juridiques.
+
+**What is not established.** A value the texts read do not establish is given as what is known of it:
+`{"not_established": REASON, "between": [LO, HI]}` (a side may be `null`: at least / at most) or
+`{"not_established": REASON, "one_of": [...]}`, always with `"decided_by": [{"name", "label", "reason"}]`.
+Money is a string (`"22000.00"`), never a float.
+
+**What a figure rests on.** `reliance` maps each output to the declarations graded `secondary` or
+`hypothesis` its value used. Every POST takes `official_only` (secondary sources set aside) and `assume`
+(hypothesis files as texts); the result's `fingerprint` covers the rulesets consulted and these assumptions.
+
+**Lean answers.** `explain: false` leaves the explanation trees out; `POST /why` gives one output's tree.
+
+**Questions.** `POST /questions` evaluates a partial case and answers `{"ready", "missing": [{"path", "label",
+"type", "required", …}], "read": [...]}`: the inputs the evaluation of this case on that date reads and lacks,
+in the order the rules read them (an optional one only when it can change a figure).
+"""
 
 
 # ---------------------------------------------------------------- the app
@@ -121,13 +172,8 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         from . import shipped_registry
         registry = shipped_registry()
 
-    app = FastAPI(
-        title="Millésime",
-        version="0.1.0",
-        description="Aide à l'emploi d'un assistant médical : évaluation datée, options et explications, "
-                    "figure par figure, avec leurs sources juridiques.",
-        docs_url=None, redoc_url=None,  # their pages load scripts from a CDN: the spec is at /openapi.json
-    )
+    app = FastAPI(title="Millésime", version="0.2.0", description=_DESCRIPTION,
+                  docs_url=None, redoc_url=None)  # their pages load scripts from a CDN: the spec is at /openapi.json
     app.state.registry = registry
     app.state.max_body = max_body
 
@@ -138,7 +184,7 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         # keep the exception's headers: a 405 must say which methods are allowed (`Allow`, RFC 9110)
-        return JSONResponse({"error": _http_error_text(request, exc)}, status_code=exc.status_code,
+        return JSONResponse({"error": http_error_text(request, exc)}, status_code=exc.status_code,
                             headers=exc.headers)
 
     @app.exception_handler(Exception)
@@ -147,36 +193,94 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         return JSONResponse({"error": "erreur interne : le serveur n'a pas pu traiter cette requête"},
                             status_code=500)
 
-    app.add_middleware(_Gate, allowed_hosts=allowed_hosts, max_body=max_body)
+    app.add_middleware(Gate, allowed_hosts=allowed_hosts, max_body=max_body)
+
+    async def body_of(request: Request, fields: dict[str, bool]) -> dict:
+        return envelope(await read_json(request, max_body), {**fields, **_ASSUMED_FIELDS})
 
     @app.post("/evaluate", responses=_ERRORS, summary="Evaluate a case on a date",
               openapi_extra=_body_doc(EvaluateRequest, {"case": {"physician": {
-                  **_EXAMPLE_PHYSICIAN, "priority_zone": False}, "contract": None}, "on": "2024-07-01"}))
+                  **_EXAMPLE_PHYSICIAN, "priority_zone": False}, "contract": None}, "on": "2024-07-01",
+                  "explain": False}))
     async def evaluate_endpoint(request: Request) -> dict:
-        """The same JSON as `millesime eval --json`: the ruleset in force, every output, the explanation."""
-        body = _object(await read_json(request, max_body), {"case": True, "on": False, "outputs": False})
-        case = body["case"]
-        if not isinstance(case, dict):
-            raise ApiError(422, INVALID, [f"case: un cas est un objet (physician, contract, …), "
-                                          f"pas {_json_kind(case)}"])
-        on = _date(body.get("on"), "on")
-        outputs = _outputs(body.get("outputs"))
-        result = await run_in_threadpool(_evaluate, registry, case, on, outputs, "case")
-        return result.to_json()
+        """The same JSON as `millesime eval --json`: the ruleset in force, every output, what each rests on
+        (`reliance`) and, unless `explain: false`, the explanation."""
+        body = await body_of(request, {"case": True, "on": False, "outputs": False, "explain": False,
+                                       "partial": False})
+        case = _case(body["case"], "case")
+        on = date_field(body.get("on"), "on")
+        outputs = outputs_field(body.get("outputs"))
+        explain = flag(body, "explain", True)
+        partial = flag(body, "partial", False)
+        reg = await _registry(registry, body)
+        result = await run_in_threadpool(_evaluate, reg, case, on, outputs, "case", partial)
+        return await run_in_threadpool(result.to_json, explain)
 
     @app.post("/options", responses=_ERRORS, summary="What each option would bring a physician without contract",
-              openapi_extra=_body_doc(OptionsRequest, {"physician": _EXAMPLE_PHYSICIAN, "on": "2024-07-01"}))
+              openapi_extra=_body_doc(OptionsRequest, {"physician": _EXAMPLE_PHYSICIAN, "on": "2024-07-01",
+                                                       "explain": False}))
     async def options_endpoint(request: Request) -> dict:
-        """Eligibility with its reasons, and every option open that day: maximum aid for contract years 1 to 5,
-        patients to add; each figure with its explanation and legal sources."""
-        body = _object(await read_json(request, max_body), {"physician": True, "on": False})
+        """Eligibility with its reasons, and every option open that day: maximum aid for contract years 1 to 5
+        and their total, patients to add; each figure displayed in French, with what it rests on (`figures`)
+        and, unless `explain: false`, its explanation and legal sources (`why`)."""
+        body = await body_of(request, {"physician": True, "on": False, "explain": False, "partial": False})
         physician = body["physician"]
         if not isinstance(physician, dict):
             raise ApiError(422, INVALID, [f"physician: un objet de champs est attendu, "
-                                          f"pas {_json_kind(physician)}"])
-        on = _date(body.get("on"), "on")
-        result = await run_in_threadpool(_evaluate, registry, {"physician": physician}, on, OPTIONS_OUTPUTS, "")
-        return options_json(result)
+                                          f"pas {json_kind(physician)}"])
+        on = date_field(body.get("on"), "on")
+        explain = flag(body, "explain", True)
+        partial = flag(body, "partial", False)
+        reg = await _registry(registry, body)
+        result = await run_in_threadpool(_evaluate, reg, {"physician": physician}, on, OPTIONS_OUTPUTS, "", partial)
+        return await run_in_threadpool(options_json, result, explain)
+
+    @app.post("/contract", responses=_ERRORS, summary="Where a running contract stands, year by year",
+              openapi_extra=_body_doc(ContractRequest, {"case": {"physician": _EXAMPLE_PHYSICIAN,
+                                                                 "contract": _EXAMPLE_CONTRACT},
+                                                        "on": "2025-09-01", "partial": True}))
+    async def contract_endpoint(request: Request) -> dict:
+        """The contract year on that date; for each of its five years, the amount (from the ruleset in force on
+        the anniversary that opens it), the aid due and the achievement rate; the targets; the payment
+        calendar (date, kind: single, advance or balance, amount; `paid` when due by that date, else
+        `to_come`); the five-year total; what the next anniversary changes. Figures as in /options."""
+        body = await body_of(request, {"case": True, "on": False, "partial": False})
+        case = _case(body["case"], "case")
+        on = date_field(body.get("on"), "on")
+        partial = flag(body, "partial", False)
+        reg = await _registry(registry, body)
+        return await run_in_threadpool(_contract, reg, case, on, partial)
+
+    @app.post("/questions", responses=_ERRORS, summary="The inputs the rules still need for a partial case",
+              openapi_extra=_body_doc(QuestionsRequest, {"case": {"physician": {"specialty": "chirurgie_generale"}},
+                                                         "on": "2024-07-01"}))
+    async def questions_endpoint(request: Request) -> dict:
+        """Evaluates the partial case (an absent required input stands for every value it may take) and lists
+        the inputs the evaluation read and the case lacks, in the order the rules read them: required ones,
+        and optional ones that can change a figure (a surgeon's CCAM share, a percentile that would bypass
+        thresholds not established). `ready`: no required input is missing. `read`: every input read."""
+        body = await body_of(request, {"case": True, "on": False, "outputs": False})
+        case = _case(body["case"], "case")
+        on = date_field(body.get("on"), "on")
+        outputs = outputs_field(body.get("outputs"))
+        reg = await _registry(registry, body)
+        return await run_in_threadpool(_questions, reg, case, on, outputs)
+
+    @app.post("/why", responses=_ERRORS, summary="One output's explanation, as the page shows it",
+              openapi_extra=_body_doc(WhyRequest, {"case": {"physician": _EXAMPLE_PHYSICIAN,
+                                                            "contract": _EXAMPLE_CONTRACT},
+                                                   "on": "2025-09-01", "output": "annual_aid", "partial": True}))
+    async def why_endpoint(request: Request) -> dict:
+        """The explanation tree of one output: each node with its French display, formula, sources and grade."""
+        body = await body_of(request, {"case": True, "on": False, "output": True, "partial": False})
+        case = _case(body["case"], "case")
+        on = date_field(body.get("on"), "on")
+        output = output_name(body.get("output"), "output")
+        partial = flag(body, "partial", False)
+        reg = await _registry(registry, body)
+        result = await run_in_threadpool(_evaluate, reg, case, on, [output], "case", partial)
+        return {"date": on.isoformat(), "output": output, "fingerprint": result.fingerprint,
+                "why": why(result.explanation[output], result.references(), result.labels())}
 
     @app.get("/rulesets", summary="The timeline of rulesets")
     async def rulesets_endpoint() -> list[dict]:
@@ -187,7 +291,7 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         """Its dates and description, the inputs a case gives (types, bounds, French labels),
         its enums with their French labels, its outputs and legal references."""
         if ruleset_id not in registry.entries:
-            raise ApiError(404, f"aucun texte « {ruleset_id} »" + _suggest(ruleset_id, registry.entries))
+            raise ApiError(404, f"aucun texte « {ruleset_id} »" + suggest(ruleset_id, registry.entries))
         return ruleset_detail(registry.entries[ruleset_id].model)
 
     web = web_dir()
@@ -200,237 +304,92 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
     return app
 
 
-# ---------------------------------------------------------------- reading requests
+# ---------------------------------------------------------------- running the engine
 
-async def read_json(request: Request, limit: int) -> object:
-    """The body as JSON, numbers with a fraction or exponent as exact Decimals."""
-    media = (request.headers.get("content-type") or "").partition(";")[0].strip().lower()
-    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
-        given = f"« {media} »" if media else "aucun"
-        raise ApiError(415, f"type de contenu non pris en charge ({given}) : envoyez le corps en JSON, avec "
-                            "l'en-tête Content-Type: application/json")
-    chunks, size = [], 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(413, _too_large(limit))
-            chunks.append(chunk)
-    except ClientDisconnect:  # the client left mid-upload: nobody to answer, nothing to log
-        raise ApiError(400, "requête interrompue par le client") from None
-    raw = b"".join(chunks)
-    if not raw.strip():
-        raise ApiError(400, "corps vide : un objet JSON est attendu")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiError(400, "le corps n'est pas du texte UTF-8") from None
-    try:
-        data = json.loads(text, parse_float=_exact_number, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, f"JSON invalide, ligne {exc.lineno}, colonne {exc.colno} : {_json_message(exc.msg)}") from None
-    except _BadNumber as exc:
-        raise ApiError(422, INVALID, [str(exc)]) from None
-    except RecursionError:
-        raise ApiError(400, "JSON invalide : imbrication trop profonde") from None
-    except ValueError:  # an integer of thousands of digits
-        raise ApiError(400, "JSON invalide : nombre entier trop long") from None
-    lone = _lone_surrogate(data)
-    if lone is not None:
-        raise ApiError(400, f"JSON invalide : \\u{ord(lone):04x} est la moitié d'une paire de substitution "
-                            "UTF-16, pas un caractère")
-    return data
-
-
-INVALID = "requête invalide"
-_JSON_MESSAGES = {  # json.JSONDecodeError's messages, in French
-    "Expecting value": "une valeur est attendue",
-    "Expecting property name enclosed in double quotes": "un nom de champ entre guillemets est attendu",
-    "Expecting ',' delimiter": "une virgule est attendue",
-    "Expecting ':' delimiter": "deux-points (:) sont attendus",
-    "Unterminated string starting at": "texte non terminé",
-    "Invalid control character at": "caractère de contrôle interdit dans un texte",
-    "Invalid \\escape": "séquence d'échappement invalide",
-    "Invalid \\uXXXX escape": "séquence \\uXXXX invalide",
-    "Extra data": "données en trop après l'objet JSON",
-    "Illegal trailing comma before end of object": "virgule en trop avant la fin de l'objet",
-    "Illegal trailing comma before end of array": "virgule en trop avant la fin de la liste",
-}
-
-
-def _json_message(msg: str) -> str:
-    return _JSON_MESSAGES.get(msg, msg)
-
-
-def _too_large(limit: int) -> str:
-    return f"corps de la requête trop volumineux : au plus {limit} octets"
-
-
-def _suggest(name: str, known) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
-
-
-def _http_error_text(request: Request, exc: StarletteHTTPException) -> str:
-    if exc.status_code == 404:
-        return f"introuvable : {request.url.path}"
-    if exc.status_code == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
-        return f"méthode {request.method} non autorisée ici" + (f" (acceptée : {allowed})" if allowed else "")
-    return str(exc.detail)
-
-
-class _Gate:
-    """Before any route: the Host header (against DNS rebinding), the declared body size, and the
-    page's security headers. A plain ASGI middleware: it never reads the body."""
-
-    def __init__(self, app, allowed_hosts=(), max_body: int = MAX_BODY):
-        self.app = app
-        self.hosts = frozenset(h.lower().rstrip(".") for h in (*LOCAL_HOSTS, *allowed_hosts))
-        self.max_body = max_body
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        headers = {k: v for k, v in scope["headers"] if k in (b"host", b"content-length")}
-        host = host_name(headers.get(b"host", b"").decode("latin-1"))
-        if "*" not in self.hosts and host not in self.hosts:
-            named = f"« {host} »" if host else "absent"
-            error = ApiError(400, f"hôte non autorisé ({named}) : ce serveur ne répond qu'aux noms pour lesquels il "
-                                  "est lancé (localhost, et ceux donnés par millesime serve --allowed-host)")
-            return await error.response()(scope, receive, send)
-        length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            return await ApiError(413, _too_large(self.max_body)).response()(scope, receive, send)
-        path = scope["path"]
-        if path in ("/", "/index.html") or path.startswith("/static/"):
-            async def send_with_headers(message):
-                if message["type"] == "http.response.start":
-                    message = {**message, "headers": [*message.get("headers", []), *_PAGE_HEADERS]}
-                await send(message)
-            return await self.app(scope, receive, send_with_headers)
-        return await self.app(scope, receive, send)
-
-
-_PAGE_HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                                 b"connect-src 'self'; frame-ancestors 'none'"),
-    (b"x-content-type-options", b"nosniff"),
-]
-
-
-def host_name(header: str) -> str:
-    """The name in a Host header, without port, lower case: `[::1]:8000` → `::1`."""
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header[1:header.find("]")] if "]" in header else header
-    name, _, port = header.rpartition(":")
-    if name and port.isdigit() and ":" not in name:
-        header = name
-    return header.rstrip(".")
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _lone_surrogate(data: object) -> str | None:
-    """The first lone surrogate among the keys and strings of `data`, else None. `"\\ud800"` is
-    JSON syntax but no character: echoed in a message, it could not be written back as UTF-8
-    (a 500, found by tests/fuzz/test_api_fuzz.py). A well-formed pair is one character by now."""
-    stack = [data]
-    while stack:  # no recursion: the nesting may be as deep as json.loads allows
-        item = stack.pop()
-        if isinstance(item, str):
-            found = _SURROGATE.search(item)
-            if found:
-                return found.group()
-        elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return None
-
-
-class _BadNumber(ValueError):
-    pass
-
-
-def _exact_number(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - json only hands over number syntax
-        raise _BadNumber(f"{text} : pas un nombre") from None
-    if value and abs(value.adjusted()) > MAX_EXPONENT:
-        raise _BadNumber(f"{text} : nombre hors limites")
+def _case(value: object, field: str) -> dict:
+    if not isinstance(value, dict):
+        raise ApiError(422, INVALID, [f"{field}: un cas est un objet (physician, contract, …), pas {json_kind(value)}"])
     return value
 
 
-def _no_constant(name: str):
-    raise _BadNumber(f"{name} : pas un nombre qu'un cas puisse contenir")
+async def _registry(registry: Registry, body: dict) -> Registry:
+    """The registry under the request's assumptions (compiled once per set of them, a few kept)."""
+    official_only = flag(body, "official_only", False)
+    hypotheses = texts(body, "assume")
+    if not official_only and not hypotheses:
+        return registry
+    try:
+        assumptions = load_assumptions(official_only=official_only, texts=hypotheses)
+        return await run_in_threadpool(registry.with_assumptions, assumptions)
+    except RulesetError as exc:
+        raise ApiError(422, "hypothèse invalide", api_text.hypothesis_problems(exc)) from None
 
 
-def _json_kind(value: object) -> str:
-    return {dict: "un objet", list: "une liste", str: "un texte", bool: "un booléen", type(None): "null"}.get(
-        type(value), "un nombre")
-
-
-def _object(data: object, fields: dict[str, bool]) -> dict:
-    """Check the envelope: an object with known fields, the required ones present."""
-    if not isinstance(data, dict):
-        raise ApiError(422, INVALID, [f"le corps est un objet de champs {', '.join(fields)}, "
-                                      f"pas {_json_kind(data)}"])
-    problems = []
-    for key in data:
-        if key not in fields:
-            problems.append(f"{key}: champ inconnu" + (_suggest(key, fields) or f" ; champs connus : {', '.join(fields)}"))
-    for key, required in fields.items():
-        if required and key not in data:
-            problems.append(f"{key}: champ obligatoire manquant")
-    if problems:
-        raise ApiError(422, INVALID, problems)
-    return data
-
-
-def _date(value: object, field: str) -> dt.date:
-    if value is None:
-        return dt.date.today()
-    if isinstance(value, str) and _DATE.match(value):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ApiError(422, INVALID, [f"{field}: une date AAAA-MM-JJ est attendue, pas {json.dumps(value, default=str)}"])
-
-
-def _outputs(value: object) -> list[str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or not value:
-        raise ApiError(422, INVALID, ["outputs: une liste non vide de noms de résultats est attendue"])
-    return value
-
-
-def _evaluate(registry: Registry, case: dict, on: dt.date, outputs: list[str] | None, where: str) -> Result:
-    """The engine's evaluation, its refusals turned into 422s naming the field at fault."""
+@contextmanager
+def _refusals(registry: Registry, on: dt.date, where: str):
+    """The engine's refusals as ApiErrors naming the field at fault, in French."""
     prefix = f"{where}." if where else ""
     try:
-        return evaluate(case, on, registry, outputs)
+        yield
     except CaseError as exc:
-        raise ApiError(422, "cas invalide" if where else INVALID, [prefix + p for p in exc.problems]) from None
+        raise ApiError(422, "cas invalide" if where else INVALID,
+                       [prefix + api_text.problem(p) for p in exc.problems]) from None
     except NoRulesetError:
-        spans = ", ".join(f"{m.id} (du {V.display(m.effective_from)}"
-                          + (f" au {V.display(m.effective_until)})" if m.effective_until else ", sans date de fin)")
-                          for m in registry.timeline())
-        text = f"aucun texte n'est en vigueur le {V.display(on)} ; les textes couvrent : {spans}"
+        text = api_text.no_ruleset(registry, on)
         raise ApiError(422, text, [f"on: {text}"]) from None
     except EvaluationError as exc:
-        text = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        if exc.message.startswith("unknown output"):
-            raise ApiError(422, INVALID, [f"outputs: {text}"]) from None
-        raise ApiError(422, f"le texte ne donne pas de valeur pour ce cas : {text}") from None
-    except MillesimeError as exc:
-        raise ApiError(422, str(exc)) from None
+        unknown = api_text.unknown_outputs(exc)
+        if unknown is not None:
+            raise ApiError(422, INVALID, [f"outputs: {unknown}"]) from None
+        raise ApiError(422, "le texte ne donne pas de valeur pour ce cas : "
+                       + api_text.evaluation_error(exc, registry)) from None
+
+
+def _evaluate(registry: Registry, case: dict, on: dt.date, outputs: list[str] | None, where: str,
+              partial: bool = False) -> Result:
+    """The engine's evaluation (with explanations: `reliance` needs them), its refusals in French."""
+    with _refusals(registry, on, where):
+        if not partial:
+            return evaluate(case, on, registry, outputs)
+        found = evaluate_partial(registry, case, on, outputs, stop_on_error=True)
+        _refuse_missing(found, where, registry)
+        return found.result
+
+
+def _refuse_missing(found, where: str, registry: Registry) -> None:
+    missing = found.missing_required()
+    if missing:
+        prefix = f"{where}." if where else ""
+        raise ApiError(422, "cas incomplet", [
+            f"{prefix}{r.path}: champ obligatoire manquant ({registry.entries[r.ruleset].model.inputs[r.path].label})"
+            for r in missing])
+
+
+def _contract(registry: Registry, case: dict, on: dt.date, partial: bool) -> dict:
+    with _refusals(registry, on, "case"):
+        if not partial:  # the case checked whole, as /evaluate checks it
+            entry = registry.in_force(on)
+            validate(entry.model, entry.schema, case)
+        found = evaluate_partial(registry, case, on, stop_on_error=True, extras=CONTRACT_EXTRAS)
+        _refuse_missing(found, "case", registry)
+        try:
+            return contract_view(registry, case, on, main=found)
+        except NoContract:
+            raise ApiError(422, INVALID, ["case.contract: un contrat est attendu (signed_on, option, …) ; sans "
+                                          "contrat, POST /options dit ce que chaque option apporterait"]) from None
+
+
+def _questions(registry: Registry, case: dict, on: dt.date, outputs: list[str] | None) -> dict:
+    with _refusals(registry, on, "case"):
+        found = evaluate_partial(registry, case, on, outputs)
+    m = found.result.ruleset
+    out = {"date": on.isoformat(),
+           "ruleset": {"id": m.id, "title": m.header.title, "effective_from": _iso(m.effective_from),
+                       "effective_until": _iso(m.effective_until)},
+           **questions_json(found, registry)}
+    if found.errors:
+        out["errors"] = {name: api_text.evaluation_error(exc, registry) for name, exc in found.errors.items()}
+    return out
 
 
 # ---------------------------------------------------------------- responses
@@ -466,88 +425,3 @@ def ruleset_detail(m) -> dict:
         "outputs": list(m.outputs),
         "references": [{"name": r.name, "title": r.title, "url": r.url} for r in m.references.values()],
     }
-
-
-def options_json(result: Result) -> dict:
-    """Eligibility and the options, each figure with a self-contained explanation tree."""
-    labels = result.labels()
-    refs = result.references()
-    base = result.to_json(with_explanation=False)
-    values = result.values
-    out: dict[str, Any] = {
-        "date": base["date"],
-        "ruleset": base["ruleset"],
-        "eligible": base["results"]["eligible"],
-        "ineligibility_reasons": base["results"]["ineligibility_reasons"],
-        "options": base["results"]["options"],
-    }
-    if "not_established" in base:
-        out["not_established"] = base["not_established"]
-    out["why"] = {"eligible": why(result.explanation["eligible"], refs, labels)}
-    offers = values["options"]
-    if isinstance(offers, list):
-        offer_nodes = [c for c in result.explanation["options"].children if c.kind == "rule"]
-        for item, offer in zip(out["options"], offers):
-            item["label"] = labels.get(offer["option"], offer["option"])
-            item["display"] = {
-                "amounts": [V.display(a, _MONEY, labels) for a in offer["amounts"]],
-                "additional_patients_mt": V.display(offer.get("additional_patients_mt"), None, labels),
-                "additional_file_active": V.display(offer.get("additional_file_active"), None, labels),
-            }
-            node = next((n for n in offer_nodes if isinstance(n.value, dict) and n.value.get("option") ==
-                         offer["option"] and n.value == offer), None)
-            item["why"] = _offer_why(offer, node, refs, labels)
-    return out
-
-
-def _offer_why(offer: dict, node, refs, labels) -> dict:
-    """One explanation per figure of an offer: the node that computed it when it can be found
-    among the offer's dependencies (same value, expected rule), else the whole offer."""
-    if node is None:
-        return {}
-    whole = None
-
-    def fallback():
-        nonlocal whole
-        if whole is None:
-            whole = why(node, refs, labels)
-        return whole
-
-    def pick(candidates, value):
-        match = next((c for c in candidates if c.value == value), None)
-        return why(match, refs, labels) if match is not None else fallback()
-
-    amount_nodes = [c for c in node.children if c.kind == "rule" and c.name == "amount"]
-    if len(amount_nodes) == len(offer["amounts"]):
-        amounts = [why(n, refs, labels) if n.value == a else fallback()
-                   for n, a in zip(amount_nodes, offer["amounts"])]
-    else:
-        amounts = [fallback() for _ in offer["amounts"]]
-    additional = [c for c in node.children if c.kind == "rule" and c.name == "additional_for"]
-    mt, fa = offer.get("additional_patients_mt"), offer.get("additional_file_active")
-    return {
-        "amounts": amounts,
-        "additional_patients_mt": None if mt is None else pick(additional[:1] or additional, mt),
-        "additional_file_active": None if fa is None else pick(list(reversed(additional)), fa),
-    }
-
-
-def why(node: explain.Node, refs: dict, labels: dict, seen: set | None = None) -> dict:
-    """A node as explain.to_json gives it, with its French display and without server paths."""
-    seen = set() if seen is None else seen
-    out = {"kind": node.kind, "name": node.name, "label": node.label,
-           "value": V.to_json(node.value, node.type), "display": V.display(node.value, node.type, labels),
-           "ruleset": node.ruleset}
-    if id(node) in seen:
-        out["see_above"] = True
-        return out
-    seen.add(id(node))
-    if node.expr is not None and node.kind not in ("input", "table"):
-        out["expression"] = " ".join(node.expr.split())
-    if node.sources:
-        out["sources"] = [explain.source_json(s, refs.get(node.ruleset, {})) for s in node.sources]
-    if node.note:
-        out["note"] = node.note
-    if node.children:
-        out["inputs"] = [why(c, refs, labels, seen) for c in node.children]
-    return out

@@ -191,14 +191,15 @@ def problems(r, status=422):
 
 def test_bad_field_value_is_named(client):
     got = problems(client.post("/options", json={"physician": {**GP, "sector": 3}, "on": "2024-07-01"}))
-    assert got == ["physician.sector: input should be less than or equal to 2 (got 3)"]  # the engine's words
+    # the engine's words (« input should be less than or equal to 2 (got 3) »), in French at the API's edge
+    assert got == ["physician.sector: doit être inférieur ou égal à 2 (reçu : 3)"]
 
 
 def test_unknown_and_missing_fields(client):
     physician = {k: v for k, v in GP.items() if k != "optam"} | {"sectr": 1}
     got = problems(client.post("/evaluate", json={"case": {"physician": physician}, "on": "2024-07-01"}))
-    assert any(p.startswith("case.physician.optam: required field missing") for p in got)
-    assert any(p.startswith("case.physician.sectr: unknown field") and "sector" in p for p in got)
+    assert "case.physician.optam: champ obligatoire manquant (Adhésion à l'OPTAM ou à l'OPTAM-CO)" in got
+    assert "case.physician.sectr: champ inconnu ; vouliez-vous dire « sector » ?" in got
     got = problems(client.post("/options", json={"physicien": GP}))
     assert got[0] == "physicien: champ inconnu ; vouliez-vous dire « physician » ?"
     assert "physician: champ obligatoire manquant" in got
@@ -206,7 +207,8 @@ def test_unknown_and_missing_fields(client):
 
 def test_bad_enum_value(client):
     got = problems(client.post("/options", json={"physician": {**GP, "specialty": "generaliste"}, "on": "2024-07-01"}))
-    assert got[0].startswith("physician.specialty: 'generaliste' is not a known specialty")
+    assert got[0].startswith("physician.specialty: 'generaliste' n'est pas une valeur possible (specialty) ; "
+                             "valeurs possibles : medecine_generale, pediatrie, ")
 
 
 def test_dates(client):
@@ -222,7 +224,9 @@ def test_dates(client):
 
 def test_unknown_output(client):
     got = problems(client.post("/evaluate", json={"case": {"physician": GP}, "on": "2024-07-01", "outputs": ["aide"]}))
-    assert got[0].startswith("outputs: unknown output `aide`")
+    assert got == ["outputs: résultat inconnu « aide » dans le texte convention_2024 ; vouliez-vous dire « aid_due » ?"]
+    got = problems(client.post("/evaluate", json={"case": {"physician": GP}, "on": "2024-07-01", "outputs": ["xyz"]}))
+    assert got[0].startswith("outputs: résultat inconnu « xyz » dans le texte convention_2024 ; résultats : eligible, ")
 
 
 @pytest.mark.parametrize("body, status, needle", [
@@ -289,7 +293,10 @@ def test_openapi_describes_the_endpoints(client):
     spec = client.get("/openapi.json").json()
     assert {"/evaluate", "/options", "/rulesets", "/rulesets/{ruleset_id}"} <= set(spec["paths"])
     body = spec["paths"]["/evaluate"]["post"]["requestBody"]["content"]["application/json"]
-    assert set(body["schema"]["properties"]) == {"case", "on", "outputs"}
+    assert set(body["schema"]["properties"]) == {"case", "on", "outputs", "explain", "partial", "official_only",
+                                                 "assume"}
+    assert {"/contract", "/questions", "/why"} <= set(spec["paths"])
+    assert "Hypothesis files, as texts" in json.dumps(spec["paths"]["/options"]["post"]["requestBody"])
     assert {"413", "415"} <= set(spec["paths"]["/options"]["post"]["responses"])
 
 
@@ -364,9 +371,9 @@ def test_allowed_hosts_are_added_to_localhost():
 def test_a_boolean_is_not_a_number(client, field):
     # `true` was read as 1: a count, a sector, an amount take numbers only
     got = problems(client.post("/options", json={"physician": {**GP, field: True}, "on": "2024-07-01"}))
-    assert got == [f"physician.{field}: a yes/no value is not a number (got True)"]
+    assert got == [f"physician.{field}: une valeur oui/non n'est pas un nombre (reçu : true)"]
     got = problems(client.post("/evaluate", json={"case": {"physician": {**GP, field: False}}, "on": "2024-07-01"}))
-    assert got == [f"case.physician.{field}: a yes/no value is not a number (got False)"]
+    assert got == [f"case.physician.{field}: une valeur oui/non n'est pas un nombre (reçu : false)"]
 
 
 def test_the_in_force_cache_stays_bounded():
