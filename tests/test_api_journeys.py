@@ -196,8 +196,8 @@ def test_a_hypothesis_decides_the_aid_due_and_is_listed_in_reliance(client):
      "comprise entre 1045 et 1503"),
     ('hypotheses "H"\nassume combined_rate reading moyenne because "x"\n',
      "assume[1]: ligne 2, colonne 8 : « combined_rate » n'a pas de lecture « moyenne »"),
-    ('hypotheses "H"\nassume gp_p30 = 700 because "x"\n',
-     "assume[1]: ligne 2, colonne 8 : « gp_p30 » est établi dans le texte reglement_arbitral_2023 (sa valeur est "
+    ('hypotheses "H"\nassume advance_share = 40 % because "x"\n',
+     "assume[1]: ligne 2, colonne 8 : « advance_share » est établi dans le texte reglement_arbitral_2023 (sa valeur est "
      "donnée par le texte) : une hypothèse ne fixe que ce que les textes laissent ouvert"),
     ('hypotheses "H"\nassume = 3\n', "assume[1]: ligne 2, colonne 8 : élément inattendu : `=`"),
 ])
