@@ -34,7 +34,10 @@ def cells(v: Vec, t: T.Type, rows, n: int, cell=V.text_cell):
     else:
         d = np.full(size, v.data) if np.ndim(v.data) == 0 else v.data[rows]
         uniq, codes = _distinct(d)
-        texts = [cell(_json(v, u, t)) for u in uniq]
+        if v.kind == "date" and len(uniq) > 64:  # ISO texts by Arrow, not one Python date each
+            texts = _iso_dates(uniq, cell)
+        else:
+            texts = [cell(_json(v, u, t)) for u in uniq]
     if v.none is not None:
         nn = v.none[rows]
         if nn.any():
@@ -175,6 +178,21 @@ def _distinct(d):
         return uniq, inverse.astype(np.int64).reshape(-1)
     enc = pa.array(d).dictionary_encode()
     return enc.dictionary.to_numpy(zero_copy_only=False), enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _iso_dates(days, cell) -> list:
+    """`cell` of each date (days since 1970-01-01) as the row engine writes it (ISO 8601); a day
+    outside years 1–9999 (a row past a list's end holds any value) is written as none."""
+    import pyarrow as pa
+    inside = (days >= _DAY_FIRST) & (days <= _DAY_LAST)
+    iso = pa.array(np.where(inside, days, 0).astype(np.int32), pa.date32()).cast(pa.string()).to_pylist()
+    if cell is V.text_cell:
+        return [x if ok else None for x, ok in zip(iso, inside.tolist())]
+    return ['"' + x + '"' if ok else "null" for x, ok in zip(iso, inside.tolist())]
+
+
+_DAY_FIRST = dt.date(1, 1, 1).toordinal() - EPOCH
+_DAY_LAST = dt.date(9999, 12, 31).toordinal() - EPOCH
 
 
 def _json(v: Vec, u, t):
