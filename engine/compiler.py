@@ -801,20 +801,21 @@ class _Compiler:
             return self._strict([e.left, e.right], L, lambda ev, env, a, b: fn(a, b),
                                 lambda a, b: U.arith(op, a, b))
 
+        def by_zero():
+            return EvaluationError(f"division by zero in `{e.text}`", e.loc,
+                                   hint=f"`{e.right.text}` is 0 for this case: guard the division with `if`")
+
         def arith(ev, env, a, b):
-            if b == 0:
-                raise EvaluationError(f"division by zero in `{e.text}`", e.loc,
-                                      hint=f"`{e.right.text}` is 0 for this case: guard the division with `if`")
-            return V.divide(a, b)
+            try:
+                return U.quotient(a, b)
+            except ZeroDivisionError:
+                raise by_zero() from None
 
         def arith_open(a, b):
-            if b == 0 and not isinstance(b, NotEstablished):
-                return U.top(a.reason, a.decided_by, a.loc)
             try:
-                return U.divide(a, b, V.divide)
-            except U.Empty:
-                raise EvaluationError(f"division by zero in `{e.text}`", e.loc,
-                                      hint=f"`{e.right.text}` is 0 for this case: guard the division with `if`") from None
+                return U.quotient_open(a, b)
+            except ZeroDivisionError:
+                raise by_zero() from None
         return self._strict([e.left, e.right], L, arith, arith_open)
 
     def _Negate(self, e, L):
@@ -979,6 +980,21 @@ def _cell_thunk(table: CompiledTable, row: int, column: int) -> Fn:
     return cell
 
 
+def narrowing_comparisons(condition: ast.Expr, L: frozenset) -> list:
+    """The comparisons of a condition (`p >= 90 and p < 95`) that narrow a rule parameter: (its
+    name, the operator seen from it, the other side, the comparison). Every engine narrows by these."""
+    found = []
+    parts = condition.operands if isinstance(condition, ast.Logic) and condition.op == "and" else [condition]
+    for part in parts:
+        if not isinstance(part, ast.Compare):
+            continue
+        for side, other, op in ((part.left, part.right, part.op), (part.right, part.left, U.flip(part.op))):
+            if isinstance(side, ast.Name) and side.name in L:
+                found.append((side.name, op, other, part))
+                break
+    return found
+
+
 class Narrowing:
     """How a condition narrows the rule parameters it compares (`p >= 90 and p < 95`): in the branch
     where it holds, each compared parameter lies where its comparison holds; where it fails, only a
@@ -990,16 +1006,8 @@ class Narrowing:
 
     @classmethod
     def of(cls, compiler: "_Compiler", condition: ast.Expr, L: frozenset) -> "Narrowing":
-        tests = []
-        parts = condition.operands if isinstance(condition, ast.Logic) and condition.op == "and" else [condition]
-        for part in parts:
-            if not isinstance(part, ast.Compare):
-                continue
-            for side, other, op in ((part.left, part.right, part.op), (part.right, part.left, U.flip(part.op))):
-                if isinstance(side, ast.Name) and side.name in L:
-                    tests.append((side.name, op, compiler.expr(other, L), compiler.expr(part, L)))
-                    break
-        return cls(tests)
+        return cls([(name, op, compiler.expr(other, L), compiler.expr(part, L))
+                    for name, op, other, part in narrowing_comparisons(condition, L)])
 
     def narrow(self, ev, env, holds: bool):
         """`env` with the compared parameters narrowed, None when the branch cannot be taken."""

@@ -48,6 +48,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from . import values as V
 from .values import NotEstablished, Unknown, depends_on, round_value
 
 MAX_MEMBERS = 32  # a set of possible values larger than this is `top` (documented in docs/dsl.md)
@@ -311,6 +312,26 @@ def divide(a, b, exact_divide):
             corners.extend(_quotients(x, y, side, exact_divide))
     low, high = min(corners, key=_key), max(corners, key=_key)
     return make_range(_finite(low), _finite(high), deciders, reason)
+
+
+def quotient(a, b):
+    """`a / b` of two values (the language's division, every engine's): 28 significant digits;
+    ZeroDivisionError when b is 0."""
+    if b == 0:
+        raise ZeroDivisionError
+    return V.divide(a, b)
+
+
+def quotient_open(a, b):
+    """`a / b` where an operand is not established: nothing known when b is an established 0
+    (some world may not divide at all), else the quotient of the ranges; ZeroDivisionError when
+    every world divides by 0."""
+    if b == 0 and not isinstance(b, NotEstablished):
+        return top(a.reason, a.decided_by, a.loc)
+    try:
+        return divide(a, b, V.divide)
+    except Empty:
+        raise ZeroDivisionError from None
 
 
 def _quotients(x, y, side, exact_divide) -> list:

@@ -365,17 +365,8 @@ def merge(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
 
 def _pick(n, pairs):
     """Per row, the codes of the pair (mask, codes) whose mask holds there (masks disjoint, or the
-    first one wins); 0 elsewhere."""
-    out = taken = None
-    for m, codes in pairs:
-        if m is None:
-            continue
-        if out is None:
-            out = np.zeros(n, np.int32)
-        sel = ANDNOT(m, taken)
-        out = select(sel, np.int32(0) if codes is None else codes, out)
-        taken = OR(taken, m)
-    return out
+    first one wins); 0 elsewhere — as `first_why` does for reasons."""
+    return first_why(n, *pairs)
 
 
 def _merge_bounds(n, scale, parts):

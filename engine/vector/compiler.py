@@ -14,8 +14,7 @@ from .columns import ANDNOT, DAY_MAX, DAY_MIN, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT
 from .headings import Axis, symbol_lookup
 from .lists import CollectionExprs, field_of, map_member
 from . import objects, open as open_, quotients
-from .. import uncertain as U
-from ..compiler import UNSET
+from ..compiler import UNSET, narrowing_comparisons
 from ..unknowns import literal_unknown
 
 # ---------------------------------------------------------------- the compiler
@@ -167,16 +166,8 @@ class _Compiler(CollectionExprs):
 
     def narrowing(self, condition: ast.Expr, L: frozenset) -> "open_.Narrowing":
         """compiler.Narrowing.of, in columns."""
-        tests = []
-        parts = condition.operands if isinstance(condition, ast.Logic) and condition.op == "and" else [condition]
-        for part in parts:
-            if not isinstance(part, ast.Compare):
-                continue
-            for side, other, op in ((part.left, part.right, part.op), (part.right, part.left, U.flip(part.op))):
-                if isinstance(side, ast.Name) and side.name in L:
-                    tests.append((side.name, op, self.expr(other, L), self.expr(part, L)))
-                    break
-        return open_.Narrowing(tests)
+        return open_.Narrowing([(name, op, self.expr(other, L), self.expr(part, L))
+                                for name, op, other, part in narrowing_comparisons(condition, L)])
 
     # -- leaves
     def _Literal(self, e, L):

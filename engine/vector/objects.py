@@ -182,7 +182,7 @@ def strict(n: int, operands: list, compute, abstract=None) -> Vec:
                     out[i] = _open(vals)
             else:
                 out[i] = compute(*vals)
-        except (_Err, ArithmeticError, ValueError, TypeError, OverflowError, U.Empty):
+        except (_Err, ArithmeticError, ValueError, TypeError, OverflowError, U.Empty):  # ZeroDivisionError too
             bad[i] = True
     topped = open_._full(scan.topped, n)
     result = from_values(n, out, rows, OR(scan.defer, bad if bad.any() else None))
@@ -194,20 +194,9 @@ def strict(n: int, operands: list, compute, abstract=None) -> Vec:
 
 
 def divide(n: int, a: Vec, b: Vec) -> Vec:
-    """`a / b` (compiler._Arith): 28 significant digits; by zero, the row engine's error."""
-    def compute(x, y):
-        if y == 0:
-            raise _Err
-        return V.divide(x, y)
-
-    def abstract(x, y):
-        if y == 0 and not isinstance(y, NotEstablished):
-            return U.top(x.reason, x.decided_by, x.loc)
-        try:
-            return U.divide(x, y, V.divide)
-        except U.Empty:
-            raise _Err from None
-    return strict(n, [a, b], compute, abstract)
+    """`a / b` (uncertain.quotient and quotient_open, as compiler._Arith): by zero, the row
+    engine's error."""
+    return strict(n, [a, b], U.quotient, U.quotient_open)
 
 
 def arith(n: int, op: str, a: Vec, b: Vec) -> Vec:
