@@ -9,6 +9,7 @@ is small enough to read at a glance.
 import csv
 import datetime as dt
 import json
+from decimal import Decimal
 import os
 import signal
 import subprocess
@@ -314,9 +315,12 @@ def test_float32_parquet_columns_read_as_the_shortest_decimal_of_their_width(tmp
     got = [(r["share"], r["share_read"], r["above"]) for r in read_csv(tmp_path / "out.csv")]
     # 0.1 is not above 0.1; read through float64 it was 0.10000000149011612, above
     assert got == [("0.1", "0.1", "false"), ("0.15", "0.15", "true"), ("", "", "")]
-    out = evaluate_table(table, TEXTS_ON, texts, ["share_read", "above"], engine=engine)
+    out = evaluate_table(table, TEXTS_ON, texts, ["share_read", "above"], engine=engine, typed=False)
     assert out.column("share_read").to_pylist() == ["0.1", "0.15", None]
     assert out.column("above").to_pylist() == ["false", "true", None]
+    typed = evaluate_table(table, TEXTS_ON, texts, ["share_read", "above"], engine=engine)
+    assert typed.column("share_read").to_pylist() == [Decimal("0.1"), Decimal("0.15"), None]
+    assert typed.column("above").to_pylist() == [False, True, None]
 
 
 def test_evaluate_table_keeps_no_text_of_a_finished_run(texts):
@@ -327,7 +331,7 @@ def test_evaluate_table_keeps_no_text_of_a_finished_run(texts):
     names = [f"physician {i}" for i in range(2000)] + ["Bob"]
     out = evaluate_table(pa.table({"name": names}), TEXTS_ON, texts, ["label", "is_bob"], engine="vector")
     assert out.column("label").to_pylist() == names
-    assert out.column("is_bob").to_pylist() == ["false"] * 2000 + ["true"]
+    assert out.column("is_bob").to_pylist() == [False] * 2000 + [True]
     assert len(vector._NAMES.codes) == before  # was before + 2000: every text ever seen, for good
     again = [f"other {i}" for i in range(2000)]
     evaluate_table(pa.table({"name": again}), TEXTS_ON, texts, ["label"], engine="vector")
