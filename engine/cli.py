@@ -353,5 +353,45 @@ def batch_command(input_file, on, out, outputs, progress, engine, official_only,
     sys.exit(1 if summary.failed else 0)
 
 
+@main.command("compare")
+@click.argument("population", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--reform", "reform", type=click.Path(path_type=Path), required=True,
+              help="The reform: a ruleset file (or folder) laid over the baseline's timeline.")
+@click.option("--baseline", "baseline", type=click.Path(path_type=Path), default=None,
+              help="Another reform as baseline (laid over the shipped timeline); the shipped rulesets by default.")
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Compare on this date: the payments listed then, by calendar year.")
+@click.option("--years", "years", default=None, metavar="FIRST..LAST",
+              help="Compare the payments of these calendar years (e.g. 2025..2030).")
+@click.option("--weight", "weight", default=None, metavar="COLUMN", help="Weight each row by this column.")
+@click.option("--by", "by", default=None, metavar="COLUMNS", help="Totals by group of these columns (comma-separated).")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for rows.parquet, summary.json and report.html.")
+@click.option("--engine", type=click.Choice(["auto", "vector", "row"]), default="auto", show_default=True)
+@assumption_options
+@rulesets_option
+def compare_command(population, reform, baseline, on, years, weight, by, out, engine, official_only, assume,
+                    rulesets_dir):
+    """Cost a reform on a population (.csv, .jsonl or .parquet): baseline and reform on the same rows.
+
+    Writes DIR/rows.parquet (each row, both values and their difference), DIR/summary.json (totals by
+    year, winners and losers, groups) and DIR/report.html (a French page with charts). See docs/batch.md."""
+    from . import compare_files
+    if (on is None) == (years is None):
+        raise CliError("donner soit --on DATE, soit --years PREMIÈRE..DERNIÈRE (l’un des deux, pas les deux)")
+    if not population.is_file():
+        raise CliError(f"{population} : cette population n’existe pas")
+    base = _registry(rulesets_dir, official_only, assume, baseline)
+    changed = _registry(rulesets_dir, official_only, assume, reform)
+    groups = [c.strip() for c in by.split(",") if c.strip()] if by else []
+    summary = compare_files.run(population, base, changed, on.date() if on else None, years, weight, groups, out,
+                                engine)
+    from .report_html import euros
+    click.echo(f"{summary['rows']} ligne(s) comparée(s), {summary['errors']} en erreur ; écart total : "
+               f"{euros(summary['total']['difference'])} ; {summary['winners']} gagnant(s), {summary['losers']} "
+               f"perdant(s) → {out}", err=True)
+    sys.exit(1 if summary["errors"] else 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
