@@ -79,8 +79,8 @@ class _Group(click.Group):
         except CliError as exc:
             click.echo(f"erreur : {exc}", err=True)
             ctx.exit(1)
-        except MillesimeError as exc:
-            click.echo(f"error: {exc.render()}", err=True)
+        except MillesimeError as exc:  # a refusal written in French (`french`) says « erreur : »
+            click.echo(f"erreur : {exc}" if getattr(exc, "french", False) else f"error: {exc.render()}", err=True)
             ctx.exit(1)
         except ModuleNotFoundError as exc:
             library = (exc.name or "").partition(".")[0]

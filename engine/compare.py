@@ -46,6 +46,7 @@ ELIGIBLE = "eligible"
 
 class CompareError(MillesimeError):
     """A comparison that cannot be run as asked (unknown column, bad range of years…): said in French."""
+    french = True  # the CLI prints it after « erreur : »
 
 
 # ---------------------------------------------------------------- the period
@@ -291,8 +292,14 @@ def compare_rows(table, baseline: Registry, reform: Registry, period: Period, we
 
 def _case_columns(arrow, carried: set, registry: Registry, on: dt.date):
     """The columns evaluated: all but the carried ones that are not columns of a case."""
-    from .flat import FlatSchema
+    from .flat import ROW, FlatSchema
     known = FlatSchema.of(registry.in_force(on).model).columns
+    unknown = [c for c in arrow.column_names if c not in known and c not in carried and c != ROW]
+    if unknown:
+        listed = ", ".join(f"« {c} »" for c in unknown)
+        raise CompareError(f"colonne{'s' if len(unknown) > 1 else ''} inconnue{'s' if len(unknown) > 1 else ''} "
+                           f"{listed} : ni une donnée du dossier, ni une colonne nommée par --weight ou --by ; "
+                           "les données d'un dossier sont : " + ", ".join(known))
     dropped = [c for c in carried if c not in known]
     return arrow.drop_columns(dropped) if dropped else arrow
 
@@ -364,10 +371,11 @@ def _field(name: str):
 
 
 def _unknown_column(option: str, name: str, columns: list[str]) -> str:
-    from dsl.errors import did_you_mean
-    hint = did_you_mean(name, columns)
-    return (f"{option} {name} : la population n'a pas de colonne « {name} »"
-            + (f" ({hint})" if hint else "") + " ; ses colonnes sont : " + ", ".join(columns))
+    import difflib
+    close = difflib.get_close_matches(name, columns, n=1)
+    hint = f" (vouliez-vous dire « {close[0]} » ?)" if close else ""
+    return f"{option} {name} : la population n'a pas de colonne « {name} »{hint} ; ses colonnes sont : " + \
+        ", ".join(columns)
 
 
 # ---------------------------------------------------------------- the summary
