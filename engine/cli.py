@@ -34,6 +34,7 @@ on_option = click.option(
 
 # The pip extra that provides each optional library (pyproject.toml).
 OPTIONAL_LIBRARIES = {"pyarrow": "batch", "polars": "batch", "numpy": "vector", "fastapi": "serve",
+                      "dask": "distributed", "distributed": "distributed", "pandas": "distributed",
                       "starlette": "serve", "uvicorn": "serve", "h11": "serve", "httpx": "serve",
                       "mkdocs": "docs"}
 
