@@ -278,3 +278,17 @@ def test_a_failure_leaves_no_file_and_no_temporary(tmp_path, reform_file, monkey
                                        "--out", str(out)])
     assert isinstance(result.exception, RuntimeError), result.output
     assert list(out.iterdir()) == []  # neither rows.parquet nor a hidden temporary
+
+
+def test_compare_without_pyarrow_is_one_line_naming_the_extra(tmp_path, reform_file, monkeypatch):
+    import sys
+    population = write_population(tmp_path)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # `import pyarrow` now fails as if not installed
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["compare", str(population), "--reform", str(reform_file), "--years",
+                                       "2026..2026", "--weight", "weight", "--by", "region", "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.output == ("erreur : cette commande a besoin de pyarrow, qui n'est pas installé ; il fait partie "
+                             "de l'option « batch » de Millésime : pip install 'millesime[batch]'\n")
+    assert not out.exists()
