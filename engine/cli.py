@@ -385,8 +385,13 @@ def compare_command(population, reform, baseline, on, years, weight, by, out, en
     base = _registry(rulesets_dir, official_only, assume, baseline)
     changed = _registry(rulesets_dir, official_only, assume, reform)
     groups = [c.strip() for c in by.split(",") if c.strip()] if by else []
-    summary = compare_files.run(population, base, changed, on.date() if on else None, years, weight, groups, out,
-                                engine)
+    try:
+        summary = compare_files.run(population, base, changed, on.date() if on else None, years, weight, groups,
+                                    out, engine)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP: the temporaries are already removed
+        signum = getattr(exc, "signum", 2)
+        click.echo(f"interrompu ({signal.Signals(signum).name}) : aucun fichier écrit", err=True)
+        sys.exit(128 + signum)
     from .report_html import euros
     click.echo(f"{summary['rows']} ligne(s) comparée(s), {summary['errors']} en erreur ; écart total : "
                f"{euros(summary['total']['difference'])} ; {summary['winners']} gagnant(s), {summary['losers']} "

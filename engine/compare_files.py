@@ -32,18 +32,24 @@ def period_of(on: dt.date | None, years: str | None, registries: list[Registry])
 def run(path: Path, baseline: Registry, reform: Registry, on: dt.date | None, years: str | None,
         weight: str | None, by: list[str], out: Path, engine: str = "auto") -> dict:
     """Compare the population of `path` into the folder `out`; return the summary."""
-    import pyarrow as pa
     import pyarrow.parquet as pq  # noqa: F401 — a missing pyarrow is said before anything is written
-    from . import report_html
     period = period_of(on, years, [baseline, reform])
     path, out = Path(path), Path(out)
     if out.exists() and not out.is_dir():
         raise CompareError(f"--out {out} : ce n’est pas un dossier")
-    out.mkdir(parents=True, exist_ok=True)
+    from .batch import _signals_as_interrupt
+    with _signals_as_interrupt():  # SIGTERM and SIGHUP as Ctrl-C: the temporaries are removed on the way out
+        return _run(path, baseline, reform, period, weight, by, out, engine)
+
+
+def _run(path: Path, baseline: Registry, reform: Registry, period: Period, weight: str | None, by: list[str],
+         out: Path, engine: str) -> dict:
+    from . import report_html
     names, _, chunks = read_rows(path, CHUNK)
     chunks.close()
     summary = Summary(period, weight, by)
     summary.check_columns([n for n in names if n != ROW])
+    out.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         sweep(out / name)
     writers: list[Writer] = []

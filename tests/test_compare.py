@@ -292,3 +292,34 @@ def test_compare_without_pyarrow_is_one_line_naming_the_extra(tmp_path, reform_f
     assert result.output == ("erreur : cette commande a besoin de pyarrow, qui n'est pas installé ; il fait partie "
                              "de l'option « batch » de Millésime : pip install 'millesime[batch]'\n")
     assert not out.exists()
+
+
+def test_sigterm_during_a_comparison_leaves_no_file(tmp_path, reform_file):
+    """A comparison stopped by SIGTERM: exit status 143, the French message, no file and no temporary.
+    The signal is sent once the run has begun (it has loaded the rulesets and starts evaluating)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    rows = [dict(POPULATION[1], weight="1", region="nord") for _ in range(400)]
+    population = write_population(tmp_path, rows)
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-c", (
+        "import sys, engine.compare as C\n"
+        "original = C.compare_rows\n"
+        "def announced(*a, **k):\n"
+        "    print('started', flush=True)\n"
+        "    return original(*a, **k)\n"
+        "C.compare_rows = announced\n"
+        "import engine.compare_files as F\n"
+        "F.compare_rows = announced\n"
+        "from engine.cli import main\n"
+        "sys.exit(main())"), "compare", str(population), "--reform", str(reform_file), "--years", "2020..2030",
+        "--weight", "weight", "--by", "region", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "started"  # waits for the condition, no fixed sleep
+    os.kill(process.pid, signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert "interrompu (SIGTERM) : aucun fichier écrit" in err
+    assert list(out.iterdir()) == []
