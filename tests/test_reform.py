@@ -155,3 +155,20 @@ def test_unchanged_cells_keep_their_unknowns(reform):
     table = combined.get("reforme_2027").model.tables["aid_amount"]
     assert table.cells[0][0].kind == "unknown"
     assert Decimal(table.cells[2][2].expr.value) == Decimal(24000)
+
+
+def test_both_engines_give_the_same_values_under_a_reform(reform):
+    pa = pytest.importorskip("pyarrow")
+    pytest.importorskip("numpy")
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import realistic as R
+
+    from engine.batch import evaluate_table
+    combined = Registry.load(reform=reform)
+    table = pa.Table.from_pylist(R.rows(300, seed=5))
+    outputs = ["eligible", "annual_aid", "contract_year", "aid_due"]
+    on = dt.date(2028, 6, 1)
+    vector = evaluate_table(table, on, combined, outputs, engine="vector")
+    assert vector.equals(evaluate_table(table, on, combined, outputs, engine="row"))
+    assert Decimal("24000.00") in vector.column("annual_aid").to_pylist()  # the reform's amount is met
