@@ -407,8 +407,10 @@ def summarize(rows, period: Period, weight: str | None = None, by: list[str] | t
 class Summary:
     """The summary, accumulated table after table (a population read chunk by chunk)."""
 
-    def __init__(self, period: Period, weight: str | None = None, by: list[str] | None = None):
-        self.period, self.weight, self.by = period, weight, list(by or [])
+    def __init__(self, period: Period, weight: str | None = None, by: list[str] | None = None,
+                 in_columns: bool = True):
+        """`in_columns=False`: every row added one by one (the reference the column path is tested on)."""
+        self.period, self.weight, self.by, self.in_columns = period, weight, list(by or []), in_columns
         self.total = _Totals(period.year_list)
         self.groups: dict[tuple, _Totals] = {}
         self.differences: list[tuple[Decimal, Decimal]] = []  # (established total difference, weight)
@@ -420,19 +422,124 @@ class Summary:
                 raise CompareError(_unknown_column("--by" if column in self.by else "--weight", column, names))
 
     def add(self, rows) -> None:
+        """Add the rows of a `compare_rows` table: sums and counts in columns (exact decimals), the
+        figures not established cell by cell, with their bounds."""
+        import pyarrow as pa
         from .batch import _polars_module
         polars = _polars_module(rows)
         arrow = rows.to_arrow() if polars is not None else rows
         self.check_columns(arrow.column_names)
-        for row in arrow.to_pylist():
-            self.number += 1
-            w = read_weight(row[self.weight], self.number, self.weight) if self.weight else None
+        n = arrow.num_rows
+        first = self.number + 1
+        self.number += n
+        weights = _weights(arrow.column(self.weight)) if self.weight else None
+        if not self.in_columns or (self.weight and weights is None):
+            self._add_rows(arrow, first)
+            return
+        if self.weight:
+            for number, w in enumerate(arrow.column(self.weight).to_pylist(), start=first):
+                read_weight(w, number, self.weight)  # the refusals of the row-by-row path
+        self._add_columns(arrow, weights)
+
+    def _add_rows(self, arrow, first: int) -> None:
+        """Row by row (weights that no decimal column holds exactly; the reference of the tests)."""
+        needed = [f"{key}{suffix}" for key in _figure_names(self.period.year_list) for suffix in MONEY_SUFFIXES]
+        needed += ["error", "outcome", "eligibility_change"] + [f"payments_without_amount__{s}" for s in SIDES]
+        needed += [c for c in [self.weight, *self.by] if c is not None and c not in needed]
+        for number, row in enumerate(arrow.select(needed).to_pylist(), start=first):
+            w = read_weight(row[self.weight], number, self.weight) if self.weight else None
             self.total.add(row, w)
             if self.by:
                 key = tuple(row[c] for c in self.by)
                 self.groups.setdefault(key, _Totals(self.period.year_list)).add(row, w)
             if row["error"] is None and row["payments_total__difference__not_established"] is None:
                 self.differences.append((row["payments_total__difference"], Decimal(1) if w is None else w))
+
+    def _add_columns(self, table, w) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        weighted = w is not None
+        ok = pc.is_null(table.column("error"))
+        zero = pa.scalar(Decimal(0), pa.decimal128(1, 0))
+        columns = {}
+        opened = {}  # figure → the rows where it is not established
+        for key in _figure_names(self.period.year_list):
+            is_open = pc.and_(ok, pc.is_valid(table.column(key + "__not_established")))
+            established = pc.and_(ok, pc.invert(is_open))
+            value = pc.if_else(established, table.column(key), zero.cast(table.column(key).type))
+            columns[key] = pc.multiply(value, w) if weighted else value
+            if not pc.any(is_open).as_py():
+                continue
+            opened[key] = is_open
+            columns[f"open:{key}"] = pc.cast(is_open, pa.int64())
+            for side in ("low", "high"):  # the bounds of the open cells, summed; unbounded if one has none
+                bound = table.column(f"{key}__between_{side}")
+                value = pc.if_else(is_open, pc.fill_null(bound, zero.cast(bound.type)), zero.cast(bound.type))
+                columns[f"{side}:{key}"] = pc.multiply(value, w) if weighted else value
+                columns[f"{side}_missing:{key}"] = pc.cast(pc.and_(is_open, pc.is_null(bound)), pa.int64())
+        for name, values in (("outcome", ("winner", "loser", "unchanged", "undetermined")),
+                             ("eligibility_change", ("newly_eligible", "no_longer_eligible"))):
+            for value in values:
+                hit = pc.fill_null(pc.equal(table.column(name), value), False)
+                columns[f"count:{value}"] = pc.cast(hit, pa.int64())
+                if weighted:
+                    columns[f"weighted:{value}"] = pc.if_else(hit, w, zero.cast(w.type))
+        for side in SIDES:
+            columns[f"without:{side}"] = pc.fill_null(table.column(f"payments_without_amount__{side}"), 0)
+        columns["count:rows"] = pa.array([1] * table.num_rows, pa.int64())
+        columns["count:errors"] = pc.cast(pc.invert(ok), pa.int64())
+        if weighted:
+            columns["weighted:rows"] = pc.if_else(ok, w, zero.cast(w.type))
+        keys = list(self.by) or ["__all"]
+        data = {k: table.column(k) for k in self.by} if self.by else {"__all": pa.array([0] * table.num_rows)}
+        data.update(columns)
+        deciders = self._deciders(table, opened)
+        for result in pa.table(data).group_by(keys).aggregate([(name, "sum") for name in columns]).to_pylist():
+            sums = {name: result[f"{name}_sum"] for name in columns}
+            group = tuple(result[k] for k in self.by)
+            targets = [self.total] + ([self._group(group)] if self.by else [])
+            for totals in targets:
+                totals.absorb(sums, weighted)
+            for key in opened:
+                count = sums[f"open:{key}"]
+                if not count:
+                    continue
+                low = None if sums[f"low_missing:{key}"] else sums[f"low:{key}"]
+                high = None if sums[f"high_missing:{key}"] else sums[f"high:{key}"]
+                figure = Figure(None, low, high, "open", frozenset(deciders.get((key, group), ())))
+                self.total.absorb_open(key, figure, count)
+                if self.by:
+                    self._group(group).absorb_open(key, figure, count)
+        established = pc.and_(ok, pc.is_null(table.column("payments_total__difference__not_established")))
+        differences = table.column("payments_total__difference").filter(established).to_pylist()
+        ws = w.filter(established).to_pylist() if weighted else [Decimal(1)] * len(differences)
+        self.differences.extend(zip(differences, ws))
+
+    def _group(self, key: tuple) -> "_Totals":
+        totals = self.groups.get(key)
+        if totals is None:
+            totals = self.groups[key] = _Totals(self.period.year_list)
+        return totals
+
+    def _deciders(self, table, opened: dict) -> dict:
+        """(figure, group) → the names of the unknowns that would decide its open cells."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        out: dict[tuple, set] = {}
+        for key, is_open in opened.items():
+            rows = table.filter(is_open)
+            names = rows.column(f"{key}__decided_by").combine_chunks()
+            flat = pc.list_flatten(names)
+            if not len(flat):
+                continue
+            parents = pc.list_parent_indices(names)
+            pairs = {"name": flat}
+            for k in self.by:
+                pairs[k] = rows.column(k).combine_chunks().take(parents)
+            distinct = pa.table(pairs).group_by(list(self.by) + ["name"]).aggregate([]).to_pylist()
+            for item in distinct:
+                out.setdefault((key, tuple(item[k] for k in self.by)), set()).add(item["name"])
+        return out
 
     def as_json(self) -> dict:
         out = {"period": self.period.as_json(), "weight": self.weight, **self.total.as_json(),
@@ -519,6 +626,31 @@ class _Totals:
             self.counts[row["eligibility_change"]] += 1
             self.weighted[row["eligibility_change"]] += w
 
+    def absorb(self, sums: dict, weighted: bool) -> None:
+        """Add the sums and counts computed in columns (`Summary._add_columns`): the established
+        figures' sums (the others come through `absorb_open`)."""
+        self.is_weighted = self.is_weighted or weighted
+        for key in self.sums:
+            value = sums[_figure_name(key)]
+            self.sums[key] = self.sums[key] + Figure(value)
+            self.established[key] += value
+        for name in ("winners", "losers", "unchanged", "undetermined", "newly_eligible", "no_longer_eligible"):
+            value = name[:-1] if name in ("winners", "losers") else name
+            self.counts[name] += sums[f"count:{value}"]
+            self.weighted[name] += sums[f"weighted:{value}"] if weighted else sums[f"count:{value}"]
+        self.counts["rows"] += sums["count:rows"]
+        self.counts["errors"] += sums["count:errors"]
+        self.weighted["rows"] += sums["weighted:rows"] if weighted else sums["count:rows"] - sums["count:errors"]
+        for side in SIDES:
+            self.without_amount[side] += sums[f"without:{side}"]
+
+    def absorb_open(self, name: str, figure: Figure, rows: int) -> None:
+        """Add the sum of `rows` figures not established (weighted) to the sum of column `name`."""
+        year, _, side = name[len("payments_"):].partition("__")
+        key = (int(year) if year != "total" else "total", side)
+        self.open_rows[key] += rows
+        self.sums[key] = self.sums[key] + figure
+
     def as_json(self) -> dict:
         def figure(key):
             return _figure_json(self.sums[key], self.open_rows[key], self.established[key])
@@ -530,6 +662,31 @@ class _Totals:
         if self.is_weighted:
             out["weighted"] = {k: _plain(v) for k, v in self.weighted.items()}
         return out
+
+
+def _figure_names(years: list[int]) -> list[str]:
+    return [f"payments_{y}__{s}" for y in years + ["total"] for s in SIDES + ("difference",)]
+
+
+def _figure_name(key: tuple) -> str:
+    return f"payments_{key[0]}__{key[1]}"
+
+
+def _weights(column):
+    """A weight column as exact decimals (decimal128(13, 6): its products with the figures fit 38
+    digits), or None when it cannot be (a float,
+    a text that is not a number, more decimals): then read row by row, which says why."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        if pa.types.is_floating(column.type):
+            return None
+        out = pc.cast(column, pa.decimal128(13, 6))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if out.null_count or (len(out) and pc.min(out).as_py() < 0):
+        return None
+    return out.combine_chunks() if hasattr(out, "combine_chunks") else out
 
 
 def _row_figure(row: dict, name: str) -> Figure:

@@ -323,3 +323,26 @@ def test_sigterm_during_a_comparison_leaves_no_file(tmp_path, reform_file):
     assert process.returncode == 143, err
     assert "interrompu (SIGTERM) : aucun fichier écrit" in err
     assert list(out.iterdir()) == []
+
+
+def test_sums_in_columns_equal_sums_row_by_row(registries):
+    # a realistic population (bench/realistic.py): its established rows summed in Arrow, the others row
+    # by row; the same summary as every row added one by one
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import realistic as R
+
+    from engine.compare import Summary
+    baseline, reform = registries
+    rows = R.rows(300, seed=3)
+    for i, row in enumerate(rows):
+        row["weight"] = ("1", "2.5", "0", "12")[i % 4]
+    period = Period.years(2026, 2029)
+    compared = compare_rows(pa.Table.from_pylist(rows), baseline, reform, period, "weight", by=["specialty"])
+    for weight in (None, "weight"):
+        fast, slow = Summary(period, weight, ["specialty"]), Summary(period, weight, ["specialty"], in_columns=False)
+        fast.add(compared)
+        slow.add(compared)
+        assert fast.as_json() == slow.as_json()
+        assert fast.as_json()["undetermined"] > 0 and fast.as_json()["winners"] > 0
