@@ -422,9 +422,8 @@ class Summary:
                 raise CompareError(_unknown_column("--by" if column in self.by else "--weight", column, names))
 
     def add(self, rows) -> None:
-        """Add the rows of a `compare_rows` table: sums and counts in columns (exact decimals), the
-        figures not established cell by cell, with their bounds."""
-        import pyarrow as pa
+        """Add the rows of a `compare_rows` table: sums, counts and the bounds of the figures not
+        established in columns (exact decimals, by group)."""
         from .batch import _polars_module
         polars = _polars_module(rows)
         arrow = rows.to_arrow() if polars is not None else rows

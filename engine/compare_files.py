@@ -32,7 +32,8 @@ def period_of(on: dt.date | None, years: str | None, registries: list[Registry])
 def run(path: Path, baseline: Registry, reform: Registry, on: dt.date | None, years: str | None,
         weight: str | None, by: list[str], out: Path, engine: str = "auto") -> dict:
     """Compare the population of `path` into the folder `out`; return the summary."""
-    import pyarrow.parquet as pq  # noqa: F401 — a missing pyarrow is said before anything is written
+    import importlib
+    importlib.import_module("pyarrow.parquet")  # a missing pyarrow is said before anything is written
     period = period_of(on, years, [baseline, reform])
     path, out = Path(path), Path(out)
     if out.exists() and not out.is_dir():

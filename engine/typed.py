@@ -197,7 +197,6 @@ class Columns:
 
     def arrays(self, values: list) -> list:
         """One Arrow array per field, for JSON-form `values` (one per row)."""
-        pa = _pa()
         columns = {f.name: [] for f in self.fields}
         for value in values:
             for suffix, v in _parts(value, self.t).items():
