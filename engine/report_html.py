@@ -88,8 +88,8 @@ def render(summary: dict) -> str:
     reform_titles = [r["title"] for r in reform.get("timeline", []) if r["id"] in reform.get("reforms", [])]
     base_titles = [r["title"] for r in baseline.get("timeline", []) if r["id"] in baseline.get("reforms", [])]
     period = summary["period"]
-    when = (f"paiements des années {period['years'][0]} à {period['years'][1]}" if "years" in period
-            else f"paiements connus au {period['on'][8:10]}/{period['on'][5:7]}/{period['on'][:4]}, par année")
+    when = (f"versements des années {period['years'][0]} à {period['years'][1]}" if "years" in period
+            else f"versements connus au {period['on'][8:10]}/{period['on'][5:7]}/{period['on'][:4]}, par année")
     weighted = summary.get("weight")
     rows = [f"<tr><th scope=\"row\">{e(y)}</th>" + "".join(f"<td>{e(euros(f[s]))}</td>" for s in SIDE_LABELS)
             + "</tr>" for y, f in summary["by_year"].items()]
@@ -98,7 +98,7 @@ def render(summary: dict) -> str:
                 + "".join(f"<td>{e(euros(total[s]))}</td>" for s in SIDE_LABELS) + "</tr>")
     counts = [("Gagnants (total en hausse)", summary["winners"]), ("Perdants (total en baisse)", summary["losers"]),
               ("Inchangés", summary["unchanged"]), ("Indéterminés (montants non établis)", summary["undetermined"]),
-              ("Nouvellement éligibles", summary["newly_eligible"]), ("Plus éligibles", summary["no_longer_eligible"]),
+              ("Nouvellement éligibles", summary["newly_eligible"]), ("Devenus inéligibles", summary["no_longer_eligible"]),
               ("Lignes en erreur (non comptées)", summary["errors"])]
     count_rows = "".join(f"<tr><th scope=\"row\">{e(label)}</th><td>{e(_count(n))}</td></tr>" for label, n in counts)
     groups = summary.get("groups") or {}
@@ -139,9 +139,10 @@ Référence : {e(" ; ".join(base_titles) or "les textes en vigueur")}. Période 
 <div id="chart-years" class="chart" role="img" aria-label="Coût par année, référence et réforme"></div>
 <table><thead><tr><th scope="col">Année</th><th scope="col">Référence</th><th scope="col">Réforme</th>
 <th scope="col">Écart</th></tr></thead><tbody>{"".join(rows)}</tbody></table>
-<p class="note">Une année compte les paiements datés de cette année. Un montant non établi est donné par
-ses bornes ; le graphique ne porte que la somme des lignes dont le montant est établi. Les paiements sans
-montant (solde d'une année dont la patientèle n'est pas encore observée) ne sont pas comptés :
+<p class="note">Le chiffre d'une année est la somme des versements datés de cette année. Un montant non
+établi est donné par ses bornes ; le graphique ne porte que la somme des lignes dont le montant est établi.
+Les versements sans montant (le solde d'une année dont la patientèle n'est pas encore observée) ne sont pas
+comptés :
 {e(_count(summary["payments_without_amount"]["baseline"]))} pour la référence,
 {e(_count(summary["payments_without_amount"]["reform"]))} pour la réforme.</p>
 
