@@ -38,7 +38,7 @@ def euros(value) -> str:
         else:
             known = f"entre {euros(low)} et {euros(high)}"
         rows = value["rows_not_established"]
-        return (f"{known} (non établi pour {rows} ligne{'s' if rows > 1 else ''} ; "
+        return (f"{known} (non établi pour {_count(rows)} ligne{'s' if rows > 1 else ''} ; "
                 f"lignes établies : {euros(value['established_rows_sum'])})")
     return display(Decimal(value), T.MONEY)
 
@@ -157,6 +157,7 @@ comptés :
 window.MILLESIME_REPORT = {data};
 (function () {{
   var d = window.MILLESIME_REPORT;
+  var count = function (v) {{ return v.toLocaleString('fr-FR'); }};
   var euro = function (v) {{ return v.toLocaleString('fr-FR', {{ style: 'currency', currency: 'EUR', maximumFractionDigits: 0 }}); }};
   var draw = function (id, option) {{
     var el = document.getElementById(id);
@@ -173,7 +174,8 @@ window.MILLESIME_REPORT = {data};
   }});
   draw('chart-distribution', {{
     tooltip: {{ trigger: 'axis' }}, xAxis: {{ type: 'category', data: d.distribution.labels, axisLabel: {{ rotate: 30 }} }},
-    yAxis: {{ type: 'value', name: 'lignes' }}, series: [{{ name: 'Lignes', type: 'bar', data: d.distribution.rows }}]
+    yAxis: {{ type: 'value', name: 'lignes', axisLabel: {{ formatter: count }} }},
+    series: [{{ name: 'Lignes', type: 'bar', data: d.distribution.rows }}]
   }});
   draw('chart-groups', {{
     tooltip: {{ trigger: 'axis', valueFormatter: euro }}, xAxis: {{ type: 'category', data: d.groups.labels }},
