@@ -900,7 +900,7 @@ class Site:
         if c.kind == "cell":  # `replace cell t[..] = v`: the one figure, before and after
             out.append(table(["", "Valeur", "Dans le DSL"],
                              [["**avant**", md(c.old.text), inline_code(c.old.text)],
-                              ["**après**", md(c.new.value.text), inline_code(c.new.value.text)]]))
+                              ["**après**", md(c.new.value.text), inline_code(c.new.value.text)]]) + "\n")
             out.append(_notes(c.new.notes))
             out.append("\n" + sources_block(c.new.sources, m.references, "Nouvelle source", "Nouvelles sources"))
             return "".join(out)
@@ -1063,7 +1063,8 @@ def _notes(notes: list[str]) -> str:
 
 
 def _change_anchor(c: Change) -> str:
-    return f"{c.action}-{c.kind}-{c.name}".replace(".", "-")
+    """`replaced-rule-amount`; a cell's headings (`aid_amount[3+, full]`) become plain characters."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", f"{c.action}-{c.kind}-{c.name}").strip("-")
 
 
 def _contains(e, cls) -> bool:

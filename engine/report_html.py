@@ -178,7 +178,9 @@ window.MILLESIME_REPORT = {data};
     series: [{{ name: 'Lignes', type: 'bar', data: d.distribution.rows }}]
   }});
   draw('chart-groups', {{
-    tooltip: {{ trigger: 'axis', valueFormatter: euro }}, xAxis: {{ type: 'category', data: d.groups.labels }},
+    tooltip: {{ trigger: 'axis', valueFormatter: euro }},
+    xAxis: {{ type: 'category', data: d.groups.labels, axisLabel: {{ rotate: 30, interval: 0 }} }},
+    grid: {{ bottom: 120 }},
     yAxis: {{ type: 'value', axisLabel: {{ formatter: euro }} }},
     series: [{{ name: 'Écart', type: 'bar', data: d.groups.difference }}]
   }});

@@ -172,3 +172,12 @@ def test_both_engines_give_the_same_values_under_a_reform(reform):
     vector = evaluate_table(table, on, combined, outputs, engine="vector")
     assert vector.equals(evaluate_table(table, on, combined, outputs, engine="row"))
     assert Decimal("24000.00") in vector.column("annual_aid").to_pylist()  # the reform's amount is met
+
+
+def test_the_changes_page_of_a_reform_shows_the_cell_before_and_after(reform):
+    from engine.docs import generate
+    pages = generate(registry=Registry.load(reform=reform), cases_dir=None)
+    page = pages["changements/reforme_2027.md"]
+    assert "| Modification | case de barème | [aid\\_amount\\[3+, full\\]](#replaced-cell-aid_amount-3-full) |" in page
+    assert "| **avant** | 22 000 | `22 000` |\n| **après** | 24 000 | `24 000` |\n" in page
+    assert "Note de travail sur la réforme étudiée" in page
