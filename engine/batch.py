@@ -177,14 +177,21 @@ def evaluate_table(table, on: dt.date, registry: Registry | None = None, outputs
 
 
 def evaluate_batches(batches: Iterable, on: dt.date, registry: Registry | None = None,
-                     outputs: list[str] | None = None, engine: str = "auto", typed: bool = True) -> Iterator:
-    """Iterator of pyarrow.RecordBatch → iterator of RecordBatch (the shape of Spark's mapInArrow)."""
+                     outputs: list[str] | None = None, engine: str = "auto", typed: bool = True,
+                     dictionaries: bool = True) -> Iterator:
+    """Iterator of pyarrow.RecordBatch → iterator of RecordBatch (the shape of Spark's mapInArrow).
+    `dictionaries=False`: enumerations as plain strings (Spark reads no dictionary column)."""
     batch = Batch.prepare(on, registry, outputs)
-    yield from _evaluate_record_batches(batches, batch, engine if _use_vector(batch, engine) else "row", typed)
+    evaluated = _evaluate_record_batches(batches, batch, engine if _use_vector(batch, engine) else "row", typed)
+    if dictionaries:
+        yield from evaluated
+        return
+    for record_batch in evaluated:
+        yield record_batch.cast(plain_strings(record_batch.schema))
 
 
 def output_schema(input_schema, on: dt.date, registry: Registry | None = None, outputs: list[str] | None = None,
-                  batch: Batch | None = None, typed: bool = True):
+                  batch: Batch | None = None, typed: bool = True, dictionaries: bool = True):
     """The Arrow schema `evaluate_table`/`evaluate_batches` return: the input's, the outputs'
     columns (typed, or text) and `error`."""
     import pyarrow as pa
@@ -192,7 +199,24 @@ def output_schema(input_schema, on: dt.date, registry: Registry | None = None, o
     schema = input_schema
     for f in batch.output_fields(typed) + [pa.field(ERROR, pa.string())]:
         schema = schema.append(f)
-    return schema
+    return schema if dictionaries else plain_strings(schema)
+
+
+def plain_strings(schema):
+    """`schema` with every dictionary type (at any depth) replaced by its value type."""
+    import pyarrow as pa
+
+    def plain(t):
+        if pa.types.is_dictionary(t):
+            return plain(t.value_type)
+        if pa.types.is_list(t):
+            return pa.list_(plain(t.value_type))
+        if pa.types.is_large_list(t):
+            return pa.large_list(plain(t.value_type))
+        if pa.types.is_struct(t):
+            return pa.struct([pa.field(f.name, plain(f.type), f.nullable) for f in t])
+        return t
+    return pa.schema([pa.field(f.name, plain(f.type), f.nullable) for f in schema], metadata=schema.metadata)
 
 
 def _use_vector(batch: Batch, engine: str) -> bool:

@@ -107,14 +107,14 @@ def test_spark_map_in_arrow(dataset, monkeypatch):
 
     from engine.batch import evaluate_batches, output_schema
     folder, table, _ = dataset
-    outputs = ["eligible", "annual_aid", "contract_year"]
+    outputs = ["eligible", "annual_aid", "contract_year", "options"]  # options: a list of structs with an enum
     spark = (SparkSession.builder.master("local[2]").appName("millesime")
              .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
              .config("spark.ui.enabled", "false").getOrCreate())
     try:  # the recipe of docs/batch.md
         df = spark.read.parquet(str(folder)).drop("region", "weight")
-        schema = output_schema(df.limit(0).toArrow().schema, ON, outputs=outputs)
-        result = df.mapInArrow(lambda batches: evaluate_batches(batches, ON, outputs=outputs),
+        schema = output_schema(df.limit(0).toArrow().schema, ON, outputs=outputs, dictionaries=False)
+        result = df.mapInArrow(lambda batches: evaluate_batches(batches, ON, outputs=outputs, dictionaries=False),
                                from_arrow_schema(schema))
         got = result.toArrow()
     finally:

@@ -136,3 +136,15 @@ def test_parquet_of_millesime_batch_is_typed_and_csv_keeps_text(tmp_path, popula
             assert c_row["annual_aid"].startswith('{"not_established"')
     dates = [p["date"] for r in typed.column("payments").to_pylist() if r for p in r]
     assert dates and all(isinstance(d, dt.date) and d >= dt.date(2019, 9, 1) for d in dates)
+
+
+def test_enumerations_as_plain_strings_for_spark(population):
+    from engine.batch import evaluate_batches, output_schema
+    table = population.slice(0, 30)
+    schema = output_schema(table.schema, ON, dictionaries=False)
+    assert schema.field("options").type.value_type.field("option").type == pa.string()
+    batches = list(evaluate_batches(table.to_batches(), ON, dictionaries=False))
+    assert all(b.schema == schema for b in batches)
+    plain = pa.Table.from_batches(batches)
+    typed = evaluate_table(table, ON)
+    assert plain.column("options").to_pylist() == typed.column("options").to_pylist()
