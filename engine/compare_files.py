@@ -14,7 +14,6 @@ from pathlib import Path
 
 from .compare import CompareError, Period, Summary, compare_rows
 from .flat import ROW
-from .io import BatchError
 from .io.readers import BAD, ReadAgain, read_columns, read_rows
 from .io.writers import Writer, sweep
 from .registry import Registry
@@ -56,7 +55,7 @@ def _run(path: Path, baseline: Registry, reform: Registry, period: Period, weigh
     writers: list[Writer] = []
     try:
         rows_writer = None
-        for table in _tables(path, names):
+        for table in _tables(path, names, _known(baseline, period, weight, by)):
             rows = compare_rows(table, baseline, reform, period, weight, engine, by)
             if rows_writer is None:
                 rows_writer = Writer(out / "rows.parquet", "parquet", rows.column_names, schema=rows.schema)
@@ -83,6 +82,12 @@ def _run(path: Path, baseline: Registry, reform: Registry, period: Period, weigh
     return result
 
 
+def _known(registry: Registry, period: Period, weight: str | None, by: list[str]) -> list[str]:
+    from .flat import FlatSchema
+    flat = list(FlatSchema.of(registry.in_force(period.last_day).model).columns)
+    return flat + [c for c in [weight, *by] if c is not None and c not in flat]
+
+
 def _describe(registry: Registry) -> dict:
     timeline = registry.timeline()
     return {"reforms": list(registry.reforms),
@@ -91,29 +96,44 @@ def _describe(registry: Registry) -> dict:
                           "title": m.header.title} for m in timeline]}
 
 
-def _tables(path: Path, names: list[str]):
-    """The population as Arrow tables of at most CHUNK rows (cells of a CSV as text)."""
+def _tables(path: Path, names: list[str], known: list[str]):
+    """The population as Arrow tables of at most CHUNK rows (cells of a CSV as text). Read row by row
+    (JSON Lines, or a CSV Arrow's reader refuses), every cell becomes text and the columns are
+    `names`, then those of `known` (a case's columns, the --weight and --by ones) the first line did
+    not name: the same in every table, a key of a later line filled where given."""
     import pyarrow as pa
+    from .batch import _text
+    done = 0
     columns = read_columns(path, names, CHUNK)
     if columns is not None:
         try:
             for record_batch in columns:
+                done += record_batch.num_rows
                 yield pa.Table.from_batches([record_batch])
             return
         except ReadAgain:
-            pass
+            pass  # read again row by row, after the rows already compared
         finally:
             columns.close()
+    every = list(names) + [c for c in known if c not in names]
+    allowed = set(every)
     _, _, chunks = read_rows(path, CHUNK)
     try:
         number = 0
         for chunk in chunks:
+            rows = []
             for row in chunk:
                 number += 1
                 if BAD in row:
                     field, reason = row[BAD][0]
-                    raise BatchError(f"{path}: {reason}" + (f" (column `{field}`)" if field else "")
-                                     + "; `millesime batch` lists every such row")
-            yield pa.Table.from_pylist([{n: row.get(n) for n in names} for row in chunk])
+                    raise CompareError(f"{path} : ligne illisible ({reason}" + (f", colonne « {field} »" if field
+                                       else "") + ") ; « millesime batch » donne chacune de ces lignes")
+                unknown = [k for k in row if k not in allowed]
+                if unknown:
+                    raise CompareError(f"{path} : la ligne {number} donne la colonne inconnue « {unknown[0]} »")
+                if number > done:  # every cell as text, as a CSV's (numbers and dates exactly, JSON for the rest)
+                    rows.append({c: _text(row.get(c)) for c in every})
+            if rows:
+                yield pa.Table.from_pylist(rows, schema=pa.schema([pa.field(c, pa.string()) for c in every]))
     finally:
         chunks.close()

@@ -346,3 +346,20 @@ def test_sums_in_columns_equal_sums_row_by_row(registries):
         slow.add(compared)
         assert fast.as_json() == slow.as_json()
         assert fast.as_json()["undetermined"] > 0 and fast.as_json()["winners"] > 0
+
+
+def test_a_reform_against_itself_as_baseline_changes_nothing_and_jsonl_reads_alike(tmp_path, reform_file):
+    import json as json_
+    population = tmp_path / "population.jsonl"
+    population.write_text("".join(json_.dumps({k: v for k, v in row.items() if v is not None}) + "\n"
+                                  for row in POPULATION[:4]), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["compare", str(population), "--reform", str(reform_file), "--baseline",
+                                       str(reform_file), "--years", "2026..2028", "--weight", "weight", "--by",
+                                       "region", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json_.loads((out / "summary.json").read_text(encoding="utf-8"))
+    # the reform on both sides: the weighted reform figures of test_weighted_and_by_group, no difference
+    assert summary["by_year"]["2027"] == {"baseline": "62000.00", "reform": "62000.00", "difference": "0.00"}
+    assert (summary["winners"], summary["losers"], summary["unchanged"]) == (0, 0, 4)
+    assert summary["baseline"]["reforms"] == ["reforme_2027"]
