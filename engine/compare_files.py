@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .compare import CompareError, Period, Summary, compare_rows
 from .flat import ROW
-from .io.readers import BAD, ReadAgain, read_columns, read_rows
+from .io.readers import BAD, ReadAgain, file_format, read_columns, read_rows
 from .io.writers import Writer, sweep
 from .registry import Registry
 
@@ -115,7 +115,8 @@ def _tables(path: Path, names: list[str], known: list[str]):
             pass  # read again row by row, after the rows already compared
         finally:
             columns.close()
-    every = list(names) + [c for c in known if c not in names]
+    # a CSV's header names every column (as Arrow's tables had them); a JSON line may add keys
+    every = list(names) + ([c for c in known if c not in names] if file_format(path) == "jsonl" else [])
     allowed = set(every)
     _, _, chunks = read_rows(path, CHUNK)
     try:
