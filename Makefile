@@ -1,7 +1,7 @@
 # The entry points of the README. Each creates .venv when it is missing and installs what it
 # needs, so a fresh clone needs nothing but python3 (≥ 3.11) and make.
 #   make run    Millésime alone (4 libraries), then the example case
-#   make test   + every extra (test tools, docs, batch, serve, browser tests), then Chromium with
+#   make test   + every extra (test tools, docs, batch, serve, browser tests, Dask), then Chromium with
 #               apt-get when running as root (`make browser`; BROWSER=no skips it), then the suite
 PYTHON ?= python3
 BROWSER ?= yes
@@ -23,7 +23,7 @@ $(CORE): pyproject.toml | $(BIN)/python
 
 # Every extra: what the test suite exercises.
 $(ALL): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test,docs,batch,serve,e2e,fuzz,vector]'
+	$(BIN)/pip install --quiet -e '.[test,docs,batch,serve,e2e,fuzz,vector,distributed]'
 	touch $@ $(CORE)
 
 ## Install Millésime alone, then evaluate and explain the example case on the shipped agreements.

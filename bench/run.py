@@ -45,9 +45,9 @@ def millesime(cases: list[dict], single: int) -> dict:
     from engine.interpreter import evaluate
     registry = shipped_registry()
     table = pa.Table.from_pylist([P.flat(c) for c in cases])
-    evaluate_table(table.slice(0, 50), P.ON, registry, OUTPUTS, engine="row")  # warm-up
+    evaluate_table(table.slice(0, 50), P.ON, registry, OUTPUTS, engine="row", typed=False)  # warm-up
     t = time.perf_counter()
-    out = evaluate_table(table, P.ON, registry, OUTPUTS, engine="row")
+    out = evaluate_table(table, P.ON, registry, OUTPUTS, engine="row", typed=False)
     batch_s = time.perf_counter() - t
     errors = [e for e in out.column("error").to_pylist() if e]
     assert not errors, errors[:3]
@@ -79,13 +79,13 @@ def millesime_vector(cases: list[dict], runs: int = 3) -> dict | None:
     import pyarrow.compute as pc
     registry = shipped_registry()
     table = pa.Table.from_pylist([P.flat(c) for c in cases])
-    evaluate_table(table.slice(0, 50), P.ON, registry, OUTPUTS, engine="vector")  # warm-up
+    evaluate_table(table.slice(0, 50), P.ON, registry, OUTPUTS, engine="vector", typed=False)  # warm-up
 
     def end_to_end(source):
         best = None
         for _ in range(runs):
             t = time.perf_counter()
-            result = evaluate_table(source, P.ON, registry, OUTPUTS, engine="vector")
+            result = evaluate_table(source, P.ON, registry, OUTPUTS, engine="vector", typed=False)
             elapsed = time.perf_counter() - t
             best = elapsed if best is None else min(best, elapsed)
         return best, result

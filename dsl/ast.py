@@ -344,6 +344,9 @@ class CellClause:
     bounds: list[BoundsClause]
     readings: list[Reading]
     loc: Loc
+    # A cell replaced by `replace cell`: it rests on the replacement's own sources, even none
+    # (never on the sources of the table it was copied from, which state the old figure).
+    replaced: bool = False
 
 
 @dataclass(slots=True)
@@ -381,7 +384,7 @@ class TableDecl(Declaration):
     def cell_sources(self, row: int, column: int) -> list[Source]:
         """What a cell rests on: its own sources when it has some, else the table's."""
         clause = self.clause(row, column)
-        return clause.sources if clause is not None and clause.sources else self.sources
+        return clause.sources if clause is not None and (clause.sources or clause.replaced) else self.sources
 
     def cell_name(self, row: int, column: int) -> str:
         """`gp_threshold[70]`, `aid_amount[3+, full]`: the cell by its headings as written."""
@@ -499,6 +502,27 @@ class RequirementChange(Declaration):
     @property
     def key(self):
         return ("requirement", f"{self.condition}.{self.requirement.name}")
+
+
+@dataclass(slots=True)
+class CellReplacement(Declaration):
+    """`replace cell aid_amount[3+, full] = 24 000`: one cell of an inherited table, changed; the
+    table is copied with that cell only (its other cells, unknown ones included, are kept)."""
+    table: str
+    keys: list[str]  # the headings as written, row first
+    value: Expr  # an expression, an `Unknown` (`?`, `? between A and B`) or `ReadingsValue`
+    notes: list[str]
+    sources: list[Source]
+    bounds: list[BoundsClause]
+    readings: list[Reading]
+
+    @property
+    def key(self):
+        return ("cell", f"{self.table}[{', '.join(self.keys)}]")
+
+    @property
+    def label(self) -> str:
+        return self.key[1]
 
 
 @dataclass(slots=True)

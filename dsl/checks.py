@@ -159,6 +159,9 @@ class _Checker:
             self._parameter(decl)
         for decl in m.tables.values():
             self._table(decl)
+        for change in m.changes:
+            if change.kind == "cell":  # a figure a reform states rests on its own source, never the table's
+                self._sources(change.new.sources, change.loc, f"the replacement of cell `{change.name}`")
         for name in m.rules:
             self.rule_type(name)
         for decl in m.conditions.values():

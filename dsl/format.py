@@ -248,6 +248,7 @@ _CLAUSES = {
     "reading": _NOTES,
     "table_order": _NOTES,
     "cell_clause": _NOTES | {"bounds_clause", "reading"},
+    "cell_replacement": _NOTES | {"bounds_clause", "reading"},
     "hypotheses": _NOTES,
     "assumption": _NOTES,
 }
@@ -405,6 +406,11 @@ class _Formatter:
         token stays: moving it would not shorten anything) or when it is an `if`."""
         if kind == "cell_clause":  # `cell [a, b]`
             return _Flat([self.tok(items[0]), " ", self._bracketed(items[1:])])
+        if kind == "cell_replacement":  # `replace cell t[a, b] = value`, the headings glued to the table
+            close = next(i for i, x in enumerate(items) if isinstance(x, Token) and str(x) == "]")
+            return _Flat([self.tok(items[0]), " ", self.tok(items[1]), " ", self.tok(items[2]),
+                          self._bracketed(items[3:close + 1]), " ", self.tok(items[close + 1]), " "]
+                         + self._spaced([self.node(i) for i in items[close + 2:]], [False] * len(items[close + 2:])))
         docs = [self.node(i) for i in items]
         glue = [False] + [self._glued_before(kind, i) for i in items[1:]]
         marker = _VALUED.get(kind)

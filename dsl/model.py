@@ -224,6 +224,9 @@ def _apply(model: Ruleset, decl: ast.Declaration, is_base: bool, origin, diagnos
     if isinstance(decl, ast.RequirementChange):
         _change_requirement(model, decl, diagnostics, changes)
         return
+    if isinstance(decl, ast.CellReplacement):
+        _replace_cell(model, decl, diagnostics, changes)
+        return
     replacing = isinstance(decl, ast.Replace)
     inner = decl.declaration if replacing else decl
     kind, name = inner.key
@@ -313,6 +316,49 @@ def _change_requirement(model: Ruleset, decl: ast.RequirementChange, diagnostics
         condition.requirements = [req if r.name == req.name else r for r in condition.requirements]
         changes.append(Change("replaced", "requirement", f"{decl.condition}.{req.name}", req, old, decl.loc))
     model.conditions[decl.condition] = condition
+
+
+def _replace_cell(model: Ruleset, decl: ast.CellReplacement, diagnostics, changes) -> None:
+    """Copy the table with one cell changed (and what that cell rests on: the replacement's notes,
+    sources, bounds and readings); every other cell, unknown ones included, is kept as it was."""
+    from .parser import heading_key
+    table = model.tables.get(decl.table)
+    if table is None:
+        diagnostics.append(Diagnostic(decl.loc, f"cannot replace a cell of table `{decl.table}`: the ruleset it "
+                                      "amends has no such table",
+                                      hint=did_you_mean(decl.table, model.tables) or
+                                      "only a cell of a table the base ruleset declares can be replaced",
+                                      code="name"))
+        return
+    wanted = len(table.dims)
+    if len(decl.keys) != wanted:
+        example = ", ".join(k.text for k in [table.row_keys[0]] + table.column_keys[:1])
+        diagnostics.append(Diagnostic(decl.loc, f"a cell of table `{table.name}` is named by {wanted} heading(s), "
+                                      f"here {len(decl.keys)}", hint=f"e.g. `replace cell {table.name}[{example}] = …`",
+                                      code="table"))
+        return
+    found = []
+    for key, headings, dim in zip(decl.keys, [table.row_keys, table.column_keys], table.dims):
+        index = next((i for i, h in enumerate(headings) if heading_key(h.text) == heading_key(key)), None)
+        if index is None:
+            diagnostics.append(Diagnostic(decl.loc, f"table `{table.name}` has no {dim.axis[:-1]} `{key}`",
+                                          hint=f"its {dim.axis} are " + ", ".join(f"`{h.text}`" for h in headings),
+                                          code="table"))
+            return
+        found.append(index)
+    row, column = found[0], (found[1] if wanted > 1 else 0)
+    value = decl.value
+    kind = ("unknown" if isinstance(value, ast.Unknown) else "readings" if isinstance(value, ast.ReadingsValue)
+            else "value")
+    copied = copy.copy(table)
+    copied.cells = [list(cells) for cells in table.cells]
+    old = table.cells[row][column]
+    copied.cells[row][column] = ast.TableCell(kind, value, value.text, value.loc)
+    clause = ast.CellClause(list(decl.keys), row, column, list(decl.notes), list(decl.sources), list(decl.bounds),
+                            list(decl.readings), decl.loc, replaced=True)
+    copied.cell_clauses = [c for c in table.cell_clauses if (c.row, c.column) != (row, column)] + [clause]
+    model.tables[table.name] = copied
+    changes.append(Change("replaced", "cell", copied.cell_name(row, column), decl, old, decl.loc))
 
 
 def _missing(loc: ast.Loc, kind: str, name: str, known, action: str) -> Diagnostic:

@@ -420,6 +420,14 @@ class _Builder(Transformer):
         return ast.CellClause([str(k) for k in keys], -1, -1, list(notes), sources, bounds, readings,
                               self._loc(meta))
 
+    def cell_replacement(self, meta, c):
+        name, *rest = c
+        keys = [k for k in rest if isinstance(k, _KeyText)]
+        value, *rest = [x for x in rest if not isinstance(x, _KeyText) and x is not None]
+        notes, sources, bounds, readings = _split(rest, _Note, ast.Source, ast.BoundsClause, ast.Reading)
+        return ast.CellReplacement(self._loc(meta), str(name), [str(k) for k in keys], value, list(notes), sources,
+                                   bounds, readings)
+
     # -- hypothesis files
     def hypotheses(self, meta, c):
         title, *rest = c

@@ -13,9 +13,13 @@ A case of the public schema is flattened into columns, one row per case:
 Each row is validated by the same pydantic schema as `millesime eval`, so a bad row gets the
 same message, named by its column; it is reported (row number, column, reason) and the other
 rows are still computed. Rows are evaluated through the explanation-free fast path, reading
-and writing stream chunk by chunk, so memory stays flat whatever the number of rows. Output
-values are the JSON form of `millesime eval --json` as scalars: money "21000.00", booleans
-true/false, lists and records as JSON text, "not established" as {"not_established": …}.
+and writing stream chunk by chunk, so memory stays flat whatever the number of rows.
+
+Outputs are typed in Parquet and in the Arrow / Polars API (engine/typed.py: money as
+decimal128, dates, enumerations as dictionaries, lists of structs, a value not established
+null beside its reason and bounds); CSV and JSON Lines keep the JSON form of `millesime eval
+--json` as text: money "21000.00", booleans true/false, lists and records as JSON text, "not
+established" as {"not_established": …}.
 
     evaluate_table(table, on)      # pyarrow.Table or polars.DataFrame → the same type
     evaluate_batches(batches, on)  # iterator of pyarrow.RecordBatch → iterator (Spark mapInArrow)
@@ -38,7 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from . import values as V
+from . import typed as TY, values as V
 from .case import CaseError
 from .flat import ROW, FlatSchema
 from .interpreter import evaluate
@@ -64,6 +68,8 @@ class Batch:
     on: dt.date
     outputs: list[str]
     schema: FlatSchema
+    types: dict = field(default_factory=dict)  # output → its declared type (dsl.types.Type)
+    enums: dict = field(default_factory=dict)  # enumeration → its members, in order
     errors: int = 0
     done: int = 0
 
@@ -79,7 +85,33 @@ class Batch:
         if unknown:
             raise BatchError("unknown output " + ", ".join(f"`{n}`" for n in unknown) + f" in ruleset `{model.id}`; "
                              "outputs are " + ", ".join(model.outputs))
-        return cls(registry, on, names, FlatSchema.of(model))
+        types = {name: t for name, _, t in entry.plan.output_slots(tuple(names))}
+        enums = {name: [m.name for m in decl.members] for name, decl in model.enums.items()}
+        return cls(registry, on, names, FlatSchema.of(model), types, enums)
+
+    def typed(self, name: str) -> "TY.Columns":
+        """The typed columns of output `name` (engine/typed.py)."""
+        cache = self.__dict__.setdefault("_typed", {})
+        if name not in cache:
+            cache[name] = TY.Columns(name, self.types[name], self.enums)
+        return cache[name]
+
+    def output_fields(self, typed: bool) -> list:
+        """The Arrow fields of the outputs: typed (each with its not-established columns), or text."""
+        import pyarrow as pa
+        if typed:
+            return [f for name in self.outputs for f in self.typed(name).fields]
+        return [pa.field(name, pa.string()) for name in self.outputs]
+
+    def output_arrays(self, values: dict[str, list], typed: bool) -> list:
+        """Arrays for `output_fields`, from each output's JSON-form values (one per row)."""
+        return [a for name in self.outputs for a in self.arrays_of(name, values[name], typed)]
+
+    def arrays_of(self, name: str, values: list, typed: bool) -> list:
+        import pyarrow as pa
+        if typed:
+            return self.typed(name).arrays(values)
+        return [pa.array([cell(v) for v in values], pa.string())]
 
     def row(self, row: dict) -> tuple[dict | None, list[tuple[str, str]]]:
         """(output name → JSON-form value, []) or (None, [(column, reason), …])."""
@@ -111,9 +143,13 @@ cell = V.text_cell  # an output value (already in JSON form) as one text cell
 # ---------------------------------------------------------------- Arrow / Polars API
 
 def evaluate_table(table, on: dt.date, registry: Registry | None = None, outputs: list[str] | None = None,
-                   engine: str = "auto"):
-    """Evaluate every row of a pyarrow.Table or polars.DataFrame; return the same type with one
-    string column per output and an `error` column (null, or the row's reasons as JSON text).
+                   engine: str = "auto", typed: bool = True):
+    """Evaluate every row of a pyarrow.Table or polars.DataFrame; return the same type with the
+    columns of each output and an `error` column (null, or the row's reasons as JSON text).
+
+    `typed` (default): each output under its declared type, with its not-established columns
+    (engine/typed.py, docs/batch.md); `typed=False`: one text column per output, the JSON form
+    of `millesime eval --json` (what a CSV result holds).
 
     `engine`: "vector" computes whole columns at once (engine/vector/) and hands the rows it
     does not reproduce back to the row engine; "row" evaluates row by row; "auto" (default)
@@ -134,27 +170,53 @@ def evaluate_table(table, on: dt.date, registry: Registry | None = None, outputs
         record_batches = arrow.combine_chunks().to_batches(max_chunksize=VECTOR_CHUNK)
     else:
         record_batches = arrow.to_batches()
-    out = pa.Table.from_batches(list(_evaluate_record_batches(record_batches, batch, engine if vector else "row")),
-                                schema=output_schema(arrow.schema, on, registry, outputs, batch))
+    out = pa.Table.from_batches(list(_evaluate_record_batches(record_batches, batch, engine if vector else "row",
+                                                              typed)),
+                                schema=output_schema(arrow.schema, on, registry, outputs, batch, typed))
     return polars.from_arrow(out) if polars is not None else out
 
 
 def evaluate_batches(batches: Iterable, on: dt.date, registry: Registry | None = None,
-                     outputs: list[str] | None = None, engine: str = "auto") -> Iterator:
-    """Iterator of pyarrow.RecordBatch → iterator of RecordBatch (the shape of Spark's mapInArrow)."""
+                     outputs: list[str] | None = None, engine: str = "auto", typed: bool = True,
+                     dictionaries: bool = True) -> Iterator:
+    """Iterator of pyarrow.RecordBatch → iterator of RecordBatch (the shape of Spark's mapInArrow).
+    `dictionaries=False`: enumerations as plain strings (Spark reads no dictionary column)."""
     batch = Batch.prepare(on, registry, outputs)
-    yield from _evaluate_record_batches(batches, batch, engine if _use_vector(batch, engine) else "row")
+    evaluated = _evaluate_record_batches(batches, batch, engine if _use_vector(batch, engine) else "row", typed)
+    if dictionaries:
+        yield from evaluated
+        return
+    for record_batch in evaluated:
+        yield record_batch.cast(plain_strings(record_batch.schema))
 
 
 def output_schema(input_schema, on: dt.date, registry: Registry | None = None, outputs: list[str] | None = None,
-                  batch: Batch | None = None):
-    """The Arrow schema `evaluate_table`/`evaluate_batches` return: the input's, plus strings."""
+                  batch: Batch | None = None, typed: bool = True, dictionaries: bool = True):
+    """The Arrow schema `evaluate_table`/`evaluate_batches` return: the input's, the outputs'
+    columns (typed, or text) and `error`."""
     import pyarrow as pa
     batch = batch or Batch.prepare(on, registry, outputs)
     schema = input_schema
-    for name in batch.outputs + [ERROR]:
-        schema = schema.append(pa.field(name, pa.string()))
-    return schema
+    for f in batch.output_fields(typed) + [pa.field(ERROR, pa.string())]:
+        schema = schema.append(f)
+    return schema if dictionaries else plain_strings(schema)
+
+
+def plain_strings(schema):
+    """`schema` with every dictionary type (at any depth) replaced by its value type."""
+    import pyarrow as pa
+
+    def plain(t):
+        if pa.types.is_dictionary(t):
+            return plain(t.value_type)
+        if pa.types.is_list(t):
+            return pa.list_(plain(t.value_type))
+        if pa.types.is_large_list(t):
+            return pa.large_list(plain(t.value_type))
+        if pa.types.is_struct(t):
+            return pa.struct([pa.field(f.name, plain(f.type), f.nullable) for f in t])
+        return t
+    return pa.schema([pa.field(f.name, plain(f.type), f.nullable) for f in schema], metadata=schema.metadata)
 
 
 def _use_vector(batch: Batch, engine: str) -> bool:
@@ -177,7 +239,7 @@ def _vector_chunk(batch: Batch, engine: str, rows: int) -> bool:
     return engine == "vector" or (engine == "auto" and rows >= VECTOR_MIN_ROWS)
 
 
-def _evaluate_record_batches(batches: Iterable, batch: Batch, engine: str = "row") -> Iterator:
+def _evaluate_record_batches(batches: Iterable, batch: Batch, engine: str = "row", typed: bool = True) -> Iterator:
     import pyarrow as pa
     checked = False
     for record_batch in batches:
@@ -189,22 +251,25 @@ def _evaluate_record_batches(batches: Iterable, batch: Batch, engine: str = "row
             checked = True
         readable = widen_floats(record_batch)  # what is read; the input columns are returned as they are
         if _vector_chunk(batch, engine, record_batch.num_rows):
-            yield _vector_record_batch(record_batch, batch, readable)
+            yield _vector_record_batch(record_batch, batch, readable, typed)
             continue
-        columns: dict[str, list] = {name: [] for name in batch.outputs + [ERROR]}
+        values: dict[str, list] = {name: [] for name in batch.outputs}
+        errors = []
         for row in readable.to_pylist():
-            values, problems = batch.row(row)
+            computed, problems = batch.row(row)
             for name in batch.outputs:
-                columns[name].append(cell(values[name]) if values is not None else None)
-            columns[ERROR].append(json.dumps([{"field": f, "reason": r} for f, r in problems], ensure_ascii=False)
-                                  if problems else None)
-        arrays = list(record_batch.columns) + [pa.array(columns[n], pa.string()) for n in columns]
-        yield pa.RecordBatch.from_arrays(arrays, names=list(record_batch.schema.names) + list(columns))
+                values[name].append(computed[name] if computed is not None else None)
+            errors.append(json.dumps([{"field": f, "reason": r} for f, r in problems], ensure_ascii=False)
+                          if problems else None)
+        arrays = list(record_batch.columns) + batch.output_arrays(values, typed) + [pa.array(errors, pa.string())]
+        names = list(record_batch.schema.names) + [f.name for f in batch.output_fields(typed)] + [ERROR]
+        yield pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-def _vector_record_batch(record_batch, batch: Batch, readable):
+def _vector_record_batch(record_batch, batch: Batch, readable, typed: bool = True):
     """One record batch through the vector back-end (reading `readable`, the same rows with
-    float32 columns widened); the rows it hands back through `Batch.row`."""
+    float32 columns widened); the rows it hands back through `Batch.row`. Each output is
+    converted once per distinct value (typed or text), then spread over the rows."""
     import pyarrow as pa
 
     from . import vector
@@ -212,24 +277,30 @@ def _vector_record_batch(record_batch, batch: Batch, readable):
     columns = {name: readable.column(i) for i, name in enumerate(names)}
     out, back = vector.run_columns(batch, columns, record_batch.num_rows)
     errors_texts, errors_codes = [None], None
+    handed: dict[str, list] = {name: [] for name in batch.outputs}  # JSON-form values of the rows handed back
     if len(back):
         errors_codes = [0] * record_batch.num_rows
         for i, row in zip(back.tolist(), readable.take(pa.array(back)).to_pylist()):
             values, problems = batch.row(row)
             for name in batch.outputs:
                 texts, codes = out[name]
-                texts.append(cell(values[name]) if values is not None else None)
-                codes[i] = len(texts) - 1
+                handed[name].append(values[name] if values is not None else None)
+                codes[i] = len(texts) + len(handed[name]) - 1
             if problems:
                 errors_texts.append(json.dumps([{"field": f, "reason": r} for f, r in problems], ensure_ascii=False))
                 errors_codes[i] = len(errors_texts) - 1
     arrays = list(record_batch.columns)
     for name in batch.outputs:
         texts, codes = out[name]
-        arrays.append(pa.array(texts, pa.string()).take(pa.array(codes)))
+        indices = pa.array(codes)
+        if typed:
+            distinct = [TY.decode_cell(text, batch.types[name]) for text in texts] + handed[name]
+            arrays.extend(array.take(indices) for array in batch.typed(name).arrays(distinct))
+        else:
+            arrays.append(pa.array(texts + [cell(v) for v in handed[name]], pa.string()).take(indices))
     arrays.append(pa.nulls(record_batch.num_rows, pa.string()) if errors_codes is None
                   else pa.array(errors_texts, pa.string()).take(pa.array(errors_codes)))
-    return pa.RecordBatch.from_arrays(arrays, names=names + batch.outputs + [ERROR])
+    return pa.RecordBatch.from_arrays(arrays, names=names + [f.name for f in batch.output_fields(typed)] + [ERROR])
 
 
 def _vector_rows(batch: Batch, chunk: list[dict]):
@@ -388,7 +459,12 @@ def _write(out: Path, out_fmt: str, evaluated: Iterator, batch: Batch, inputs: l
     """Chunks of (result columns, problems, rows read) into `out` and its errors file, both
     committed at the end or discarded."""
     summary = Summary(out=out, errors_file=errors_path(out), outputs=batch.outputs)
-    writer = _Writer(out, out_fmt, [ROW] + inputs + batch.outputs)
+    if out_fmt == "parquet":  # typed results (engine/typed.py); the inputs as read
+        import pyarrow as pa
+        fields = [pa.field(ROW, pa.int64())] + [pa.field(n, pa.string()) for n in inputs] + batch.output_fields(True)
+        writer = _Writer(out, out_fmt, [f.name for f in fields], schema=pa.schema(fields))
+    else:
+        writer = _Writer(out, out_fmt, [ROW] + inputs + batch.outputs)
     errors = None
     try:
         errors = _Writer(summary.errors_file, "csv", [ROW, "field", "reason"])
@@ -414,7 +490,9 @@ def _write(out: Path, out_fmt: str, evaluated: Iterator, batch: Batch, inputs: l
 
 def _row_chunks(chunks: Iterator[list[dict]], batch: Batch, engine: str, inputs: list[str], out_fmt: str):
     """Rows read as dicts, evaluated chunk by chunk (a chunk as columns when `engine` says so):
-    (result columns, problems, rows failed, rows read) per chunk."""
+    (result columns, problems, rows failed, rows read) per chunk. Outputs are typed arrays for
+    Parquet, text cells otherwise."""
+    typed = out_fmt == "parquet"
     number = 0
     for chunk in chunks:
         results = {name: [] for name in [ROW] + inputs + batch.outputs}
@@ -433,22 +511,31 @@ def _row_chunks(chunks: Iterator[list[dict]], batch: Batch, engine: str, inputs:
                     problems.extend({ROW: number, "field": f, "reason": r} for f, r in reasons)
                     failed += 1
                     continue
-                cells = {name: cell(values[name]) for name in batch.outputs}
-            results[ROW].append(number if out_fmt == "parquet" else str(number))
+                cells = {name: values[name] if typed else cell(values[name]) for name in batch.outputs}
+            elif typed:
+                cells = {name: TY.decode_cell(cells[name], batch.types[name]) for name in batch.outputs}
+            results[ROW].append(number if typed else str(number))
             for name in inputs:
                 results[name].append(_text(row.get(name)))
             for name in batch.outputs:
                 results[name].append(cells[name])
+        if typed:
+            for name in batch.outputs:
+                arrays = batch.arrays_of(name, results.pop(name), True)
+                results.update(zip((f.name for f in batch.typed(name).fields), arrays))
         yield results, problems, failed, len(chunk)
 
 
 def _column_chunks(record_batches: Iterator, batch: Batch, engine: str, inputs: list[str], out_fmt: str):
     """Arrow record batches evaluated as `evaluate_table` does: the same per-chunk tuples as
-    `_row_chunks`, the rows with an error column reported instead of written."""
+    `_row_chunks`, the rows with an error column reported instead of written. For Parquet the
+    typed output arrays go to the writer as they are."""
     import pyarrow as pa
+    typed = out_fmt == "parquet"
+    names = [f.name for f in batch.output_fields(typed)]
     number = 0
     for record_batch in record_batches:
-        evaluated = next(_evaluate_record_batches([record_batch], batch, engine))
+        evaluated = next(_evaluate_record_batches([record_batch], batch, engine, typed))
         n = record_batch.num_rows
         problems, bad = [], set()
         reasons = evaluated.column(ERROR)
@@ -462,13 +549,17 @@ def _column_chunks(record_batches: Iterator, batch: Batch, engine: str, inputs: 
         if kept is not None:
             evaluated = evaluated.take(pa.array(kept, pa.int64()))
         rows = range(number + 1, number + n + 1) if kept is None else [number + 1 + i for i in kept]
-        results = {ROW: list(rows) if out_fmt == "parquet" else [str(r) for r in rows]}
+        results = {ROW: list(rows) if typed else [str(r) for r in rows]}
         for name in inputs:
             column = evaluated.column(name)
-            text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-            results[name] = column.to_pylist() if text else [_text(v) for v in column.to_pylist()]
-        for name in batch.outputs:
-            results[name] = evaluated.column(name).to_pylist()
+            if typed and pa.types.is_string(column.type):
+                results[name] = column
+            elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                results[name] = column.to_pylist()
+            else:
+                results[name] = [_text(v) for v in column.to_pylist()]
+        for name in names:
+            results[name] = evaluated.column(name) if typed else evaluated.column(name).to_pylist()
         number += n
         yield results, problems, len(bad), n
 

@@ -23,6 +23,10 @@ from .values import EvaluationError, display
 rulesets_option = click.option(
     "--rulesets", "rulesets_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Folder of rulesets to use instead of the shipped agreements.")
+reform_option = click.option(
+    "--reform", "reform", type=click.Path(path_type=Path), default=None,
+    help="A reform: a ruleset file (or folder of them) laid over the timeline, amending the rulesets in "
+         "force from its own date (docs/dsl.md).")
 on_option = click.option(
     "--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
     help="Effective date (YYYY-MM-DD); today when left out.")
@@ -30,6 +34,7 @@ on_option = click.option(
 
 # The pip extra that provides each optional library (pyproject.toml).
 OPTIONAL_LIBRARIES = {"pyarrow": "batch", "polars": "batch", "numpy": "vector", "fastapi": "serve",
+                      "dask": "distributed", "distributed": "distributed", "pandas": "distributed",
                       "starlette": "serve", "uvicorn": "serve", "h11": "serve", "httpx": "serve",
                       "mkdocs": "docs"}
 
@@ -47,13 +52,19 @@ def assumption_options(fn):
                         help="Treat every figure resting on a secondary source as unknown.")(fn)
 
 
-def _registry(rulesets_dir, official_only: bool = False, assume=()) -> Registry:
+def _registry(rulesets_dir, official_only: bool = False, assume=(), reform: Path | None = None) -> Registry:
     from .unknowns import load_assumptions
     for path in assume:
         if not path.is_file():
             raise CliError(f"{path} : ce fichier d’hypothèses n’existe pas")
+    _check_reform_path(reform)
     assumptions = load_assumptions(assume, official_only)
-    return Registry.load(rulesets_dir).with_assumptions(assumptions)
+    return Registry.load(rulesets_dir, reform=reform).with_assumptions(assumptions)
+
+
+def _check_reform_path(reform: Path | None) -> None:
+    if reform is not None and not reform.exists():
+        raise CliError(f"{reform} : ce fichier de réforme (ou ce dossier) n’existe pas")
 
 
 class _Group(click.Group):
@@ -69,8 +80,8 @@ class _Group(click.Group):
         except CliError as exc:
             click.echo(f"erreur : {exc}", err=True)
             ctx.exit(1)
-        except MillesimeError as exc:
-            click.echo(f"error: {exc.render()}", err=True)
+        except MillesimeError as exc:  # a refusal written in French (`french`) says « erreur : »
+            click.echo(f"erreur : {exc}" if getattr(exc, "french", False) else f"error: {exc.render()}", err=True)
             ctx.exit(1)
         except ModuleNotFoundError as exc:
             library = (exc.name or "").partition(".")[0]
@@ -108,11 +119,12 @@ def _case(path: Path) -> dict:
 @click.option("--ids", is_flag=True, help="Show identifiers and codes instead of French labels.")
 @click.option("--output", "outputs", multiple=True, help="Compute only this output (repeatable).")
 @assumption_options
+@reform_option
 @rulesets_option
-def eval_command(case_file, on, as_json, with_tree, ids, outputs, official_only, assume, rulesets_dir):
+def eval_command(case_file, on, as_json, with_tree, ids, outputs, official_only, assume, reform, rulesets_dir):
     """Evaluate CASE_FILE (YAML or JSON) on a date."""
     case = _case(case_file)
-    registry = _registry(rulesets_dir, official_only, assume)
+    registry = _registry(rulesets_dir, official_only, assume, reform)
     if as_json:
         result = evaluate(case, _day(on), registry, list(outputs) or None)  # reliance needs the tree
         click.echo(json.dumps(result.to_json(with_explanation=with_tree), ensure_ascii=False, indent=2))
@@ -131,11 +143,12 @@ def eval_command(case_file, on, as_json, with_tree, ids, outputs, official_only,
 @click.option("--short", is_flag=True, help="Figures and sources only: no formulas, notes or quotations.")
 @click.option("--ids", is_flag=True, help="With --short: also show the identifiers.")
 @assumption_options
+@reform_option
 @rulesets_option
-def explain_command(case_file, outputs, on, depth, short, ids, official_only, assume, rulesets_dir):
+def explain_command(case_file, outputs, on, depth, short, ids, official_only, assume, reform, rulesets_dir):
     """Show why each output of CASE_FILE has its value, with legal sources."""
     case = _case(case_file)
-    registry = _registry(rulesets_dir, official_only, assume)
+    registry = _registry(rulesets_dir, official_only, assume, reform)
     result = evaluate(case, _day(on), registry, list(outputs) or None)
     click.echo(report.heading(result))
     refs, labels = result.references(), result.labels()
@@ -164,10 +177,12 @@ def _echo_side_by_side(case, on, registry, name, result):
 
 @main.command("rulesets")
 @click.option("--json", "as_json", is_flag=True)
+@reform_option
 @rulesets_option
-def rulesets_command(as_json, rulesets_dir):
+def rulesets_command(as_json, reform, rulesets_dir):
     """The timeline: every ruleset, its dates and what it amends."""
-    registry = Registry.load(rulesets_dir)
+    _check_reform_path(reform)
+    registry = Registry.load(rulesets_dir, reform=reform)
     rows = [{"id": m.id, "title": m.header.title, "effective_from": _iso(m.effective_from),
              "effective_until": _iso(m.effective_until), "amends": m.header.amends,
              "fingerprint": m.fingerprint} for m in registry.timeline()]
@@ -189,11 +204,15 @@ def _iso(day):
 @click.option("--json", "as_json", is_flag=True, help="Diagnostics as JSON, for editors.")
 @click.option("--strict-sources/--lenient-sources", default=True,
               help="A rule, table or parameter without a legal source is an error (default) or a warning.")
-def check_command(paths, as_json, strict_sources):
-    """Check rulesets (files or folders; the shipped ones by default)."""
+@reform_option
+def check_command(paths, as_json, strict_sources, reform):
+    """Check rulesets (files or folders; the shipped ones by default), with --reform laid over them."""
+    from .registry import reform_files
     files = _ruleset_files(paths)  # a file named twice (alone and in its folder) is one ruleset
+    _check_reform_path(reform)
+    reforms = reform_files(reform) if reform is not None else []
     try:
-        diagnostics = Registry.from_paths(files, require_sources=strict_sources).diagnostics
+        diagnostics = Registry.from_paths(files, require_sources=strict_sources, reform_paths=reforms).diagnostics
     except RulesetError as exc:
         diagnostics = exc.diagnostics
     # Stable order for editors and CI logs: by place, then message (schema: docs/check.md).
@@ -204,7 +223,7 @@ def check_command(paths, as_json, strict_sources):
     else:
         for d in diagnostics:
             click.echo(d.render(), err=True)
-        click.echo(f"{len(files)} ruleset file(s) checked: {len(errors)} error(s), "
+        click.echo(f"{len(files) + len(reforms)} ruleset file(s) checked: {len(errors)} error(s), "
                    f"{len(diagnostics) - len(errors)} warning(s)", err=True)
     sys.exit(1 if errors else 0)
 
@@ -380,14 +399,15 @@ def lsp_command():
               help="vector: whole columns at once (numpy), rows it does not reproduce handed to the row engine; "
                    "row: one case at a time; auto: vector when every output is a scalar. Same results.")
 @assumption_options
+@reform_option
 @rulesets_option
-def batch_command(input_file, on, out, outputs, progress, engine, official_only, assume, rulesets_dir):
+def batch_command(input_file, on, out, outputs, progress, engine, official_only, assume, reform, rulesets_dir):
     """Evaluate every case (one per row) of INPUT_FILE (.csv, .jsonl or .parquet) on a date.
 
     Columns are the case schema flattened: `sector`, `patients_mt`, …, `contract_signed_on`,
     `contract_option`, …; `contract_observed` as JSON text. See docs/batch.md."""
     from . import batch
-    registry = _registry(rulesets_dir, official_only, assume)
+    registry = _registry(rulesets_dir, official_only, assume, reform)
     try:
         summary = batch.run_file(input_file, on.date(), out, registry, list(outputs) or None, progress,
                                    engine)
@@ -401,6 +421,51 @@ def batch_command(input_file, on, out, outputs, progress, engine, official_only,
     if summary.failed:
         click.echo(f"errors (row, field, reason): {summary.errors_file}", err=True)
     sys.exit(1 if summary.failed else 0)
+
+
+@main.command("compare")
+@click.argument("population", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--reform", "reform", type=click.Path(path_type=Path), required=True,
+              help="The reform: a ruleset file (or folder) laid over the baseline's timeline.")
+@click.option("--baseline", "baseline", type=click.Path(path_type=Path), default=None,
+              help="Another reform as baseline (laid over the shipped timeline); the shipped rulesets by default.")
+@click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Compare on this date: the payments listed then, by calendar year.")
+@click.option("--years", "years", default=None, metavar="FIRST..LAST",
+              help="Compare the payments of these calendar years (e.g. 2025..2030).")
+@click.option("--weight", "weight", default=None, metavar="COLUMN", help="Weight each row by this column.")
+@click.option("--by", "by", default=None, metavar="COLUMNS", help="Totals by group of these columns (comma-separated).")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for rows.parquet, summary.json and report.html.")
+@click.option("--engine", type=click.Choice(["auto", "vector", "row"]), default="auto", show_default=True)
+@assumption_options
+@rulesets_option
+def compare_command(population, reform, baseline, on, years, weight, by, out, engine, official_only, assume,
+                    rulesets_dir):
+    """Cost a reform on a population (.csv, .jsonl or .parquet): baseline and reform on the same rows.
+
+    Writes DIR/rows.parquet (each row, both values and their difference), DIR/summary.json (totals by
+    year, winners and losers, groups) and DIR/report.html (a French page with charts). See docs/batch.md."""
+    from . import compare_files
+    if (on is None) == (years is None):
+        raise CliError("donner soit --on DATE, soit --years PREMIÈRE..DERNIÈRE (l’un des deux, pas les deux)")
+    if not population.is_file():
+        raise CliError(f"{population} : cette population n’existe pas")
+    base = _registry(rulesets_dir, official_only, assume, baseline)
+    changed = _registry(rulesets_dir, official_only, assume, reform)
+    groups = [c.strip() for c in by.split(",") if c.strip()] if by else []
+    try:
+        summary = compare_files.run(population, base, changed, on.date() if on else None, years, weight, groups,
+                                    out, engine)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP: the temporaries are already removed
+        signum = getattr(exc, "signum", 2)
+        click.echo(f"interrompu ({signal.Signals(signum).name}) : aucun fichier écrit", err=True)
+        sys.exit(128 + signum)
+    from .report_html import euros
+    click.echo(f"{summary['rows']} ligne(s) comparée(s), {summary['errors']} en erreur ; écart total : "
+               f"{euros(summary['total']['difference'])} ; {summary['winners']} gagnant(s), {summary['losers']} "
+               f"perdant(s) → {out}", err=True)
+    sys.exit(1 if summary["errors"] else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

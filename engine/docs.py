@@ -107,7 +107,8 @@ def where(loc: ast.Loc | None) -> str:
 
 _SYMBOL_CHANGE = {"added": "Ajout", "replaced": "Modification", "removed": "Suppression", "extended": "Extension"}
 _KIND_FR = {"rule": "règle", "parameter": "paramètre", "table": "barème", "condition": "condition",
-            "requirement": "exigence", "input": "donnée", "enum": "liste de valeurs", "output": "résultat"}
+            "requirement": "exigence", "input": "donnée", "enum": "liste de valeurs", "output": "résultat",
+            "cell": "case de barème"}
 
 
 # ================================================================ the rule in words
@@ -921,6 +922,13 @@ class Site:
                                                        [[inline_code(x.name), md(x.label)] for x in new_members]))
             return "".join(out)
         # replaced
+        if c.kind == "cell":  # `replace cell t[..] = v`: the one figure, before and after
+            out.append(table(["", "Valeur", "Dans le DSL"],
+                             [["**avant**", md(c.old.text), inline_code(c.old.text)],
+                              ["**après**", md(c.new.value.text), inline_code(c.new.value.text)]]) + "\n")
+            out.append(_notes(c.new.notes))
+            out.append("\n" + sources_block(c.new.sources, m.references, "Nouvelle source", "Nouvelles sources"))
+            return "".join(out)
         if c.kind == "table":
             out.append(self._table_diff(c.old, c.new, base, m))
             out.append("\n" + sources_block(c.new.sources, m.references, "Nouvelle source", "Nouvelles sources"))
@@ -1080,7 +1088,8 @@ def _notes(notes: list[str]) -> str:
 
 
 def _change_anchor(c: Change) -> str:
-    return f"{c.action}-{c.kind}-{c.name}".replace(".", "-")
+    """`replaced-rule-amount`; a cell's headings (`aid_amount[3+, full]`) become plain characters."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", f"{c.action}-{c.kind}-{c.name}").strip("-")
 
 
 def _contains(e, cls) -> bool:
@@ -1269,6 +1278,18 @@ _DSL_SECTIONS = [
      "déclaration du texte modifié, avec son motif et sa source.", lambda d: isinstance(d, ast.Remove)),
     ("Modifier un texte : étendre une liste", "`extend enum NOM:` ajoute des valeurs à une liste.",
      lambda d: isinstance(d, ast.ExtendEnum)),
+    ("Modifier une case d'un barème", "`replace cell barème[ligne, colonne] = valeur`, sur une seule ligne, "
+     "change une case d'un barème hérité, suivie de ses notes et de sa source ; les autres cases, non établies "
+     "comprises, sont reprises telles quelles. Les en-têtes s'écrivent comme dans le barème (les espaces ne "
+     "comptent pas) ; la valeur peut être `?`, `? between A and B` ou `readings` (avec ses lignes `reading`). "
+     "La case remplacée repose sur sa propre source, jamais sur celle du barème copié. Exemple : "
+     "`replace cell aid_amount[3+, full] = 24 000`.", lambda d: isinstance(d, ast.CellReplacement)),
+    ("Une réforme est un fichier", "`millesime … --reform FICHIER.mil` (ou un dossier de fichiers) pose une "
+     "réforme sur le calendrier des textes livrés, sans en modifier aucun : un texte de la réforme modifie "
+     "(`amends`) un texte livré à compter de sa propre date, et le texte en vigueur ce jour-là prend fin la veille, "
+     "pour ce calcul seulement. Ses sources peuvent être des références `grade hypothesis`. "
+     "`millesime check --reform FICHIER.mil` vérifie l'ensemble ; `millesime compare` chiffre la réforme "
+     "(docs/batch.md).", lambda d: False),
 ]
 
 _FUNCTION_DOC = {

@@ -8,7 +8,7 @@ from pathlib import PurePath
 from dsl import ast, types as T
 
 from . import values as V
-from .unknowns import grade as grade_of, source_titles
+from .unknowns import grade as grade_of, source_grade, source_titles
 
 GRADED = ("rule", "parameter", "table", "condition", "requirement", "reading")  # what rests on sources
 _GRADE_WORDS = {"secondary": "source secondaire", "hypothesis": "hypothèse"}
@@ -108,7 +108,8 @@ def _reliance_entry(n: Node, references_by_ruleset: dict[str, dict]) -> dict | N
     if g is None or g == "official":
         return None
     refs = references_by_ruleset.get(n.ruleset, {})
-    sources = [s for s in n.sources if s.grade == "hypothesis"] if g == "hypothesis" else n.sources
+    # a hypothesis rests on the sources graded so: its own, or a reference declared `grade hypothesis`
+    sources = [s for s in n.sources if source_grade(s, refs) == "hypothesis"] if g == "hypothesis" else n.sources
     return {"name": n.declaration, "grade": g, "source": source_titles(sources, refs) or "aucune source citée",
             "ruleset": n.ruleset}
 

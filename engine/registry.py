@@ -1,6 +1,7 @@
 """The rulesets of a folder, checked and compiled once, and which one is in force on a date."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -70,17 +71,21 @@ class Registry:
     assumptions: Assumptions = NO_ASSUMPTIONS
     _results: dict = field(default_factory=dict, repr=False, compare=False)  # checks, for with_assumptions
     _variants: dict = field(default_factory=dict, repr=False, compare=False)  # fingerprint → Registry
+    reforms: tuple[str, ...] = ()  # ids of the rulesets laid over the timeline by `--reform`
 
     @classmethod
     def load(cls, folder: str | Path | None = None, require_sources: bool = False,
-             assumptions: Assumptions = NO_ASSUMPTIONS) -> "Registry":
+             assumptions: Assumptions = NO_ASSUMPTIONS, reform: str | Path | None = None) -> "Registry":
+        """The rulesets of `folder` (the shipped agreements by default); `reform`, a ruleset file or a
+        folder of them, laid over that timeline (see `from_paths`)."""
         folder = Path(folder) if folder is not None else shipped_rulesets_dir()
         if not folder.is_dir():
             raise MillesimeError(f"{folder}: no such folder of rulesets")
         paths = sorted(folder.glob(f"*{RULESET_SUFFIX}"))
         if not paths:
             raise MillesimeError(f"{folder}: no ruleset (*{RULESET_SUFFIX}) in this folder")
-        return cls.from_paths(paths, folder, require_sources, assumptions)
+        reform_paths = reform_files(reform) if reform is not None else []
+        return cls.from_paths(paths, folder, require_sources, assumptions, reform_paths)
 
     def with_assumptions(self, assumptions: Assumptions) -> "Registry":
         """The same rulesets evaluated under other assumptions (`--official-only`, hypothesis files):
@@ -99,7 +104,7 @@ class Registry:
                                             entry.warnings, assumptions)
             raise_if_wrong(check_assumptions(assumptions, [e.plan.openness for e in entries.values()]))
             variant = Registry(entries, self.folder, self.diagnostics, assumptions=assumptions,
-                               _results=self._results)
+                               _results=self._results, reforms=self.reforms)
             if len(self._variants) >= 16:  # bounded: an API client sending many hypothesis files
                 self._variants.pop(next(iter(self._variants)))
             self._variants[key] = variant
@@ -107,15 +112,22 @@ class Registry:
 
     @classmethod
     def from_paths(cls, paths, folder: Path | None = None, require_sources: bool = False,
-                   assumptions: Assumptions = NO_ASSUMPTIONS) -> "Registry":
+                   assumptions: Assumptions = NO_ASSUMPTIONS, reform_paths=()) -> "Registry":
+        """The rulesets of `paths`, and those of `reform_paths` laid over them: a reform's rulesets
+        amend the others from their own dates and close the timeline themselves — the ruleset in
+        force on the day a reform takes effect ends the day before, in this registry only (no file
+        is touched); a reform without an end stops the day before a later ruleset of `paths`."""
         with gc_paused():
-            return cls._from_paths(paths, folder, require_sources, assumptions)
+            return cls._from_paths(paths, folder, require_sources, assumptions, reform_paths)
 
     @classmethod
-    def _from_paths(cls, paths, folder, require_sources, assumptions) -> "Registry":
+    def _from_paths(cls, paths, folder, require_sources, assumptions, reform_paths) -> "Registry":
         diagnostics: list[Diagnostic] = []
         files = {}
-        for path in paths:
+        reform_ids = []
+        paths = list(paths)
+        reform_paths = [p for p in reform_paths if p not in paths]
+        for path in paths + reform_paths:
             try:
                 parsed = parse_file(path)
             except RulesetError as exc:
@@ -127,11 +139,14 @@ class Registry:
                                               f"{previous.path}", hint="give each ruleset its own id", code="name"))
                 continue
             files[parsed.header.id] = parsed
+            if path in reform_paths:
+                reform_ids.append(parsed.header.id)
         try:
             models = M.build(files)
         except RulesetError as exc:
             diagnostics.extend(exc.diagnostics)
             models = {}
+        diagnostics.extend(_close_timeline(models, reform_ids))
         entries: dict[str, Entry] = {}
         results = {}
         for ruleset_id, model in models.items():
@@ -144,7 +159,7 @@ class Registry:
         diagnostics.extend(_timeline_diagnostics(models))
         if any(d.severity == "error" for d in diagnostics):
             raise RulesetError(_unique(diagnostics))
-        registry = cls(entries, folder, _unique(diagnostics), _results=results)
+        registry = cls(entries, folder, _unique(diagnostics), _results=results, reforms=tuple(reform_ids))
         return registry.with_assumptions(assumptions)
 
     # -- time
@@ -172,6 +187,50 @@ class Registry:
             hint = did_you_mean(ruleset_id, self.entries)
             raise MillesimeError(f"no ruleset `{ruleset_id}`" + (f"; {hint}" if hint else ""))
         return self.entries[ruleset_id]
+
+
+def reform_files(path: str | Path) -> list[Path]:
+    """The ruleset files of `--reform PATH`: the file itself, or every `*.mil` of the folder."""
+    path = Path(path)
+    if path.is_dir():
+        found = sorted(path.glob(f"*{RULESET_SUFFIX}"))
+        if not found:
+            raise MillesimeError(f"{path}: no ruleset (*{RULESET_SUFFIX}) in this reform folder")
+        return found
+    if not path.is_file():
+        raise MillesimeError(f"{path}: no such reform file or folder")
+    return [path]
+
+
+def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str]) -> list[Diagnostic]:
+    """Lay the reform rulesets over the timeline: the ruleset in force on the day a reform takes
+    effect ends the day before; a reform without an end of its own ends the day before the next
+    ruleset that is not a reform (a warning: its changes do not carry over to that one)."""
+    out = []
+    day = dt.timedelta(days=1)
+    reforms = sorted((models[r] for r in reform_ids if r in models and models[r].effective_from),
+                     key=lambda m: (m.effective_from, m.id))
+    for reform in reforms:
+        start = reform.effective_from
+        for other in models.values():
+            if other is reform or not other.in_force_on(start):
+                continue
+            if other.effective_from is not None and other.effective_from >= start:
+                continue  # starting the same day or later: the timeline checks say what is wrong
+            other.header = dataclasses.replace(other.header, effective_until=start - day)
+        if reform.effective_until is not None:
+            continue
+        later = [m for m in models.values() if m.id not in reform_ids and m.effective_from
+                 and m.effective_from > start]
+        if later:
+            following = min(later, key=lambda m: (m.effective_from, m.id))
+            reform.header = dataclasses.replace(reform.header, effective_until=following.effective_from - day)
+            out.append(Diagnostic(reform.header.loc, f"`{following.id}` takes effect on {following.effective_from}: "
+                                  f"the reform `{reform.id}` ends the day before, and its changes do not carry over",
+                                  severity="warning", hint=f"to keep them later, write the reform over "
+                                  f"`{following.id}` too (`amends {following.id}`, from {following.effective_from})",
+                                  code="time"))
+    return out
 
 
 def _timeline_diagnostics(models: dict[str, M.Ruleset]) -> list[Diagnostic]:

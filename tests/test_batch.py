@@ -6,6 +6,7 @@ streaming test), not off the engine's output.
 import csv
 import datetime as dt
 import json
+from decimal import Decimal
 import tracemalloc
 from pathlib import Path
 
@@ -134,14 +135,19 @@ def test_evaluate_table_arrow_and_polars():
         "contract_initial_patients_mt": [1200, 1200], "contract_initial_file_active": [2000, 2000]})
     out = batch.evaluate_table(table, ON, outputs=["eligible", "annual_aid"])
     assert isinstance(out, pa.Table) and out.num_rows == 2
-    assert out.column("annual_aid").to_pylist() == ["38000.00", None]
-    assert out.column("eligible").to_pylist() == ["true", None]
+    assert out.column("annual_aid").type == pa.decimal128(18, 2)  # typed: exact decimals, booleans
+    assert out.column("annual_aid").to_pylist() == [Decimal("38000.00"), None]
+    assert out.column("eligible").to_pylist() == [True, None]
+    assert out.column("annual_aid__not_established").to_pylist() == [None, None]
+    text = batch.evaluate_table(table, ON, outputs=["eligible", "annual_aid"], typed=False)  # the CSV form
+    assert text.column("annual_aid").to_pylist() == ["38000.00", None]
+    assert text.column("eligible").to_pylist() == ["true", None]
     assert json.loads(out.column("error")[1].as_py()) == [
         {"field": "sector", "reason": "input should be less than or equal to 2 (got 3)"}]
     assert out.schema.names[:2] == ["specialty", "sector"]  # the input columns, untouched
     frame = batch.evaluate_table(pl.from_arrow(table), ON, outputs=["annual_aid"])
     assert isinstance(frame, pl.DataFrame)
-    assert frame["annual_aid"].to_list() == ["38000.00", None]
+    assert frame["annual_aid"].to_list() == [Decimal("38000.00"), None]
 
 
 def test_parquet_in_and_out(tmp_path):
@@ -153,7 +159,7 @@ def test_parquet_in_and_out(tmp_path):
                              "contract_initial_patients_mt": [1200], "contract_initial_file_active": [2000]}),
                    tmp_path / "cases.parquet")
     run_file(tmp_path / "cases.parquet", ON, tmp_path / "out.parquet", outputs=["annual_aid"], progress=False)
-    assert pq.read_table(tmp_path / "out.parquet").to_pylist()[0]["annual_aid"] == "19000.00"  # half, year 1
+    assert pq.read_table(tmp_path / "out.parquet").to_pylist()[0]["annual_aid"] == Decimal("19000.00")  # half, year 1
 
 
 # ---------------------------------------------------------------- streaming and atomicity
@@ -231,7 +237,8 @@ def test_evaluate_batches_has_the_shape_of_spark_map_in_arrow():
     schema = batch.output_schema(table.schema, ON, outputs=["annual_aid"])
     assert all(b.schema == schema for b in batches)
     # full 38 000, half 19 000 (year 1, 2024); 700 ≤ 775 patients: not eligible → 0 €
-    assert [v for b in batches for v in b.column("annual_aid").to_pylist()] == ["38000.00", "19000.00", "0.00"]
+    assert [v for b in batches for v in b.column("annual_aid").to_pylist()] == [
+        Decimal("38000.00"), Decimal("19000.00"), Decimal("0.00")]
 
 
 @pytest.mark.parametrize("name, content", [

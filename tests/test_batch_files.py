@@ -9,6 +9,7 @@ is small enough to read at a glance.
 import csv
 import datetime as dt
 import json
+from decimal import Decimal
 import os
 import signal
 import subprocess
@@ -314,9 +315,12 @@ def test_float32_parquet_columns_read_as_the_shortest_decimal_of_their_width(tmp
     got = [(r["share"], r["share_read"], r["above"]) for r in read_csv(tmp_path / "out.csv")]
     # 0.1 is not above 0.1; read through float64 it was 0.10000000149011612, above
     assert got == [("0.1", "0.1", "false"), ("0.15", "0.15", "true"), ("", "", "")]
-    out = evaluate_table(table, TEXTS_ON, texts, ["share_read", "above"], engine=engine)
+    out = evaluate_table(table, TEXTS_ON, texts, ["share_read", "above"], engine=engine, typed=False)
     assert out.column("share_read").to_pylist() == ["0.1", "0.15", None]
     assert out.column("above").to_pylist() == ["false", "true", None]
+    typed = evaluate_table(table, TEXTS_ON, texts, ["share_read", "above"], engine=engine)
+    assert typed.column("share_read").to_pylist() == [Decimal("0.1"), Decimal("0.15"), None]
+    assert typed.column("above").to_pylist() == [False, True, None]
 
 
 def test_evaluate_table_keeps_no_text_of_a_finished_run(texts):
@@ -327,8 +331,41 @@ def test_evaluate_table_keeps_no_text_of_a_finished_run(texts):
     names = [f"physician {i}" for i in range(2000)] + ["Bob"]
     out = evaluate_table(pa.table({"name": names}), TEXTS_ON, texts, ["label", "is_bob"], engine="vector")
     assert out.column("label").to_pylist() == names
-    assert out.column("is_bob").to_pylist() == ["false"] * 2000 + ["true"]
+    assert out.column("is_bob").to_pylist() == [False] * 2000 + [True]
     assert len(vector._NAMES.codes) == before  # was before + 2000: every text ever seen, for good
     again = [f"other {i}" for i in range(2000)]
     evaluate_table(pa.table({"name": again}), TEXTS_ON, texts, ["label"], engine="vector")
     assert len(vector._NAMES.items) <= before + 2001  # the codes of the first run are reused
+
+
+def test_a_csv_is_cut_into_blocks_on_record_boundaries_only(tmp_path, monkeypatch):
+    # blocks of 40 bytes: quoted newlines, escaped quotes and a BOM straddle the cuts; the rows read
+    # block by block are those the csv module reads (memory stays one block, whatever the file)
+    pa = pytest.importorskip("pyarrow")
+    from engine.io import readers
+    monkeypatch.setattr(readers, "CSV_BLOCK", 40)
+    text = ('\ufeffname,note\n"Bob","a ""quoted"" word"\n"Al\nice","two\nlines, and a comma"\n\n'
+            + "".join(f'p{i},"n{i}\n"\n' for i in range(30)) + 'last,"x"')
+    path = tmp_path / "cases.csv"
+    path.write_text(text, encoding="utf-8")
+    names = ["name", "note"]
+    blocks = list(readers._csv_blocks(path))
+    assert len(blocks) > 5 and [first for _, first in blocks] == [True] + [False] * (len(blocks) - 1)
+    assert b"".join(part for part, _ in blocks) == text.encode("utf-8")
+    read = readers.read_columns(path, names, 7)
+    rows = [r for b in read for r in pa.Table.from_batches([b]).to_pylist()]
+    _, _, chunks = readers.read_rows(path, 100)
+    expected = [r for chunk in chunks for r in chunk]
+    assert rows == expected and len(rows) == 33
+    assert rows[1] == {"name": "Al\nice", "note": "two\nlines, and a comma"}
+    assert rows[0]["note"] == 'a "quoted" word'
+
+
+def test_a_record_that_never_closes_its_quote_is_read_row_by_row(tmp_path, monkeypatch):
+    from engine.io import readers
+    monkeypatch.setattr(readers, "CSV_BLOCK", 16)
+    monkeypatch.setattr(readers, "CSV_MAX_RECORD", 64)
+    path = tmp_path / "cases.csv"
+    path.write_text('name,note\nBob,"never closed\n' + "more text\n" * 20, encoding="utf-8")
+    with pytest.raises(readers.ReadAgain):
+        list(readers.read_columns(path, ["name", "note"], 10))

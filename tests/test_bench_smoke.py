@@ -28,6 +28,8 @@ def test_smoke_run_of_millesime():
     report = load("run").main(["--smoke", "--only", "millesime"])
     m = report["millesime"]
     assert len(m["results"]) == 50
+    # read as the bench reads them (text results): some physicians eligible, with an amount
+    assert any(eligible and cents > 0 for eligible, cents in m["results"])
     assert m["batch_cases_per_s"] > 0 and m["single_us"] > 0 and m["single_explained_us"] > 0
 
 

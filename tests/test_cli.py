@@ -234,6 +234,7 @@ def test_a_missing_optional_library_names_its_extra(tmp_path, monkeypatch):
     assert r.exit_code == 1
     assert r.output == ("erreur : cette commande a besoin de pyarrow, qui n'est pas installé ; il fait partie de "
                         "l'option « batch » de Millésime : pip install 'millesime[batch]'\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]  # no result, no `.r.parquet.*.tmp` left
 
 
 def test_serve_without_the_serve_extra_names_it(monkeypatch):

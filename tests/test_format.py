@@ -14,7 +14,7 @@ from engine.registry import shipped_rulesets_dir
 
 ROOT = Path(__file__).resolve().parent
 SAMPLES = sorted(shipped_rulesets_dir().glob("*.mil")) + sorted((ROOT / "fixtures").rglob("*.mil")) + \
-    sorted((ROOT / "check").rglob("*.mil"))
+    sorted((ROOT / "check").rglob("*.mil")) + sorted((ROOT.parent / "bench").glob("*.mil"))
 
 
 def meaning(node):
@@ -63,6 +63,12 @@ def test_spacing_around_operators_colons_and_commas():
     assert fmt('input contract.observed:optional map int to {a:int,b : int} "O"\n') == \
         'input contract.observed : optional map int to {a: int, b: int} "O"\n'
     assert fmt('rule s "S" = [x for x in 1..3 if x!=2]+[ ]\n') == 'rule s "S" = [x for x in 1..3 if x != 2] + []\n'
+
+
+def test_a_replaced_cell_is_one_line_with_its_clauses_under_it():
+    assert fmt('replace cell aid_amount [ 3+,full ]=24 000 note "n"\n    source X quote "q"\n') == \
+        'replace cell aid_amount[3+, full] = 24 000\n  note "n"\n  source X quote "q"\n'
+    assert fmt('replace cell t[30..50]= ?  between 1 and 2\n') == 'replace cell t[30..50] = ? between 1 and 2\n'
 
 
 def test_a_table_is_aligned_on_its_pipes_with_its_numbers_as_written():

@@ -208,7 +208,7 @@ def test_open_values_are_computed_as_columns():
     table = known_columns(table_of(rows_, as_text=False), D(2025, 9, 1))
     computed, handed = compare(table, D(2025, 9, 1), ["annual_aid", "eligible"], registry=OFFICIAL)
     assert (computed, handed) == (2, 0)
-    out = evaluate_table(table, D(2025, 9, 1), OFFICIAL, ["annual_aid"], engine="vector").column(
+    out = evaluate_table(table, D(2025, 9, 1), OFFICIAL, ["annual_aid"], engine="vector", typed=False).column(
         "annual_aid").to_pylist()
     first = json.loads(out[0])
     assert first["between"] == ["11000.00", "19000.00"]
@@ -251,7 +251,7 @@ def run(rows_, on, outputs=("eligible", "annual_aid", "contract_year")):
     table = known_columns(table_of(rows_, as_text=False), on)
     batch = Batch.prepare(on, REGISTRY, list(outputs))
     out, back = vector.run_columns(batch, {n: table.column(n) for n in table.column_names}, table.num_rows)
-    result = evaluate_table(table, on, REGISTRY, list(outputs), engine="vector")
+    result = evaluate_table(table, on, REGISTRY, list(outputs), engine="vector", typed=False)
     return {name: result.column(name).to_pylist() for name in outputs}, set(back.tolist())
 
 
@@ -499,12 +499,12 @@ def test_categorical_text_columns_are_read_off_their_dictionary():
                                    pc.dictionary_encode(table.column("specialty")))
     assert pa.types.is_dictionary(categorical.schema.field("specialty").type)
     outputs = ["eligible", "annual_aid"]
-    got = evaluate_table(categorical, D(2025, 9, 1), REGISTRY, outputs, engine="vector")
+    got = evaluate_table(categorical, D(2025, 9, 1), REGISTRY, outputs, engine="vector", typed=False)
     assert got.column("annual_aid").to_pylist() == ["28000.00", "26000.00", None, None]
     errors = [json.loads(e) if e else None for e in got.column("error").to_pylist()]
     assert errors[:2] == [None, None]
     assert [e[0]["field"] for e in errors[2:]] == ["specialty", "specialty"]  # the flat column
-    plain = evaluate_table(table, D(2025, 9, 1), REGISTRY, outputs, engine="vector")
+    plain = evaluate_table(table, D(2025, 9, 1), REGISTRY, outputs, engine="vector", typed=False)
     assert got.select(outputs + ["error"]).equals(plain.select(outputs + ["error"]))
 
 
@@ -524,7 +524,7 @@ def test_integer_texts_read_as_pydantic_reads_them():
     # the plain ones, by hand: 0 and 776 patients (at signature) against the 775 P30 of GPs; -3 is
     # refused (at least 0)
     out = evaluate_table(table_of(plain, as_text=True).select(known_columns(table_of(plain, True), on).column_names),
-                         on, REGISTRY, ["eligible"], engine="vector")
+                         on, REGISTRY, ["eligible"], engine="vector", typed=False)
     assert out.column("eligible").to_pylist() == ["false", "true", "true", None]
 
 

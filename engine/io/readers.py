@@ -29,7 +29,7 @@ from . import BatchError
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 BAD = "\0bad"          # the key of a bad row: its [(column or "", reason)]
 CELL_LIMIT = 131_072   # characters in a CSV cell: the csv module's own limit (128 KiB)
-CSV_BLOCK = 1 << 22    # bytes of CSV text Arrow's reader parses at a time
+CSV_BLOCK = 1 << 20    # bytes of CSV text Arrow's reader parses at a time (see read_columns)
 
 
 def file_format(path: Path) -> str:
@@ -362,6 +362,46 @@ def _read_parquet(path: Path, chunk: int):
     return names, source.metadata.num_rows, Reader(chunks(), source.close)
 
 
+CSV_MAX_RECORD = 1 << 26  # bytes a record may span before the file is read row by row (which says why)
+
+
+def _csv_blocks(path: Path) -> Iterator[tuple[bytes, bool]]:
+    """The bytes of a CSV file in blocks of about CSV_BLOCK that end on a record boundary — a
+    newline outside quotes: an even number of `"` before it, since an escaped quote is `""` — with
+    whether the block is the first (it holds the header). ReadAgain when a record outgrows
+    CSV_MAX_RECORD (an unclosed quote, most likely)."""
+    with open(path, "rb") as handle:
+        pending, first = b"", True
+        while True:
+            data = handle.read(CSV_BLOCK)
+            if not data:
+                if pending.strip():
+                    yield pending, first
+                return
+            pending += data
+            cut = _record_boundary(pending)
+            if cut == 0:
+                if len(pending) > CSV_MAX_RECORD:
+                    raise ReadAgain
+                continue
+            yield pending[:cut], first
+            pending, first = pending[cut:], False
+
+
+def _record_boundary(data: bytes) -> int:
+    """The index just after the last newline of `data` that ends a record (0: none)."""
+    end, total = len(data), data.count(b'"')
+    after = 0  # quotes from the newline tried to the end of the data
+    while True:
+        newline = data.rfind(b"\n", 0, end)
+        if newline < 0:
+            return 0
+        after += data.count(b'"', newline, end)
+        if (total - after) % 2 == 0:
+            return newline + 1
+        end = newline
+
+
 class ReadAgain(Exception):
     """Arrow's CSV reader refused the file, or met a cell too long: read it again row by row."""
 
@@ -392,23 +432,24 @@ def read_columns(path: Path, names: list[str], chunk: int) -> Reader | None:
         return False
 
     def csv_batches():
+        # The file is cut into blocks at record boundaries here, and each block parsed whole by
+        # Arrow: Arrow's streaming reader (open_csv) reads up to dozens of blocks ahead, so that its
+        # memory grew with the file up to that read-ahead; one block at a time, it stays flat.
+        read_options = pacsv.ReadOptions(use_threads=False)
+        parse_options = pacsv.ParseOptions(newlines_in_values=True)
+        convert_options = pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
+                                               strings_can_be_null=False, quoted_strings_can_be_null=False)
         try:
-            reader = pacsv.open_csv(
-                path, read_options=pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
-                                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
-            if reader.schema.names != names:
-                raise ReadAgain
-            while True:
-                try:
-                    record_batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                if too_long(record_batch):
+            for part, first in _csv_blocks(path):
+                options = read_options if first else pacsv.ReadOptions(use_threads=False, column_names=names)
+                table = pacsv.read_csv(pa.BufferReader(part), read_options=options, parse_options=parse_options,
+                                       convert_options=convert_options)
+                if first and table.schema.names != names:
                     raise ReadAgain
-                for offset in range(0, record_batch.num_rows, chunk):
-                    yield record_batch.slice(offset, chunk)
+                for record_batch in table.to_batches(max_chunksize=chunk):
+                    if too_long(record_batch):
+                        raise ReadAgain
+                    yield record_batch
         except pa.ArrowException:
             raise ReadAgain from None
     return Reader(csv_batches())

@@ -106,7 +106,8 @@ def _create_temp(target: Path) -> tuple[int, Path]:
 class Writer:
     """Rows to a temp file next to the target; `commit` renames it over the target."""
 
-    def __init__(self, target: Path, fmt: str, columns: list[str], row_column: str = "row"):
+    def __init__(self, target: Path, fmt: str, columns: list[str], row_column: str = "row", schema=None):
+        """`schema`: the Arrow schema of a Parquet file (by default `row_column` int64, the others text)."""
         self.target, self.fmt, self.columns = target, fmt, columns
         self.fd, self.temp = _create_temp(target)  # the fd holds the lock until the end
         self.handle = None
@@ -115,8 +116,8 @@ class Writer:
             if fmt == "parquet":
                 import pyarrow as pa
                 import pyarrow.parquet as pq
-                self.arrow_schema = pa.schema([pa.field(c, pa.int64() if c == row_column else pa.string())
-                                               for c in columns])
+                self.arrow_schema = schema if schema is not None else pa.schema(
+                    [pa.field(c, pa.int64() if c == row_column else pa.string()) for c in columns])
                 self.parquet = pq.ParquetWriter(self.temp, self.arrow_schema)
             else:
                 self.handle = open(os.dup(self.fd), "w", newline="", encoding="utf-8")
@@ -128,7 +129,8 @@ class Writer:
             raise
 
     def write(self, columns: dict[str, list]) -> None:
-        """Rows given as columns (lists of the same length; None is an empty cell)."""
+        """Rows given as columns (lists or, for Parquet, Arrow arrays of the same length; None is an
+        empty cell)."""
         if self.parquet is not None:
             import pyarrow as pa
             self.parquet.write_table(pa.table({c: columns[c] for c in self.columns}, schema=self.arrow_schema))

@@ -1,0 +1,105 @@
+"""`millesime batch` and `millesime compare` on a realistic population, against pyarrow's own
+CSV → Parquet (the ceiling of any tool reading that file), in one run on the same file.
+
+    .venv/bin/python bench/batch_bench.py [--rows 1000000] [--small 100000] [--compare 120000] [--keep DIR]
+
+Prints, for the default outputs of `millesime batch` (CSV in, typed Parquet out): rows/s and peak
+RSS of the process at `--small` rows and at `--rows` rows (the first rows of the same file);
+pyarrow's read-CSV-write-Parquet time on the big file and the ratio; then `millesime compare` of a
+reform (bench/reform_2027.mil) on `--compare` physicians over the five calendar years 2026..2030.
+Each command runs in its own process (`os.wait4` gives its peak RSS). Not run by the tests.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import realistic as R  # noqa: E402
+
+MILLESIME = [sys.executable, "-m", "engine.cli"]
+
+
+def run(command: list[str]) -> tuple[float, int, int]:
+    """(seconds, peak RSS in MiB, exit status) of a command run in its own process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    err = process.stderr.read().decode()
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{err}")
+    return seconds, usage.ru_maxrss // 1024, process.returncode
+
+
+def head(source: Path, target: Path, rows: int) -> None:
+    with open(source, encoding="utf-8") as src, open(target, "w", encoding="utf-8") as out:
+        for i, line in enumerate(src):
+            if i > rows:
+                break
+            out.write(line)
+
+
+def pyarrow_ceiling(path: Path, out: Path) -> float:
+    """pyarrow alone: the CSV read (every column as text, as Millésime reads it) and written to Parquet."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    start = time.perf_counter()
+    names = path.open(encoding="utf-8").readline().strip().split(",")
+    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}))
+    pq.write_table(table, out)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=100_000)
+    parser.add_argument("--compare", type=int, default=120_000)
+    parser.add_argument("--keep", type=Path, default=None, help="folder for the files (a temporary one by default)")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="millesime-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    big = folder / f"physicians-{args.rows}.csv"
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.system()} {platform.release()}")
+    if not big.exists():
+        start = time.perf_counter()
+        R.write_csv(big, args.rows, seed=2026)
+        print(f"population: {args.rows} rows written in {time.perf_counter() - start:.1f} s "
+              f"({big.stat().st_size / 2**20:.0f} MiB), bench/realistic.py seed 2026")
+    small = folder / f"physicians-{args.small}.csv"
+    head(big, small, args.small)
+    on = R.ON.isoformat()
+    results = {}
+    for rows, path in ((args.small, small), (args.rows, big)):
+        out = folder / f"results-{rows}.parquet"
+        seconds, rss, status = run(MILLESIME + ["batch", str(path), "--on", on, "--out", str(out), "--no-progress"])
+        results[rows] = (seconds, rss)
+        print(f"millesime batch, default outputs, {rows} rows: {seconds:.1f} s, {rows / seconds:,.0f} rows/s, "
+              f"peak RSS {rss} MiB (exit {status})")
+    ceiling = pyarrow_ceiling(big, folder / "pyarrow.parquet")
+    batch_rate = args.rows / results[args.rows][0]
+    print(f"pyarrow CSV → Parquet, {args.rows} rows: {ceiling:.2f} s, {args.rows / ceiling:,.0f} rows/s "
+          f"(the ceiling); millesime batch at {batch_rate / (args.rows / ceiling):.2%} of it")
+    print(f"peak RSS {args.rows} rows / {args.small} rows: {results[args.rows][1] / results[args.small][1]:.2f}")
+    population = folder / f"physicians-{args.compare}.csv"
+    head(big, population, args.compare)
+    seconds, rss, status = run(MILLESIME + ["compare", str(population), "--reform", str(HERE / "reform_2027.mil"),
+                                            "--years", "2026..2030", "--by", "specialty",
+                                            "--out", str(folder / "compare")])
+    print(f"millesime compare, {args.compare} physicians × 5 calendar years (2026..2030): {seconds:.1f} s, "
+          f"peak RSS {rss} MiB (exit {status})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""A reform is a file: `replace cell`, the timeline closed by the reform, `--reform` on the CLI."""
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dsl.errors import MillesimeError, RulesetError
+from engine import evaluate
+from engine.cli import main
+from engine.registry import Registry
+
+REFORM = '''# From 2027-01-01 the 1 ETP amount for year 3 and later becomes 24 000 €.
+ruleset reforme_2027 "Réforme étudiée : 24 000 € à 1 ETP dès la 3e année"
+  effective from 2027-01-01
+  amends convention_2024
+
+reference REFORME "Note de travail sur la réforme étudiée" grade hypothesis
+
+replace cell aid_amount[3+, full] = 24 000
+  note "Montant étudié, non adopté."
+  source REFORME quote "24 000 € à partir de la 3e année"
+'''
+
+GP = {"physician": {"specialty": "medecine_generale", "sector": 1, "optam": False, "patients_mt": 1150,
+                    "file_active": 1650},
+      "contract": {"signed_on": "2024-09-01", "option": "full", "initial_patients_mt": 980,
+                   "initial_file_active": 1500, "target_patients_mt": 1180, "target_file_active": 1750}}
+
+
+def write(tmp_path: Path, text: str, name: str = "reform.mil") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def reform(tmp_path):
+    return write(tmp_path, REFORM)
+
+
+def test_a_reform_closes_the_timeline_in_the_combined_registry_only(reform):
+    combined = Registry.load(reform=reform)
+    spans = {m.id: (m.effective_from, m.effective_until) for m in combined.timeline()}
+    assert spans["convention_2024"] == (dt.date(2024, 6, 22), dt.date(2026, 12, 31))
+    assert spans["reforme_2027"] == (dt.date(2027, 1, 1), None)
+    assert combined.reforms == ("reforme_2027",)
+    assert combined.in_force(dt.date(2026, 12, 31)).model.id == "convention_2024"
+    assert combined.in_force(dt.date(2027, 1, 1)).model.id == "reforme_2027"
+    shipped = Registry.load()  # loaded again: the shipped files say what they said
+    assert shipped.get("convention_2024").model.effective_until is None
+    assert shipped.reforms == ()
+
+
+def test_replace_cell_changes_one_cell_and_keeps_the_others(reform):
+    combined = Registry.load(reform=reform)
+    new = combined.get("reforme_2027").model.tables["aid_amount"]
+    old = combined.get("convention_2024").model.tables["aid_amount"]
+    assert new is not old
+    texts = [[c.text for c in row] for row in new.cells]
+    # rows 1, 2, 3+ ; columns third, half, full, one_and_half, double (convention_2024's table)
+    assert texts == [["?", "19 000", "38 000", "?", "?"],
+                     ["9 450", "14 000", "28 000", "?", "?"],
+                     ["7 350", "11 000", "24 000", "?", "?"]]
+    assert [[c.text for c in row] for row in old.cells][2][2] == "22 000"
+    change = next(c for c in combined.get("reforme_2027").model.changes if c.kind == "cell")
+    assert (change.action, change.name, change.old.text) == ("replaced", "aid_amount[3+, full]", "22 000")
+    # the replaced cell rests on the reform's own source, not on the table's
+    assert [s.reference for s in new.cell_sources(2, 2)] == ["REFORME"]
+    assert [s.reference for s in new.cell_sources(2, 1)] == [s.reference for s in old.sources]
+
+
+def test_amounts_follow_anniversaries_under_the_reform(reform):
+    combined, shipped = Registry.load(reform=reform), Registry.load()
+    # signed 2024-09-01: year 3 opens 2026-09-01 (convention_2024: 22 000), year 4 opens 2027-09-01 (reform)
+    for on, base, new in [(dt.date(2026, 12, 31), "22000.00", "22000.00"), (dt.date(2027, 12, 31), "22000.00", "24000.00")]:
+        assert evaluate(GP, on, shipped, ["annual_aid"], explain=False).json_values()["annual_aid"] == base
+        assert evaluate(GP, on, combined, ["annual_aid"], explain=False).json_values()["annual_aid"] == new
+
+
+def test_the_reform_cell_is_graded_hypothesis_with_its_source(reform):
+    result = evaluate(GP, dt.date(2027, 12, 31), Registry.load(reform=reform), ["annual_aid"])
+    entry = next(e for e in result.reliance()["annual_aid"] if e["name"] == "aid_amount[3+, full]")
+    assert entry == {"name": "aid_amount[3+, full]", "grade": "hypothesis",
+                     "source": "Note de travail sur la réforme étudiée", "ruleset": "reforme_2027"}
+
+
+def test_a_reform_without_an_end_stops_before_a_later_shipped_ruleset(tmp_path):
+    path = write(tmp_path, REFORM.replace("2027-01-01", "2024-01-01").replace("convention_2024",
+                                                                                "reglement_arbitral_2023"))
+    combined = Registry.load(reform=path)
+    spans = {m.id: (m.effective_from, m.effective_until) for m in combined.timeline()}
+    assert spans["reglement_arbitral_2023"] == (dt.date(2023, 5, 1), dt.date(2023, 12, 31))
+    assert spans["reforme_2027"] == (dt.date(2024, 1, 1), dt.date(2024, 6, 21))
+    warning = next(d for d in combined.diagnostics if d.code == "time")
+    assert warning.severity == "warning"
+    assert "`convention_2024` takes effect on 2024-06-22" in warning.message
+
+
+@pytest.mark.parametrize("line, message", [
+    ("replace cell aid_amout[3+, full] = 24 000",
+     "cannot replace a cell of table `aid_amout`: the ruleset it amends has no such table"),
+    ("replace cell aid_amount[4+, full] = 24 000", "table `aid_amount` has no row `4+`"),
+    ("replace cell aid_amount[3+, fulll] = 24 000", "table `aid_amount` has no column `fulll`"),
+    ("replace cell aid_amount[3+] = 24 000", "a cell of table `aid_amount` is named by 2 heading(s), here 1"),
+    ('replace cell aid_amount[3+, full] = "beaucoup"', "cell `\"beaucoup\"` is text, table `aid_amount` holds money"),
+    ("replace cell target_table[30..50, full] = 12", "cell `12` of percent table `target_table` needs a `%`"),
+])
+def test_a_broken_cell_replacement_is_an_error_at_its_place(tmp_path, line, message):
+    path = write(tmp_path, REFORM.replace("replace cell aid_amount[3+, full] = 24 000", line))
+    with pytest.raises(RulesetError) as caught:
+        Registry.load(reform=path)
+    errors = [d for d in caught.value.diagnostics if d.severity == "error"]
+    assert [d.message for d in errors] == [message]
+    assert errors[0].loc.file == str(path)
+    assert errors[0].loc.line == 8
+
+
+def test_a_replacement_without_source_is_an_error_of_check(tmp_path):
+    path = write(tmp_path, REFORM.replace('  source REFORME quote "24 000 € à partir de la 3e année"\n', ""))
+    result = CliRunner().invoke(main, ["check", "--reform", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:8:1: error: the replacement of cell `aid_amount[3+, full]` has no legal source" in result.output
+
+
+def test_check_reform_checks_the_combination(reform, tmp_path):
+    result = CliRunner().invoke(main, ["check", "--reform", str(reform)])
+    assert result.exit_code == 0, result.output
+    assert "4 ruleset file(s) checked: 0 error(s), 0 warning(s)" in result.output
+    broken = write(tmp_path, REFORM.replace("effective from 2027-01-01", "effective from 2027-13-01"), "b.mil")
+    result = CliRunner().invoke(main, ["check", "--reform", str(broken)])
+    assert result.exit_code == 1
+    assert f"{broken}:3:18: error: `2027-13-01` is not a valid date" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_reform_is_one_line(tmp_path):
+    result = CliRunner().invoke(main, ["rulesets", "--reform", str(tmp_path / "nope.mil")])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"erreur : {tmp_path / 'nope.mil'} : ce fichier de réforme (ou ce dossier) n’existe pas"
+    with pytest.raises(MillesimeError, match="no such reform file or folder"):
+        Registry.load(reform=tmp_path / "nope.mil")
+
+
+def test_eval_with_a_reform_folder(reform):
+    result = CliRunner().invoke(main, ["rulesets", "--reform", str(reform.parent), "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"id": "reforme_2027"' in result.output
+
+
+def test_unchanged_cells_keep_their_unknowns(reform):
+    # aid_amount[1, third] is `?` in convention_2024: still not established under the reform
+    combined = Registry.load(reform=reform)
+    table = combined.get("reforme_2027").model.tables["aid_amount"]
+    assert table.cells[0][0].kind == "unknown"
+    assert Decimal(table.cells[2][2].expr.value) == Decimal(24000)
+
+
+def test_both_engines_give_the_same_values_under_a_reform(reform):
+    pa = pytest.importorskip("pyarrow")
+    pytest.importorskip("numpy")
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import realistic as R
+
+    from engine.batch import evaluate_table
+    combined = Registry.load(reform=reform)
+    table = pa.Table.from_pylist(R.rows(300, seed=5))
+    outputs = ["eligible", "annual_aid", "contract_year", "aid_due"]
+    on = dt.date(2028, 6, 1)
+    vector = evaluate_table(table, on, combined, outputs, engine="vector")
+    assert vector.equals(evaluate_table(table, on, combined, outputs, engine="row"))
+    assert Decimal("24000.00") in vector.column("annual_aid").to_pylist()  # the reform's amount is met
+
+
+def test_the_changes_page_of_a_reform_shows_the_cell_before_and_after(reform):
+    from engine.docs import generate
+    pages = generate(registry=Registry.load(reform=reform), cases_dir=None)
+    page = pages["changements/reforme_2027.md"]
+    assert "| Modification | case de barème | [aid\\_amount\\[3+, full\\]](#replaced-cell-aid_amount-3-full) |" in page
+    assert "| **avant** | 22 000 | `22 000` |\n| **après** | 24 000 | `24 000` |\n" in page
+    assert "Note de travail sur la réforme étudiée" in page
