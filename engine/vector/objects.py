@@ -25,6 +25,9 @@ from . import open as open_
 from .columns import _NAMES, EPOCH, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, reason_code
 
 
+_MISSING, _FAILED = object(), object()
+
+
 class _Err(Exception):
     """The row engine raises an error on this row: the row is handed back."""
 
@@ -169,8 +172,20 @@ def strict(n: int, operands: list, compute, abstract=None) -> Vec:
     cols = [python_values(v, n, rows) for v in operands]
     out = np.empty(n, object)
     bad = np.zeros(n, bool)
+    seen: dict = {}  # rows whose operands are the same values get the same result, computed once
     for i in np.flatnonzero(rows).tolist():
         vals = [c[i] for c in cols]
+        try:
+            key = tuple((x.__class__, x) for x in vals)
+            found = seen.get(key, _MISSING)
+        except TypeError:  # an operand that cannot be hashed
+            key, found = None, _MISSING
+        if found is not _MISSING:
+            if found is _FAILED:
+                bad[i] = True
+            else:
+                out[i] = found
+            continue
         try:
             if any(isinstance(x, NotEstablished) for x in vals):
                 if abstract is None:
@@ -184,6 +199,8 @@ def strict(n: int, operands: list, compute, abstract=None) -> Vec:
                 out[i] = compute(*vals)
         except (_Err, ArithmeticError, ValueError, TypeError, OverflowError, U.Empty):  # ZeroDivisionError too
             bad[i] = True
+        if key is not None:
+            seen[key] = _FAILED if bad[i] else out[i]
     topped = open_._full(scan.topped, n)
     result = from_values(n, out, rows, OR(scan.defer, bad if bad.any() else None))
     if not topped.any():
