@@ -140,3 +140,158 @@ def test_open_amount_as_typed_columns():
 
 
 D = dt.date
+
+
+# ---------------------------------------------------------------- columns made by hand
+
+from dsl import types as T  # noqa: E402
+from engine import typed as TY  # noqa: E402
+from engine.values import Unknown  # noqa: E402
+from engine.vector import open as open_, typed_columns  # noqa: E402
+from engine.vector.columns import EPOCH, Vec, reason_code, sym  # noqa: E402
+from engine.vector.lists import VList  # noqa: E402
+from engine.vector.outputs import cells  # noqa: E402
+
+UNKNOWNS = [Unknown(("unknown", "t.mil", k, 1), name, "libellé", "raison") for k, name in
+            enumerate(["seuil[70]", "lecture", "seuil[50]"])]
+DBY = [0, open_.dby_code(UNKNOWNS[:1]), open_.dby_code(UNKNOWNS)]
+WHY = [reason_code("le seuil n'est pas publié"), reason_code("dépend de : lecture")]
+
+
+def from_cells_way(v, name, t, n, members=None):
+    """What engine/batch.py builds from the column's JSON-form cells (None: it refuses a value)."""
+    texts, codes = cells(v, t, slice(None), n)
+    columns = TY.Columns(name, t, {t.base.name: members} if members else None)
+    try:
+        built_ = columns.arrays([TY.decode_cell(text, t) for text in texts])
+    except TY.TypedError:
+        return None
+    return [a.take(pa.array(codes)) for a in built_]
+
+
+@st.composite
+def masks(draw, n):
+    """none / not established (with reasons, deciders and, for some, bounds) rows of n."""
+    state = draw(st.lists(st.sampled_from(["value", "value", "none", "ne", "range"]), min_size=n, max_size=n))
+    none = np.array([s == "none" for s in state])
+    ne = np.array([s in ("ne", "range") for s in state])
+    rng = np.array([s == "range" for s in state])
+    why = np.array(draw(st.lists(st.sampled_from(WHY), min_size=n, max_size=n)), np.int32)
+    dby = np.array(draw(st.lists(st.sampled_from(DBY), min_size=n, max_size=n)), np.int32)
+    return none, ne, rng, why, dby
+
+
+def vec(draw, kind, data, scale, isint, n):
+    none, ne, rng, why, dby = draw(masks(n))
+    iv = None
+    if rng.any():
+        lo = np.array(data) - np.array(draw(st.lists(st.integers(0, 10 ** 6), min_size=n, max_size=n)), np.int64)
+        hi = np.array(data) + np.array(draw(st.lists(st.integers(1, 10 ** 6), min_size=n, max_size=n)), np.int64)
+        inf = st.lists(st.booleans(), min_size=n, max_size=n)
+        iv = open_.Interval(n, lo, hi, np.array(draw(inf)), np.array(draw(inf)))
+    return Vec(kind, np.array(data, np.bool_ if kind == "bool" else np.int64), scale, isint, none=none, ne=ne,
+               why=why, dby=dby, rng=rng if iv is not None else None, iv=iv)
+
+
+@st.composite
+def scalar_columns(draw):
+    n = draw(st.integers(1, 12))
+    kind = draw(st.sampled_from(["money", "decimal", "percent", "int", "bool", "date", "text"]))
+    if kind in ("money", "decimal", "percent", "int"):
+        scale = 0 if kind == "int" else draw(st.integers(0, 18))
+        big = draw(st.sampled_from([10 ** 4, 10 ** 9, 10 ** 15, (1 << 59)]))
+        data = draw(st.lists(st.one_of(st.integers(-big, big), st.sampled_from([0, 5, 50, 525000, 1000, -1])),
+                             min_size=n, max_size=n))
+        return draw(st.builds(lambda: None)) or (kind, data, scale, kind == "int" or draw(st.booleans()), n)
+    if kind == "bool":
+        return kind, draw(st.lists(st.booleans(), min_size=n, max_size=n)), 0, False, n
+    if kind == "date":
+        days = st.integers(D(1990, 1, 1).toordinal() - EPOCH, D(2040, 1, 1).toordinal() - EPOCH)
+        return kind, draw(st.lists(days, min_size=n, max_size=n)), 0, False, n
+    words = [sym(w) for w in ("single", "advance", "balance", "éligible")]
+    return kind, draw(st.lists(st.sampled_from(words), min_size=n, max_size=n)), 0, False, n
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_scalar_columns_are_typed_as_their_cells_are(data):
+    kind, values, scale, isint, n = data.draw(scalar_columns())
+    vkind = {"money": "num", "decimal": "num", "percent": "num", "int": "num", "text": "sym"}.get(kind, kind)
+    v = vec(data.draw, vkind, values, scale, isint, n)
+    if vkind not in ("num", "date"):
+        v = v.replace(rng=None, iv=None)
+    t = T.Type("optional", args=(T.Type(kind),))
+    new = typed_columns.arrays(v, "x", t, None, n)
+    old = from_cells_way(v, "x", t, n)
+    if old is None:  # it may refuse what a column holds on rows without a value (never written): not those
+        old = from_cells_way(v.replace(data=np.where(v.bad() if v.bad() is not None else False, 0, v.data).astype(v.data.dtype)), "x", t, n)
+    if new is None:  # the JSON-form path then builds them: only where it refuses a value, here
+        assert old is None
+        return
+    assert old is not None
+    assert [a.type for a in new] == [f.type for f in TY.output_fields("x", t)]
+    for a, b, f in zip(new, old, TY.output_fields("x", t)):
+        assert a.equals(b), (f.name, a.to_pylist(), b.to_pylist())
+
+
+def test_decimals_are_exact_at_every_scale():
+    # 7,5 % at scale 3 and 0.000000000000000001 at scale 18: decimal128(38, 32) holds them exactly;
+    # 1 234,5 € at scale 1 is 1234.50 in decimal128(18, 2), 12,345 € at scale 3 cannot be (the
+    # JSON-form path refuses it too: it is never rounded)
+    rate = Vec("num", np.array([75, 1], np.int64), 3, False)
+    tiny = Vec("num", np.array([1, -10 ** 17], np.int64), 18, False)
+    t = T.Type("decimal")
+    assert typed_columns.arrays(rate, "r", t, None, 2)[0].to_pylist() == [Decimal("0.075"), Decimal("0.001")]
+    assert typed_columns.arrays(tiny, "r", t, None, 2)[0].to_pylist() == [Decimal("1E-18"), Decimal("-0.1")]
+    money = T.Type("money")
+    assert typed_columns.arrays(Vec("num", np.array([12345], np.int64), 1, False), "m", money, None, 1)[0] \
+        .to_pylist() == [Decimal("1234.50")]
+    assert typed_columns.arrays(Vec("num", np.array([12345], np.int64), 3, False), "m", money, None, 1) is None
+    assert from_cells_way(Vec("num", np.array([12345], np.int64), 3, False), "m", money, 1) is None
+
+
+PAYMENT = T.Type("record", fields=(("year", T.INT), ("date", T.DATE), ("kind", T.TEXT),
+                                   ("amount", T.Type("optional", args=(T.MONEY,)))))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_lists_of_records_are_typed_as_their_cells_are(data):
+    n = data.draw(st.integers(1, 8))
+    k = data.draw(st.integers(0, 4))
+    length = np.array(data.draw(st.lists(st.integers(0, k), min_size=n, max_size=n)), np.int64)
+    items = []
+    for _ in range(k):
+        year = Vec("num", np.array(data.draw(st.lists(st.integers(1, 5), min_size=n, max_size=n)), np.int64), 0, True)
+        day = Vec("date", np.array(data.draw(st.lists(st.integers(18000, 22000), min_size=n, max_size=n)), np.int64))
+        kind = Vec("sym", np.array(data.draw(st.lists(st.sampled_from([sym("single"), sym("advance")]), min_size=n,
+                                                      max_size=n)), np.int64))
+        amount = vec(data.draw, "num", data.draw(st.lists(st.integers(0, 10 ** 8), min_size=n, max_size=n)),
+                     data.draw(st.integers(0, 2)), False, n)
+        items.append(Vec("record", {"year": year, "date": day, "kind": kind, "amount": amount}))
+    none, ne, _, why, dby = data.draw(masks(n))
+    v = Vec("list", VList(length, items), none=none, ne=ne, why=why, dby=dby)
+    t = T.Type("list", args=(PAYMENT,))
+    new = typed_columns.arrays(v, "payments", t, None, n)
+    old = from_cells_way(v, "payments", t, n)
+    assert new is not None and old is not None
+    for a, b in zip(new, old):
+        assert a.type == b.type and a.equals(b), (a.to_pylist(), b.to_pylist())
+
+
+def test_a_dictionary_that_differs_is_built_from_cells(monkeypatch):
+    # if arrays from the columns and those of rows handed back would not join as the JSON-form path
+    # builds them (an enumeration's dictionary), the whole batch is built the JSON-form way
+    table = realistic_table(60, 3)
+    expected = evaluate_table(table, R.ON, REGISTRY, ["payments", "annual_aid"], engine="vector")
+
+    def refuse(base, rows, patch):
+        raise typed_columns.Mismatch("dictionary")
+    monkeypatch.setattr(typed_columns, "place", refuse)
+    monkeypatch.setattr("engine.vector.outputs.place", refuse)
+    calls = []
+    real = B._vector_record_batch_with
+    monkeypatch.setattr(B, "_vector_record_batch_with", lambda *a, **k: calls.append(k) or real(*a, **k))
+    got = evaluate_table(table, R.ON, REGISTRY, ["payments", "annual_aid"], engine="vector")
+    assert got.equals(expected)
+    assert calls[-1] == {"from_columns": False}

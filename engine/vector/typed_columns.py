@@ -152,6 +152,11 @@ def _decimal(data, scale: int, target: tuple, valid):
         if (x % f).any():
             raise _GiveUp
         x, scale = x // f, s
+    # |x| / 10**scale < 10**(precision - s), checked here: Arrow's rescaling cast to precision 38
+    # wraps around int128 instead of refusing (pyarrow 26: 16847379987 → 0.744…)
+    limit = 10 ** (precision - s + scale)
+    if limit <= np.iinfo(np.int64).max and ((x >= limit) | (x <= -limit)).any():
+        raise _GiveUp
     arr = pa.array(x, pa.int64(), mask=~valid).cast(pa.decimal128(38, 0)).cast(pa.decimal128(precision, s - scale))
     return pa.Array.from_buffers(pa.decimal128(precision, s), len(arr), arr.buffers(), null_count=arr.null_count,
                                  offset=arr.offset)
