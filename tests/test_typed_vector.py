@@ -208,25 +208,36 @@ def scalar_columns(draw):
     if kind == "date":
         days = st.integers(D(1990, 1, 1).toordinal() - EPOCH, D(2040, 1, 1).toordinal() - EPOCH)
         return kind, draw(st.lists(days, min_size=n, max_size=n)), 0, False, n
+    if kind == "text" and draw(st.booleans()):  # an enumeration: its members, and now and then a code that is not
+        words = [sym(w) for w in OPTIONS] + [sym("autre")] * draw(st.integers(0, 1))
+        return "enum", draw(st.lists(st.sampled_from(words), min_size=n, max_size=n)), 0, False, n
     words = [sym(w) for w in ("single", "advance", "balance", "éligible")]
     return kind, draw(st.lists(st.sampled_from(words), min_size=n, max_size=n)), 0, False, n
+
+
+OPTIONS = ["third", "half", "full"]
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_scalar_columns_are_typed_as_their_cells_are(data):
     kind, values, scale, isint, n = data.draw(scalar_columns())
-    vkind = {"money": "num", "decimal": "num", "percent": "num", "int": "num", "text": "sym"}.get(kind, kind)
+    vkind = {"money": "num", "decimal": "num", "percent": "num", "int": "num", "text": "sym", "enum": "sym"}.get(kind,
+                                                                                                             kind)
     v = vec(data.draw, vkind, values, scale, isint, n)
     if vkind not in ("num", "date"):
         v = v.replace(rng=None, iv=None)
-    t = T.Type("optional", args=(T.Type(kind),))
-    new = typed_columns.arrays(v, "x", t, None, n)
-    old = from_cells_way(v, "x", t, n)
+    t = T.Type("optional", args=(T.Type(kind, name="option" if kind == "enum" else ""),))
+    members = OPTIONS if kind == "enum" else None
+    new = typed_columns.arrays(v, "x", t, members, n)
+    old = from_cells_way(v, "x", t, n, members)
     if old is None:  # it may refuse what a column holds on rows without a value (never written): not those
-        old = from_cells_way(v.replace(data=np.where(v.bad() if v.bad() is not None else False, 0, v.data).astype(v.data.dtype)), "x", t, n)
-    if new is None:  # the JSON-form path then builds them: only where it refuses a value, here
-        assert old is None
+        bad = v.bad() if v.bad() is not None else False
+        old = from_cells_way(v.replace(data=np.where(bad, 0, v.data).astype(v.data.dtype)), "x", t, n, members)
+    if kind == "enum" and sym("autre") not in values:
+        assert new is not None  # the members as dictionary
+    if new is None:  # the JSON-form path then builds them: only where it refuses a value, or where an
+        assert old is None or kind == "enum"  # enumeration's dictionary is not its members
         return
     assert old is not None
     assert [a.type for a in new] == [f.type for f in TY.output_fields("x", t)]

@@ -82,8 +82,6 @@ def arrays(v: Vec, name: str, t, members: list | None, n: int, use=None) -> list
         return None
     except _pa().ArrowInvalid:  # a value its type cannot hold exactly: the JSON-form path says which
         return None
-    if parts is None:
-        return None
     out = [parts[f.name[len(name):]] for f in TY.output_fields(name, t)]
     for array, f in zip(out, TY.output_fields(name, t)):
         if array.type != f.type:  # never expected: rather the slow path than a wrong schema
@@ -265,7 +263,9 @@ def _mask(m, n):
 
 # ---------------------------------------------------------------- lists
 
-def _list(v: Vec, t, n: int, use) -> dict | None:
+def _list(v: Vec, t, n: int, use) -> dict:
+    """{field suffix: array} for a list column: the lists (offsets from each row's length, the
+    elements flattened row by row), and whether the list itself is established."""
     pa = _pa()
     inner = t.base.args[0]
     ikind = TY._kind(inner)
@@ -293,9 +293,8 @@ def _list(v: Vec, t, n: int, use) -> dict | None:
     at = np.arange(k_max)[:, None] < length[None, :]  # (position, row): an element there
     m = int(offsets[-1])
     if ikind == "record":
-        if any(fname.endswith(("__not_established", "__decided_by")) or fname == "not_established"
-               for fname, _ in inner.base.fields):
-            raise _GiveUp
+        if any(fname == "not_established" for fname, _ in inner.base.fields):
+            raise _GiveUp  # typed._value would read such an element as not established
         for k in range(k_max):
             item = items[k]
             if item.kind != "record" or (item.bad() is not None and (item.bad() & at[k]).any()):
@@ -317,9 +316,9 @@ def _list(v: Vec, t, n: int, use) -> dict | None:
         children = [parts[f.name[len("value"):]] for f in fields]
     else:
         raise _GiveUp
-    struct = pa.StructArray.from_arrays(children, fields=fields) if fields else None
-    if struct is None:
+    if not fields:
         raise _GiveUp
+    struct = pa.StructArray.from_arrays(children, fields=fields)
     out[""] = pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32), pa.int32()), struct,
                                        type=vtype, mask=pa.array(~value))
     return out
