@@ -32,13 +32,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import typed as TY
-from .columns import EPOCH, Vec, _NAMES, _REASONS
+from .columns import Vec, _NAMES, _REASONS
 from .open import Interval, deciders
 
 _OPEN_PREFIX = '{"not_established"'  # a text cell starting so is read back as a value not established
 _DAY_FIRST = -719162   # 0001-01-01 in days since 1970-01-01
 _DAY_LAST = 2932896    # 9999-12-31
-_NUM_KINDS = {"int", "money", "decimal", "percent"}
 _VEC_KIND = {"bool": "bool", "int": "num", "money": "num", "decimal": "num", "percent": "num", "date": "date",
              "text": "sym", "enum": "sym"}
 
