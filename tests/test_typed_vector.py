@@ -183,8 +183,9 @@ def vec(draw, kind, data, scale, isint, n):
     none, ne, rng, why, dby = draw(masks(n))
     iv = None
     if rng.any():
-        lo = np.array(data) - np.array(draw(st.lists(st.integers(0, 10 ** 6), min_size=n, max_size=n)), np.int64)
-        hi = np.array(data) + np.array(draw(st.lists(st.integers(1, 10 ** 6), min_size=n, max_size=n)), np.int64)
+        spread = 10 ** 4 if kind == "date" else 10 ** 6  # bounds of dates within years 1–9999
+        lo = np.array(data) - np.array(draw(st.lists(st.integers(0, spread), min_size=n, max_size=n)), np.int64)
+        hi = np.array(data) + np.array(draw(st.lists(st.integers(1, spread), min_size=n, max_size=n)), np.int64)
         inf = st.lists(st.booleans(), min_size=n, max_size=n)
         iv = open_.Interval(n, lo, hi, np.array(draw(inf)), np.array(draw(inf)))
     return Vec(kind, np.array(data, np.bool_ if kind == "bool" else np.int64), scale, isint, none=none, ne=ne,
