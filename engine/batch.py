@@ -266,16 +266,33 @@ def _evaluate_record_batches(batches: Iterable, batch: Batch, engine: str = "row
         yield pa.RecordBatch.from_arrays(arrays, names=names)
 
 
+# typed outputs from the vector back-end's columns where engine/vector/typed_columns.py builds them
+# (False: every output through its JSON-form cells; the tests compare both ways)
+TYPED_FROM_COLUMNS = True
+
+
 def _vector_record_batch(record_batch, batch: Batch, readable, typed: bool = True):
     """One record batch through the vector back-end (reading `readable`, the same rows with
-    float32 columns widened); the rows it hands back through `Batch.row`. Each output is
-    converted once per distinct value (typed or text), then spread over the rows."""
+    float32 columns widened); the rows it hands back through `Batch.row`. Typed outputs are built
+    from the columns where engine/vector/typed_columns.py can; every other output is converted
+    once per distinct value (typed or text), then spread over the rows."""
+    if typed and TYPED_FROM_COLUMNS:
+        from .vector.typed_columns import Mismatch
+        try:
+            return _vector_record_batch_with(record_batch, batch, readable, typed, from_columns=True)
+        except Mismatch:  # an enumeration's dictionary the JSON-form path builds otherwise: build it that way
+            pass
+    return _vector_record_batch_with(record_batch, batch, readable, typed, from_columns=False)
+
+
+def _vector_record_batch_with(record_batch, batch: Batch, readable, typed: bool, from_columns: bool):
     import pyarrow as pa
 
     from . import vector
+    from .vector.typed_columns import Built, place
     names = list(record_batch.schema.names)
     columns = {name: readable.column(i) for i, name in enumerate(names)}
-    out, back = vector.run_columns(batch, columns, record_batch.num_rows)
+    out, back = vector.run_columns(batch, columns, record_batch.num_rows, typed=from_columns)
     errors_texts, errors_codes = [None], None
     handed: dict[str, list] = {name: [] for name in batch.outputs}  # JSON-form values of the rows handed back
     if len(back):
@@ -283,14 +300,19 @@ def _vector_record_batch(record_batch, batch: Batch, readable, typed: bool = Tru
         for i, row in zip(back.tolist(), readable.take(pa.array(back)).to_pylist()):
             values, problems = batch.row(row)
             for name in batch.outputs:
-                texts, codes = out[name]
                 handed[name].append(values[name] if values is not None else None)
-                codes[i] = len(texts) + len(handed[name]) - 1
+                if not isinstance(out[name], Built):
+                    texts, codes = out[name]
+                    codes[i] = len(texts) + len(handed[name]) - 1
             if problems:
                 errors_texts.append(json.dumps([{"field": f, "reason": r} for f, r in problems], ensure_ascii=False))
                 errors_codes[i] = len(errors_texts) - 1
     arrays = list(record_batch.columns)
     for name in batch.outputs:
+        if isinstance(out[name], Built):  # typed over every row; the rows handed back put in place
+            arrays.extend(place(out[name].arrays, back, batch.typed(name).arrays(handed[name])) if len(back)
+                          else out[name].arrays)
+            continue
         texts, codes = out[name]
         indices = pa.array(codes)
         if typed:

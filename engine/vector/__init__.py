@@ -65,3 +65,4 @@ __all__ = ["Axis", "Engine", "Run", "Vec", "cells", "engine_for", "run_columns",
 #   inputs.py    input columns converted and validated as the case schema would
 #   run.py       the engine of a registry and one run over a batch
 #   outputs.py   output columns as the row engine's JSON-form cells
+#   typed_columns.py  output columns as typed Arrow arrays (engine/typed.py), without JSON form

@@ -12,7 +12,9 @@ from dsl import types as T
 from .. import values as V
 from . import open as open_
 from .columns import EPOCH, NESTED, Vec, _NAMES, select
+from . import typed_columns
 from .run import Run, engine_for
+from .typed_columns import Built, place
 
 # ---------------------------------------------------------------- outputs
 
@@ -116,19 +118,29 @@ def json_texts(v: Vec, t, n: int):
     return pa.array(texts, pa.string()).take(pa.array(codes))
 
 
-def run_columns(batch, columns: dict, n: int):
+def run_columns(batch, columns: dict, n: int, typed: bool = False):
     """Evaluate a batch's columns: per output (distinct cells, each row's index among them or -1),
     and the rows (indices) the row engine must compute instead.
+
+    `typed`: per output, where typed_columns.py builds them, its typed arrays over all rows
+    instead (a `typed_columns.Built`; the rows handed back hold nulls there); the other outputs
+    as cells. May raise typed_columns.Mismatch: the caller then runs again without `typed`.
 
     Two passes: every row in int64 columns first; then the rows that needed a value those cannot
     hold (a quotient that does not terminate, written to 28 digits) again, alone, with such values
     kept as the row engine's own (objects.py) — slower, so only where needed."""
-    out, back, invalid = _pass(batch, columns, n, objects=False)
+    out, back, invalid = _pass(batch, columns, n, objects=False, typed=set(batch.outputs) if typed else set())
     again = np.setdiff1d(back, invalid)
     if len(again):
         sub = {name: _take(col, again) for name, col in columns.items()}
-        out2, back2, _ = _pass(batch, sub, len(again), objects=True)
+        built = {name for name in batch.outputs if isinstance(out[name], Built)}
+        out2, back2, _ = _pass(batch, sub, len(again), objects=True, typed=built)
         for name in batch.outputs:
+            if name in built:  # the second pass's rows in place, typed the JSON-form way where it wrote cells
+                second = out2[name]
+                patch = second.arrays if isinstance(second, Built) else _typed_cells(batch, name, *second)
+                out[name].arrays = place(out[name].arrays, again, patch)
+                continue
             texts, codes = out[name]
             texts2, codes2 = out2[name]
             base = len(texts)
@@ -138,6 +150,15 @@ def run_columns(batch, columns: dict, n: int):
     return out, back
 
 
+def _typed_cells(batch, name: str, texts: list, codes) -> list:
+    """Typed arrays of cells (texts, each row's index or -1) as engine/batch.py builds them."""
+    import pyarrow as pa
+    from ..typed import decode_cell
+    distinct = [decode_cell(text, batch.types[name]) for text in texts]
+    indices = pa.array(np.where(codes >= 0, codes, 0), pa.int64(), mask=codes < 0)
+    return [array.take(indices) for array in batch.typed(name).arrays(distinct)]
+
+
 def _take(column, idx):
     if isinstance(column, list):
         return [column[i] for i in idx.tolist()]
@@ -145,7 +166,7 @@ def _take(column, idx):
     return column.take(pa.array(idx))
 
 
-def _pass(batch, columns: dict, n: int, objects: bool):
+def _pass(batch, columns: dict, n: int, objects: bool, typed: set = frozenset()):
     run = Run(engine_for(batch.registry), batch.schema, columns, n, batch.on, objects)
     try:
         values, back = run.evaluate(batch.outputs)
@@ -154,6 +175,13 @@ def _pass(batch, columns: dict, n: int, objects: bool):
         plan = run.main.plan
         out = {}
         for name in batch.outputs:
+            if name in typed:  # built before the input's texts are released
+                columns_of = batch.typed(name)
+                arrays = typed_columns.arrays(values[name], name, columns_of.t, columns_of.enum_members, n,
+                                              None if back is None else ~back)
+                if arrays is not None:
+                    out[name] = Built(arrays)
+                    continue
             texts, codes = cells(values[name], plan.value_type(name), rows, n)
             if back is not None:  # the rows handed back have no cell yet (-1)
                 full = np.full(n, -1, np.int64)
