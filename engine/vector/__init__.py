@@ -58,9 +58,12 @@ __all__ = ["Axis", "Engine", "Run", "Vec", "cells", "engine_for", "run_columns",
 #   columns.py   `Vec`, the masks' algebra, constants at a fixed scale, merging branches
 #   calendar.py  the calendar in integer arithmetic over columns of days
 #   headings.py  where each key falls among a table's headings (`Axis`)
-#   compiler.py  expressions compiled into closures over columns; built-in functions
+#   compiler.py  expressions compiled into closures over columns
+#   functions.py the language's built-in functions (dates, min, max, abs) on columns
 #   lists.py     lists, records and maps in columns; comprehensions, flatten, failed
 #   open.py      values not established, with their bounds and deciders, in columns
+#   quotients.py division in columns where the quotient is exact (and ranges of such quotients)
+#   objects.py   the row engine's own Python values, for 28-digit quotients (a run's second pass)
 #   context.py   a ruleset on a subset of rows: rules, conditions, lookups, `as of`
 #   inputs.py    input columns converted and validated as the case schema would
 #   run.py       the engine of a registry and one run over a batch

@@ -11,7 +11,7 @@ import numpy as np
 from dsl import ast
 
 from .columns import AND, ANDNOT, MAX_DEPTH, NOT, OR, Vec, _scaled, as_mask, deferred, first_why, is_false, is_true, merge, only, rows_where, scatter, select, some
-from .compiler import _fail
+from .functions import _fail
 from . import open as open_
 from .. import uncertain as U
 
