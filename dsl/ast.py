@@ -594,3 +594,20 @@ class HypothesisFile:
     assumptions: list[Assumption]
     path: str
     text: str
+
+
+def type_text(t: "TypeRef | None") -> str:
+    """A type as written in a ruleset (`optional map int to {a: int}`), for pages and hovers."""
+    if t is None:
+        return "déduit"
+    if t.kind == "named":
+        return t.name
+    if t.kind == "optional":
+        return "optional " + type_text(t.args[0])
+    if t.kind in ("list", "set"):
+        return f"{t.kind} of {type_text(t.args[0])}"
+    if t.kind == "map":
+        return f"map {type_text(t.args[0])} to {type_text(t.args[1])}"
+    if t.kind == "record":
+        return "{" + ", ".join(f"{k}: {type_text(v)}" for k, v in t.fields) + "}"
+    return t.kind

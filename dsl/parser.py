@@ -61,23 +61,42 @@ def gc_paused():
 
 def parse_file(path: str | Path) -> ast.RulesetFile:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        loc = ast.Loc(str(path), 1, 1)
-        raise RulesetError([Diagnostic(loc, f"the file is not valid UTF-8 ({exc.reason} at byte {exc.start})",
-                                       hint="save the ruleset as UTF-8")]) from None
-    return parse_text(text, str(path))
+    return parse_text(_read(path, "ruleset"), str(path))
 
 
 def parse_text(text: str, filename: str = "<ruleset>") -> ast.RulesetFile:
+    return _parse_whole(text, "start", filename)
+
+
+def parse_hypotheses_file(path: str | Path) -> ast.HypothesisFile:
+    """A hypothesis file (`--assume FILE`): the analyst's choices, each with its justification."""
+    path = Path(path)
+    return parse_hypotheses_text(_read(path, "hypothesis file"), str(path))
+
+
+def parse_hypotheses_text(text: str, filename: str = "<hypotheses>") -> ast.HypothesisFile:
+    return _parse_whole(text, "hypotheses", filename)
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        loc = ast.Loc(str(path), 1, 1)
+        raise RulesetError([Diagnostic(loc, f"the file is not valid UTF-8 ({exc.reason} at byte {exc.start})",
+                                       hint=f"save the {what} as UTF-8")]) from None
+
+
+def _parse_whole(text: str, start: str, filename: str):
+    """A whole file (a ruleset, or a hypothesis file) parsed and built; every diagnostic carries
+    the text it points into."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        tree = _parse(text, "start", filename, 0, 0)
+        tree = _parse(text, start, filename, 0, 0)
         try:
-            return _Builder(text, filename).transform(tree)
+            result = _Builder(text, filename).transform(tree)
         except VisitError as exc:  # a builder check (e.g. a bad table) raised inside Lark
             orig = exc.orig_exc
             while isinstance(orig, VisitError):  # a table cell is built inside the table's builder
@@ -89,38 +108,8 @@ def parse_text(text: str, filename: str = "<ruleset>") -> ast.RulesetFile:
             raise
         except RecursionError:  # _check_tree bounds the depth; this is the last safety net
             raise _too_deep(ast.Loc(filename, 1, 1)) from None
-    except RulesetError as exc:
-        for d in exc.diagnostics:
-            d.source_text = text
-        raise
-
-
-def parse_hypotheses_file(path: str | Path) -> ast.HypothesisFile:
-    """A hypothesis file (`--assume FILE`): the analyst's choices, each with its justification."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        loc = ast.Loc(str(path), 1, 1)
-        raise RulesetError([Diagnostic(loc, f"the file is not valid UTF-8 ({exc.reason} at byte {exc.start})",
-                                       hint="save the hypothesis file as UTF-8")]) from None
-    return parse_hypotheses_text(text, str(path))
-
-
-def parse_hypotheses_text(text: str, filename: str = "<hypotheses>") -> ast.HypothesisFile:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    try:
-        tree = _parse(text, "hypotheses", filename, 0, 0)
-        try:
-            result = _Builder(text, filename).transform(tree)
-        except VisitError as exc:
-            orig = exc.orig_exc
-            if isinstance(orig, RulesetError):
-                raise orig from None
-            raise
-        result.path, result.text = filename, text
+        if start == "hypotheses":
+            result.path, result.text = filename, text
         return result
     except RulesetError as exc:
         for d in exc.diagnostics:

@@ -24,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from dsl import ast, types as T
+from dsl.ast import type_text
 from dsl.checks import FUNCTIONS, bare_member_enum, resolve
 from dsl.model import Change, Ruleset
 
@@ -494,20 +495,6 @@ def sources_block(sources, references, label: str = "Source", plural: str | None
     return f"**{plural or label + 's'}** :\n\n" + "".join(f"- {l}\n" for l in lines)
 
 
-def type_text(t: ast.TypeRef | None) -> str:
-    if t is None:
-        return "déduit"
-    if t.kind == "named":
-        return t.name
-    if t.kind == "optional":
-        return "optional " + type_text(t.args[0])
-    if t.kind in ("list", "set"):
-        return f"{t.kind} of {type_text(t.args[0])}"
-    if t.kind == "map":
-        return f"map {type_text(t.args[0])} to {type_text(t.args[1])}"
-    if t.kind == "record":
-        return "{" + ", ".join(f"{k}: {type_text(v)}" for k, v in t.fields) + "}"
-    return t.kind
 
 
 def words_and_dsl(rows: list[tuple[str, str, str]]) -> str:

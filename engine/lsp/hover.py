@@ -12,6 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 from dsl import ast, model as M
+from dsl.ast import type_text
 from dsl.parser import heading_key
 
 from ..explain import source_text
@@ -38,20 +39,6 @@ def _code(text: str) -> str:
     return f"{tick}{text}{tick}"
 
 
-def type_text(t: ast.TypeRef | None) -> str:
-    if t is None:
-        return "déduit"
-    if t.kind == "named":
-        return t.name
-    if t.kind == "optional":
-        return "optional " + type_text(t.args[0])
-    if t.kind in ("list", "set"):
-        return f"{t.kind} of {type_text(t.args[0])}"
-    if t.kind == "map":
-        return f"map {type_text(t.args[0])} to {type_text(t.args[1])}"
-    if t.kind == "record":
-        return "{" + ", ".join(f"{k}: {type_text(v)}" for k, v in t.fields) + "}"
-    return t.kind
 
 
 def _where(loc: ast.Loc, analysis: Analysis) -> str:
