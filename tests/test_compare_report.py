@@ -4,25 +4,14 @@ summary's figures (the hand-worked population of tests/test_compare.py), offline
 Needs Debian's `chromium` and `chromium-driver` (`make browser`) and the `e2e` extra (selenium);
 skipped with the reason when any is missing. Asserts the data the charts hold, not pixels.
 """
-import shutil
-from pathlib import Path
-
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+from browser import chromium_driver, require_chromium  # tests/browser.py
 
-if not Path(CHROMIUM).exists():
-    pytest.skip("chromium is not installed (`make browser` installs it)", allow_module_level=True)
-if not Path(CHROMEDRIVER).exists():
-    pytest.skip("chromedriver is not installed (`make browser` installs Debian's chromium-driver)",
-                allow_module_level=True)
-pytest.importorskip("selenium", reason="the `e2e` extra (selenium) is not installed")
+require_chromium()
+pytest.importorskip("pyarrow")
 pytest.importorskip("pyarrow")
 
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -31,21 +20,11 @@ from engine.compare import Period, compare_rows, summarize  # noqa: E402
 from engine.registry import Registry  # noqa: E402
 from test_compare import REFORM, table  # noqa: E402
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,2000"]
 
 
 @pytest.fixture(scope="module")
 def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    try:
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    except WebDriverException as exc:
-        pytest.skip(f"headless chromium could not start: {exc.msg}")
-    driver.set_page_load_timeout(30)
+    driver = chromium_driver(1280, 2000, page_load_timeout=30)
     yield driver
     driver.quit()
 

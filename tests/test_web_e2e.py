@@ -25,7 +25,6 @@ import base64
 import datetime as dt
 import os
 import re
-import shutil
 import socket
 import threading
 import time
@@ -34,21 +33,12 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+from browser import chromium_driver, require_chromium  # noqa: E402 — tests/browser.py
 
-if not Path(CHROMIUM).exists():
-    pytest.skip("chromium is not installed (`make browser` installs it)", allow_module_level=True)
-if not Path(CHROMEDRIVER).exists():
-    pytest.skip("chromedriver is not installed (`make browser` installs Debian's chromium-driver)",
-                allow_module_level=True)
+require_chromium()
 pytest.importorskip("uvicorn", reason="the `serve` extra (uvicorn) is not installed")
-pytest.importorskip("selenium", reason="the `e2e` extra (selenium) is not installed")
 
 import uvicorn  # noqa: E402
-from selenium import webdriver  # noqa: E402
-from selenium.common.exceptions import WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -58,8 +48,6 @@ from engine import evaluate, shipped_registry  # noqa: E402
 from engine.server import create_app  # noqa: E402
 
 DESKTOP, MOBILE = (1280, 1400), (375, 812)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--window-size={DESKTOP[0]},{DESKTOP[1]}"]
 ARTIFACTS = Path(os.environ.get("MILLESIME_ARTIFACTS") or Path(__file__).parent / "artifacts" / "web")
 NBSP = "\u202f"
 
@@ -96,15 +84,7 @@ def base_url():
 
 @pytest.fixture(scope="module")
 def chromium():
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    try:
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    except WebDriverException as exc:
-        pytest.skip(f"headless chromium could not start: {exc.msg}")
-    driver.set_page_load_timeout(20)
+    driver = chromium_driver(*DESKTOP, page_load_timeout=20)
     yield driver
     driver.quit()
 
