@@ -10,7 +10,6 @@ from browser import chromium_driver, require_chromium  # tests/browser.py
 
 require_chromium()
 pytest.importorskip("pyarrow")
-pytest.importorskip("pyarrow")
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
