@@ -240,7 +240,21 @@ class _NotConstant(Exception):
     pass
 
 
-class _ConstantEvaluation:
+class Unexplained:
+    """How an evaluation that records no explanation takes a declaration's readings, the reading
+    a hypothesis picked, and readings that concur (the explaining Evaluation records them)."""
+
+    def readings(self, decision, compiled, value_type, env):
+        return join_readings(self, decision, compiled, env)
+
+    def picked(self, decision, fn, value_type, env):
+        return fn(self, env)
+
+    def concord(self, deciding):
+        pass
+
+
+class _ConstantEvaluation(Unexplained):
     """Evaluates parameters before any case: whatever reads the case, the date or a rule is not constant."""
 
     def __init__(self, plan: Plan, constants: list):
@@ -272,14 +286,6 @@ class _ConstantEvaluation:
 
     builtin = table = failed = as_of = cell = _not_constant
 
-    def readings(self, decision, compiled, value_type, env):
-        return join_readings(self, decision, compiled, env)
-
-    def picked(self, decision, fn, value_type, env):
-        return fn(self, env)
-
-    def concord(self, deciding):
-        pass
 
 
 class _NoCase:

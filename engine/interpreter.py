@@ -18,7 +18,7 @@ from dsl import ast, types as T
 
 from . import explain, fastcase, uncertain as U, values as V
 from .case import validate
-from .compiler import NO_LOCALS, UNSET, CompiledRequirement, CompiledRule, Plan, either, join_readings
+from .compiler import NO_LOCALS, UNSET, CompiledRequirement, CompiledRule, Plan, Unexplained, either
 from .explain import Node
 from .registry import Entry, NoRulesetError, Registry
 from .values import EvaluationError, NotEstablished
@@ -408,7 +408,7 @@ class Evaluation:
         return decl.loc if decl is not None else None
 
 
-class FastEvaluation(Evaluation):
+class FastEvaluation(Unexplained, Evaluation):
     """The same computation as `Evaluation`, each value computed once, without explanation nodes.
 
     Every method the compiled closures call is overridden to return the bare value; the
@@ -504,15 +504,6 @@ class FastEvaluation(Evaluation):
                 raise _empty_cell(table, row, col)
             value = fn(self, NO_LOCALS)
         return value
-
-    def readings(self, decision, compiled, value_type, env):
-        return join_readings(self, decision, compiled, env)
-
-    def picked(self, decision, fn, value_type, env):
-        return fn(self, env)
-
-    def concord(self, deciding):
-        pass
 
     def failed(self, condition: str) -> list[dict]:
         self.value(self.plan.slots[condition])
