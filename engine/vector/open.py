@@ -448,14 +448,15 @@ def result(n, kind, data, scale, isint, scan: Scan, iv: Interval | None = None, 
 
 # ---------------------------------------------------------------- joins
 
-def join(n, rows, outcomes, deciding, objects: bool = False) -> Vec:
+def join(n, rows, outcomes, deciding, objects=None) -> Vec:
     """What is known of a value that is, on each of `rows`, one of the outcomes (active mask, Vec)
     whose mask holds there, the choice made by the unknowns `deciding` (uncertain.join and
     compiler.either): their value where they agree; else their hull for numbers and dates, with
     the reason « dépend de : … »; `top` with the reason of the first `top` among them; a boolean
     that may be either is `top`. A row some outcome defers, or with no outcome (every possibility
     errs), is handed back; so are sets of texts and a value that may be none — unless `objects`
-    (the second pass of a run), where those rows are joined as Python values (objects.join)."""
+    (run.PythonValues) allows, as in a run's second pass: those rows are then joined as Python
+    values (objects.join)."""
     rows = np.broadcast_to(rows, (n,)) if rows is not None else np.zeros(n, bool)
     active = [(np.broadcast_to(m, (n,)) & rows, v) for m, v in outcomes if m is not None]
     defer = rows & ~np.logical_or.reduce([m for m, _ in active]) if active else rows.copy()
@@ -533,7 +534,7 @@ def join(n, rows, outcomes, deciding, objects: bool = False) -> Vec:
     if same_open.any():
         first = next(v for _, v in active)
         out = _overlay(n, out, same_open, first, scale)
-    if objects and sets.any() and kind in ("num", "bool", "date", "sym", "any"):
+    if objects is not None and kind in ("num", "bool", "date", "sym", "any") and objects(sets):
         from .columns import merge
         from .objects import join as join_objects
         joined = join_objects(n, sets, [(m & sets, v) for m, v in active], deciding)

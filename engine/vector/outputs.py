@@ -129,12 +129,12 @@ def run_columns(batch, columns: dict, n: int, typed: bool = False):
     Two passes: every row in int64 columns first; then the rows that needed a value those cannot
     hold (a quotient that does not terminate, written to 28 digits) again, alone, with such values
     kept as the row engine's own (objects.py) — slower, so only where needed."""
-    out, back, invalid = _pass(batch, columns, n, objects=False, typed=set(batch.outputs) if typed else set())
-    again = np.setdiff1d(back, invalid)
+    out, back, invalid, needed = _pass(batch, columns, n, objects=False, typed=set(batch.outputs) if typed else set())
+    again = np.setdiff1d(back, invalid) if needed else np.zeros(0, np.int64)
     if len(again):
         sub = {name: _take(col, again) for name, col in columns.items()}
         built = {name for name in batch.outputs if isinstance(out[name], Built)}
-        out2, back2, _ = _pass(batch, sub, len(again), objects=True, typed=built)
+        out2, back2, _, _ = _pass(batch, sub, len(again), objects=True, typed=built)
         for name in batch.outputs:
             if name in built:  # the second pass's rows in place, typed the JSON-form way where it wrote cells
                 second = out2[name]
@@ -191,7 +191,7 @@ def _pass(batch, columns: dict, n: int, objects: bool, typed: set = frozenset())
     finally:
         _NAMES.release(run.texts)  # the cells are texts now: the codes of the input's texts are free
     return (out, np.flatnonzero(back) if back is not None else np.zeros(0, np.int64),
-            np.flatnonzero(invalid) if invalid is not None else np.zeros(0, np.int64))
+            np.flatnonzero(invalid) if invalid is not None else np.zeros(0, np.int64), run.objects.needed)
 
 
 def _distinct(d):

@@ -46,9 +46,9 @@ def exact(x, sx: int, y, sy: int, n: int):
     return q, scale, ok
 
 
-def divide(n: int, a: Vec, b: Vec, objects: bool) -> Vec:
+def divide(n: int, a: Vec, b: Vec, objects) -> Vec:
     """`a / b` on every row: in columns where the quotient (or each corner of a quotient of ranges)
-    is exact; the other rows as Python values when `objects`, else handed back."""
+    is exact; the other rows as Python values when `objects` (run.PythonValues) allows, else handed back."""
     scan = open_.Scan([a, b], n)
     if a.kind not in ("num", "any") or b.kind not in ("num", "any"):
         return Vec("any", ne=scan.ne, why=scan.why, dby=scan.dby, defer=OR(scan.defer, NOT(OR(scan.defer, scan.ne), n)))
@@ -86,7 +86,7 @@ def divide(n: int, a: Vec, b: Vec, objects: bool) -> Vec:
         zero = zero.copy()
         zero[idx] |= zero_k
     hand = zero | lost  # by zero: the row engine's error; not exact: its 28 digits
-    if objects and lost.any():
+    if objects(lost):
         from .objects import divide as divide_objects
         return divide_objects(n, a, b)
     out = open_.result(n, "num", q, scale, False, scan, iv, rows)

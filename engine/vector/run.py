@@ -57,12 +57,28 @@ def _writable(t) -> bool:
     return t.kind in SCALAR_KINDS
 
 
+class PythonValues:
+    """Whether a run may keep values that int64 columns cannot hold as the row engine's own Python
+    values (objects.py: its second pass), and whether some row needed it (the first pass hands
+    those rows back; a second pass is worth running only then)."""
+
+    def __init__(self, allowed: bool):
+        self.allowed, self.needed = allowed, False
+
+    def __call__(self, rows) -> bool:
+        """Whether `rows` (a mask) are to be computed as Python values now."""
+        if rows is None or not rows.any():
+            return False
+        self.needed = True
+        return self.allowed
+
+
 class Run:
     """One batch: its columns converted once per ruleset consulted, then evaluated."""
 
     def __init__(self, engine: Engine, schema, columns: dict, n: int, on: dt.date, objects: bool = False):
         self.engine, self.schema, self.n, self.on = engine, schema, n, on
-        self.objects = objects  # values that int64 columns cannot hold kept as Python values (objects.py)
+        self.objects = PythonValues(objects)  # values int64 columns cannot hold, as Python values (objects.py)
         memory.keep_freed_columns()
         self.columns = columns  # flat column name → pyarrow Array / ChunkedArray / list
         self._inputs: dict = {}
