@@ -149,3 +149,38 @@ def test_syntax_error_inside_a_table_cell_points_into_the_cell():
 def test_crlf_and_bom_are_accepted():
     f = parse_text("\ufeff" + HEADER.replace("\n", "\r\n") + 'rule r "r" = 1\r\n', "w.mil")
     assert f.declarations[0].name == "r"
+
+
+# ---------------------------------------------------------------- the grammar's parse tables, cached
+
+def test_grammar_cache_in_a_private_folder_and_a_broken_one_ignored(tmp_path, monkeypatch):
+    from dsl import parser as P
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("MILLESIME_NO_GRAMMAR_CACHE", raising=False)
+    path = P.grammar_cache()
+    assert path is not None and path.parent == tmp_path / "millesime"
+    assert (path.parent.stat().st_mode & 0o777) == 0o700
+    P._lark.cache_clear()
+    try:
+        P._lark()
+        assert path.is_file()  # written on the first start
+        path.write_bytes(b"not a cache\n")  # broken (or another grammar's): built again, no error
+        P._lark.cache_clear()
+        model = parse_text('ruleset r "R"\nparameter p "P" : int = 3\n', "r.mil")
+        assert model is not None
+    finally:
+        P._lark.cache_clear()
+
+
+def test_grammar_cache_not_in_a_folder_others_may_write(tmp_path, monkeypatch):
+    from dsl import parser as P
+    folder = tmp_path / "millesime"
+    folder.mkdir()
+    folder.chmod(0o777)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("MILLESIME_NO_GRAMMAR_CACHE", raising=False)
+    assert P.grammar_cache() is None
+    folder.chmod(0o700)
+    assert P.grammar_cache() == folder / P.grammar_cache().name
+    monkeypatch.setenv("MILLESIME_NO_GRAMMAR_CACHE", "1")
+    assert P.grammar_cache() is None
