@@ -75,26 +75,36 @@ def from_values(n: int, data: np.ndarray, rows, defer=None) -> Vec:
     int64 form where they fit."""
     rows = np.asarray(rows) & ~open_._full(defer, n)
     idx = np.flatnonzero(rows)
-    values = data[idx].tolist()
+    values = data[idx]
     none = np.zeros(n, bool)
     ne = np.zeros(n, bool)
     why = np.zeros(n, np.int32)
     dby = np.zeros(n, np.int32)
-    for i, x in zip(idx.tolist(), values):
-        if x is None:
-            none[i] = True
-        elif isinstance(x, NotEstablished):
-            ne[i] = True
-            why[i] = reason_code(x.reason)
-            dby[i] = open_.dby_code(x.decided_by)
+    if len(idx):
+        classes = _CLASS(values)
+        none[idx] = classes == _NONE
+        opened = classes == NotEstablished
+        if opened.any():
+            ne[idx[opened]] = True
+            for i, x in zip(idx[opened].tolist(), values[opened].tolist()):
+                why[i] = reason_code(x.reason)
+                dby[i] = open_.dby_code(x.decided_by)
     v = Vec("obj", data, none=none if none.any() else None, ne=ne if ne.any() else None, defer=defer,
             why=why, dby=dby)
     return settle(v, n, rows)
 
 
+_NONE = type(None)
+_CLASS = np.frompyfunc(lambda x: x.__class__, 1, 1)  # each Python value's class, in one numpy call
+_EXPONENT = np.frompyfunc(lambda x: x.as_tuple().exponent, 1, 1)
+
+
 def settle(v: Vec, n: int, rows) -> Vec:
     """`v` in int64 form (num, bool, date) when every value and bound on `rows` fits one; else `v`."""
     idx = np.flatnonzero(rows & ~open_._full(OR(v.defer, v.none), n))
+    fast = _settle_plain(v, n, idx)
+    if fast is not None:
+        return fast
     values = v.data[idx].tolist()
     plain = [x for x in values if not isinstance(x, NotEstablished)]
     opened = [x for x in values if isinstance(x, NotEstablished)]
@@ -154,6 +164,45 @@ def settle(v: Vec, n: int, rows) -> Vec:
     return Vec("num", data, scale, isint, v.none, v.ne, v.defer, v.why, v.dby, rng if rng.any() else None, iv)
 
 
+def _settle_plain(v: Vec, n: int, idx):
+    """settle's common cases in a few numpy calls — every value on `idx` a Decimal, every one an
+    int, or every one a boolean: `v` in int64 form, or `v` itself when its values do not fit one.
+    None (anything else: a value not established, classes mixed, an infinity): settle decides
+    value by value."""
+    if not len(idx):
+        return None
+    values = v.data[idx]
+    classes = _CLASS(values)
+    if (classes == bool).all():
+        data = np.zeros(n, bool)
+        data[idx] = values.astype(bool)
+        return v.replace(kind="bool", data=data)
+    if (classes == Decimal).all():
+        exponents = set(_EXPONENT(values).tolist())
+        if not all(isinstance(e, int) for e in exponents):
+            return None  # an infinity or a NaN
+        scale = max(0, -min(exponents))
+        if scale > MAX_SCALE:
+            return v
+        scaled = values * Decimal(1).scaleb(scale)  # exact: a power of ten moves the exponent only
+        ints = _INT(scaled)
+        if (ints == 0).any() and any(x.is_zero() and x.is_signed() for x in values.tolist()):
+            return v  # -0 is written as such: left as Python values
+        isint = False
+    elif (classes == int).all():
+        ints, scale, isint = values, 0, True
+    else:
+        return None
+    if (np.abs(ints) >= LIMIT).any():
+        return v
+    data = np.zeros(n, np.int64)
+    data[idx] = ints.astype(np.int64)
+    return Vec("num", data, scale, isint, v.none, v.ne, v.defer, v.why, v.dby)
+
+
+_INT = np.frompyfunc(int, 1, 1)
+
+
 def _open(values) -> NotEstablished:
     first = next(x for x in values if isinstance(x, NotEstablished))
     return U.top(first.reason, U.decided_by(*values), first.loc)
@@ -172,8 +221,16 @@ def strict(n: int, operands: list, compute, abstract=None) -> Vec:
     cols = [python_values(v, n, rows) for v in operands]
     out = np.empty(n, object)
     bad = np.zeros(n, bool)
+    left = rows
+    if live.any():  # every operand a value: one numpy call applying `compute` to each row
+        idx = np.flatnonzero(live)
+        try:
+            out[idx] = _ufunc(compute, len(cols))(*(c[idx] for c in cols))
+            left = rows & ~live
+        except (_Err, ArithmeticError, ValueError, TypeError, OverflowError, U.Empty):
+            pass  # some row errs: row by row below, which tells which
     seen: dict = {}  # rows whose operands are the same values get the same result, computed once
-    for i in np.flatnonzero(rows).tolist():
+    for i in np.flatnonzero(left).tolist():
         vals = [c[i] for c in cols]
         try:
             key = tuple((x.__class__, x) for x in vals)
@@ -208,6 +265,19 @@ def strict(n: int, operands: list, compute, abstract=None) -> Vec:
     top = Vec("any", ne=topped, why=scan.why, dby=scan.dby)
     from .columns import merge
     return merge(n, [(NOT(topped, n), result), (topped, top)])
+
+
+def _ufunc(compute, k: int):
+    """`compute` as a numpy ufunc over object arrays (one Python call per row, no loop of ours)."""
+    u = _UFUNCS.get((compute, k))
+    if u is None:
+        u = np.frompyfunc(compute, k, 1)
+        if len(_UFUNCS) < 256:
+            _UFUNCS[(compute, k)] = u
+    return u
+
+
+_UFUNCS: dict = {}
 
 
 def divide(n: int, a: Vec, b: Vec) -> Vec:
