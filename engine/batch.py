@@ -377,7 +377,8 @@ def default_out(path: Path) -> Path:
 
 
 def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registry | None = None,
-             outputs: list[str] | None = None, progress: bool | None = None, engine: str = "auto") -> Summary:
+             outputs: list[str] | None = None, progress: bool | None = None, engine: str = "auto",
+             jobs: int | None = None) -> Summary:
     """Evaluate every row of `path` into `out` (CSV, JSON Lines or Parquet, by its suffix) and
     the bad rows into `<out>.errors.csv` (row, field, reason). Both files appear whole or not
     at all: written to temp files in the same folder, renamed at the end, removed on any
@@ -388,7 +389,11 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
     text, exactly as written), and each chunk evaluated as columns; a CSV that Arrow's reader
     refuses (a row with more or fewer cells than the header, a byte that is not UTF-8…) is read
     again from the start by Python's csv module, which reports each such row by its line. JSON
-    Lines are read row by row."""
+    Lines are read row by row.
+
+    `jobs`: worker processes evaluating the chunks read as columns (engine/parallel.py), the
+    results the same and in the same order; None: one per core for a file of at least
+    parallel.AUTO_MIN_BYTES, else none."""
     path = Path(path)
     out = Path(out) if out is not None else default_out(path)
     out_fmt = file_format(out)
@@ -415,8 +420,8 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
             if columns is not None:
                 chunks.close()
                 try:
-                    summary = _write(out, out_fmt, _column_chunks(columns, batch, engine, inputs, out_fmt), batch,
-                                     inputs, bar)
+                    summary = _write(out, out_fmt, _column_chunks(columns, batch, engine, inputs, out_fmt,
+                                                                  _jobs(jobs, path, batch.registry)), batch, inputs, bar)
                 except ReadAgain:
                     names, total, chunks = read_rows(path, CHUNK)
                     columns = None
@@ -548,17 +553,41 @@ def _row_chunks(chunks: Iterator[list[dict]], batch: Batch, engine: str, inputs:
         yield results, problems, failed, len(chunk)
 
 
-def _column_chunks(record_batches: Iterator, batch: Batch, engine: str, inputs: list[str], out_fmt: str):
-    """Arrow record batches evaluated as `evaluate_table` does: the same per-chunk tuples as
-    `_row_chunks`, the rows with an error column reported instead of written. For Parquet the
-    typed output arrays go to the writer as they are."""
+def _jobs(jobs: int | None, path: Path, registry: Registry) -> int:
+    from . import parallel
+    if jobs is None:
+        try:
+            jobs = parallel.auto_jobs(path.stat().st_size)
+        except OSError:
+            jobs = 1
+    return parallel.usable_jobs([registry], jobs)
+
+
+def _chunk_evaluator(registry, on: dt.date, outputs: list[str], engine: str, typed: bool):
+    """The function of one record batch `_column_chunks` applies (built once per worker process)."""
+    from .parallel import resolve
+    batch = Batch.prepare(on, resolve(registry), outputs)
+
+    def evaluate(record_batch):
+        return next(_evaluate_record_batches([record_batch], batch, engine, typed))
+    return evaluate
+
+
+def _column_chunks(record_batches: Iterator, batch: Batch, engine: str, inputs: list[str], out_fmt: str,
+                   jobs: int = 1):
+    """Arrow record batches evaluated as `evaluate_table` does — in `jobs` worker processes when
+    more than one (engine/parallel.py) — : the same per-chunk tuples as `_row_chunks`, the rows with
+    an error column reported instead of written. For Parquet the typed output arrays go to the
+    writer as they are."""
     import pyarrow as pa
+
+    from . import parallel
     typed = out_fmt == "parquet"
     names = [f.name for f in batch.output_fields(typed)]
     number = 0
-    for record_batch in record_batches:
-        evaluated = next(_evaluate_record_batches([record_batch], batch, engine, typed))
-        n = record_batch.num_rows
+    args = (parallel.portable(batch.registry, jobs), batch.on, batch.outputs, engine, typed)
+    for evaluated in parallel.ordered_map(_chunk_evaluator, args, record_batches, jobs):
+        n = evaluated.num_rows
         problems, bad = [], set()
         reasons = evaluated.column(ERROR)
         if reasons.null_count < n:

@@ -52,6 +52,13 @@ def assumption_options(fn):
                         help="Treat every figure resting on a secondary source as unknown.")(fn)
 
 
+def jobs_option(fn):
+    """`--jobs N`: worker processes for the chunks of a file (engine/parallel.py)."""
+    return click.option("--jobs", "jobs", type=click.IntRange(1, 64), default=None,
+                        help="Worker processes evaluating the file's chunks (same results, same order); "
+                             "default: one per core for a file of 8 MiB or more, else 1.")(fn)
+
+
 def _registry(rulesets_dir, official_only: bool = False, assume=(), reform: Path | None = None) -> Registry:
     from .unknowns import load_assumptions
     for path in assume:
@@ -398,10 +405,11 @@ def lsp_command():
 @click.option("--engine", type=click.Choice(["auto", "vector", "row"]), default="auto", show_default=True,
               help="vector: whole columns at once (numpy), rows it does not reproduce handed to the row engine; "
                    "row: one case at a time; auto: vector when every output is a scalar. Same results.")
+@jobs_option
 @assumption_options
 @reform_option
 @rulesets_option
-def batch_command(input_file, on, out, outputs, progress, engine, official_only, assume, reform, rulesets_dir):
+def batch_command(input_file, on, out, outputs, progress, engine, jobs, official_only, assume, reform, rulesets_dir):
     """Evaluate every case (one per row) of INPUT_FILE (.csv, .jsonl or .parquet) on a date.
 
     Columns are the case schema flattened: `sector`, `patients_mt`, …, `contract_signed_on`,
@@ -410,7 +418,7 @@ def batch_command(input_file, on, out, outputs, progress, engine, official_only,
     registry = _registry(rulesets_dir, official_only, assume, reform)
     try:
         summary = batch.run_file(input_file, on.date(), out, registry, list(outputs) or None, progress,
-                                   engine)
+                                   engine, jobs)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP (batch.Terminated)
         signum = getattr(exc, "signum", 2)
         click.echo(f"interrupted ({signal.Signals(signum).name}): no result file written", err=True)
@@ -438,9 +446,10 @@ def batch_command(input_file, on, out, outputs, progress, engine, official_only,
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for rows.parquet, summary.json and report.html.")
 @click.option("--engine", type=click.Choice(["auto", "vector", "row"]), default="auto", show_default=True)
+@jobs_option
 @assumption_options
 @rulesets_option
-def compare_command(population, reform, baseline, on, years, weight, by, out, engine, official_only, assume,
+def compare_command(population, reform, baseline, on, years, weight, by, out, engine, jobs, official_only, assume,
                     rulesets_dir):
     """Cost a reform on a population (.csv, .jsonl or .parquet): baseline and reform on the same rows.
 
@@ -456,7 +465,7 @@ def compare_command(population, reform, baseline, on, years, weight, by, out, en
     groups = [c.strip() for c in by.split(",") if c.strip()] if by else []
     try:
         summary = compare_files.run(population, base, changed, on.date() if on else None, years, weight, groups,
-                                    out, engine)
+                                    out, engine, jobs)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM / SIGHUP: the temporaries are already removed
         signum = getattr(exc, "signum", 2)
         click.echo(f"interrompu ({signal.Signals(signum).name}) : aucun fichier écrit", err=True)

@@ -29,8 +29,9 @@ def period_of(on: dt.date | None, years: str | None, registries: list[Registry])
 
 
 def run(path: Path, baseline: Registry, reform: Registry, on: dt.date | None, years: str | None,
-        weight: str | None, by: list[str], out: Path, engine: str = "auto") -> dict:
-    """Compare the population of `path` into the folder `out`; return the summary."""
+        weight: str | None, by: list[str], out: Path, engine: str = "auto", jobs: int | None = None) -> dict:
+    """Compare the population of `path` into the folder `out`; return the summary. `jobs`: worker
+    processes comparing the chunks (engine/parallel.py; None: one per core for a large file)."""
     import importlib
     importlib.import_module("pyarrow.parquet")  # a missing pyarrow is said before anything is written
     period = period_of(on, years, [baseline, reform])
@@ -39,12 +40,22 @@ def run(path: Path, baseline: Registry, reform: Registry, on: dt.date | None, ye
         raise CompareError(f"--out {out} : ce n’est pas un dossier")
     from .batch import _signals_as_interrupt
     with _signals_as_interrupt():  # SIGTERM and SIGHUP as Ctrl-C: the temporaries are removed on the way out
-        return _run(path, baseline, reform, period, weight, by, out, engine)
+        return _run(path, baseline, reform, period, weight, by, out, engine, jobs)
+
+
+def _comparer(baseline, reform, period: Period, weight: str | None, engine: str, by: tuple):
+    """The function of one table `_run` applies (built once per worker process)."""
+    from .parallel import resolve
+    baseline, reform = resolve(baseline), resolve(reform)
+
+    def compare(table):
+        return compare_rows(table, baseline, reform, period, weight, engine, by)
+    return compare
 
 
 def _run(path: Path, baseline: Registry, reform: Registry, period: Period, weight: str | None, by: list[str],
-         out: Path, engine: str) -> dict:
-    from . import report_html
+         out: Path, engine: str, jobs: int | None = None) -> dict:
+    from . import parallel, report_html
     names, _, chunks = read_rows(path, CHUNK)
     chunks.close()
     summary = Summary(period, weight, by)
@@ -55,8 +66,12 @@ def _run(path: Path, baseline: Registry, reform: Registry, period: Period, weigh
     writers: list[Writer] = []
     try:
         rows_writer = None
-        for table in _tables(path, names, _known(baseline, period, weight, by)):
-            rows = compare_rows(table, baseline, reform, period, weight, engine, by)
+        if jobs is None:
+            jobs = parallel.auto_jobs(path.stat().st_size)
+        jobs = parallel.usable_jobs([baseline, reform], jobs)
+        args = (parallel.portable(baseline, jobs), parallel.portable(reform, jobs), period, weight, engine, tuple(by))
+        for rows in parallel.ordered_map(_comparer, args, _tables(path, names, _known(baseline, period, weight, by)),
+                                         jobs):
             if rows_writer is None:
                 rows_writer = Writer(out / "rows.parquet", "parquet", rows.column_names, schema=rows.schema)
                 writers.append(rows_writer)

@@ -72,6 +72,7 @@ class Registry:
     _results: dict = field(default_factory=dict, repr=False, compare=False)  # checks, for with_assumptions
     _variants: dict = field(default_factory=dict, repr=False, compare=False)  # fingerprint → Registry
     reforms: tuple[str, ...] = ()  # ids of the rulesets laid over the timeline by `--reform`
+    recipe: "Recipe | None" = field(default=None, repr=False, compare=False)  # how to build it again elsewhere
 
     @classmethod
     def load(cls, folder: str | Path | None = None, require_sources: bool = False,
@@ -104,7 +105,7 @@ class Registry:
                                             entry.warnings, assumptions)
             raise_if_wrong(check_assumptions(assumptions, [e.plan.openness for e in entries.values()]))
             variant = Registry(entries, self.folder, self.diagnostics, assumptions=assumptions,
-                               _results=self._results, reforms=self.reforms)
+                               _results=self._results, reforms=self.reforms, recipe=self.recipe)
             if len(self._variants) >= 16:  # bounded: an API client sending many hypothesis files
                 self._variants.pop(next(iter(self._variants)))
             self._variants[key] = variant
@@ -159,7 +160,8 @@ class Registry:
         diagnostics.extend(_timeline_diagnostics(models))
         if any(d.severity == "error" for d in diagnostics):
             raise RulesetError(_unique(diagnostics))
-        registry = cls(entries, folder, _unique(diagnostics), _results=results, reforms=tuple(reform_ids))
+        registry = cls(entries, folder, _unique(diagnostics), _results=results, reforms=tuple(reform_ids),
+                       recipe=Recipe.of(paths, folder, require_sources, reform_paths))
         return registry.with_assumptions(assumptions)
 
     # -- time
@@ -287,3 +289,44 @@ def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
             seen.add(key)
             out.append(d)
     return out
+
+
+class RulesetsChanged(MillesimeError):
+    """A registry's files are no longer those it was read from."""
+    french = True  # the CLI prints it after « erreur : »
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a registry was read — its files, the digest of their bytes — so that another process
+    builds the same one (engine/parallel.py): picklable, a few paths and a digest."""
+    paths: tuple[str, ...]
+    folder: str | None
+    require_sources: bool
+    reform_paths: tuple[str, ...]
+    digest: str
+
+    @classmethod
+    def of(cls, paths, folder, require_sources: bool, reform_paths) -> "Recipe":
+        paths, reform_paths = tuple(map(str, paths)), tuple(map(str, reform_paths))
+        return cls(paths, str(folder) if folder is not None else None, require_sources, reform_paths,
+                   _digest(paths + reform_paths))
+
+    def build(self) -> Registry:
+        if _digest(self.paths + self.reform_paths) != self.digest:
+            raise RulesetsChanged("un fichier de règles a changé pendant le démarrage du calcul : relancez-le")
+        return Registry.from_paths([Path(p) for p in self.paths], Path(self.folder) if self.folder else None,
+                                   self.require_sources, NO_ASSUMPTIONS, [Path(p) for p in self.reform_paths])
+
+
+def _digest(paths) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(path.encode("utf-8") + b"\0")
+        try:
+            h.update(Path(path).read_bytes())
+        except OSError:
+            h.update(b"\0missing")
+        h.update(b"\0")
+    return h.hexdigest()

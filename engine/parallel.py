@@ -1,0 +1,155 @@
+"""A file's chunks evaluated in several worker processes: `millesime batch --jobs N` and
+`millesime compare --jobs N`.
+
+    for out in ordered_map(Task(...), chunks, jobs):   # the same results, in the same order
+        ...
+
+One evaluation of a chunk is a pure function of the chunk (engine/batch.py, engine/compare.py), so
+the chunks can go to other processes and the results come back in the file's order: the output
+files are byte for byte those of a single process (tests/test_parallel.py).
+
+- Workers are started fresh (`spawn`), never forked from a process that already runs Arrow's
+  thread pools; each builds its registries once, again from their files
+  (`Registry.rebuilt`: the same files — checked by a digest of their bytes — and assumptions).
+- Chunks travel as Arrow record batches or tables (pickled through Arrow's IPC format), and at
+  most `2 × jobs` are in flight: memory stays bounded as in a single process, times the workers.
+- The standard library's `concurrent.futures.ProcessPoolExecutor` runs them (a real pool: a worker
+  that dies is reported, not waited for). A worker ignores Ctrl-C; the parent stops the pool and
+  removes its temporaries as a single process does.
+- An error of Millésime in a worker (an invalid reform, a changed file) reaches the caller as the
+  same exception with the same message.
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from typing import Callable, Iterable, Iterator
+
+from dsl.errors import MillesimeError
+
+AUTO_MIN_BYTES = 8 << 20  # `--jobs` left out: worker processes for input files of at least this size
+AUTO_MAX_JOBS = 8
+
+
+class WorkerError(MillesimeError):
+    """A worker process stopped without an answer (killed, out of memory)."""
+    french = True  # the CLI prints it after « erreur : »
+
+
+def auto_jobs(size: int) -> int:
+    """Worker processes for an input of `size` bytes when the user did not say: one per core (at
+    most AUTO_MAX_JOBS) for a large file, none for a small one (starting them costs about a second)."""
+    if size < AUTO_MIN_BYTES:
+        return 1
+    return max(1, min(_cores(), AUTO_MAX_JOBS))
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class Rebuilt:
+    """A registry as a worker receives it: its recipe (files and their digest) and assumptions,
+    built again there once (`resolve`)."""
+
+    def __init__(self, registry):
+        self.recipe, self.assumptions = registry.recipe, registry.assumptions
+
+    def build(self):
+        return self.recipe.build().with_assumptions(self.assumptions)
+
+
+def portable(registry, jobs: int):
+    """`registry` as `ordered_map`'s setup receives it: itself in this process, a `Rebuilt` for workers."""
+    return registry if jobs <= 1 else Rebuilt(registry)
+
+
+def resolve(registry):
+    """The registry of `portable`'s answer."""
+    return registry.build() if isinstance(registry, Rebuilt) else registry
+
+
+def usable_jobs(registries, jobs: int) -> int:
+    """`jobs`, or 1 when a registry was not read from files (built in memory: nothing to read again)."""
+    return jobs if all(r.recipe is not None for r in registries) else 1
+
+
+# ---------------------------------------------------------------- in the worker processes
+
+_STATE: dict = {}
+
+
+def _start(setup: Callable, args: tuple) -> None:
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        _STATE["fn"] = setup(*args)
+    except MillesimeError as exc:  # said with the first chunk's answer (an initializer's error breaks the pool)
+        _STATE["error"] = (type(exc), str(exc))
+
+
+def _run(item):
+    if "error" in _STATE:
+        return False, _STATE["error"]
+    try:
+        return True, _STATE["fn"](item)
+    except MillesimeError as exc:
+        return False, (type(exc), str(exc))
+
+
+# ---------------------------------------------------------------- in the parent
+
+def ordered_map(setup: Callable, args: tuple, items: Iterable, jobs: int) -> Iterator:
+    """`fn(item)` for each item, in order, where `fn = setup(*args)` is built once per worker
+    process (`setup` and `args` picklable: a module-level function and plain values). `jobs`
+    worker processes; with 1, in this process."""
+    if jobs <= 1:
+        fn = setup(*args)
+        for item in items:
+            yield fn(item)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start, initargs=(setup, args))
+    pending: deque = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(_run, item))
+            if len(pending) >= 2 * jobs:
+                yield _answer(pending.popleft())
+        while pending:
+            yield _answer(pending.popleft())
+    except BrokenProcessPool:
+        _stop(pool, pending)
+        raise WorkerError("un processus de calcul s’est arrêté sans répondre (mémoire épuisée ?) ; "
+                          "relancez avec --jobs 1 ou moins de processus") from None
+    except BaseException:  # an error, Ctrl-C, or the caller stopped reading: no chunk finishes for nothing
+        _stop(pool, pending)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop(pool, pending) -> None:
+    """Cancel what waits, end the workers now (they ignore Ctrl-C), and wait for the pool's threads."""
+    for future in pending:
+        future.cancel()
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _answer(future):
+    ok, value = future.result()
+    if ok:
+        return value
+    cls, message = value
+    try:
+        exc = cls(message)
+    except Exception:  # noqa: BLE001 — a class that takes other arguments: the message is what counts
+        exc = MillesimeError(message)
+    raise exc

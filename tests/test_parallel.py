@@ -1,0 +1,164 @@
+"""`--jobs N`: a file's chunks evaluated in worker processes (engine/parallel.py) give the files of a
+single process, byte for byte; the workers are other processes; their errors reach the caller with
+their message; an interruption or a dead worker stops the pool and leaves no worker behind."""
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from dsl.errors import MillesimeError  # noqa: E402
+from engine import batch as B, compare_files, parallel  # noqa: E402
+from engine.io import readers  # noqa: E402
+from engine.registry import Registry, shipped_rulesets_dir  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import realistic as R  # noqa: E402
+from test_compare import REFORM  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def population(tmp_path_factory):
+    """600 physicians of bench/realistic.py as a CSV file."""
+    import csv
+    path = tmp_path_factory.mktemp("population") / "physicians.csv"
+    rows = R.rows(600, seed=77)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=R.COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: row.get(c) or "" for c in R.COLUMNS})
+    return path
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """The CSV read in blocks of 8 KiB: a 600-row file makes a dozen chunks, for several workers."""
+    monkeypatch.setattr(readers, "CSV_BLOCK", 8 << 10)
+
+
+def test_batch_with_two_workers_writes_the_single_process_files(tmp_path, population, small_chunks):
+    registry = Registry.load()
+    one = B.run_file(population, R.ON, tmp_path / "one.parquet", registry, progress=False, jobs=1)
+    two = B.run_file(population, R.ON, tmp_path / "two.parquet", registry, progress=False, jobs=2)
+    assert (one.rows, one.computed, one.failed) == (two.rows, two.computed, two.failed) == (600, 600, 0)
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
+    table = pq.read_table(tmp_path / "two.parquet")
+    assert table.column("row").to_pylist() == list(range(1, 601))  # in the file's order
+    assert table.column("annual_aid").null_count < 600  # amounts computed, not only errors
+    # CSV out: text cells, the same
+    B.run_file(population, R.ON, tmp_path / "one.csv", registry, progress=False, jobs=1)
+    B.run_file(population, R.ON, tmp_path / "two.csv", registry, progress=False, jobs=2)
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+
+
+def test_compare_with_two_workers_writes_the_single_process_files(tmp_path, population, small_chunks):
+    reform_path = tmp_path / "reforme.mil"
+    reform_path.write_text(REFORM, encoding="utf-8")
+    baseline, reform = Registry.load(), Registry.load(reform=reform_path)
+    for jobs in (1, 2):
+        compare_files.run(population, baseline, reform, None, "2026..2030", None, ["specialty"], tmp_path / f"c{jobs}",
+                          jobs=jobs)
+    for name in ("summary.json", "rows.parquet", "report.html"):
+        assert (tmp_path / "c1" / name).read_bytes() == (tmp_path / "c2" / name).read_bytes(), name
+    summary = json.loads((tmp_path / "c2" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["rows"] == 600 and summary["winners"] > 0
+
+
+def _pid_of(offset: int):
+    def fn(item):
+        return item + offset, os.getpid()
+    return fn
+
+
+def test_ordered_map_keeps_the_order_and_runs_in_other_processes():
+    got = list(parallel.ordered_map(_pid_of, (100,), range(40), 2))
+    assert [value for value, _ in got] == [100 + i for i in range(40)]
+    pids = {pid for _, pid in got}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+    assert multiprocessing.active_children() == []  # the pool is gone
+    # one job: in this very process
+    assert {pid for _, pid in parallel.ordered_map(_pid_of, (0,), range(3), 1)} == {os.getpid()}
+
+
+def _failing(at: int):
+    def fn(item):
+        if item == at:
+            raise MillesimeError(f"la ligne {item} ne se calcule pas")
+        if item == -at:
+            os._exit(3)  # a worker killed (out of memory, a signal)
+        return item
+    return fn
+
+
+def test_an_error_in_a_worker_reaches_the_caller_with_its_message():
+    with pytest.raises(MillesimeError, match="la ligne 7 ne se calcule pas"):
+        list(parallel.ordered_map(_failing, (7,), range(20), 2))
+    assert multiprocessing.active_children() == []
+
+
+def test_a_dead_worker_is_reported_in_french_and_the_pool_stopped():
+    with pytest.raises(parallel.WorkerError, match="processus de calcul s’est arrêté"):
+        list(parallel.ordered_map(_failing, (5,), [0, 1, -5, 2, 3, 4], 2))
+    assert multiprocessing.active_children() == []
+
+
+def test_an_interruption_stops_the_workers():
+    def items():
+        yield from range(6)
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        list(parallel.ordered_map(_pid_of, (0,), items(), 2))
+    assert multiprocessing.active_children() == []
+
+
+def test_a_ruleset_changed_after_reading_is_refused_by_the_workers(tmp_path, population, small_chunks):
+    folder = tmp_path / "rulesets"
+    shutil.copytree(shipped_rulesets_dir(), folder, ignore=shutil.ignore_patterns("__*"))
+    registry = Registry.load(folder)
+    first = sorted(folder.glob("*.mil"))[0]
+    first.write_text(first.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    with pytest.raises(MillesimeError, match="un fichier de règles a changé pendant le démarrage"):
+        B.run_file(population, R.ON, tmp_path / "out.parquet", registry, progress=False, jobs=2)
+    assert not (tmp_path / "out.parquet").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+    assert multiprocessing.active_children() == []
+
+
+def test_auto_jobs_only_for_large_files():
+    assert parallel.auto_jobs(1 << 20) == 1
+    assert 1 <= parallel.auto_jobs(parallel.AUTO_MIN_BYTES) <= parallel.AUTO_MAX_JOBS
+    in_memory = Registry.load()
+    in_memory.recipe = None  # built from texts, say: nothing a worker could read again
+    assert parallel.usable_jobs([in_memory], 4) == 1
+
+
+def test_the_cli_takes_jobs_and_says_a_changed_ruleset_in_french(tmp_path, population):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(main, ["batch", str(population), "--on", R.ON.isoformat(), "--out", str(out),
+                                       "--jobs", "2", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").count("\n") == 601
+    result = CliRunner().invoke(main, ["batch", str(population), "--on", R.ON.isoformat(), "--jobs", "0"])
+    assert result.exit_code == 2 and "--jobs" in result.output
+
+
+def test_a_changed_ruleset_error_crosses_the_process_boundary_as_itself():
+    from engine.registry import RulesetsChanged
+    with pytest.raises(RulesetsChanged) as caught:
+        list(parallel.ordered_map(_changed, (), range(3), 2))
+    assert caught.value.french and "relancez-le" in str(caught.value)
+
+
+def _changed():
+    from engine.registry import RulesetsChanged
+    raise RulesetsChanged("un fichier de règles a changé pendant le démarrage du calcul : relancez-le")
