@@ -130,6 +130,21 @@ class VPlan:
         return fn[1]
 
 
+def costly(e: ast.Expr) -> bool:
+    """Whether an expression calls a rule or function with arguments, walks a list or reads another
+    ruleset (`as of`): a branch worth evaluating on its own rows only (Ctx.on_rows). Literals,
+    names, fields and arithmetic on them cost less than taking the rows apart."""
+    if isinstance(e, (ast.Comprehension, ast.AsOf)) or (isinstance(e, ast.Call) and e.args):
+        return True
+    for name in e.__slots__:
+        child = getattr(e, name, None)
+        if isinstance(child, ast.Expr) and costly(child):
+            return True
+        if isinstance(child, list) and any(isinstance(c, ast.Expr) and costly(c) for c in child):
+            return True
+    return False
+
+
 def _deferring(ctx, env) -> "Vec":
     return deferred(ctx.n)
 
@@ -273,6 +288,7 @@ class _Compiler(CollectionExprs):
     def _If(self, e, L):
         cond, then, otherwise = self.expr(e.condition, L), self.expr(e.then, L), self.expr(e.otherwise, L)
         narrowing = self.narrowing(e.condition, L)
+        then_costly, else_costly = costly(e.then), costly(e.otherwise)
 
         def if_(ctx, env):
             n = ctx.n
@@ -283,11 +299,9 @@ class _Compiler(CollectionExprs):
             rest = ANDNOT(NOT(taken, n), OR(c.defer, c.ne))
             opened = c.ne  # either branch may be taken: what both give (compiler.either)
             parts = []
-            then_v = else_v = None
-            if some(taken) or some(opened):
-                then_v = then(ctx, env)
-            if some(rest) or some(opened):
-                else_v = otherwise(ctx, env)
+            # a costly branch on the rows that may take it only (Ctx.on_rows): the others hold any value
+            then_v = ctx.on_rows(then, env, OR(taken, opened), then_costly)
+            else_v = ctx.on_rows(otherwise, env, OR(rest, opened), else_costly)
             if some(taken):
                 parts.append((taken, then_v))
             if some(rest):
@@ -295,8 +309,8 @@ class _Compiler(CollectionExprs):
             if some(opened):
                 env_t, never_t = narrowing.narrow(ctx, env, opened, True)
                 env_f, never_f = narrowing.narrow(ctx, env, opened, False)
-                t = then_v if env_t is env else then(ctx, env_t)
-                f = else_v if env_f is env else otherwise(ctx, env_f)
+                t = then_v if env_t is env else ctx.on_rows(then, env_t, opened, then_costly)
+                f = else_v if env_f is env else ctx.on_rows(otherwise, env_f, opened, else_costly)
                 parts.append((opened, open_.join(n, opened, [(ANDNOT(opened, never_t), t),
                                                              (ANDNOT(opened, never_f), f)], c.dby, ctx.run.objects)))
             return merge(n, parts, defer=c.defer)

@@ -20,10 +20,14 @@ if TYPE_CHECKING:
 
 # ---------------------------------------------------------------- evaluation contexts
 
+BRANCH_MIN_ROWS = 256   # a context with fewer rows evaluates each branch on all of them
+BRANCH_SHARE = 0.5      # a branch taken by more than this share of the rows: computed on all of them
+
 class Ctx:
     """A ruleset evaluated on a subset of the batch's rows, each row with its own `on`."""
 
-    def __init__(self, run: "Run", entry, rows, on: Vec, depth: int = 0):
+    def __init__(self, run: "Run", entry, rows, on: Vec, depth: int = 0, parent: "Ctx | None" = None,
+                 local=None):
         self.run, self.entry, self.model = run, entry, entry.model
         self.vplan = run.engine.vplan(entry)
         self.rows = rows  # indices into the batch, None for all rows
@@ -32,14 +36,66 @@ class Ctx:
         self.depth = depth
         self.memo: dict = {}
         self.keep: list = []       # values whose id() is part of a memo key
-        self.active: set = set()
+        self.active: set = parent.active if parent is not None else set()  # cycles seen across branches too
         self.children: dict = {}
+        self.parent, self.local = parent, local  # a branch's context: its rows among its parent's
+
+    # -- branches on the rows that take them
+    def on_rows(self, fn, env: dict, mask, costly: bool = True) -> Vec | None:
+        """`fn(ctx, env)` on the rows of `mask` (None when there are none): in a context of those
+        rows alone when `fn` is `costly` and they are few enough for it to pay — the other rows
+        hold any value, which the caller does not read (compiler._If merges each branch on its
+        own rows)."""
+        n = self.n
+        if mask is None:
+            return None
+        mask = np.broadcast_to(mask, (n,))
+        k = int(np.count_nonzero(mask))
+        if k == 0:
+            return None
+        if not costly or n < BRANCH_MIN_ROWS or k > n * BRANCH_SHARE:
+            return fn(self, env)
+        idx = np.flatnonzero(mask)
+        sub = self.subset(idx)
+        v = fn(sub, {name: arg.take(idx) for name, arg in env.items()})
+        return scatter(n, [(idx, v)])
+
+    def subset(self, idx) -> "Ctx":
+        """This context on the rows `idx` of its own: values already computed here are taken from
+        this one rather than computed again (`_inherited`)."""
+        on = self.on.take(idx) if isinstance(self.on.data, np.ndarray) and self.on.data.ndim == 1 else self.on
+        rows = idx if self.rows is None else self.rows[idx]
+        return Ctx(self.run, self.entry, rows, on, self.depth, self, idx)
+
+    def _from_root(self, kind: str, name: str, key) -> Vec:
+        """A rule, condition or parameter without arguments, on this context's rows: computed by the
+        context that holds every row of this branch's lineage (a value of all the rows may be asked
+        again by another branch, or after the `if`), then taken — never computed twice."""
+        node, idx = self, None
+        while node.parent is not None:
+            idx = node.local if idx is None else node.local[idx]
+            node = node.parent
+            v = node.memo.get(key)
+            if v is not None:
+                break
+        else:
+            v = node.value(kind, name)
+        if kind == "condition":  # and the rows where each requirement fails, which `failed(…)` reads
+            fails = node.memo.get(("failed", name))
+            if fails is not None:
+                self.memo[("failed", name)] = [m[idx] if isinstance(m, np.ndarray) and m.ndim == 1 else m
+                                               for m in fails]
+        return v.take(idx)
 
     # -- what compiled closures call
     def value(self, kind: str, name: str, args: tuple = ()) -> Vec:
         key = (kind, name, tuple(map(id, args)))
         v = self.memo.get(key)
         if v is not None:
+            return v
+        if not args and self.parent is not None:  # computed once for all rows, then taken
+            v = self._from_root(kind, name, key)
+            self.memo[key] = v
             return v
         if key in self.active or len(self.active) > MAX_DEPTH:
             return deferred(self.n)  # a cycle, or recursion: the row engine decides

@@ -334,6 +334,8 @@ class CollectionExprs:
         element_fn = self.expr(e.element, inner)
         condition = self.expr(e.condition, inner) if e.condition is not None else None
         var = e.variable
+        from .compiler import costly
+        element_costly = costly(e.element)
 
         def comprehension(ctx, env):
             n = ctx.n
@@ -375,7 +377,9 @@ class CollectionExprs:
                     kept = ANDNOT(AND(counted, is_true(c, n)), stopped)
                     if kept is None:
                         kept = np.zeros(n, bool)
-                v = element(element_fn(ctx, scope), n)
+                # a costly element on the rows that hold this position only: the others are past their list's end
+                v = ctx.on_rows(element_fn, scope, kept, element_costly) if kept.any() else None
+                v = element(v if v is not None else element_fn(ctx, scope), n)
                 defer = OR(defer, AND(kept, v.defer))
                 elements.append(v)
                 keep.append(kept)
