@@ -25,7 +25,6 @@ from . import open as open_
 from .columns import _NAMES, EPOCH, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, reason_code
 
 
-_MISSING, _FAILED = object(), object()
 
 
 class _Err(Exception):
@@ -203,6 +202,35 @@ def _settle_plain(v: Vec, n: int, idx):
 _INT = np.frompyfunc(int, 1, 1)
 
 
+class _Failed:
+    """A row where the row engine errs (strict's rule answers `_FAILED`, not an exception)."""
+
+
+_FAILED = _Failed()
+
+
+_ERRORS = (_Err, ArithmeticError, ValueError, TypeError, OverflowError, U.Empty)  # ZeroDivisionError too
+
+
+def _row_rule(compute, abstract):
+    """What a strict operation gives on one row (compiler._strict and _strict_open): `compute` of
+    values; `abstract` where an operand is not established (nothing known when it has none or
+    finds no world); `_FAILED` where the row engine errs."""
+    def rule(*values):
+        try:
+            if any(x.__class__ is NotEstablished for x in values):
+                if abstract is None:
+                    return _open(values)
+                try:
+                    return abstract(*values)
+                except U.Empty:
+                    return _open(values)
+            return compute(*values)
+        except _ERRORS:
+            return _FAILED
+    return rule
+
+
 def _open(values) -> NotEstablished:
     first = next(x for x in values if isinstance(x, NotEstablished))
     return U.top(first.reason, U.decided_by(*values), first.loc)
@@ -214,50 +242,22 @@ def strict(n: int, operands: list, compute, abstract=None) -> Vec:
     """A strict operation (compiler._strict and _strict_open) on operands some of which are Python
     values: `compute(*values)` where every operand has a value, `abstract(*values)` where one is not
     established and the others have a value or are not established; a row where the row engine
-    errs (`_Err`, or an exception of the operation) is handed back."""
+    errs (`_Err`, or an exception of the operation) is handed back. One numpy call applies the
+    row's rule (`_row_rule`) to every row."""
     scan = open_.Scan(operands, n)
     live = NOT(OR(scan.defer, scan.ne), n)
     rows = live | open_._full(scan.opened, n)
     cols = [python_values(v, n, rows) for v in operands]
     out = np.empty(n, object)
     bad = np.zeros(n, bool)
-    left = rows
-    if live.any():  # every operand a value: one numpy call applying `compute` to each row
-        idx = np.flatnonzero(live)
-        try:
-            out[idx] = _ufunc(compute, len(cols))(*(c[idx] for c in cols))
-            left = rows & ~live
-        except (_Err, ArithmeticError, ValueError, TypeError, OverflowError, U.Empty):
-            pass  # some row errs: row by row below, which tells which
-    seen: dict = {}  # rows whose operands are the same values get the same result, computed once
-    for i in np.flatnonzero(left).tolist():
-        vals = [c[i] for c in cols]
-        try:
-            key = tuple((x.__class__, x) for x in vals)
-            found = seen.get(key, _MISSING)
-        except TypeError:  # an operand that cannot be hashed
-            key, found = None, _MISSING
-        if found is not _MISSING:
-            if found is _FAILED:
-                bad[i] = True
-            else:
-                out[i] = found
-            continue
-        try:
-            if any(isinstance(x, NotEstablished) for x in vals):
-                if abstract is None:
-                    out[i] = _open(vals)
-                    continue
-                try:
-                    out[i] = abstract(*vals)
-                except U.Empty:
-                    out[i] = _open(vals)
-            else:
-                out[i] = compute(*vals)
-        except (_Err, ArithmeticError, ValueError, TypeError, OverflowError, U.Empty):  # ZeroDivisionError too
-            bad[i] = True
-        if key is not None:
-            seen[key] = _FAILED if bad[i] else out[i]
+    idx = np.flatnonzero(rows)
+    if len(idx):
+        got = np.frompyfunc(_row_rule(compute, abstract), len(cols), 1)(*(c[idx] for c in cols))
+        failed = _CLASS(got) == _Failed
+        if failed.any():
+            bad[idx[failed]] = True
+            got[failed] = None
+        out[idx] = got
     topped = open_._full(scan.topped, n)
     result = from_values(n, out, rows, OR(scan.defer, bad if bad.any() else None))
     if not topped.any():
@@ -265,19 +265,6 @@ def strict(n: int, operands: list, compute, abstract=None) -> Vec:
     top = Vec("any", ne=topped, why=scan.why, dby=scan.dby)
     from .columns import merge
     return merge(n, [(NOT(topped, n), result), (topped, top)])
-
-
-def _ufunc(compute, k: int):
-    """`compute` as a numpy ufunc over object arrays (one Python call per row, no loop of ours)."""
-    u = _UFUNCS.get((compute, k))
-    if u is None:
-        u = np.frompyfunc(compute, k, 1)
-        if len(_UFUNCS) < 256:
-            _UFUNCS[(compute, k)] = u
-    return u
-
-
-_UFUNCS: dict = {}
 
 
 def divide(n: int, a: Vec, b: Vec) -> Vec:
