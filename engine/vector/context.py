@@ -88,12 +88,14 @@ class Ctx:
         return v.take(idx)
 
     # -- what compiled closures call
-    def value(self, kind: str, name: str, args: tuple = ()) -> Vec:
+    def value(self, kind: str, name: str, args: tuple = (), here: bool = False) -> Vec:
+        """A rule's, condition's or parameter's value on this context's rows (`here`: computed in
+        this context even when it is a branch's, see `_from_root`)."""
         key = (kind, name, tuple(map(id, args)))
         v = self.memo.get(key)
         if v is not None:
             return v
-        if not args and self.parent is not None:  # computed once for all rows, then taken
+        if not args and self.parent is not None and not here:  # computed once for all rows, then taken
             v = self._from_root(kind, name, key)
             self.memo[key] = v
             return v

@@ -128,24 +128,35 @@ def run_columns(batch, columns: dict, n: int, typed: bool = False):
 
     Two passes: every row in int64 columns first; then the rows that needed a value those cannot
     hold (a quotient that does not terminate, written to 28 digits) again, alone, with such values
-    kept as the row engine's own (objects.py) — slower, so only where needed."""
-    out, back, invalid, needed = _pass(batch, columns, n, objects=False, typed=set(batch.outputs) if typed else set())
+    kept as the row engine's own (objects.py) — slower, so only where needed: those rows, and the
+    outputs the first pass did not compute on them (the others keep the first pass's values)."""
+    out, back, invalid, needed, deferred = _pass(batch, columns, n, objects=False,
+                                                 typed=set(batch.outputs) if typed else set())
     again = np.setdiff1d(back, invalid) if needed else np.zeros(0, np.int64)
     if len(again):
+        again_mask = np.zeros(n, bool)
+        again_mask[again] = True
+        redo = [name for name in batch.outputs if deferred[name] is not None and (deferred[name] & again_mask).any()]
         sub = {name: _take(col, again) for name, col in columns.items()}
-        built = {name for name in batch.outputs if isinstance(out[name], Built)}
-        out2, back2, _, _ = _pass(batch, sub, len(again), objects=True, typed=built)
-        for name in batch.outputs:
+        built = {name for name in redo if isinstance(out[name], Built)}
+        # each output on the rows the first pass did not compute it on: its others keep their values
+        rows_for = {name: deferred[name][again] for name in redo}
+        out2, back2, _, _, deferred2 = _pass(batch, sub, len(again), objects=True, typed=built, outputs=redo,
+                                             rows_for=rows_for)
+        for name in redo:
+            done = rows_for[name] if deferred2[name] is None else rows_for[name] & ~deferred2[name]
+            where = again[done]
             if name in built:  # the second pass's rows in place, typed the JSON-form way where it wrote cells
                 second = out2[name]
                 patch = second.arrays if isinstance(second, Built) else _typed_cells(batch, name, *second)
-                out[name].arrays = place(out[name].arrays, again, patch)
+                picked = pa_indices(np.flatnonzero(done))
+                out[name].arrays = place(out[name].arrays, where, [a.take(picked) for a in patch])
                 continue
             texts, codes = out[name]
             texts2, codes2 = out2[name]
             base = len(texts)
             texts.extend(texts2)
-            codes[again] = np.where(codes2 >= 0, codes2 + base, -1)
+            codes[where] = codes2[done] + base
         back = np.union1d(np.setdiff1d(back, again), again[back2])
     return out, back
 
@@ -166,24 +177,35 @@ def _take(column, idx):
     return column.take(pa.array(idx))
 
 
-def _pass(batch, columns: dict, n: int, objects: bool, typed: set = frozenset()):
+def pa_indices(idx):
+    import pyarrow as pa
+    return pa.array(idx, pa.int64())
+
+
+def _pass(batch, columns: dict, n: int, objects: bool, typed: set = frozenset(), outputs: list | None = None,
+          rows_for: dict | None = None):
+    """One pass over the rows: per output its cells (or typed arrays) on the rows it computed,
+    the rows to compute again or hand back, those the case schema rejects, whether a row needed
+    Python values, and per output the rows it did not compute (None: none)."""
     run = Run(engine_for(batch.registry), batch.schema, columns, n, batch.on, objects)
+    outputs = batch.outputs if outputs is None else outputs
     try:
-        values, back = run.evaluate(batch.outputs)
+        values, back = run.evaluate(outputs, rows_for)
         invalid = run.invalid(run.main)
-        rows = slice(None) if back is None else np.flatnonzero(~back)
         plan = run.main.plan
         out = {}
-        for name in batch.outputs:
+        for name in outputs:
+            own = run.deferred[name]  # this output's rows handed back; its other rows are computed
             if name in typed:  # built before the input's texts are released
                 columns_of = batch.typed(name)
                 arrays = typed_columns.arrays(values[name], name, columns_of.t, columns_of.enum_members, n,
-                                              None if back is None else ~back)
+                                              None if own is None else ~own)
                 if arrays is not None:
                     out[name] = Built(arrays)
                     continue
+            rows = slice(None) if own is None else np.flatnonzero(~own)
             texts, codes = cells(values[name], plan.value_type(name), rows, n)
-            if back is not None:  # the rows handed back have no cell yet (-1)
+            if own is not None:  # the rows handed back have no cell yet (-1)
                 full = np.full(n, -1, np.int64)
                 full[rows] = codes
                 codes = full
@@ -191,7 +213,8 @@ def _pass(batch, columns: dict, n: int, objects: bool, typed: set = frozenset())
     finally:
         _NAMES.release(run.texts)  # the cells are texts now: the codes of the input's texts are free
     return (out, np.flatnonzero(back) if back is not None else np.zeros(0, np.int64),
-            np.flatnonzero(invalid) if invalid is not None else np.zeros(0, np.int64), run.objects.needed)
+            np.flatnonzero(invalid) if invalid is not None else np.zeros(0, np.int64), run.objects.needed,
+            run.deferred)
 
 
 def _distinct(d):

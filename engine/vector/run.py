@@ -7,7 +7,7 @@ import numpy as np
 
 
 from .. import fastcase, memory
-from .columns import DAY_MAX, DAY_MIN, EPOCH, NESTED, OR, SCALAR_KINDS, Vec, deferred, only, some
+from .columns import DAY_MAX, DAY_MIN, EPOCH, NESTED, OR, SCALAR_KINDS, Vec, deferred, only, scatter, some
 from .compiler import VPlan
 from .context import Ctx
 from .inputs import _convert_column, _encode, _present
@@ -187,16 +187,26 @@ class Run:
         return got
 
     # -- evaluation
-    def evaluate(self, outputs: list[str]):
-        """Per output its Vec over all rows, and the rows to hand back to the row engine."""
+    def evaluate(self, outputs: list[str], rows_for: dict | None = None):
+        """Per output its Vec over all rows, and the rows to hand back to the row engine (those the
+        case schema rejects, and per output in `self.deferred` those it does not compute).
+        `rows_for`: per output, the rows (a mask) it is to be computed on, if not all; its other
+        rows are then counted as deferred."""
         with np.errstate(all="ignore"):
             ctx = Ctx(self, self.main, None, Vec("date", np.int64(self.on.toordinal() - EPOCH)))
-            back = self.invalid(self.main)
+            back = invalid = self.invalid(self.main)
             values = {}
+            self.deferred = {}
             for name in outputs:
                 kind, _ = self.main.model.value_declaration(name)
+                wanted = (rows_for or {}).get(name)
                 try:
-                    v = ctx.value(kind, name)
+                    if wanted is None or wanted.all():
+                        wanted = None
+                        v = ctx.value(kind, name)
+                    else:  # on its own rows only: a context of those
+                        idx = np.flatnonzero(wanted)
+                        v = scatter(self.n, [(idx, ctx.subset(idx).value(kind, name, here=True))])
                 except RecursionError:
                     v = deferred(self.n)
                 v = as_list(v)
@@ -206,7 +216,11 @@ class Run:
                 unknown = None  # not established for a reason this back-end did not follow
                 if v.ne is not None:
                     unknown = v.ne if v.why is None else (v.ne & (np.broadcast_to(v.why, (self.n,)) == 0))
-                back = OR(back, v.defer, unknown, unwritable(v, self.n) if v.kind in NESTED else None)
+                mine = OR(v.defer, unknown, unwritable(v, self.n) if v.kind in NESTED else None)
+                if wanted is not None:  # the rows not asked for are not computed, not handed back either
+                    mine = mine & wanted if mine is not None else None
+                self.deferred[name] = OR(invalid, mine, None if wanted is None else ~wanted)
+                back = OR(back, mine)
         return values, back
 
 
