@@ -112,14 +112,22 @@ def _pair_masks(n, a, b):
     why = first_why(n, (a.ne, a.why), (b.ne, b.why)) if ne is not None else None
     return defer, ne, why
 
+def wide(x, n):
+    """`x` as a column of n rows: `x` itself when it is one already, else a read-only broadcast
+    view. np.broadcast_to costs microseconds per call, and a chunk makes about 10^5 of these."""
+    if x.__class__ is np.ndarray and x.ndim == 1 and x.shape[0] == n:
+        return x
+    return np.broadcast_to(x, (n,))
+
+
 def select(m, x, y):
     """`x` on the rows of mask `m`, `y` on the others (scalars or columns of the same kind).
     np.where branches on each row: cheap when the mask is nearly uniform, several times a pass
     of arithmetic when it is mixed (mispredictions) — there, int64 arithmetic, which wraps
     exactly (y + (x − y)·1 is x on every row), or boolean algebra."""
-    if np.ndim(m) == 0:
+    if m.__class__ is not np.ndarray or m.ndim == 0:
         return x if m else y
-    if np.asarray(x).dtype == np.bool_:
+    if (x.dtype if x.__class__ is np.ndarray else np.asarray(x).dtype) == np.bool_:
         return (m & x) | (y & ~m)
     taken = np.count_nonzero(m)
     if taken == 0 and np.ndim(y) == 1:
@@ -379,16 +387,16 @@ def _merge_bounds(n, scale, parts):
     rng = np.zeros(n, bool)
     over = None
     for m, v in parts:
-        mm = np.broadcast_to(m, (n,)) & v.rng
+        mm = wide(m, n) & v.rng
         iv = v.iv
         if v.kind == "num" and v.scale != scale:
             iv, o = iv.rescaled(v.scale, scale)
             over = OR(over, AND(mm, o))
-        lo = select(mm, np.broadcast_to(iv.lo, (n,)), lo)
-        hi = select(mm, np.broadcast_to(iv.hi, (n,)), hi)
+        lo = select(mm, wide(iv.lo, n), lo)
+        hi = select(mm, wide(iv.hi, n), hi)
         for k, f in enumerate((iv.loinf, iv.hiinf, iv.loopen, iv.hiopen)):
             if f is not None:
-                flags[k] = select(mm, np.broadcast_to(f, (n,)), flags[k])
+                flags[k] = select(mm, wide(f, n), flags[k])
         rng |= mm
     return rng, Interval(n, lo, hi, *(f if f.any() else None for f in flags)), over
 

@@ -9,7 +9,7 @@ import numpy as np
 from dsl import ast
 from dsl.checks import resolve
 
-from .columns import ANDNOT, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, as_mask, const, deferred, first_why, is_false, is_true, merge, only, reason_code, rescale, select, some, sym, truth, Unsupported
+from .columns import ANDNOT, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, as_mask, const, deferred, first_why, is_false, is_true, merge, only, reason_code, rescale, select, some, sym, truth, Unsupported, wide
 from .functions import _FUNCTIONS, _fail
 from .headings import Axis, symbol_lookup
 from .lists import CollectionExprs, field_of, map_member
@@ -599,7 +599,7 @@ def _compare_open(a: Vec, b: Vec, op: str, n, data, ne):
         true, false = open_.compare(op, x, y, n)
     decided = ne & (true | false) & ~open_._full(either_none, n)
     if decided.any():
-        data = select(decided, true, np.broadcast_to(data, (n,)))
+        data = select(decided, true, wide(data, n))
         ne = ANDNOT(ne, decided)
     return data, ne
 
@@ -609,7 +609,7 @@ def _member_open(v: Vec, items, negated: bool, n, data, ne, defer):
     member can be it — every member a number outside its bounds — or where there is none."""
     if not items:
         decided = ne & open_._full(v.ne, n)
-        return select(decided, np.bool_(negated), np.broadcast_to(data, (n,))), ANDNOT(ne, decided)
+        return select(decided, np.bool_(negated), wide(data, n)), ANDNOT(ne, decided)
     if v.kind not in ("num", "any") or not all(isinstance(x, (int, Decimal)) and not isinstance(x, bool)
                                                for x in items):
         return data, ne
@@ -628,7 +628,7 @@ def _member_open(v: Vec, items, negated: bool, n, data, ne, defer):
         true, false = open_.equal(span, point, n)
         hit |= ~false
     decided = ne & open_._full(v.ne, n) & ~hit
-    return select(decided, np.bool_(negated), np.broadcast_to(data, (n,))), ANDNOT(ne, decided)
+    return select(decided, np.bool_(negated), wide(data, n)), ANDNOT(ne, decided)
 
 
 def _bounded_function(name, n, values, out: Vec, scan, ranged):

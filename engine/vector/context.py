@@ -10,7 +10,7 @@ import numpy as np
 
 from dsl import ast
 
-from .columns import AND, ANDNOT, MAX_DEPTH, NOT, OR, Vec, _scaled, as_mask, deferred, first_why, is_false, is_true, merge, only, rows_where, scatter, select, some
+from .columns import AND, ANDNOT, MAX_DEPTH, NOT, OR, Vec, _scaled, as_mask, deferred, first_why, is_false, is_true, merge, only, rows_where, scatter, select, some, wide
 from .functions import _fail
 from . import open as open_
 from .. import uncertain as U
@@ -49,7 +49,7 @@ class Ctx:
         n = self.n
         if mask is None:
             return None
-        mask = np.broadcast_to(mask, (n,))
+        mask = wide(mask, n)
         k = int(np.count_nonzero(mask))
         if k == 0:
             return None
@@ -308,7 +308,7 @@ class Ctx:
         if found is not None:
             return found
         n = self.n
-        days = np.broadcast_to(day.data, (n,))
+        days = wide(day.data, n)
         groups = []
         left = ok.copy()
         for entry, lo, hi in self.run.engine.timeline:
@@ -426,9 +426,9 @@ class Ctx:
                 remaining = ANDNOT(remaining, hit)
                 first_pending = ANDNOT(AND(remaining, wv.ne), pending)
                 if first_pending is not None:
-                    pending_why = select(first_pending, np.broadcast_to(wv.why, (n,)),
+                    pending_why = select(first_pending, wide(wv.why, n),
                                          pending_why if pending_why is not None else np.zeros(n, np.int32))
-                    pending_dby = select(first_pending, np.broadcast_to(wv.dby if wv.dby is not None else 0, (n,)),
+                    pending_dby = select(first_pending, wide(wv.dby if wv.dby is not None else 0, n),
                                          pending_dby if pending_dby is not None else np.zeros(n, np.int32))
                     pending = OR(pending, first_pending)
             pending = ANDNOT(pending, waived)
@@ -436,11 +436,10 @@ class Ctx:
             false = OR(false, fails[-1])
             x = OR(ANDNOT(v.ne, waived), pending)
             if x is not None:
-                why = v.why if pending is None else select(pending, pending_why, np.broadcast_to(
-                    v.why if v.why is not None else 0, (n,)))
+                why = v.why if pending is None else select(pending, pending_why, wide(v.why if v.why is not None else 0, n))
                 dby = v.dby if pending is None else select(pending, open_.union(
-                    np.where(open_._full(v.ne, n), np.broadcast_to(v.dby if v.dby is not None else 0, (n,)), 0),
-                    pending_dby), np.broadcast_to(v.dby if v.dby is not None else 0, (n,)))
+                    np.where(open_._full(v.ne, n), wide(v.dby if v.dby is not None else 0, n), 0),
+                    pending_dby), wide(v.dby if v.dby is not None else 0, n))
                 pairs.append((ANDNOT(x, ne), why))
                 deciders.append((x, dby))
             ne = OR(ne, x)
@@ -458,7 +457,7 @@ def _headings_met(key: Vec, axis, rows, n) -> list:
     exact_rows = rows & ~open_._full(key.ne, n)
     if exact_rows.any() and key.kind != "any":
         idx, _ = axis.locate(key, n)
-        idx = np.broadcast_to(idx, (n,))
+        idx = wide(idx, n)
         for i in range(len(axis.headings)):
             met[i] |= exact_rows & (idx == i)
     open_rows = rows & open_._full(key.ne, n)
@@ -472,7 +471,7 @@ def _headings_met(key: Vec, axis, rows, n) -> list:
         span = open_.span(key, n)
         cols = [span.lo, span.hi, open_._full(span.loinf, n), open_._full(span.hiinf, n),
                 open_._full(span.loopen, n), open_._full(span.hiopen, n)]
-        stacked = np.stack([np.broadcast_to(c, (n,)).astype(np.int64) for c in cols], axis=1)[ranged]
+        stacked = np.stack([wide(c, n).astype(np.int64) for c in cols], axis=1)[ranged]
         uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
         where = np.flatnonzero(ranged)
         for u, row in enumerate(uniq):

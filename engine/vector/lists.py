@@ -22,7 +22,7 @@ import numpy as np
 from dsl import ast
 from dsl.checks import bare_member_enum, resolve
 
-from .columns import AND, ANDNOT, NOT, OR, Unsupported, Vec, _pick, const, deferred, first_why, is_true, merge, scatter
+from .columns import AND, ANDNOT, NOT, OR, Unsupported, Vec, _pick, const, deferred, first_why, is_true, merge, scatter, wide
 from . import open as open_
 
 MAX_LENGTH = 64  # longer lists are left to the row engine
@@ -43,7 +43,7 @@ class VMap:
 
 
 def lengths(v: Vec, n: int):
-    return np.broadcast_to(np.asarray(v.data.length, np.int64), (n,))
+    return wide(np.asarray(v.data.length, np.int64), n)
 
 
 def as_list(v: Vec) -> Vec:
@@ -124,7 +124,7 @@ def over_positions(n, length, elements, keep=None):
     """A list from one element column per position (the k-th valid where length > k), keeping,
     where `keep` masks are given, only the kept elements of each row, in order: (VList, rows to
     hand back — an element that defers where it counts)."""
-    length = np.broadcast_to(np.asarray(length, np.int64), (n,))
+    length = wide(np.asarray(length, np.int64), n)
     defer = None
     for k, e in enumerate(elements):
         counts = length > k if keep is None else (length > k) & keep[k]
@@ -203,8 +203,8 @@ def int_range(n, low: Vec, high: Vec) -> Vec:
     scan = open_.Scan([low, high], n)
     if low.kind != "num" or high.kind != "num" or low.scale or high.scale or not (low.isint and high.isint):
         return Vec("any", ne=scan.ne, why=scan.why, dby=scan.dby, defer=OR(scan.defer, NOT(OR(scan.defer, scan.ne), n)))
-    lo = np.broadcast_to(low.data, (n,))
-    hi = np.broadcast_to(high.data, (n,))
+    lo = wide(low.data, n)
+    hi = wide(high.data, n)
     live = NOT(OR(scan.defer, scan.ne), n)
     length = np.where(live, np.maximum(0, np.minimum(hi - lo + 1, MAX_LENGTH + 1)), 0)
     too_long = live & (length > MAX_LENGTH)
@@ -221,7 +221,7 @@ def failed_list(n, reasons: list, false_masks, condition: Vec) -> Vec:
     elements, keep = [], []
     for record, false in zip(reasons, false_masks):
         elements.append(Vec("record", {k: const(v) for k, v in record.items()}))
-        keep.append(np.broadcast_to(false if false is not None else np.zeros(n, bool), (n,)))
+        keep.append(wide(false if false is not None else np.zeros(n, bool), n))
     vlist, defer = over_positions(n, np.int64(len(elements)), elements, keep)
     return Vec("list", vlist, defer=OR(condition.defer, defer))
 
@@ -246,7 +246,7 @@ def map_member(n, item: Vec, m: Vec, negated: bool) -> Vec:
         return Vec("bool", np.bool_(False), ne=ne, why=m.why, dby=m.dby, defer=OR(defer, NOT(OR(defer, ne), n)))
     found = np.zeros(n, bool)
     if item.kind == "num":
-        key = np.broadcast_to(item.data, (n,))
+        key = wide(item.data, n)
         for k, present in zip(m.data.keys, m.data.present):
             found |= (key == k) & present
     if item.none is not None:
@@ -263,7 +263,7 @@ def map_index(n, m: Vec, key: Vec) -> Vec:
     dby = _pick(n, [(m.ne, m.dby), (key.ne, key.dby)]) if ne is not None else None
     if key.kind != "num" or key.scale or not key.isint:
         return Vec("any", ne=ne, why=why, dby=dby, defer=OR(defer, NOT(OR(defer, ne), n)))
-    k = np.broadcast_to(key.data, (n,))
+    k = wide(key.data, n)
     live = NOT(OR(defer, ne), n)
     hit = np.zeros(n, bool)
     parts = []
@@ -353,7 +353,7 @@ class CollectionExprs:
             else:  # a set (its order is the row engine's), or a value this back-end does not hold
                 return Vec("any", ne=items.ne, why=items.why, dby=items.dby,
                            defer=OR(items.defer, NOT(items.bad(), n)))
-            length = np.broadcast_to(np.asarray(length, np.int64), (n,))
+            length = wide(np.asarray(length, np.int64), n)
             defer = OR(items.defer, items.none)  # iterating over none: the row engine's error
             ne, why, dby = items.ne, items.why, items.dby  # nothing known of the list but its deciders
             stopped = OR(defer, ne)
@@ -428,7 +428,7 @@ def unwritable(v: Vec, n: int):
     if v.kind in ("opaque", "const", "map"):
         return ANDNOT(np.ones(n, bool), OR(v.ne, v.none))
     if v.ne is not None:
-        return v.ne if v.why is None else (v.ne & (np.broadcast_to(v.why, (n,)) == 0))
+        return v.ne if v.why is None else (v.ne & (wide(v.why, n) == 0))
     return None
 
 
@@ -473,7 +473,7 @@ def join_nested(n, rows, active, deciding, objects, defer) -> Vec:
                           objects)
         item_defer = OR(item_defer, AND(at, item.defer))
         items.append(item)
-    dby = np.broadcast_to(np.asarray(deciding if deciding is not None else 0, np.int32), (n,))
+    dby = wide(np.asarray(deciding if deciding is not None else 0, np.int32), n)
     ne = differ if differ.any() else None
     return Vec("list", VList(np.where(equal, first, 0), items), ne=ne,
                why=open_.described(dby) if ne is not None else None, dby=dby if ne is not None else None,

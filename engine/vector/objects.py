@@ -22,7 +22,7 @@ from .. import uncertain as U
 from .. import values as V
 from ..values import NotEstablished
 from . import open as open_
-from .columns import _NAMES, EPOCH, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, reason_code
+from .columns import _NAMES, EPOCH, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, reason_code, wide
 
 
 
@@ -41,12 +41,12 @@ def python_values(v: Vec, n: int, rows) -> np.ndarray:
     """Each row's value as the row engine holds it, on the rows of `rows` (None elsewhere)."""
     out = np.empty(n, object)
     if v.kind == "obj":
-        data = np.broadcast_to(v.data, (n,)) if np.ndim(v.data) == 0 else v.data
+        data = wide(v.data, n) if np.ndim(v.data) == 0 else v.data
         out[rows] = data[rows]
         return out
     value_rows = rows & ~open_._full(OR(v.ne, v.none, v.defer), n)
     if value_rows.any() and v.kind in ("num", "bool", "date", "sym"):
-        d = np.broadcast_to(v.data, (n,))[value_rows].tolist()
+        d = wide(v.data, n)[value_rows].tolist()
         if v.kind == "num":
             if v.isint:
                 f = 10 ** v.scale
@@ -323,7 +323,7 @@ def join(n: int, rows, active: list, deciding) -> Vec:
             defer |= m & v.defer
     live = rows & ~defer
     cols = [(m, python_values(v, n, m & live)) for m, v in active]
-    deciding = np.broadcast_to(np.asarray(deciding if deciding is not None else 0), (n,))
+    deciding = wide(np.asarray(deciding if deciding is not None else 0), n)
     out = np.empty(n, object)
     for i in np.flatnonzero(live).tolist():
         outcomes = [c[i] for m, c in cols if m[i]]
@@ -335,12 +335,12 @@ def merged(n: int, parts: list, ne, why, dby, defer) -> Vec:
     """columns.merge of parts one of which holds Python values."""
     data = np.empty(n, object)
     for m, v in parts:
-        m = np.broadcast_to(m, (n,))
+        m = wide(m, n)
         values = python_values(v, n, m)
         data[m] = values[m]
-    taken = np.logical_or.reduce([np.broadcast_to(m, (n,)) for m, _ in parts])
+    taken = np.logical_or.reduce([wide(m, n) for m, _ in parts])
     out = from_values(n, data, taken & ~open_._full(OR(defer, ne), n), OR(defer, *(
-        np.broadcast_to(m, (n,)) & v.defer for m, v in parts if v.defer is not None)))
+        wide(m, n) & v.defer for m, v in parts if v.defer is not None)))
     if ne is None:
         return out
     from .columns import merge

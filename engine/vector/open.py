@@ -23,7 +23,7 @@ import numpy as np
 from .. import uncertain as U
 from ..values import NotEstablished
 from .columns import (AND, ANDNOT, LIMIT, NOT, OR, Vec, _Interner, _scaled, const, deferred, first_why, reason_code,
-                      rescale, select)
+                      rescale, select, wide)
 
 # decided-by sets as codes: 0 is the empty set
 _DECIDERS = _Interner(frozenset())
@@ -166,13 +166,13 @@ def span(v, n: int, scale: int | None = None) -> Interval:
     """The interval of every row of `v` (at `scale`): an established row is [value, value], a
     ranged row its bounds, any other row unbounded."""
     scale = v.scale if scale is None else scale
-    data = np.broadcast_to(v.data if v.data is not None else np.int64(0), (n,)).astype(np.int64, copy=False)
+    data = wide(v.data if v.data is not None else np.int64(0), n).astype(np.int64, copy=False)
     lo = hi = data
     loinf = hiinf = OR(ANDNOT(v.ne, v.rng), v.none, v.defer)
     loopen = hiopen = None
     if v.rng is not None:
         iv = v.iv
-        lo, hi = select(v.rng, np.broadcast_to(iv.lo, (n,)), lo), select(v.rng, np.broadcast_to(iv.hi, (n,)), hi)
+        lo, hi = select(v.rng, wide(iv.lo, n), lo), select(v.rng, wide(iv.hi, n), hi)
         loinf = OR(loinf, _and(v.rng, iv.loinf, n))
         hiinf = OR(hiinf, _and(v.rng, iv.hiinf, n))
         loopen, hiopen = _and(v.rng, iv.loopen, n), _and(v.rng, iv.hiopen, n)
@@ -187,11 +187,11 @@ def shrink(v, n: int):
     computed at scale 16 is at scale 0): products add their operands' scales."""
     if v.kind != "num" or v.scale == 0:
         return v
-    values = [np.broadcast_to(v.data, (n,))[~_full(OR(v.ne, v.none, v.defer), n)]]
+    values = [wide(v.data, n)[~_full(OR(v.ne, v.none, v.defer), n)]]
     if v.rng is not None:
         iv = v.iv
-        values.append(np.broadcast_to(iv.lo, (n,))[v.rng & ~_full(iv.loinf, n)])
-        values.append(np.broadcast_to(iv.hi, (n,))[v.rng & ~_full(iv.hiinf, n)])
+        values.append(wide(iv.lo, n)[v.rng & ~_full(iv.loinf, n)])
+        values.append(wide(iv.hi, n)[v.rng & ~_full(iv.hiinf, n)])
     every = np.concatenate(values)
     k = 0
     while k < v.scale and not (every % np.int64(10 ** (k + 1))).any():
@@ -208,7 +208,7 @@ def shrink(v, n: int):
 def _and(m, x, n):
     if m is None or x is None:
         return None
-    return m & np.broadcast_to(x, (n,))
+    return m & wide(x, n)
 
 
 # ---------------------------------------------------------------- arithmetic on bounds
@@ -307,7 +307,7 @@ def hull(n, parts):
 
 
 def _full(m, n):
-    return np.zeros(n, bool) if m is None else np.broadcast_to(m, (n,))
+    return np.zeros(n, bool) if m is None else wide(m, n)
 
 
 # ---------------------------------------------------------------- comparisons
@@ -357,7 +357,7 @@ def refine(iv: Interval, op: str, other: Interval, holds: bool, integer: bool, n
     if op in ("<", "<="):
         cap_ok = ~_full(other.hiinf, n)
         strict = np.full(n, op == "<") | _full(other.hiopen, n)
-        cap = np.broadcast_to(other.hi, (n,)).astype(np.int64)
+        cap = wide(other.hi, n).astype(np.int64)
         if integer:
             cap = np.where(strict, cap - 1, cap)
             strict = np.zeros(n, bool)
@@ -366,7 +366,7 @@ def refine(iv: Interval, op: str, other: Interval, holds: bool, integer: bool, n
     elif op in (">", ">="):
         floor_ok = ~_full(other.loinf, n)
         strict = np.full(n, op == ">") | _full(other.loopen, n)
-        floor = np.broadcast_to(other.lo, (n,)).astype(np.int64)
+        floor = wide(other.lo, n).astype(np.int64)
         if integer:
             floor = np.where(strict, floor + 1, floor)
             strict = np.zeros(n, bool)
@@ -440,7 +440,7 @@ def result(n, kind, data, scale, isint, scan: Scan, iv: Interval | None = None, 
         if rows is not None and rows.any():
             exact = rows & settle(iv, n)
             if exact.any():
-                data = select(exact, np.broadcast_to(iv.lo, (n,)), np.broadcast_to(data, (n,)))
+                data = select(exact, wide(iv.lo, n), wide(data, n))
                 ne = ANDNOT(ne, exact)
             rng = ANDNOT(rows, exact)
     return Vec(kind, data, scale, isint, none, ne, defer, why, dby, rng, iv if rng is not None else None)
@@ -457,8 +457,8 @@ def join(n, rows, outcomes, deciding, objects=None) -> Vec:
     errs), is handed back; so are sets of texts and a value that may be none — unless `objects`
     (run.PythonValues) allows, as in a run's second pass: those rows are then joined as Python
     values (objects.join)."""
-    rows = np.broadcast_to(rows, (n,)) if rows is not None else np.zeros(n, bool)
-    active = [(np.broadcast_to(m, (n,)) & rows, v) for m, v in outcomes if m is not None]
+    rows = wide(rows, n) if rows is not None else np.zeros(n, bool)
+    active = [(wide(m, n) & rows, v) for m, v in outcomes if m is not None]
     defer = rows & ~np.logical_or.reduce([m for m, _ in active]) if active else rows.copy()
     for m, v in active:
         if v.defer is not None:
@@ -483,7 +483,7 @@ def join(n, rows, outcomes, deciding, objects=None) -> Vec:
     over = None
     datas = []
     for m, v in active:
-        d = np.broadcast_to(v.data if v.data is not None else np.int64(0), (n,))
+        d = wide(v.data if v.data is not None else np.int64(0), n)
         if v.kind == "num" and v.scale != scale:
             d, o = rescale(d, v.scale, scale, n)
             over = OR(over, AND(m, o))
@@ -500,7 +500,7 @@ def join(n, rows, outcomes, deciding, objects=None) -> Vec:
     top_why = np.zeros(n, np.int32)
     top_seen = np.zeros(n, bool)
     any_none = np.zeros(n, bool)
-    dby = np.broadcast_to(np.asarray(deciding if deciding is not None else 0, np.int32), (n,)).copy()
+    dby = wide(np.asarray(deciding if deciding is not None else 0, np.int32), n).copy()
     for (m, v), d in zip(active, datas):
         ne, none = _full(v.ne, n), _full(v.none, n)
         exact = ~ne
@@ -509,11 +509,11 @@ def join(n, rows, outcomes, deciding, objects=None) -> Vec:
         all_equal &= ~m | (exact & same)
         top = m & ne & ~_full(v.rng, n)
         any_top |= top
-        top_why = np.where(top & ~top_seen, np.broadcast_to(v.why if v.why is not None else 0, (n,)), top_why)
+        top_why = np.where(top & ~top_seen, wide(v.why if v.why is not None else 0, n), top_why)
         top_seen |= top
         any_none |= m & none
         if v.ne is not None:
-            dby = np.where(m & ne, union(dby, np.broadcast_to(v.dby if v.dby is not None else 0, (n,))), dby)
+            dby = np.where(m & ne, union(dby, wide(v.dby if v.dby is not None else 0, n)), dby)
     agree = live & all_exact & all_equal
     # not established alike on every active outcome (the same value of the ruleset): that very value
     same_open = live & ~agree & _same_open(n, active)
@@ -548,8 +548,8 @@ def _same_open(n, active):
     same = np.ones(n, bool)
     for m, v in active:
         ne = _full(v.ne, n)
-        key = (np.broadcast_to(v.why if v.why is not None else 0, (n,)),
-               np.broadcast_to(v.dby if v.dby is not None else 0, (n,)), _full(v.rng, n))
+        key = (wide(v.why if v.why is not None else 0, n),
+               wide(v.dby if v.dby is not None else 0, n), _full(v.rng, n))
         if ref is None:
             ref, ref_v = key, v
             same &= ~m | ne
@@ -624,10 +624,10 @@ class Narrowing:
                                   else value.iv.rescaled(value.scale, scale)[0], n)
             data = value.data
             if value.kind == "num" and value.scale != scale:
-                data = rescale(np.broadcast_to(data, (n,)), value.scale, scale, n)[0]
+                data = rescale(wide(data, n), value.scale, scale, n)[0]
             exact = keep & settle(iv, n)
             if exact.any():
-                data = select(exact, np.broadcast_to(iv.lo, (n,)), np.broadcast_to(data, (n,)))
+                data = select(exact, wide(iv.lo, n), wide(data, n))
             scope[name] = Vec(value.kind, data, scale, value.isint, value.none, ANDNOT(value.ne, exact), value.defer,
                               value.why, value.dby, ANDNOT(value.rng, exact), iv)
         return scope, impossible
@@ -635,7 +635,7 @@ class Narrowing:
 
 def _select_interval(m, a: Interval, b: Interval, n) -> Interval:
     def pick(x, y):
-        return np.where(m, np.broadcast_to(x, (n,)), np.broadcast_to(y, (n,)))
+        return np.where(m, wide(x, n), wide(y, n))
 
     def flag(x, y):
         return _some(np.where(m, _full(x, n), _full(y, n)))
@@ -672,12 +672,12 @@ def _REASONS_ITEMS():
 def python_open(v: Vec, rows_mask, n):
     """(distinct abstract values, each row's index among them) for the not-established rows of
     `rows_mask`: every row's reason, deciders and bounds."""
-    why = np.broadcast_to(v.why if v.why is not None else 0, (n,)).astype(np.int64)
-    dby = np.broadcast_to(v.dby if v.dby is not None else 0, (n,)).astype(np.int64)
+    why = wide(v.why if v.why is not None else 0, n).astype(np.int64)
+    dby = wide(v.dby if v.dby is not None else 0, n).astype(np.int64)
     rng = _full(v.rng, n)
     if v.rng is not None:
         s = span(v, n)
-        cols = [why, dby, rng, np.broadcast_to(s.lo, (n,)), np.broadcast_to(s.hi, (n,)), _full(s.loinf, n),
+        cols = [why, dby, rng, wide(s.lo, n), wide(s.hi, n), _full(s.loinf, n),
                 _full(s.hiinf, n), _full(s.loopen, n), _full(s.hiopen, n)]
     else:
         cols = [why, dby, rng]

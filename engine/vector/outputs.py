@@ -11,7 +11,7 @@ from dsl import types as T
 
 from .. import values as V
 from . import open as open_
-from .columns import EPOCH, NESTED, Vec, _NAMES, select
+from .columns import EPOCH, NESTED, Vec, _NAMES, select, wide
 from . import typed_columns
 from .run import Run, engine_for
 from .typed_columns import Built, place
@@ -59,7 +59,7 @@ def cells(v: Vec, t: T.Type, rows, n: int, cell=V.text_cell):
 
 
 def _object_cells(v: Vec, t, rows, n, size, cell):
-    data = np.broadcast_to(v.data, (n,))[rows]
+    data = wide(v.data, n)[rows]
     skip = np.zeros(n, bool) if v.defer is None else v.defer
     skip = skip[rows]
     index: dict = {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import open as open_
-from .columns import LIMIT, NOT, OR, Vec, rescale
+from .columns import LIMIT, NOT, OR, Vec, rescale, wide
 
 KMAX = 9   # decimal places a quotient may add to its operands' and stay in columns
 _POS, _NEG = 2, -2  # corner kinds besides 0 (finite): unbounded above, below
@@ -22,11 +22,11 @@ _POS, _NEG = 2, -2  # corner kinds besides 0 (finite): unbounded above, below
 def exact(x, sx: int, y, sy: int, n: int):
     """(q, S, ok): where `ok`, (x·10^-sx) / (y·10^-sy) = q·10^-S exactly, one scale S for all
     rows; a quotient of -0 (0 divided by a negative, which Decimal writes -0) is not ok."""
-    x = np.broadcast_to(np.asarray(x, np.int64), (n,))
-    y = np.broadcast_to(np.asarray(y, np.int64), (n,))
+    x = wide(np.asarray(x, np.int64), n)
+    y = wide(np.asarray(y, np.int64), n)
     num, o1 = rescale(x, 0, sy, n)
     den, o2 = rescale(y, 0, sx, n)
-    num, den = np.broadcast_to(num, (n,)), np.broadcast_to(den, (n,))
+    num, den = wide(num, n), wide(den, n)
     ok = ~open_._full(OR(o1, o2), n) & (den != 0) & ~((num == 0) & (den < 0))
     an, ad = np.abs(np.where(ok, num, 0)), np.abs(np.where(ok, den, 1))
     g = np.gcd(an, ad)
@@ -53,11 +53,11 @@ def divide(n: int, a: Vec, b: Vec, objects) -> Vec:
     if a.kind not in ("num", "any") or b.kind not in ("num", "any"):
         return Vec("any", ne=scan.ne, why=scan.why, dby=scan.dby, defer=OR(scan.defer, NOT(OR(scan.defer, scan.ne), n)))
     live = NOT(OR(scan.defer, scan.ne), n)
-    zero = live & (np.broadcast_to(b.data, (n,)) == 0) if b.kind == "num" else np.zeros(n, bool)
+    zero = live & (wide(b.data, n) == 0) if b.kind == "num" else np.zeros(n, bool)
     q, scale, ok = np.zeros(n, np.int64), 0, np.zeros(n, bool)
     if b.kind == "num" and a.kind == "num" and live.any():  # worked out on the rows with values only
         idx = np.flatnonzero(live)
-        q_idx, scale, ok_idx = exact(np.broadcast_to(a.data, (n,))[idx], a.scale, np.broadcast_to(b.data, (n,))[idx],
+        q_idx, scale, ok_idx = exact(wide(a.data, n)[idx], a.scale, wide(b.data, n)[idx],
                                      b.scale, len(idx))
         q[idx], ok[idx] = q_idx, ok_idx
     iv = rows = None
@@ -68,7 +68,7 @@ def divide(n: int, a: Vec, b: Vec, objects) -> Vec:
         k = len(idx)
         iv_k, rows_k, q_scale, lost_k, zero_k = _ranges(k, a.take(idx), b.take(idx), np.ones(k, bool), scale)
         lo, hi = np.zeros(n, np.int64), np.zeros(n, np.int64)
-        lo[idx], hi[idx] = np.broadcast_to(iv_k.lo, (k,)), np.broadcast_to(iv_k.hi, (k,))
+        lo[idx], hi[idx] = wide(iv_k.lo, k), wide(iv_k.hi, k)
         flags = []
         for f in (iv_k.loinf, iv_k.hiinf):
             full = np.zeros(n, bool)
@@ -124,7 +124,7 @@ def _ranges(n, a: Vec, b: Vec, opened, scale: int):
             value, over = rescale(value, s, scale_out, n)
             if over is not None:
                 lost |= work & over
-        value = np.broadcast_to(value, (n,))
+        value = wide(value, n)
         # min and max by (−∞ < finite < +∞), finite values by their value
         key_lo = np.where(kind == 0, 0, kind)
         better_lo = (key_lo < lo_kind) | ((key_lo == lo_kind) & (key_lo == 0) & (value < lo))
@@ -140,7 +140,7 @@ def _span(v: Vec, n: int):
     if v.kind == "any":  # nothing known: unbounded both ways
         return open_.Interval(n, np.zeros(n, np.int64), np.zeros(n, np.int64), np.ones(n, bool), np.ones(n, bool))
     s = open_.span(v, n)
-    return open_.Interval(n, np.broadcast_to(s.lo, (n,)), np.broadcast_to(s.hi, (n,)), s.loinf, s.hiinf)
+    return open_.Interval(n, wide(s.lo, n), wide(s.hi, n), s.loinf, s.hiinf)
 
 
 def _sign(kind, value):

@@ -7,7 +7,7 @@ import numpy as np
 
 
 from .. import fastcase, memory
-from .columns import DAY_MAX, DAY_MIN, EPOCH, NESTED, OR, SCALAR_KINDS, Vec, deferred, only, scatter, some
+from .columns import DAY_MAX, DAY_MIN, EPOCH, NESTED, OR, SCALAR_KINDS, Vec, deferred, only, scatter, some, wide
 from .compiler import VPlan
 from .context import Ctx
 from .inputs import _convert_column, _encode, _present
@@ -215,7 +215,7 @@ class Run:
                 values[name] = v
                 unknown = None  # not established for a reason this back-end did not follow
                 if v.ne is not None:
-                    unknown = v.ne if v.why is None else (v.ne & (np.broadcast_to(v.why, (self.n,)) == 0))
+                    unknown = v.ne if v.why is None else (v.ne & (wide(v.why, self.n) == 0))
                 mine = OR(v.defer, unknown, unwritable(v, self.n) if v.kind in NESTED else None)
                 if wanted is not None:  # the rows not asked for are not computed, not handed back either
                     mine = mine & wanted if mine is not None else None

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import typed as TY
-from .columns import Vec, _NAMES, _REASONS
+from .columns import Vec, _NAMES, _REASONS, wide
 from .open import Interval, deciders
 
 _OPEN_PREFIX = '{"not_established"'  # a text cell starting so is read back as a value not established
@@ -112,7 +112,7 @@ def _scalar(v: Vec, kind: str, n: int, use, members=None, top: bool = False) -> 
         else:
             out = {"": pa.nulls(n, _scalar_type(kind))}
     else:
-        data = np.broadcast_to(v.data, (n,))
+        data = wide(v.data, n)
         out = {"": _values(data, v.scale, kind, value, n, members, top, use)}
     out.update(_open_parts(v, kind, n, ne))
     return out
@@ -213,7 +213,7 @@ def _reasons(why, n, ne):
     pa = _pa()
     if not ne.any():
         return pa.nulls(n, pa.string())
-    uniq, idx = _distinct(np.broadcast_to(why if why is not None else 0, (n,)), ne)
+    uniq, idx = _distinct(wide(why if why is not None else 0, n), ne)
     return pa.array([_REASONS.items[int(c)] or "" for c in uniq], pa.string()).take(idx)
 
 
@@ -221,7 +221,7 @@ def _decided(dby, n, ne):
     pa = _pa()
     if not ne.any():
         return pa.nulls(n, pa.list_(pa.string()))
-    uniq, idx = _distinct(np.broadcast_to(dby if dby is not None else 0, (n,)), ne)
+    uniq, idx = _distinct(wide(dby if dby is not None else 0, n), ne)
     names = [[u.name for u in sorted(deciders(int(c)), key=lambda u: (u.name, u.key))] for c in uniq]
     return pa.array(names, pa.list_(pa.string())).take(idx)
 
@@ -238,7 +238,7 @@ def _bounds(v: Vec, kind: str, n: int, ne):
     out = []
     for b, inf in ((iv.lo, iv.loinf), (iv.hi, iv.hiinf)):
         known = rng & ~_mask(inf, n)
-        data = np.broadcast_to(b, (n,))
+        data = wide(b, n)
         if kind == "date":
             d = np.asarray(data, np.int64)[known]
             if ((d < _DAY_FIRST) | (d > _DAY_LAST)).any():
@@ -257,7 +257,7 @@ def _scalar_type(kind: str):
 def _mask(m, n):
     if m is None:
         return np.zeros(n, bool)
-    return np.broadcast_to(m, (n,))
+    return wide(m, n)
 
 
 # ---------------------------------------------------------------- lists
@@ -281,7 +281,7 @@ def _list(v: Vec, t, n: int, use) -> dict:
         out[""] = pa.nulls(n, vtype)
         return out
     items = v.data.items
-    length = np.where(value, np.broadcast_to(np.asarray(v.data.length, np.int64), (n,)), 0)
+    length = np.where(value, wide(np.asarray(v.data.length, np.int64), n), 0)
     k_max = int(length.max()) if n else 0
     if k_max > len(items):
         raise _GiveUp
@@ -346,7 +346,7 @@ def _flatten(vecs: list, at, m: int) -> Vec:
             value = get(x) if x is not None else None
             if value is None:
                 value = missing if x is None and missing is not None else absent
-            stack[k] = np.broadcast_to(value, (n,))
+            stack[k] = wide(value, n)
         return stack.T[at.T]
 
     def data(x):
@@ -390,11 +390,11 @@ def _rescaled(data, s0: int, s1: int, skip, n: int, only=None):
     """Data at scale s0 → s1 > s0, exactly; rows that would overflow int64 make the builder give up
     (on the rows that matter: not `skip`, and within `only`)."""
     f = 10 ** (s1 - s0)
-    data = np.broadcast_to(np.asarray(data, np.int64), (n,))
+    data = wide(np.asarray(data, np.int64), n)
     over = np.abs(data) >= (1 << 62) // f
-    matter = np.ones(n, bool) if skip is None else ~np.broadcast_to(skip, (n,))
+    matter = np.ones(n, bool) if skip is None else ~wide(skip, n)
     if only is not None:
-        matter = matter & np.broadcast_to(only, (n,))
+        matter = matter & wide(only, n)
     if (over & matter).any():
         raise _GiveUp
     return np.where(over, 0, data) * np.int64(f)
