@@ -361,6 +361,21 @@ def test_a_csv_is_cut_into_blocks_on_record_boundaries_only(tmp_path, monkeypatc
     assert rows[0]["note"] == 'a "quoted" word'
 
 
+def test_the_blocks_of_a_csv_are_grouped_into_chunks_of_the_rows_asked(tmp_path, monkeypatch):
+    # blocks of 64 bytes hold 5 or 6 rows; chunks of 20 rows gather four blocks or so: the
+    # evaluation's cost per chunk is paid for about `chunk` rows, not for one block's
+    pa = pytest.importorskip("pyarrow")
+    from engine.io import readers
+    monkeypatch.setattr(readers, "CSV_BLOCK", 64)
+    path = tmp_path / "cases.csv"
+    path.write_text("name,n\n" + "".join(f"p{i:03d},{i}\n" for i in range(101)), encoding="utf-8")
+    batches = list(readers.read_columns(path, ["name", "n"], 20))
+    sizes = [b.num_rows for b in batches]
+    assert sum(sizes) == 101 and len(sizes) >= 4
+    assert all(20 <= size < 20 + 12 for size in sizes[:-1]) and 0 < sizes[-1]
+    assert [r["n"] for b in batches for r in pa.Table.from_batches([b]).to_pylist()] == [str(i) for i in range(101)]
+
+
 def test_a_record_that_never_closes_its_quote_is_read_row_by_row(tmp_path, monkeypatch):
     from engine.io import readers
     monkeypatch.setattr(readers, "CSV_BLOCK", 16)

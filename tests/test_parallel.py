@@ -38,9 +38,15 @@ def population(tmp_path_factory):
 
 
 @pytest.fixture
-def small_chunks(monkeypatch):
-    """The CSV read in blocks of 8 KiB: a 600-row file makes a dozen chunks, for several workers."""
+def small_chunks(monkeypatch, population):
+    """The CSV read in blocks of 8 KiB grouped into chunks of 100 rows: the 600-row file makes six
+    chunks, for several workers."""
     monkeypatch.setattr(readers, "CSV_BLOCK", 8 << 10)
+    monkeypatch.setattr(B, "CHUNK", 100)
+    monkeypatch.setattr(compare_files, "CHUNK", 100)
+    names = population.read_text(encoding="utf-8").splitlines()[0].split(",")
+    chunks = [b.num_rows for b in readers.read_columns(population, names, 100)]
+    assert len(chunks) >= 5 and sum(chunks) == 600
 
 
 def test_batch_with_two_workers_writes_the_single_process_files(tmp_path, population, small_chunks):
