@@ -29,6 +29,7 @@ from dsl.errors import MillesimeError
 
 AUTO_MIN_BYTES = 8 << 20  # `--jobs` left out: worker processes for input files of at least this size
 AUTO_MAX_JOBS = 8
+WORKER_BYTES = 768 << 20  # what a worker may hold at its peak (a 32 768-row chunk, every default output)
 
 
 class WorkerError(MillesimeError):
@@ -38,10 +39,23 @@ class WorkerError(MillesimeError):
 
 def auto_jobs(size: int) -> int:
     """Worker processes for an input of `size` bytes when the user did not say: one per core (at
-    most AUTO_MAX_JOBS) for a large file, none for a small one (starting them costs about a second)."""
+    most AUTO_MAX_JOBS, and as many as the available memory holds at WORKER_BYTES each) for a
+    large file, none for a small one (starting them costs about a second)."""
     if size < AUTO_MIN_BYTES:
         return 1
-    return max(1, min(_cores(), AUTO_MAX_JOBS))
+    return max(1, min(_cores(), AUTO_MAX_JOBS, _memory() // WORKER_BYTES))
+
+
+def _memory() -> int:
+    """Bytes of memory available now (Linux: MemAvailable), or a large number where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 1 << 62
 
 
 def _cores() -> int:

@@ -137,9 +137,19 @@ def test_a_ruleset_changed_after_reading_is_refused_by_the_workers(tmp_path, pop
     assert multiprocessing.active_children() == []
 
 
-def test_auto_jobs_only_for_large_files():
+def test_auto_jobs_only_for_large_files_and_as_many_as_memory_holds(monkeypatch):
     assert parallel.auto_jobs(1 << 20) == 1
-    assert 1 <= parallel.auto_jobs(parallel.AUTO_MIN_BYTES) <= parallel.AUTO_MAX_JOBS
+    monkeypatch.setattr(parallel, "_cores", lambda: 6)
+    monkeypatch.setattr(parallel, "_memory", lambda: 64 << 30)
+    assert parallel.auto_jobs(parallel.AUTO_MIN_BYTES) == 6
+    monkeypatch.setattr(parallel, "_cores", lambda: 32)
+    assert parallel.auto_jobs(parallel.AUTO_MIN_BYTES) == parallel.AUTO_MAX_JOBS
+    monkeypatch.setattr(parallel, "_memory", lambda: 3 * parallel.WORKER_BYTES + 1)
+    assert parallel.auto_jobs(parallel.AUTO_MIN_BYTES) == 3
+    monkeypatch.setattr(parallel, "_memory", lambda: parallel.WORKER_BYTES // 2)
+    assert parallel.auto_jobs(parallel.AUTO_MIN_BYTES) == 1
+    monkeypatch.undo()
+    assert parallel._memory() > 0
     in_memory = Registry.load()
     in_memory.recipe = None  # built from texts, say: nothing a worker could read again
     assert parallel.usable_jobs([in_memory], 4) == 1
