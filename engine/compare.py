@@ -108,7 +108,7 @@ class Period:
 
 # ---------------------------------------------------------------- a figure, possibly open
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Figure:
     """A sum of money: established (`value`), or not, between `low` and `high` (None: no bound)."""
     value: Decimal | None = ZERO
@@ -125,13 +125,13 @@ class Figure:
         return (self.value, self.value) if self.established else (self.low, self.high)
 
     def __add__(self, other: "Figure") -> "Figure":
-        if self.established and other.established:
+        if self.reason is None and other.reason is None:  # both established (the common case, first)
             return Figure(self.value + other.value)
         (a, b), (c, d) = self.bounds(), other.bounds()
         return Figure(None, _add(a, c), _add(b, d), self.reason or other.reason, self.deciders | other.deciders)
 
     def minus(self, other: "Figure") -> "Figure":
-        if self.established and other.established:
+        if self.reason is None and other.reason is None:
             return Figure(self.value - other.value)
         (a, b), (c, d) = self.bounds(), other.bounds()
         return Figure(None, _sub(a, d), _sub(b, c), self.reason or other.reason, self.deciders | other.deciders)
@@ -275,9 +275,7 @@ def compare_rows(table, baseline: Registry, reform: Registry, period: Period, we
     for side in SIDES:
         columns[f"payments_without_amount__{side}"] = [row.get(None, 0) for row in figures[side]]
     for name in money:
-        per_side = {side: [_figure(r) for r in finals[side].select(_fields(finals[side], name)).to_pylist()]
-                    for side in SIDES}
-        _money_columns(columns, name, per_side)
+        _money_columns(columns, name, {side: _figures(finals[side], name) for side in SIDES})
     eligible = {side: finals[side].column(ELIGIBLE).to_pylist() for side in SIDES}
     columns["eligible__baseline"], columns["eligible__reform"] = eligible["baseline"], eligible["reform"]
     columns["eligibility_change"] = [_change(a, b) for a, b in zip(eligible["baseline"], eligible["reform"])]
@@ -320,18 +318,17 @@ def _total(row: dict, years: list[int]) -> Figure:
     return total
 
 
-def _fields(table, name: str) -> list[str]:
-    return [n for n in table.column_names if n == name or n.startswith(name + "__")]
-
-
-def _figure(typed: dict) -> Figure:
-    """A money output's typed fields (engine/typed.py) → a Figure; an absent amount counts 0."""
-    name = next(k for k in typed if "__" not in k)
-    reason = typed.get(name + "__not_established")
-    if reason is not None:
-        return Figure(None, typed.get(name + "__between_low"), typed.get(name + "__between_high"), reason,
-                      frozenset(typed.get(name + "__decided_by") or ()))
-    return Figure(typed[name] if typed[name] is not None else ZERO)
+def _figures(table, name: str) -> list[Figure]:
+    """A money output's typed columns (engine/typed.py) → a Figure per row; an absent amount counts 0."""
+    def column(suffix: str) -> list:
+        full = name + suffix
+        return table.column(full).to_pylist() if full in table.column_names else [None] * table.num_rows
+    values, reasons = column(""), column("__not_established")
+    if not any(r is not None for r in reasons):
+        return [Figure(ZERO if v is None else v) for v in values]
+    lows, highs, deciders = column("__between_low"), column("__between_high"), column("__decided_by")
+    return [Figure(ZERO if v is None else v) if r is None else Figure(None, lo, hi, r, frozenset(who or ()))
+            for v, r, lo, hi, who in zip(values, reasons, lows, highs, deciders)]
 
 
 def _change(before, after) -> str | None:
@@ -350,11 +347,17 @@ def _money_columns(columns: dict, name: str, per_side: dict[str, list[Figure]]) 
     sides["difference"] = [b.minus(a) for a, b in zip(per_side["baseline"], per_side["reform"])]
     for side, figures in sides.items():
         base = f"{name}__{side}"
-        columns[base] = [f.value if f.established else None for f in figures]
-        columns[base + "__not_established"] = [f.reason for f in figures]
-        columns[base + "__between_low"] = [None if f.established else f.low for f in figures]
-        columns[base + "__between_high"] = [None if f.established else f.high for f in figures]
-        columns[base + "__decided_by"] = [None if f.established else sorted(f.deciders) for f in figures]
+        reasons = [f.reason for f in figures]
+        columns[base + "__not_established"] = reasons
+        if not any(r is not None for r in reasons):  # every figure established: the bounds are empty
+            columns[base] = [f.value for f in figures]
+            columns[base + "__between_low"] = columns[base + "__between_high"] = \
+                columns[base + "__decided_by"] = [None] * len(figures)
+            continue
+        columns[base] = [f.value if r is None else None for f, r in zip(figures, reasons)]
+        columns[base + "__between_low"] = [None if r is None else f.low for f, r in zip(figures, reasons)]
+        columns[base + "__between_high"] = [None if r is None else f.high for f, r in zip(figures, reasons)]
+        columns[base + "__decided_by"] = [None if r is None else sorted(f.deciders) for f, r in zip(figures, reasons)]
 
 
 def _field(name: str):
