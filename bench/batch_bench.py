@@ -7,7 +7,10 @@ Prints, for the default outputs of `millesime batch` (CSV in, typed Parquet out)
 RSS of the process at `--small` rows and at `--rows` rows (the first rows of the same file);
 pyarrow's read-CSV-write-Parquet time on the big file and the ratio; then `millesime compare` of a
 reform (bench/reform_2027.mil) on `--compare` physicians over the five calendar years 2026..2030.
-Each command runs in its own process (`os.wait4` gives its peak RSS). Not run by the tests.
+Each command runs in its own process (`os.wait4` gives its peak RSS: the largest of the process
+and of its worker processes, not their sum). `batch` on the big file and `compare` run twice: with
+the default `--jobs` (one worker process per core for a file of 8 MiB or more) and with `--jobs 1`
+(one process). Not run by the tests.
 """
 from __future__ import annotations
 
@@ -87,18 +90,29 @@ def main() -> None:
         results[rows] = (seconds, rss)
         print(f"millesime batch, default outputs, {rows} rows: {seconds:.1f} s, {rows / seconds:,.0f} rows/s, "
               f"peak RSS {rss} MiB (exit {status})")
+    from engine import parallel
+    jobs = parallel.auto_jobs(big.stat().st_size)
+    print(f"  (default --jobs on {big.stat().st_size / 2**20:.0f} MiB here: {jobs} worker process(es))")
+    out = folder / f"results-{args.rows}-one.parquet"
+    seconds, rss, status = run(MILLESIME + ["batch", str(big), "--on", on, "--out", str(out), "--no-progress",
+                                            "--jobs", "1"])
+    print(f"millesime batch --jobs 1, default outputs, {args.rows} rows: {seconds:.1f} s, "
+          f"{args.rows / seconds:,.0f} rows/s, peak RSS {rss} MiB (exit {status})")
+    one_rate = args.rows / seconds
     ceiling = pyarrow_ceiling(big, folder / "pyarrow.parquet")
     batch_rate = args.rows / results[args.rows][0]
     print(f"pyarrow CSV → Parquet, {args.rows} rows: {ceiling:.2f} s, {args.rows / ceiling:,.0f} rows/s "
-          f"(the ceiling); millesime batch at {batch_rate / (args.rows / ceiling):.2%} of it")
+          f"(the ceiling); millesime batch at {batch_rate / (args.rows / ceiling):.2%} of it "
+          f"({one_rate / (args.rows / ceiling):.2%} with --jobs 1)")
     print(f"peak RSS {args.rows} rows / {args.small} rows: {results[args.rows][1] / results[args.small][1]:.2f}")
     population = folder / f"physicians-{args.compare}.csv"
     head(big, population, args.compare)
-    seconds, rss, status = run(MILLESIME + ["compare", str(population), "--reform", str(HERE / "reform_2027.mil"),
-                                            "--years", "2026..2030", "--by", "specialty",
-                                            "--out", str(folder / "compare")])
-    print(f"millesime compare, {args.compare} physicians × 5 calendar years (2026..2030): {seconds:.1f} s, "
-          f"peak RSS {rss} MiB (exit {status})")
+    for extra in ([], ["--jobs", "1"]):
+        seconds, rss, status = run(MILLESIME + ["compare", str(population), "--reform", str(HERE / "reform_2027.mil"),
+                                                "--years", "2026..2030", "--by", "specialty",
+                                                "--out", str(folder / "compare")] + extra)
+        print(f"millesime compare{' ' + ' '.join(extra) if extra else ''}, {args.compare} physicians × 5 calendar "
+              f"years (2026..2030): {seconds:.1f} s, peak RSS {rss} MiB (exit {status})")
 
 
 if __name__ == "__main__":
