@@ -42,7 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from . import typed as TY, values as V
+from . import parallel, typed as TY, values as V
 from .case import CaseError
 from .flat import ROW, FlatSchema
 from .interpreter import evaluate
@@ -416,12 +416,13 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
             sweep(out)
             sweep(errors_path(out))
             bar = Progress(total) if (progress if progress is not None else sys.stderr.isatty()) else None
-            columns = read_columns(path, names, CHUNK)
+            jobs = _jobs(jobs, path, batch.registry)
+            columns = read_columns(path, names, parallel.chunk_rows(CHUNK, jobs))
             if columns is not None:
                 chunks.close()
                 try:
                     summary = _write(out, out_fmt, _column_chunks(columns, batch, engine, inputs, out_fmt,
-                                                                  _jobs(jobs, path, batch.registry)), batch, inputs, bar)
+                                                                  jobs), batch, inputs, bar)
                 except ReadAgain:
                     names, total, chunks = read_rows(path, CHUNK)
                     columns = None
@@ -554,7 +555,7 @@ def _row_chunks(chunks: Iterator[list[dict]], batch: Batch, engine: str, inputs:
 
 
 def _jobs(jobs: int | None, path: Path, registry: Registry) -> int:
-    from . import parallel
+
     if jobs is None:
         try:
             jobs = parallel.auto_jobs(path.stat().st_size)
@@ -581,7 +582,7 @@ def _column_chunks(record_batches: Iterator, batch: Batch, engine: str, inputs: 
     writer as they are."""
     import pyarrow as pa
 
-    from . import parallel
+
     typed = out_fmt == "parquet"
     names = [f.name for f in batch.output_fields(typed)]
     number = 0

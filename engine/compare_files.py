@@ -70,8 +70,8 @@ def _run(path: Path, baseline: Registry, reform: Registry, period: Period, weigh
             jobs = parallel.auto_jobs(path.stat().st_size)
         jobs = parallel.usable_jobs([baseline, reform], jobs)
         args = (parallel.portable(baseline, jobs), parallel.portable(reform, jobs), period, weight, engine, tuple(by))
-        for rows in parallel.ordered_map(_comparer, args, _tables(path, names, _known(baseline, period, weight, by)),
-                                         jobs):
+        tables = _tables(path, names, _known(baseline, period, weight, by), parallel.chunk_rows(CHUNK, jobs))
+        for rows in parallel.ordered_map(_comparer, args, tables, jobs):
             if rows_writer is None:
                 rows_writer = Writer(out / "rows.parquet", "parquet", rows.column_names, schema=rows.schema)
                 writers.append(rows_writer)
@@ -111,7 +111,7 @@ def _describe(registry: Registry) -> dict:
                           "title": m.header.title} for m in timeline]}
 
 
-def _tables(path: Path, names: list[str], known: list[str]):
+def _tables(path: Path, names: list[str], known: list[str], chunk: int = CHUNK):
     """The population as Arrow tables of at most CHUNK rows (cells of a CSV as text). Read row by row
     (JSON Lines, or a CSV Arrow's reader refuses), every cell becomes text and the columns are
     `names`, then those of `known` (a case's columns, the --weight and --by ones) the first line did
@@ -119,7 +119,7 @@ def _tables(path: Path, names: list[str], known: list[str]):
     import pyarrow as pa
     from .batch import _text
     done = 0
-    columns = read_columns(path, names, CHUNK)
+    columns = read_columns(path, names, chunk)
     if columns is not None:
         try:
             for record_batch in columns:

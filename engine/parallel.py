@@ -6,7 +6,8 @@
 
 One evaluation of a chunk is a pure function of the chunk (engine/batch.py, engine/compare.py), so
 the chunks can go to other processes and the results come back in the file's order: the output
-files are byte for byte those of a single process (tests/test_parallel.py).
+files hold the rows of a single process, in the same order (a CSV byte for byte; a Parquet file's
+row groups follow the chunks, which are half as long with several workers: `chunk_rows`).
 
 - Workers are started fresh (`spawn`), never forked from a process that already runs Arrow's
   thread pools; each builds its registries once, again from their files
@@ -56,6 +57,13 @@ def _memory() -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 1 << 62
+
+
+def chunk_rows(chunk: int, jobs: int) -> int:
+    """Rows per chunk: `chunk` in one process; half as many for several worker processes, which
+    then share the processor's cache better and finish together (`compare` of 120 000 physicians
+    with 2 workers: 36 s instead of 42 s on the bench machine)."""
+    return chunk if jobs <= 1 else max(1, chunk // 2)
 
 
 def _cores() -> int:
