@@ -212,23 +212,43 @@ _FAILED = _Failed()
 _ERRORS = (_Err, ArithmeticError, ValueError, TypeError, OverflowError, U.Empty)  # ZeroDivisionError too
 
 
-def _row_rule(compute, abstract):
+def _row_rule(compute, abstract, operation):
     """What a strict operation gives on one row (compiler._strict and _strict_open): `compute` of
     values; `abstract` where an operand is not established (nothing known when it has none or
-    finds no world); `_FAILED` where the row engine errs."""
+    finds no world); `_FAILED` where the row engine errs. What `abstract` gives is kept by
+    `operation` and operands (`_KNOWN`): the same bounds meet the same operations in many rows,
+    and in each of `compare`'s evaluations."""
     def rule(*values):
         try:
             if any(x.__class__ is NotEstablished for x in values):
-                if abstract is None:
-                    return _open(values)
+                key = (operation, *((x.__class__, x) for x in values))
                 try:
-                    return abstract(*values)
-                except U.Empty:
-                    return _open(values)
+                    found = _KNOWN.get(key, _MISSING)
+                except TypeError:  # an operand that cannot be hashed
+                    key, found = None, _MISSING
+                if found is not _MISSING:
+                    return found
+                if abstract is None:
+                    found = _open(values)
+                else:
+                    try:
+                        found = abstract(*values)
+                    except U.Empty:
+                        found = _open(values)
+                if key is not None:
+                    if len(_KNOWN) >= _KNOWN_MAX:
+                        _KNOWN.clear()
+                    _KNOWN[key] = found
+                return found
             return compute(*values)
         except _ERRORS:
             return _FAILED
     return rule
+
+
+_MISSING = object()
+_KNOWN: dict = {}  # (operation, operands) → what uncertain.py gives: pure functions of their operands
+_KNOWN_MAX = 1 << 16
 
 
 def _open(values) -> NotEstablished:
@@ -238,7 +258,7 @@ def _open(values) -> NotEstablished:
 
 # ---------------------------------------------------------------- operations, row by row
 
-def strict(n: int, operands: list, compute, abstract=None) -> Vec:
+def strict(n: int, operands: list, compute, abstract=None, operation=None) -> Vec:
     """A strict operation (compiler._strict and _strict_open) on operands some of which are Python
     values: `compute(*values)` where every operand has a value, `abstract(*values)` where one is not
     established and the others have a value or are not established; a row where the row engine
@@ -252,7 +272,8 @@ def strict(n: int, operands: list, compute, abstract=None) -> Vec:
     bad = np.zeros(n, bool)
     idx = np.flatnonzero(rows)
     if len(idx):
-        got = np.frompyfunc(_row_rule(compute, abstract), len(cols), 1)(*(c[idx] for c in cols))
+        got = np.frompyfunc(_row_rule(compute, abstract, operation or (compute, abstract)), len(cols), 1)(
+            *(c[idx] for c in cols))
         failed = _CLASS(got) == _Failed
         if failed.any():
             bad[idx[failed]] = True
@@ -270,27 +291,28 @@ def strict(n: int, operands: list, compute, abstract=None) -> Vec:
 def divide(n: int, a: Vec, b: Vec) -> Vec:
     """`a / b` (uncertain.quotient and quotient_open, as compiler._Arith): by zero, the row
     engine's error."""
-    return strict(n, [a, b], U.quotient, U.quotient_open)
+    return strict(n, [a, b], U.quotient, U.quotient_open, ("/",))
 
 
 def arith(n: int, op: str, a: Vec, b: Vec) -> Vec:
     fn = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
-    return strict(n, [a, b], fn, lambda x, y: U.arith(op, x, y))
+    return strict(n, [a, b], fn, lambda x, y: U.arith(op, x, y), (op,))
 
 
 def negate(n: int, v: Vec) -> Vec:
-    return strict(n, [v], operator.neg, U.negate)
+    return strict(n, [v], operator.neg, U.negate, ("neg",))
 
 
 def round_(n: int, v: Vec, mode: str, unit: str) -> Vec:
-    return strict(n, [v], lambda x: V.round_value(x, mode, unit), lambda x: U.round_range(x, mode, unit))
+    return strict(n, [v], lambda x: V.round_value(x, mode, unit), lambda x: U.round_range(x, mode, unit),
+                  ("round", mode, unit))
 
 
 def function(n: int, name: str, values: list) -> Vec:
     """min, max, abs (compiler._Call with the row engine's own functions)."""
     from ..compiler import _FUNCTIONS
     fn = _FUNCTIONS[name]
-    return strict(n, values, fn, lambda *xs: U.function(name, fn, list(xs)))
+    return strict(n, values, fn, lambda *xs: U.function(name, fn, list(xs)), ("function", name))
 
 
 def compare(n: int, op: str, a: Vec, b: Vec) -> Vec:
