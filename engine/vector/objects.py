@@ -84,10 +84,15 @@ def from_values(n: int, data: np.ndarray, rows, defer=None) -> Vec:
         none[idx] = classes == _NONE
         opened = classes == NotEstablished
         if opened.any():
-            ne[idx[opened]] = True
-            for i, x in zip(idx[opened].tolist(), values[opened].tolist()):
-                why[i] = reason_code(x.reason)
-                dby[i] = open_.dby_code(x.decided_by)
+            at = idx[opened]
+            ne[at] = True
+            found = values[opened].tolist()
+            reasons = [x.reason for x in found]
+            deciders = [x.decided_by for x in found]
+            codes = {r: reason_code(r) for r in set(reasons)}  # a few reasons and deciders, many rows
+            why[at] = [codes[r] for r in reasons]
+            codes = {d: open_.dby_code(d) for d in set(deciders)}
+            dby[at] = [codes[d] for d in deciders]
     v = Vec("obj", data, none=none if none.any() else None, ne=ne if ne.any() else None, defer=defer,
             why=why, dby=dby)
     return settle(v, n, rows)
@@ -104,26 +109,34 @@ def settle(v: Vec, n: int, rows) -> Vec:
     fast = _settle_plain(v, n, idx)
     if fast is not None:
         return fast
-    values = v.data[idx].tolist()
-    plain = [x for x in values if not isinstance(x, NotEstablished)]
-    opened = [x for x in values if isinstance(x, NotEstablished)]
-    bounds = [b for x in opened if x.shape == "range" for b in (x.low, x.high) if b is not None]
+    array = v.data[idx]
+    values = array.tolist()
+    classes = _CLASS(array)
+    is_open = classes == NotEstablished
+    plain = array[~is_open]
+    opened = array[is_open].tolist()
     if any(x.shape == "set" for x in opened):
         return v
-    if not plain and not bounds:  # nothing but none and values not established without bounds
+    bounds = [b for x in opened if x.shape == "range" for b in (x.low, x.high) if b is not None]
+    if not len(plain) and not bounds:  # nothing but none and values not established without bounds
         return Vec("any", none=v.none, ne=v.ne, defer=v.defer, why=v.why, dby=v.dby)
-    if all(isinstance(x, bool) for x in plain) and not bounds:
+    plain_classes = classes[~is_open]
+    if (plain_classes == bool).all() and not bounds:
         data = np.zeros(n, bool)
         data[idx] = [bool(x) if not isinstance(x, NotEstablished) else False for x in values]
         return v.replace(kind="bool", data=data)
-    numbers = plain + bounds
-    if not all(isinstance(x, (int, Decimal)) and not isinstance(x, bool) for x in numbers):
-        return v
-    isint = all(isinstance(x, int) for x in numbers)
-    if not isint and any(isinstance(x, int) for x in numbers):
+    number_classes = np.concatenate([plain_classes, _CLASS(np.array(bounds + [None], object))[:-1]])
+    ints, decimals = number_classes == int, number_classes == Decimal
+    if not (ints | decimals).all():
+        return v  # a boolean, a date or a text among numbers
+    isint = bool(ints.all())
+    if not isint and ints.any():
         return v  # ints and Decimals mixed: the row engine writes them differently (1 and "1")
-    scale = 0 if isint else max((max(0, -x.as_tuple().exponent) for x in numbers
-                                 if isinstance(x, Decimal) and x.is_finite()), default=0)
+    scale = 0
+    if not isint:
+        numbers = np.concatenate([plain, np.array(bounds + [None], object)[:-1]])
+        exponents = [e for e in _EXPONENT(numbers).tolist() if isinstance(e, int)]  # finite ones
+        scale = max(0, -min(exponents)) if exponents else 0
     if scale > MAX_SCALE:
         return v
 
@@ -349,7 +362,18 @@ def join(n: int, rows, active: list, deciding) -> Vec:
     out = np.empty(n, object)
     for i in np.flatnonzero(live).tolist():
         outcomes = [c[i] for m, c in cols if m[i]]
-        out[i] = U.join(outcomes, open_.deciders(deciding[i]))
+        key = ("join", int(deciding[i]), *((x.__class__, x) for x in outcomes))
+        try:
+            found = _KNOWN.get(key, _MISSING)
+        except TypeError:  # an outcome that cannot be hashed
+            key, found = None, _MISSING
+        if found is _MISSING:
+            found = U.join(outcomes, open_.deciders(deciding[i]))
+            if key is not None:
+                if len(_KNOWN) >= _KNOWN_MAX:
+                    _KNOWN.clear()
+                _KNOWN[key] = found
+        out[i] = found
     return from_values(n, out, live, defer if defer.any() else None)
 
 
