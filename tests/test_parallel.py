@@ -184,3 +184,72 @@ def test_a_changed_ruleset_error_crosses_the_process_boundary_as_itself():
 def _changed():
     from engine.registry import RulesetsChanged
     raise RulesetsChanged("un fichier de règles a changé pendant le démarrage du calcul : relancez-le")
+
+
+TERM_DRIVER = r'''
+import sys
+from engine import batch
+from engine.cli import main
+
+real = batch._Writer.write
+def write(self, columns):
+    real(self, columns)
+    if self.target.name == "out.csv":
+        self.handle.flush()
+        print("halfway", flush=True)  # the test looks at the workers and sends its signal now
+        sys.stdin.read()                # and this waits for it
+batch._Writer.write = write
+batch.CHUNK = 200
+main(["batch", sys.argv[1], "--on", sys.argv[3], "--out", sys.argv[2], "--no-progress", "--jobs", "2"])
+'''
+
+
+def _workers(pid: int) -> list[int]:
+    """The pool's worker processes among `pid`'s children (not multiprocessing's resource tracker)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                command = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"multiprocessing" in command and b"resource_tracker" not in command:
+                out.append(int(child))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_a_terminated_run_with_workers_stops_them_and_leaves_no_file(tmp_path, population):
+    import signal
+    import subprocess
+    import time
+    out = tmp_path / "out.csv"
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root))
+    proc = subprocess.Popen([sys.executable, "-c", TERM_DRIVER, str(population), str(out), R.ON.isoformat()],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=tmp_path)
+    try:
+        assert proc.stdout.readline() == "halfway\n"  # a first chunk came back from a worker
+        workers = _workers(proc.pid)
+        assert len(workers) == 2
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    deadline = time.monotonic() + 30  # the parent ended them before exiting: they are gone, or going
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers)
