@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 BRANCH_MIN_ROWS = 256   # a context with fewer rows evaluates each branch on all of them
 BRANCH_SHARE = 0.5      # a branch taken by more than this share of the rows: computed on all of them
 
+
 class Ctx:
     """A ruleset evaluated on a subset of the batch's rows, each row with its own `on`."""
 
@@ -61,8 +62,8 @@ class Ctx:
         return scatter(n, [(idx, v)])
 
     def subset(self, idx) -> "Ctx":
-        """This context on the rows `idx` of its own: values already computed here are taken from
-        this one rather than computed again (`_inherited`)."""
+        """This context on the rows `idx` of its own (a branch's): the rules, conditions and
+        parameters without arguments are taken from the context of all the rows (`_from_root`)."""
         on = self.on.take(idx) if isinstance(self.on.data, np.ndarray) and self.on.data.ndim == 1 else self.on
         rows = idx if self.rows is None else self.rows[idx]
         return Ctx(self.run, self.entry, rows, on, self.depth, self, idx)
