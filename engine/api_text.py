@@ -3,7 +3,7 @@
 The engine and the CLI speak English to analysts (`millesime eval` says « physician.sector:
 input should be less than or equal to 2 (got 3) »); a physician using the simulator page reads
 French. The API translates here, at its edge, what a request can provoke: case validation
-problems (engine/case.py, pydantic's messages), evaluation errors (engine/compiler.py,
+problems (engine/case.py, pydantic's messages), evaluation errors (engine/expressions.py,
 engine/interpreter.py), hypothesis files that are wrong (dsl/parser.py, engine/unknowns.py,
 engine/compiler.py). Each translation keeps what names the place (field path, line and
 column, the declaration) and says what is expected. A message no pattern knows is not

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dsl import ast
 from dsl.model import Ruleset
 
-from .compiler import UNSET
+from .plan import UNSET
 from .unknowns import grade, source_grade
 from .values import NotEstablished, display
 

@@ -18,7 +18,9 @@ from dsl import ast, types as T
 
 from . import explain, fastcase, uncertain as U, values as V
 from .case import validate
-from .compiler import NO_LOCALS, UNSET, CompiledRequirement, CompiledRule, Plan, Unexplained, either
+from .compiler import Unexplained
+from .expressions import either
+from .plan import NO_LOCALS, UNSET, CompiledRequirement, CompiledRule, Plan
 from .explain import Node
 from .registry import Entry, NoRulesetError, Registry
 from .values import EvaluationError, NotEstablished

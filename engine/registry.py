@@ -13,7 +13,8 @@ from dsl.errors import Diagnostic, MillesimeError, RulesetError, did_you_mean
 from dsl.parser import gc_paused, parse_file
 
 from .case import case_model
-from .compiler import Plan, compile_ruleset
+from .compiler import compile_ruleset
+from .plan import Plan
 from .unknowns import NO_ASSUMPTIONS, Assumptions, check_assumptions, raise_if_wrong
 
 RULESET_SUFFIX = ".mil"

@@ -10,7 +10,7 @@ A ruleset states what is open in the law: `?` values (within bounds or not), com
   with its justification; the value must lie within the unknown's bounds.
 
 `Openness` answers, for each declaration of one ruleset, how it is to be evaluated (a
-`Decision`): both compilers (the closures of engine/compiler.py, the columns of
+`Decision`): both compilers (the closures of engine/expressions.py, the columns of
 engine/vector/) follow it, so that an option means the same on every path.
 
 Grades: a source is graded by its reference (`reference … grade official`) or by its own

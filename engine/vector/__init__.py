@@ -1,6 +1,6 @@
 """The vectorised back-end: a ruleset's expressions as column operations over a whole batch.
 
-The row engine (engine/compiler.py + engine/interpreter.py) evaluates one case at a time
+The row engine (engine/compiler.py, engine/expressions.py + engine/interpreter.py) evaluates one case at a time
 through a closure tree. Here the same ruleset is compiled a second time, into closures that
 take a *context* (a ruleset, an evaluation date per row, a set of rows) and return a `Vec`:
 one numpy column for the whole batch, never a Python object per row.

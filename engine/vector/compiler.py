@@ -14,7 +14,8 @@ from .functions import _FUNCTIONS, _fail
 from .headings import Axis, symbol_lookup
 from .lists import CollectionExprs, field_of, map_member
 from . import objects, open as open_, quotients
-from ..compiler import UNSET, narrowing_comparisons
+from ..expressions import narrowing_comparisons
+from ..plan import UNSET
 from ..unknowns import literal_unknown
 
 # ---------------------------------------------------------------- the compiler

@@ -13,7 +13,7 @@ A list or record column's `defer` covers the rows where one of its elements or f
 a row is handed back as a whole. Comprehensions evaluate their element once per position for
 every row at once, then keep each row's elements in order (`over_positions`); `flatten`
 concatenates per row; `failed(c)` lists the requirements a row fails. The compiled forms of
-these expressions (`CollectionExprs`) mirror engine/compiler.py's, case by case.
+these expressions (`CollectionExprs`) mirror engine/expressions.py's, case by case.
 """
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def over_positions(n, length, elements, keep=None):
 
 def flatten(n, outer: Vec) -> Vec:
     """`flatten` of a list of lists: each row's inner lists one after the other. An inner list not
-    established makes the result not established (compiler._flatten: the first's reason, the
+    established makes the result not established (expressions._flatten: the first's reason, the
     deciders of all); a missing inner list is the row engine's error."""
     if outer.kind != "list":
         if outer.kind == "const" and outer.data == ():
@@ -199,7 +199,7 @@ def flatten(n, outer: Vec) -> Vec:
 
 
 def int_range(n, low: Vec, high: Vec) -> Vec:
-    """`low..high`: the whole numbers from low to high inclusive, per row (compiler._Range)."""
+    """`low..high`: the whole numbers from low to high inclusive, per row (expressions._Compiler._Range)."""
     scan = open_.Scan([low, high], n)
     if low.kind != "num" or high.kind != "num" or low.scale or high.scale or not (low.isint and high.isint):
         return Vec("any", ne=scan.ne, why=scan.why, dby=scan.dby, defer=OR(scan.defer, NOT(OR(scan.defer, scan.ne), n)))
@@ -227,7 +227,7 @@ def failed_list(n, reasons: list, false_masks, condition: Vec) -> Vec:
 
 
 def field_of(n, record: Vec, name: str) -> Vec:
-    """`record.name`: strict in its record (compiler._reference of a record field)."""
+    """`record.name`: strict in its record (expressions._Compiler._reference of a record field)."""
     if record.kind != "record" or name not in record.data:
         return Vec("any", ne=record.ne, why=record.why, dby=record.dby,
                    defer=OR(record.defer, record.none, NOT(record.bad(), n)))
@@ -238,7 +238,7 @@ def field_of(n, record: Vec, name: str) -> Vec:
 # ---------------------------------------------------------------- maps
 
 def map_member(n, item: Vec, m: Vec, negated: bool) -> Vec:
-    """`key in map` (compiler._Member). A key not established is handed back: what is known of
+    """`key in map` (expressions._Compiler._Member). A key not established is handed back: what is known of
     it may decide the answer (uncertain.member), which this back-end does not work out."""
     defer = OR(item.defer, m.defer, ANDNOT(m.none, OR(item.ne, m.ne)), item.ne)
     ne = ANDNOT(m.ne, defer)
@@ -255,7 +255,7 @@ def map_member(n, item: Vec, m: Vec, negated: bool) -> Vec:
 
 
 def map_index(n, m: Vec, key: Vec) -> Vec:
-    """`map[key]` (compiler._Index): a map not established is the result; a key not established
+    """`map[key]` (expressions._Compiler._Index): a map not established is the result; a key not established
     gives nothing known of it; a key the map does not hold is the row engine's error."""
     defer = OR(m.defer, m.none, ANDNOT(OR(key.defer, key.none), m.ne))
     ne = ANDNOT(OR(m.ne, key.ne), defer)

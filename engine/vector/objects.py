@@ -226,7 +226,7 @@ _ERRORS = (_Err, ArithmeticError, ValueError, TypeError, OverflowError, U.Empty)
 
 
 def _row_rule(compute, abstract, operation):
-    """What a strict operation gives on one row (compiler._strict and _strict_open): `compute` of
+    """What a strict operation gives on one row (expressions._Compiler._strict and _strict_open): `compute` of
     values; `abstract` where an operand is not established (nothing known when it has none or
     finds no world); `_FAILED` where the row engine errs. What `abstract` gives is kept by
     `operation` and operands (`_KNOWN`): the same bounds meet the same operations in many rows,
@@ -272,7 +272,7 @@ def _open(values) -> NotEstablished:
 # ---------------------------------------------------------------- operations, row by row
 
 def strict(n: int, operands: list, compute, abstract=None, operation=None) -> Vec:
-    """A strict operation (compiler._strict and _strict_open) on operands some of which are Python
+    """A strict operation (expressions._Compiler._strict and _strict_open) on operands some of which are Python
     values: `compute(*values)` where every operand has a value, `abstract(*values)` where one is not
     established and the others have a value or are not established; a row where the row engine
     errs (`_Err`, or an exception of the operation) is handed back. One numpy call applies the
@@ -302,7 +302,7 @@ def strict(n: int, operands: list, compute, abstract=None, operation=None) -> Ve
 
 
 def divide(n: int, a: Vec, b: Vec) -> Vec:
-    """`a / b` (uncertain.quotient and quotient_open, as compiler._Arith): by zero, the row
+    """`a / b` (uncertain.quotient and quotient_open, as expressions._Compiler._Arith): by zero, the row
     engine's error."""
     return strict(n, [a, b], U.quotient, U.quotient_open, ("/",))
 
@@ -322,14 +322,14 @@ def round_(n: int, v: Vec, mode: str, unit: str) -> Vec:
 
 
 def function(n: int, name: str, values: list) -> Vec:
-    """min, max, abs (compiler._Call with the row engine's own functions)."""
-    from ..compiler import _FUNCTIONS
+    """min, max, abs (expressions._Compiler._Call with the row engine's own functions)."""
+    from ..expressions import _FUNCTIONS
     fn = _FUNCTIONS[name]
     return strict(n, values, fn, lambda *xs: U.function(name, fn, list(xs)), ("function", name))
 
 
 def compare(n: int, op: str, a: Vec, b: Vec) -> Vec:
-    """`a op b` (compiler._Compare), a boolean column."""
+    """`a op b` (expressions._Compiler._Compare), a boolean column."""
     equality = op in ("=", "!=")
     fn = _COMPARE[op]
     rows = NOT(OR(a.defer, b.defer), n)

@@ -394,7 +394,7 @@ def empty(iv: Interval, n):
 # ---------------------------------------------------------------- operands of a strict operation
 
 class Scan:
-    """The row engine's evaluation of a strict operation's operands (compiler._strict and
+    """The row engine's evaluation of a strict operation's operands (expressions._Compiler._strict and
     _strict_open), row by row:
 
     - `defer`: rows handed back — an operand this back-end could not compute, or a missing value

@@ -1,4 +1,4 @@
-"""Division in columns (compiler._Arith's `/`, engine.values.divide and uncertain.divide).
+"""Division in columns (expressions._Compiler._Arith's `/`, engine.values.divide and uncertain.divide).
 
 The row engine divides Decimals to 28 significant digits. A quotient that terminates within
 KMAX more decimal places than its operands (the denominator, once the fraction is reduced, is

@@ -15,7 +15,7 @@ from hypothesis import given, strategies as st
 
 from dsl.ast import ReadingsValue
 from engine import uncertain as U
-from engine.compiler import UNSET
+from engine.plan import UNSET
 from engine.interpreter import evaluate
 from engine.registry import Registry
 from engine.unknowns import load_assumptions
