@@ -19,6 +19,7 @@ from dsl.errors import MillesimeError
 from dsl.model import Ruleset
 
 from . import testing
+from .docs_text import BANNER, inline_code, md, source_lines, table
 from .explain import Node
 from .interpreter import evaluate
 from .values import display
@@ -50,7 +51,6 @@ def case_files(site, ruleset_id: str) -> list[tuple[Path, list[testing.Regressio
 
 def pages(site, m: Ruleset) -> dict[str, str]:
     """The list page of an agreement and one page per regression file."""
-    from .docs import BANNER, inline_code, md, table
     files = case_files(site, m.id)
     out: dict[str, str] = {}
     head = [BANNER, f"# Exemples chiffrés : {md(m.header.title)}\n\n"]
@@ -99,7 +99,6 @@ def _date(day) -> str:
 
 def _example(site, n: int, c: testing.RegressionCase, m: Ruleset) -> tuple[str, bool]:
     """One case's section, and whether it conforms."""
-    from .docs import inline_code, md, table
     out = [f"\n## {n}. {md(c.name)} {{#cas-{n}}}\n\n",
            f"- Fichier : `{c.file.name}`, cas n° {c.index + 1}\n",
            f"- Date du calcul : {_date(c.on)}\n"]
@@ -154,7 +153,6 @@ def _sanitize(site, text: str) -> str:
 
 
 def _case_tree(site, data, model: Ruleset, prefix: str, depth: int = 0) -> str:
-    from .docs import inline_code, md
     out = []
     pad = "    " * depth
     labels = site.entry(model.id).labels
@@ -173,7 +171,6 @@ def _case_tree(site, data, model: Ruleset, prefix: str, depth: int = 0) -> str:
 
 
 def _node(site, node: Node, refs, labels, seen: set, depth: int) -> list[str]:
-    from .docs import inline_code, md, source_lines
     pad = "    " * depth
     value = md(display(node.value, node.type, labels))
     kind = _NODE_KIND.get(node.kind, node.kind)

@@ -16,27 +16,14 @@ from dsl import ast
 from dsl.model import Ruleset
 
 from .plan import UNSET
-from .unknowns import grade, source_grade
+from .unknowns import grade
+from .docs_text import BANNER, inline_code, md, table, walk
 from .values import NotEstablished, display
 
 SECONDARY_MARK = "◊"  # a figure that rests on a secondary source, in tables and parameters
 GRADE_WORDS = {"official": "officielle", "secondary": "secondaire", "hypothesis": "hypothèse"}
 
 
-def md(text: str) -> str:
-    from .docs import md as _md
-    return _md(text)
-
-
-def badge(src: ast.Source, references) -> str:
-    """« · source secondaire » after a source that is not official (ungraded counts as secondary)."""
-    g = source_grade(src, references) or "secondary"
-    if g == "official":
-        return ""
-    word = "hypothèse" if g == "hypothesis" else "source secondaire"
-    ref = references.get(src.reference) if src.is_reference_name else None
-    title = (ref.title if ref else src.reference).lower()
-    return "" if word in title else f" · *{word}*"
 
 
 def known(value, t) -> str:
@@ -124,7 +111,6 @@ def secondary_legend(decl: ast.TableDecl, model: Ruleset) -> str:
 # ---------------------------------------------------------------- the page
 
 def page(site) -> str:
-    from .docs import BANNER, inline_code, table
     out = [BANNER, "# Ce qui n'est pas établi\n\n",
            "Les textes officiels n'ont pas tous pu être lus. Là où un chiffre ou une règle n'est pas établi, le "
            "fichier de règles le dit — une valeur `?` bornée par ce que l'on sait, des **lectures** concurrentes, "
@@ -226,26 +212,24 @@ def _grade_words(sources, refs) -> str:
 
 
 def _literals(decl: ast.RuleDecl):
-    from .docs import _walk
     exprs = [decl.expr] + [x for e in decl.exceptions for x in (e.when, e.value)] + [r.expr for r in decl.readings]
     for e in exprs:
-        for node in _walk(e):
+        for node in walk(e):
             if isinstance(node, ast.NotEstablished):
                 yield node
 
 
 def _dependencies(m: Ruleset) -> dict[str, set]:
     """For each output, the declarations its calculation may read (names met, transitively)."""
-    from .docs import _walk
     direct: dict[str, set] = {}
     for name, decl in m.rules.items():
         exprs = [decl.expr] + [x for e in decl.exceptions for x in (e.when, e.value)] + [r.expr for r in decl.readings]
-        direct[name] = _names(exprs, m, _walk)
+        direct[name] = _names(exprs, m, walk)
     for name, decl in m.parameters.items():
-        direct[name] = _names([decl.value] + [r.expr for r in decl.readings], m, _walk)
+        direct[name] = _names([decl.value] + [r.expr for r in decl.readings], m, walk)
     for name, decl in m.conditions.items():
         exprs = [x for r in decl.requirements for x in [r.expr] + [w.when for w in r.waivers]]
-        direct[name] = _names(exprs, m, _walk)
+        direct[name] = _names(exprs, m, walk)
     for name in m.tables:
         direct[name] = set()
     closure: dict[str, set] = {}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine import docs
+from engine import docs, docs_text
 from engine.cli import main
 from engine.registry import Registry, shipped_rulesets_dir
 
@@ -203,13 +203,13 @@ def test_the_examples_of_an_agreement_are_listed_by_file_with_links(pages):
 
 
 def test_rules_in_words_contract_a_le_and_de_le():
-    assert docs.after("est inférieur ou égal à ", "le montant du barème") == "est inférieur ou égal au montant du barème"
-    assert docs.after("les entiers de 1 à ", "les bornes") == "les entiers de 1 aux bornes"
-    assert docs.after("la somme de ", "le montant") == "la somme du montant"
-    assert docs.after("l'opposé de ", "les montants") == "l'opposé des montants"
-    assert docs.after("égal à ", "la date") == "égal à la date"
-    assert docs.after("égal à ", "*le montant*") == "égal à *le montant*"  # a label keeps its words
-    assert docs.after("égal à ", "lequel") == "égal à lequel"
+    assert docs_text.after("est inférieur ou égal à ", "le montant du barème") == "est inférieur ou égal au montant du barème"
+    assert docs_text.after("les entiers de 1 à ", "les bornes") == "les entiers de 1 aux bornes"
+    assert docs_text.after("la somme de ", "le montant") == "la somme du montant"
+    assert docs_text.after("l'opposé de ", "les montants") == "l'opposé des montants"
+    assert docs_text.after("égal à ", "la date") == "égal à la date"
+    assert docs_text.after("égal à ", "*le montant*") == "égal à *le montant*"  # a label keeps its words
+    assert docs_text.after("égal à ", "lequel") == "égal à lequel"
 
 
 def test_dsl_page_quotes_the_rulesets(pages):
