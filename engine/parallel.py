@@ -15,8 +15,9 @@ row groups follow the chunks, which are half as long with several workers: `chun
 - Chunks travel as Arrow record batches or tables (pickled through Arrow's IPC format), and at
   most `2 × jobs` are in flight: memory stays bounded as in a single process, times the workers.
 - The standard library's `concurrent.futures.ProcessPoolExecutor` runs them (a real pool: a worker
-  that dies is reported, not waited for). A worker ignores Ctrl-C; the parent stops the pool and
-  removes its temporaries as a single process does.
+  that dies is reported, not waited for). A worker ignores Ctrl-C; on an interruption the parent
+  cancels the chunks not started, lets each worker finish the one it computes, and removes its
+  temporaries as a single process does.
 - An error of Millésime in a worker (an invalid reform, a changed file) reaches the caller as the
   same exception with the same message.
 """
@@ -157,11 +158,11 @@ def ordered_map(setup: Callable, args: tuple, items: Iterable, jobs: int) -> Ite
 
 
 def _stop(pool, pending) -> None:
-    """Cancel what waits, end the workers now (they ignore Ctrl-C), and wait for the pool's threads."""
+    """Cancel what waits and let each worker end the chunk it computes (a few seconds at most):
+    a worker killed while it sends its answer leaves the pool's thread waiting for the rest of
+    that message for ever (CPython 3.11), so no worker is killed here."""
     for future in pending:
         future.cancel()
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
     pool.shutdown(wait=True, cancel_futures=True)
 
 

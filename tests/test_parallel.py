@@ -199,7 +199,7 @@ def write(self, columns):
         print("halfway", flush=True)  # the test looks at the workers and sends its signal now
         sys.stdin.read()                # and this waits for it
 batch._Writer.write = write
-batch.CHUNK = 200
+batch.CHUNK = 4000  # chunks of 2 000 rows with two workers: each answer a large message
 main(["batch", sys.argv[1], "--on", sys.argv[3], "--out", sys.argv[2], "--no-progress", "--jobs", "2"])
 '''
 
@@ -225,15 +225,30 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.fixture(scope="module")
+def larger_population(tmp_path_factory):
+    """12 000 physicians: chunks of 2 000 rows, whose answers are messages larger than a pipe holds."""
+    import csv
+    path = tmp_path_factory.mktemp("larger") / "physicians.csv"
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=R.COLUMNS)
+        writer.writeheader()
+        for row in R.rows(12_000, seed=78):
+            writer.writerow({c: row.get(c) or "" for c in R.COLUMNS})
+    return path
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
-def test_a_terminated_run_with_workers_stops_them_and_leaves_no_file(tmp_path, population):
+def test_a_terminated_run_with_workers_stops_them_and_leaves_no_file(tmp_path, larger_population):
+    # (killing a worker while it sent its answer left the pool's thread waiting for ever: the run
+    # never ended; the workers now finish their chunk)
     import signal
     import subprocess
     import time
     out = tmp_path / "out.csv"
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ, PYTHONPATH=str(root))
-    proc = subprocess.Popen([sys.executable, "-c", TERM_DRIVER, str(population), str(out), R.ON.isoformat()],
+    proc = subprocess.Popen([sys.executable, "-c", TERM_DRIVER, str(larger_population), str(out), R.ON.isoformat()],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=tmp_path)
     try:
