@@ -126,7 +126,7 @@ def _duplicate_figures(checker) -> None:
 def _reachable(key: ast.Expr, headings: list[ast.TableKey], model, local_names) -> list[int]:
     """The headings a lookup's key may land on: one for a constant, those within an input's bounds,
     all of them otherwise."""
-    from .checks import _constant
+    from .names import _constant
     value, _ = _constant(key, model, local_names)
     if value is not None:
         return [i for i, h in enumerate(headings) if h.matches(value)][:1]

@@ -226,7 +226,8 @@ def _check_fixed_values(plan: Plan):
 
 def _typed(plan: Plan, decision: Decision, declared: T.Type) -> bool:
     """The value a hypothesis fixes is of the declaration's type (else a problem at its place)."""
-    from dsl.checks import expression_type, value_fits
+    from dsl.checks import expression_type
+    from dsl.names import value_fits
     value = decision.value
     actual, problems = expression_type(plan.model, value)
     plan.openness.problems.extend(problems)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dsl import ast
-from dsl.checks import FUNCTIONS
+from dsl.names import FUNCTIONS
 
 from .docs_text import BANNER, contains, decl_exprs, decl_text, inline_code, md, table, walk
 

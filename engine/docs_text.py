@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from dsl import ast, types as T
-from dsl.checks import bare_member_enum, resolve
+from dsl.names import bare_member_enum, resolve
 from dsl.model import Ruleset
 
 from .explain import source_json

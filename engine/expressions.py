@@ -14,7 +14,7 @@ import operator
 from decimal import Decimal
 
 from dsl import ast, types as T
-from dsl.checks import bare_member_enum, dotted, resolve
+from dsl.names import bare_member_enum, dotted, resolve
 from dsl.model import Ruleset
 
 from . import uncertain as U, values as V

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from dsl import ast, checks, model as M, types as T
 from dsl.errors import Diagnostic, RulesetError
+from dsl.names import FUNCTIONS
 from dsl.parser import gc_paused, parse_text
 from dsl.walk import declaration_exprs, dotted, walk
 
@@ -369,7 +370,7 @@ class Indexer:
                 if isinstance(e, ast.Name):
                     self.name(e, rule, params, loops)
                 elif isinstance(e, ast.Call):
-                    if e.function not in params and e.function not in checks.FUNCTIONS:
+                    if e.function not in params and e.function not in FUNCTIONS:
                         self.add(e.loc, e.function, Symbol("value", e.function))
                 elif isinstance(e, ast.Field):
                     self.field(e, params | loops)

@@ -18,7 +18,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from dsl import ast
-from dsl.checks import FUNCTIONS
+from dsl.names import FUNCTIONS
 from dsl.errors import Diagnostic, RulesetError
 from dsl.format import FormatError, format_text
 

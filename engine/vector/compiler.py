@@ -7,7 +7,7 @@ from decimal import Decimal
 import numpy as np
 
 from dsl import ast
-from dsl.checks import resolve
+from dsl.names import resolve
 
 from .columns import ANDNOT, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, as_mask, const, deferred, first_why, is_false, is_true, merge, only, reason_code, rescale, select, some, sym, truth, Unsupported, wide
 from .functions import _FUNCTIONS, _fail

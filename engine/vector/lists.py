@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from dsl import ast
-from dsl.checks import bare_member_enum, resolve
+from dsl.names import bare_member_enum, resolve
 
 from .columns import AND, ANDNOT, NOT, OR, Unsupported, Vec, _pick, const, deferred, first_why, is_true, merge, scatter, wide
 from . import open as open_
