@@ -321,7 +321,7 @@ def _change_requirement(model: Ruleset, decl: ast.RequirementChange, diagnostics
 def _replace_cell(model: Ruleset, decl: ast.CellReplacement, diagnostics, changes) -> None:
     """Copy the table with one cell changed (and what that cell rests on: the replacement's notes,
     sources, bounds and readings); every other cell, unknown ones included, is kept as it was."""
-    from .parser import heading_key
+    from .builder import heading_key
     table = model.tables.get(decl.table)
     if table is None:
         diagnostics.append(Diagnostic(decl.loc, f"cannot replace a cell of table `{decl.table}`: the ruleset it "

@@ -27,7 +27,8 @@ from pathlib import Path
 from dsl import ast
 from dsl.errors import Diagnostic, RulesetError, did_you_mean
 from dsl.model import Ruleset
-from dsl.parser import heading_key, parse_hypotheses_file, parse_hypotheses_text
+from dsl.builder import heading_key
+from dsl.parser import parse_hypotheses_file, parse_hypotheses_text
 
 from .values import Unknown
 

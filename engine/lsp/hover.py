@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dsl import ast, model as M
 from dsl.ast import type_text
-from dsl.parser import heading_key
+from dsl.builder import heading_key
 
 from ..explain import source_text
 from ..unknowns import grade, source_grade
