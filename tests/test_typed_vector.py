@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 from engine import batch as B, vector  # noqa: E402
 from engine.batch import Batch, evaluate_table  # noqa: E402
 from engine.vector.typed_columns import Built  # noqa: E402
-from test_vector import (LIST_OUTPUTS, OFFICIAL, ON_DATES, PICKED, REGISTRY, SCALAR_OUTPUTS, contract,  # noqa: E402
-                         known_columns, physician, rows, table_of)
+from test_vector import (LIST_OUTPUTS, OFFICIAL, ON_DATES, PICKED, REGISTRY, SCALAR_OUTPUTS,  # noqa: E402
+                         branches_on_their_rows, contract, known_columns, physician, rows, table_of)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import realistic as R  # noqa: E402
@@ -69,7 +69,8 @@ def test_typed_from_columns_equals_typed_from_cells(data):
     population = data.draw(st.lists(rows(on), min_size=1, max_size=25))
     table = known_columns(table_of(population, data.draw(st.booleans())), on)
     registry = data.draw(st.sampled_from([REGISTRY, OFFICIAL, PICKED]))  # open values: reasons, bounds, deciders
-    assert_same(*both_ways(table, on, registry))
+    with branches_on_their_rows(data.draw(st.booleans())):
+        assert_same(*both_ways(table, on, registry))
 
 
 def realistic_table(n: int, seed: int):
