@@ -6,8 +6,9 @@ from pathlib import Path
 
 from dsl import ast
 from dsl.names import FUNCTIONS
+from dsl.walk import walk
 
-from .docs_text import BANNER, contains, decl_exprs, decl_text, inline_code, md, table, walk
+from .docs_text import BANNER, contains, decl_exprs, decl_text, inline_code, md, table
 
 
 # -- the language

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dsl import ast, types as T
 from dsl.names import bare_member_enum, resolve
+from dsl.walk import walk
 from dsl.model import Ruleset
 
 from .explain import source_json
@@ -498,20 +499,6 @@ def contains(e, cls) -> bool:
     return any(isinstance(x, cls) for x in walk(e))
 
 
-def walk(e):
-    if e is None:
-        return
-    yield e
-    for name in getattr(type(e), "__slots__", ()):
-        value = getattr(e, name, None)
-        if isinstance(value, ast.Expr):
-            yield from walk(value)
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, ast.Expr):
-                    yield from walk(item)
-                elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], ast.Expr):
-                    yield from walk(item[1])
 
 
 def decl_exprs(decl) -> list[ast.Expr]:

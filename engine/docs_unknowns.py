@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from dsl import ast
 from dsl.model import Ruleset
+from dsl.walk import walk
 
+from .docs_text import BANNER, inline_code, md, table
 from .plan import UNSET
 from .unknowns import grade
-from .docs_text import BANNER, inline_code, md, table, walk
 from .values import NotEstablished, display
 
 SECONDARY_MARK = "◊"  # a figure that rests on a secondary source, in tables and parameters

@@ -8,6 +8,7 @@ import numpy as np
 
 from dsl import ast
 from dsl.names import resolve
+from dsl.walk import walk
 
 from .columns import ANDNOT, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, as_mask, const, deferred, first_why, is_false, is_true, merge, only, reason_code, rescale, select, some, sym, truth, Unsupported, wide
 from .functions import _FUNCTIONS, _fail
@@ -135,15 +136,7 @@ def costly(e: ast.Expr) -> bool:
     """Whether an expression calls a rule or function with arguments, walks a list or reads another
     ruleset (`as of`): a branch worth evaluating on its own rows only (Ctx.on_rows). Literals,
     names, fields and arithmetic on them cost less than taking the rows apart."""
-    if isinstance(e, (ast.Comprehension, ast.AsOf)) or (isinstance(e, ast.Call) and e.args):
-        return True
-    for name in e.__slots__:
-        child = getattr(e, name, None)
-        if isinstance(child, ast.Expr) and costly(child):
-            return True
-        if isinstance(child, list) and any(isinstance(c, ast.Expr) and costly(c) for c in child):
-            return True
-    return False
+    return any(isinstance(x, (ast.Comprehension, ast.AsOf)) or (isinstance(x, ast.Call) and x.args) for x in walk(e))
 
 
 def _deferring(ctx, env) -> "Vec":
