@@ -1,8 +1,8 @@
 """A file's chunks evaluated in several worker processes: `millesime batch --jobs N` and
 `millesime compare --jobs N`.
 
-    for out in ordered_map(Task(...), chunks, jobs):   # the same results, in the same order
-        ...
+    for out in ordered_map(setup, args, chunks, jobs):   # fn = setup(*args) in each worker;
+        ...                                                # fn(chunk) for each chunk, in order
 
 One evaluation of a chunk is a pure function of the chunk (engine/batch.py, engine/compare.py), so
 the chunks can go to other processes and the results come back in the file's order: the output
@@ -10,8 +10,8 @@ files hold the rows of a single process, in the same order (a CSV byte for byte;
 row groups follow the chunks, which are half as long with several workers: `chunk_rows`).
 
 - Workers are started fresh (`spawn`), never forked from a process that already runs Arrow's
-  thread pools; each builds its registries once, again from their files
-  (`Registry.rebuilt`: the same files — checked by a digest of their bytes — and assumptions).
+  thread pools; each builds its registries once, again from their files (`Rebuilt`: the
+  registry's `Recipe`, the same files — checked by a digest of their bytes — and assumptions).
 - Chunks travel as Arrow record batches or tables (pickled through Arrow's IPC format), and at
   most `2 × jobs` are in flight: memory stays bounded as in a single process, times the workers.
 - The standard library's `concurrent.futures.ProcessPoolExecutor` runs them (a real pool: a worker
@@ -151,7 +151,7 @@ def ordered_map(setup: Callable, args: tuple, items: Iterable, jobs: int) -> Ite
         _stop(pool, pending)
         raise WorkerError("un processus de calcul s’est arrêté sans répondre (mémoire épuisée ?) ; "
                           "relancez avec --jobs 1 ou moins de processus") from None
-    except BaseException:  # an error, Ctrl-C, or the caller stopped reading: no chunk finishes for nothing
+    except BaseException:  # an error, Ctrl-C, or the caller stopped reading
         _stop(pool, pending)
         raise
     pool.shutdown(wait=True)
