@@ -268,3 +268,18 @@ def test_a_terminated_run_with_workers_stops_them_and_leaves_no_file(tmp_path, l
     while any(_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(w) for w in workers)
+
+
+def test_workers_evaluate_under_the_runs_assumptions(tmp_path, population, small_chunks):
+    from engine.unknowns import load_assumptions
+    hypotheses = tmp_path / "lectures.mil"
+    hypotheses.write_text('hypotheses "Lectures retenues"\n'
+                          'assume combined_rate reading mean because "comparaison"\n', encoding="utf-8")
+    registry = Registry.load().with_assumptions(load_assumptions([hypotheses], official_only=True))
+    plain = B.run_file(population, R.ON, tmp_path / "plain.csv", Registry.load(), progress=False, jobs=1)
+    one = B.run_file(population, R.ON, tmp_path / "one.csv", registry, progress=False, jobs=1)
+    two = B.run_file(population, R.ON, tmp_path / "two.csv", registry, progress=False, jobs=2)
+    assert (one.rows, two.rows, plain.rows) == (600, 600, 600)
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+    # and the assumptions change what is computed: the workers did not fall back to the plain rulesets
+    assert (tmp_path / "plain.csv").read_bytes() != (tmp_path / "two.csv").read_bytes()
