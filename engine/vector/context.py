@@ -371,13 +371,13 @@ class Ctx:
         maybe = [ANDNOT(h.ne, defer) if h is not None else None for h in holds]
         undecided = live & (count == 0) & (OR(*maybe) if OR(*maybe) is not None else np.zeros(n, bool))
         parts = []
-        for i, (_, value, _) in enumerate(exceptions):
+        for i, (_, value, _) in enumerate(exceptions):  # each on the rows it applies to
             m = live & (first == i)
             if m.any():
-                parts.append((m, value(self, env)))
+                parts.append((m, self.on_rows(value, env, m)))
         m = live & (first < 0) & ~undecided
         if m.any():
-            parts.append((m, body(self, env)))
+            parts.append((m, self.on_rows(body, env, m)))
         if undecided.any():
             parts.append((undecided, self._maybe_exceptions(exceptions, holds, maybe, undecided, body, env)))
         return merge(n, parts, defer=defer)
@@ -395,10 +395,10 @@ class Ctx:
                 continue
             deciders.append((m, h.dby))
             env_i, never = narrowing.narrow(self, env, m, True)
-            outcomes.append((ANDNOT(m, never), value(self, env_i)))
+            outcomes.append((ANDNOT(m, never), self.on_rows(value, env_i, m)))
             body_env, never_b = narrowing.narrow(self, body_env, m, False)
             body_never = OR(body_never, never_b)
-        outcomes.append((ANDNOT(rows, body_never), body(self, body_env)))
+        outcomes.append((ANDNOT(rows, body_never), self.on_rows(body, body_env, rows)))
         return open_.join(n, rows, outcomes, open_.union_where(n, *deciders), self.run.objects)
 
     def _condition(self, name: str) -> Vec:
