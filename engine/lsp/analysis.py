@@ -436,32 +436,31 @@ def declaration_of(analysis: Analysis, path: str, occurrence: Occurrence) -> lis
         later = _replacements(analysis, path, symbol)
         if later:
             return later
-    if symbol.kind == "value":
-        _, decl = m.value_declaration(symbol.name)
-        return [decl.loc] if decl is not None else []
-    if symbol.kind == "input":
-        decl = m.inputs.get(symbol.name)
-        return [decl.loc] if decl is not None else []
-    if symbol.kind == "enum":
-        decl = m.enums.get(symbol.name)
-        return [decl.loc] if decl is not None else []
-    if symbol.kind == "member":
-        enum, _, member = symbol.name.partition(".")
-        decl = m.enums.get(enum)
-        return [x.loc for x in decl.members if x.name == member] if decl is not None else []
-    if symbol.kind == "reference":
-        ref = m.references.get(symbol.name)
-        return [ref.loc] if ref is not None else []
-    if symbol.kind == "requirement":
-        condition, _, name = symbol.name.rpartition(".")
-        decl = m.conditions.get(condition)
-        return [r.loc for r in decl.requirements if r.name == name] if decl is not None else []
-    if symbol.kind == "param":
-        rule, _, name = symbol.name.partition(".")
-        decl = m.rules.get(rule)
-        return [p.loc for p in decl.params if p.name == name] if decl is not None else []
-    return []
+    item, _ = declared(m, symbol)
+    return [item.loc] if item is not None else []
 
+
+def declared(m: M.Ruleset, symbol: Symbol) -> tuple:
+    """What `symbol` names in `m`, with what holds it: a value's declaration and its kind (rule,
+    condition, parameter, table), an input's or an enumeration's declaration, an enumeration member
+    and its enumeration, a reference, a requirement and its condition, a rule's parameter and its
+    rule — (None, None) when `m` declares none. Going to a definition and hovering both read it."""
+    kind, name = symbol.kind, symbol.name
+    if kind == "value":
+        what, decl = m.value_declaration(name)
+        return (decl, what) if decl is not None else (None, None)
+    if kind in ("input", "enum", "reference"):
+        table = {"input": m.inputs, "enum": m.enums, "reference": m.references}[kind]
+        return table.get(name), None
+    if kind in ("member", "requirement", "param"):
+        head, _, part = name.rpartition(".") if kind == "requirement" else name.partition(".")
+        owner = {"member": m.enums, "requirement": m.conditions, "param": m.rules}[kind].get(head)
+        if owner is None:
+            return None, None
+        items = getattr(owner, {"member": "members", "requirement": "requirements", "param": "params"}[kind])
+        found = next((x for x in items if x.name == part), None)
+        return (found, owner) if found is not None else (None, None)
+    return None, None
 
 def _loc_of(old) -> ast.Loc | None:
     if isinstance(old, (ast.Declaration, ast.Requirement)):

@@ -17,7 +17,7 @@ from dsl.builder import heading_key
 
 from ..explain import source_text
 from ..unknowns import grade, source_grade
-from .analysis import Analysis, Occurrence
+from .analysis import Analysis, Occurrence, declared
 
 GRADE_FR = {"official": "officielle", "secondary": "secondaire", "hypothesis": "hypothèse"}
 KIND_FR = {"rule": "règle", "parameter": "paramètre", "table": "barème", "condition": "condition"}
@@ -97,57 +97,35 @@ def hover(analysis: Analysis, path: str, occurrence: Occurrence, day: dt.date) -
         return _removal(analysis, removed)
     if symbol.kind == "cell":
         return _cell(analysis, m, symbol.name, symbol.row, symbol.column, now, day)
+    item, owner = declared(m, symbol)
+    if item is None:
+        return None
     if symbol.kind == "value":
-        kind, decl = m.value_declaration(symbol.name)
-        if decl is None:
-            return None
-        return _value(analysis, m, kind, decl, now, day)
+        return _value(analysis, m, owner, item, now, day)
     if symbol.kind == "input":
-        decl = m.inputs.get(symbol.name)
-        return _input(analysis, m, decl) if decl is not None else None
+        return _input(analysis, m, item)
     if symbol.kind == "enum":
-        decl = m.enums.get(symbol.name)
-        if decl is None:
-            return None
-        lines = [f"**liste de valeurs** `{decl.name}` — {decl.label}", ""]
-        lines += [f"- `{x.name}` — {x.label}" for x in decl.members]
-        return "\n".join(lines + ["", _where(decl.loc, analysis)])
+        lines = [f"**liste de valeurs** `{item.name}` — {item.label}", ""]
+        lines += [f"- `{x.name}` — {x.label}" for x in item.members]
+        return "\n".join(lines + ["", _where(item.loc, analysis)])
     if symbol.kind == "member":
-        enum, _, member = symbol.name.partition(".")
-        decl = m.enums.get(enum)
-        found = next((x for x in decl.members if x.name == member), None) if decl is not None else None
-        if found is None:
-            return None
-        return (f"**valeur** `{symbol.name}` — {found.label}\n\nUne des valeurs de `{enum}` ({decl.label}).\n\n"
-                + _where(found.loc, analysis))
+        return (f"**valeur** `{symbol.name}` — {item.label}\n\nUne des valeurs de `{owner.name}` ({owner.label}).\n\n"
+                + _where(item.loc, analysis))
     if symbol.kind == "reference":
-        ref = m.references.get(symbol.name)
-        if ref is None:
-            return None
-        word = GRADE_FR.get(ref.grade, "non gradée, comptée comme secondaire")
-        lines = [f"**référence** `{ref.name}` — {ref.title}", "", f"Source *{word}*."]
-        if ref.url:
-            lines.append(f"\n<{ref.url}>")
-        return "\n".join(lines + ["", _where(ref.loc, analysis)])
+        word = GRADE_FR.get(item.grade, "non gradée, comptée comme secondaire")
+        lines = [f"**référence** `{item.name}` — {item.title}", "", f"Source *{word}*."]
+        if item.url:
+            lines.append(f"\n<{item.url}>")
+        return "\n".join(lines + ["", _where(item.loc, analysis)])
     if symbol.kind == "requirement":
-        condition, _, name = symbol.name.rpartition(".")
-        decl = m.conditions.get(condition)
-        req = next((r for r in decl.requirements if r.name == name), None) if decl is not None else None
-        if req is None:
-            return None
-        lines = [f"**exigence** `{symbol.name}` — {req.label}", "", f"Condition : `{condition}` ({decl.label})",
-                 "", f"Test : {_code(req.expr.text)}", ""]
-        lines += _notes(req.notes) + sources_block(req.sources, m.references)
-        for w in req.waivers:
+        lines = [f"**exigence** `{symbol.name}` — {item.label}", "", f"Condition : `{owner.name}` ({owner.label})",
+                 "", f"Test : {_code(item.expr.text)}", ""]
+        lines += _notes(item.notes) + sources_block(item.sources, m.references)
+        for w in item.waivers:
             lines += ["", f"**Dérogation** « {w.label} » : {_code(w.when.text)}"]
-        return "\n".join(lines + ["", _where(req.loc, analysis)])
+        return "\n".join(lines + ["", _where(item.loc, analysis)])
     if symbol.kind == "param":
-        rule, _, name = symbol.name.partition(".")
-        decl = m.rules.get(rule)
-        param = next((p for p in decl.params if p.name == name), None) if decl is not None else None
-        if param is None:
-            return None
-        return f"**paramètre de la règle** `{rule}` : `{param.name} : {type_text(param.type)}`\n\n{decl.label}"
+        return f"**paramètre de la règle** `{owner.name}` : `{item.name} : {type_text(item.type)}`\n\n{owner.label}"
     return None
 
 
