@@ -173,11 +173,15 @@ def initialize(ls: MillesimeServer, params: lsp.InitializeParams):
                                                          f"millesime : date « {day} » illisible (AAAA-MM-JJ attendu)"))
 
 
-@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
-def did_open(ls: MillesimeServer, params: lsp.DidOpenTextDocumentParams):
-    folder = ls.folder_of(params.text_document.uri)
+def _analyse_now(ls: MillesimeServer, uri: str) -> None:
+    folder = ls.folder_of(uri)
     if folder is not None:
         ls.analyse(folder)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: MillesimeServer, params: lsp.DidOpenTextDocumentParams):
+    _analyse_now(ls, params.text_document.uri)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
@@ -187,16 +191,12 @@ def did_change(ls: MillesimeServer, params: lsp.DidChangeTextDocumentParams):
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: MillesimeServer, params: lsp.DidSaveTextDocumentParams):
-    folder = ls.folder_of(params.text_document.uri)
-    if folder is not None:
-        ls.analyse(folder)
+    _analyse_now(ls, params.text_document.uri)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: MillesimeServer, params: lsp.DidCloseTextDocumentParams):
-    folder = ls.folder_of(params.text_document.uri)
-    if folder is not None:  # the file on disk takes the buffer's place again
-        ls.analyse(folder)
+    _analyse_now(ls, params.text_document.uri)  # the file on disk takes the buffer's place again
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
