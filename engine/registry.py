@@ -299,35 +299,33 @@ class RulesetsChanged(MillesimeError):
 
 @dataclass(frozen=True)
 class Recipe:
-    """How a registry was read — its files, the digest of their bytes — so that another process
-    builds the same one (engine/parallel.py): picklable, a few paths and a digest."""
+    """How a registry was read — its files and the digest of each one's bytes — so that another
+    process builds the same one (engine/parallel.py): picklable, a few paths and digests."""
     paths: tuple[str, ...]
     folder: str | None
     require_sources: bool
     reform_paths: tuple[str, ...]
-    digest: str
+    digests: tuple[str, ...]  # of paths + reform_paths, in that order
 
     @classmethod
     def of(cls, paths, folder, require_sources: bool, reform_paths) -> "Recipe":
         paths, reform_paths = tuple(map(str, paths)), tuple(map(str, reform_paths))
         return cls(paths, str(folder) if folder is not None else None, require_sources, reform_paths,
-                   _digest(paths + reform_paths))
+                   tuple(map(_digest, paths + reform_paths)))
 
     def build(self) -> Registry:
-        if _digest(self.paths + self.reform_paths) != self.digest:
-            raise RulesetsChanged("un fichier de règles a changé pendant le démarrage du calcul : relancez-le")
+        for path, digest in zip(self.paths + self.reform_paths, self.digests):
+            if _digest(path) != digest:
+                raise RulesetsChanged(f"{path} : ce fichier de règles a changé pendant le démarrage du calcul ; "
+                                      "relancez-le")
         return Registry.from_paths([Path(p) for p in self.paths], Path(self.folder) if self.folder else None,
                                    self.require_sources, NO_ASSUMPTIONS, [Path(p) for p in self.reform_paths])
 
 
-def _digest(paths) -> str:
+def _digest(path: str) -> str:
+    """The SHA-256 of a file's bytes (of nothing, for a file that cannot be read)."""
     import hashlib
-    h = hashlib.sha256()
-    for path in paths:
-        h.update(path.encode("utf-8") + b"\0")
-        try:
-            h.update(Path(path).read_bytes())
-        except OSError:
-            h.update(b"\0missing")
-        h.update(b"\0")
-    return h.hexdigest()
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return "missing"

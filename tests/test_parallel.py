@@ -131,7 +131,7 @@ def test_a_ruleset_changed_after_reading_is_refused_by_the_workers(tmp_path, pop
     registry = Registry.load(folder)
     first = sorted(folder.glob("*.mil"))[0]
     first.write_text(first.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
-    with pytest.raises(MillesimeError, match="un fichier de règles a changé pendant le démarrage"):
+    with pytest.raises(MillesimeError, match=f"{first.name} : ce fichier de règles a changé pendant le démarrage"):
         B.run_file(population, R.ON, tmp_path / "out.parquet", registry, progress=False, jobs=2)
     assert not (tmp_path / "out.parquet").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
@@ -183,7 +183,7 @@ def test_a_changed_ruleset_error_crosses_the_process_boundary_as_itself():
 
 def _changed():
     from engine.registry import RulesetsChanged
-    raise RulesetsChanged("un fichier de règles a changé pendant le démarrage du calcul : relancez-le")
+    raise RulesetsChanged("cas.mil : ce fichier de règles a changé pendant le démarrage du calcul ; relancez-le")
 
 
 TERM_DRIVER = r'''
