@@ -106,12 +106,12 @@ _EXPONENT = np.frompyfunc(lambda x: x.as_tuple().exponent, 1, 1)
 def settle(v: Vec, n: int, rows) -> Vec:
     """`v` in int64 form (num, bool, date) when every value and bound on `rows` fits one; else `v`."""
     idx = np.flatnonzero(rows & ~open_._full(OR(v.defer, v.none), n))
-    fast = _settle_plain(v, n, idx)
+    array = v.data[idx]
+    classes = _CLASS(array)
+    fast = _settle_plain(v, n, idx, array, classes)
     if fast is not None:
         return fast
-    array = v.data[idx]
     values = array.tolist()
-    classes = _CLASS(array)
     is_open = classes == NotEstablished
     plain = array[~is_open]
     opened = array[is_open].tolist()
@@ -176,15 +176,13 @@ def settle(v: Vec, n: int, rows) -> Vec:
     return Vec("num", data, scale, isint, v.none, v.ne, v.defer, v.why, v.dby, rng if rng.any() else None, iv)
 
 
-def _settle_plain(v: Vec, n: int, idx):
-    """settle's common cases in a few numpy calls — every value on `idx` a Decimal, every one an
-    int, or every one a boolean: `v` in int64 form, or `v` itself when its values do not fit one.
-    None (anything else: a value not established, classes mixed, an infinity): settle decides
-    value by value."""
+def _settle_plain(v: Vec, n: int, idx, values, classes):
+    """settle's common cases in a few numpy calls — every value on `idx` (`values`, of `classes`) a
+    Decimal, every one an int, or every one a boolean: `v` in int64 form, or `v` itself when its
+    values do not fit one. None (anything else: a value not established, classes mixed, an
+    infinity): settle decides value by value."""
     if not len(idx):
         return None
-    values = v.data[idx]
-    classes = _CLASS(values)
     if (classes == bool).all():
         data = np.zeros(n, bool)
         data[idx] = values.astype(bool)
