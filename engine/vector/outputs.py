@@ -130,8 +130,17 @@ def run_columns(batch, columns: dict, n: int, typed: bool = False):
     hold (a quotient that does not terminate, written to 28 digits) again, alone, with such values
     kept as the row engine's own (objects.py) — slower, so only where needed: those rows, and the
     outputs the first pass did not compute on them (the others keep the first pass's values)."""
+    first = []  # the first pass's run, whose converted inputs the second takes (Run.inherit)
+    try:
+        return _two_passes(batch, columns, n, typed, first)
+    finally:
+        if first:
+            _NAMES.release(first[0].texts)  # the cells are texts now: the codes of the input's texts are free
+
+
+def _two_passes(batch, columns: dict, n: int, typed: bool, first: list):
     out, back, invalid, needed, deferred = _pass(batch, columns, n, objects=False,
-                                                 typed=set(batch.outputs) if typed else set())
+                                                 typed=set(batch.outputs) if typed else set(), keep=first)
     again = np.setdiff1d(back, invalid) if needed else np.zeros(0, np.int64)
     if len(again):
         again_mask = np.zeros(n, bool)
@@ -142,7 +151,7 @@ def run_columns(batch, columns: dict, n: int, typed: bool = False):
         # each output on the rows the first pass did not compute it on: its others keep their values
         rows_for = {name: deferred[name][again] for name in redo}
         out2, back2, _, _, deferred2 = _pass(batch, sub, len(again), objects=True, typed=built, outputs=redo,
-                                             rows_for=rows_for)
+                                             rows_for=rows_for, before=(first[0], again))
         for name in redo:
             done = rows_for[name] if deferred2[name] is None else rows_for[name] & ~deferred2[name]
             where = again[done]
@@ -183,11 +192,19 @@ def pa_indices(idx):
 
 
 def _pass(batch, columns: dict, n: int, objects: bool, typed: set = frozenset(), outputs: list | None = None,
-          rows_for: dict | None = None):
+          rows_for: dict | None = None, keep: list | None = None, before=None):
     """One pass over the rows: per output its cells (or typed arrays) on the rows it computed,
     the rows to compute again or hand back, those the case schema rejects, whether a row needed
-    Python values, and per output the rows it did not compute (None: none)."""
+    Python values, and per output the rows it did not compute (None: none).
+
+    `keep`: a list the run is appended to, its input texts held for the caller to release (its
+    converted inputs serve the second pass); `before`: (a run, its rows that are these) whose
+    converted inputs this one takes."""
     run = Run(engine_for(batch.registry), batch.schema, columns, n, batch.on, objects)
+    if before is not None:
+        run.inherit(*before)
+    if keep is not None:
+        keep.append(run)
     outputs = batch.outputs if outputs is None else outputs
     try:
         values, back = run.evaluate(outputs, rows_for)
@@ -211,7 +228,8 @@ def _pass(batch, columns: dict, n: int, objects: bool, typed: set = frozenset(),
                 codes = full
             out[name] = (list(texts), codes)
     finally:
-        _NAMES.release(run.texts)  # the cells are texts now: the codes of the input's texts are free
+        if keep is None:
+            _NAMES.release(run.texts)  # the cells are texts now: the codes of the input's texts are free
     return (out, np.flatnonzero(back) if back is not None else np.zeros(0, np.int64),
             np.flatnonzero(invalid) if invalid is not None else np.zeros(0, np.int64), run.objects.needed,
             run.deferred)

@@ -7,7 +7,8 @@ import numpy as np
 
 
 from .. import fastcase, memory
-from .columns import DAY_MAX, DAY_MIN, EPOCH, NESTED, OR, SCALAR_KINDS, Vec, deferred, only, scatter, some, wide
+from .columns import (DAY_MAX, DAY_MIN, EPOCH, NESTED, OR, SCALAR_KINDS, Vec, deferred, only, rows_where, scatter, some,
+                      wide)
 from .compiler import VPlan
 from .context import Ctx
 from .inputs import _convert_column, _encode, _present
@@ -87,6 +88,21 @@ class Run:
         self._encoded: dict = {}
         self.texts: set = set()  # codes of the input texts this run holds (_NAMES.hold)
         self.main = engine.registry.in_force(on)
+
+    def inherit(self, before: "Run", idx) -> None:
+        """Take the inputs `before` converted (a run over more rows, whose rows `idx` are this
+        run's): the second pass reads the first pass's input columns instead of validating and
+        converting its rows' cells again (a JSON map per cell, each through pydantic)."""
+        def rows(m):
+            return None if m is None else rows_where(wide(m, before.n)[idx], self.n)
+        for key, got in before._inputs.items():
+            if key[0] == "convert":
+                v, bad = got
+                self._inputs[key] = (v.take(idx), rows(bad))
+            else:
+                self._inputs[key] = got.take(idx)
+        self._present.update((name, wide(p, before.n)[idx]) for name, p in before._present.items())
+        self._invalid.update((key, rows(m)) for key, m in before._invalid.items())
 
     # -- columns
     def present(self, name: str):
