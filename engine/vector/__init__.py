@@ -66,6 +66,7 @@ __all__ = ["Axis", "Engine", "Run", "Vec", "cells", "engine_for", "run_columns",
 #   objects.py   the row engine's own Python values, for 28-digit quotients (a run's second pass)
 #   context.py   a ruleset on a subset of rows: rules, conditions, lookups, `as of`
 #   inputs.py    input columns converted and validated as the case schema would
+#   json_cells.py  a map input's JSON cells in canonical form read by Arrow's string kernels
 #   run.py       the engine of a registry and one run over a batch
 #   outputs.py   output columns as the row engine's JSON-form cells
 #   typed_columns.py  output columns as typed Arrow arrays (engine/typed.py), without JSON form

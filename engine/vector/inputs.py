@@ -185,18 +185,8 @@ def _convert_column(run: Run, entry, path: str, name: str, base: T.Type):
 def _validated(run: Run, entry, path: str, name: str, strict: bool = False):
     """Each row's index among the distinct cells of the column, and each distinct cell as the
     case schema validates it (_BAD when it refuses it)."""
-    from ..flat import read_cell as _read  # the row path's own reading of a cell
     codes, uniques = run.encoded(name)
-    adapter = _adapter(entry, path, strict)
-    column_kind = run.schema.columns[name].kind
-    validated = []
-    for raw_value in uniques:
-        try:
-            value = adapter.validate_python(_read(column_kind, raw_value))
-        except (ValueError, TypeError, ArithmeticError):
-            value = _BAD
-        validated.append(value)
-    return codes, validated
+    return codes, _validated_cells(run, entry, path, name, uniques, range(len(uniques)), strict)
 
 
 def _scalars(run: Run, validated: list, kind: str):
@@ -262,38 +252,72 @@ def _map_of_scalars(base: T.Type) -> bool:
 
 def _convert_map(run: Run, entry, path: str, name: str, base: T.Type, present):
     """A map input as columns: for each key met (at most MAX_KEYS), whether a row holds it and its
-    value's columns (a record: a column per field). Rows the schema refuses are the row engine's
-    (it names the problem); rows holding more keys go back too."""
+    value's columns (a record: a column per field). Cells in a canonical form are read by Arrow
+    (json_cells.py), the others validated one by one as the row engine does; rows the schema
+    refuses are the row engine's (it names the problem); rows holding more keys go back too."""
+    from . import json_cells
     from .lists import VMap
     n = run.n
-    codes, validated = _validated(run, entry, path, name, strict=True)
+    value_type = base.args[1].base
+    codes, uniques = run.encoded(name)
+    fields = json_cells.fields_of(value_type)
+    fast = None
+    if fields is not None and run.schema.columns[name].kind == "json" and not entry.model.inputs[path].bounds:
+        fast = json_cells.read(uniques, fields)
+    slow = range(len(uniques)) if fast is None else np.flatnonzero(~fast.fast).tolist()
+    validated = _validated_cells(run, entry, path, name, uniques, slow, strict=True)
     good = [v if isinstance(v, dict) else {} for v in validated]
-    keys = sorted({k for v in good for k in v})
+    keys = sorted({k for v in good for k in v} | (set(fast.keys) if fast is not None else set()))
     refused = np.array([v is _BAD or (v is not None and not isinstance(v, dict)) for v in validated] + [False])
+    held_by = {key: np.array([key in v for v in good] + [False]) for key in keys}
+    if fast is not None:
+        for key, (held, _) in fast.keys.items():
+            held_by[key][:-1] |= held
     too_many = np.zeros(len(validated) + 1, bool)
     if len(keys) > MAX_KEYS:
-        kept = set(keys[:MAX_KEYS])
-        too_many[:-1] = [any(k not in kept for k in v) for v in good]
+        for key in keys[MAX_KEYS:]:
+            too_many |= held_by[key]
         keys = keys[:MAX_KEYS]
-    value_type = base.args[1].base
+
+    def column(key, kind, pick, j):
+        """A value's column (a record's field `j`): read by Arrow on the canonical cells."""
+        col, bad = _values_column(run, [pick(v.get(key)) for v in good], kind, codes,
+                                  fast.keys[key][1][j] if fast is not None and key in fast.keys else None,
+                                  fast.keys[key][0] if fast is not None and key in fast.keys else None)
+        return col, bad
+
     present_cols, values = [], []
     for key in keys:
-        held = np.array([key in v for v in good] + [False])
+        held = held_by[key]
         present_cols.append(held[codes])
         if value_type.kind == "record":
-            fields = {}
-            for field, ftype in value_type.fields:
-                column, bad = _values_column(run, [_field(v.get(key), field) for v in good], ftype.base.kind, codes)
+            record = {}
+            for j, (field, ftype) in enumerate(value_type.fields):
+                record[field], bad = column(key, ftype.base.kind, lambda r, f=field: _field(r, f), j)
                 refused |= bad & held
-                fields[field] = column
-            values.append(Vec("record", fields))
+            values.append(Vec("record", record))
         else:
-            column, bad = _values_column(run, [v.get(key) for v in good], value_type.kind, codes)
+            col, bad = column(key, value_type.kind, lambda x: x, 0)
             refused |= bad & held
-            values.append(column)
+            values.append(col)
     defer = rows_where(too_many[codes], n)
     return (Vec("map", VMap(keys, present_cols, values), none=rows_where(~present, n), defer=defer),
             rows_where(refused[codes], n))
+
+
+def _validated_cells(run: Run, entry, path: str, name: str, uniques: list, which, strict: bool):
+    """The distinct cells of `which` (indices into `uniques`) as the case schema validates them
+    (_BAD when it refuses one); None for the others."""
+    from ..flat import read_cell as _read  # the row path's own reading of a cell
+    adapter = _adapter(entry, path, strict)
+    column_kind = run.schema.columns[name].kind
+    validated: list = [None] * len(uniques)
+    for i in which:
+        try:
+            validated[i] = adapter.validate_python(_read(column_kind, uniques[i]))
+        except (ValueError, TypeError, ArithmeticError):
+            validated[i] = _BAD
+    return validated
 
 
 def _field(record, field: str):
@@ -302,10 +326,14 @@ def _field(record, field: str):
     return record.get(field) if isinstance(record, dict) else getattr(record, field, None)
 
 
-def _values_column(run: Run, values: list, kind: str, codes):
+def _values_column(run: Run, values: list, kind: str, codes, read=None, held=None):
     """The column of scalar values given per distinct cell, and the distinct cells whose value
-    this back-end cannot hold."""
+    this back-end cannot hold. `read`, `held`: int64 values json_cells.py read, on the cells
+    that hold them (their entry in `values` is None)."""
     udata, scale, ok, none = _scalars(run, values, kind)
+    if read is not None:
+        udata[:-1][held] = read[held] * 10 ** scale
+        none[:-1][held] = False
     return Vec(VKIND[kind], udata[codes], scale, kind == "int", none=rows_where(none[codes], len(codes))), ~ok
 
 
