@@ -12,6 +12,7 @@ from lark import Token, Transformer, v_args
 
 from . import ast
 from .errors import Diagnostic, RulesetError
+from .words import axis, count
 
 # Deeper trees would exhaust Python's stack in the builder, the checker or the interpreter
 # (the shipped agreements nest 24 levels at most).
@@ -126,8 +127,8 @@ class _Builder(Transformer):
         try:
             return dt.date.fromisoformat(str(tok))
         except ValueError:
-            raise RulesetError([Diagnostic(self._tok_loc(tok), f"`{tok}` is not a valid date",
-                                           hint="write dates as YYYY-MM-DD, e.g. 2024-06-22")]) from None
+            raise RulesetError([Diagnostic(self._tok_loc(tok), f"`{tok}` n'est pas une date valide",
+                                           hint="écrivez les dates sous la forme AAAA-MM-JJ, par exemple 2024-06-22")]) from None
 
     # -- sources and notes
     def source(self, meta, c):
@@ -362,8 +363,8 @@ class _Builder(Transformer):
     def _requirement_change(self, action: str, req: ast.Requirement) -> ast.RequirementChange:
         condition, _, name = req.name.rpartition(".")
         if not condition:
-            raise RulesetError([Diagnostic(req.loc, f"`{req.name}` does not say which condition it belongs to",
-                                           hint=f"write the condition's name first, e.g. `eligible.{req.name}`")])
+            raise RulesetError([Diagnostic(req.loc, f"l'exigence `{req.name}` ne dit pas à quelle condition elle appartient",
+                                           hint=f"écrivez d'abord le nom de la condition, par exemple `eligible.{req.name}`")])
         req.name = name
         return ast.RequirementChange(req.loc, action, condition, req)
 
@@ -389,8 +390,8 @@ class _Builder(Transformer):
         clauses = [r for r in rest if isinstance(r, ast.CellClause)]
         dims = [r for r in rest if isinstance(r, ast.TableDim)]
         if len(dims) == 2 and dims[0].axis == dims[1].axis:
-            raise RulesetError([Diagnostic(dims[1].loc, f"table `{name}` has two `{dims[0].axis}` headings",
-                                           hint="a table has one `rows` heading and at most one `columns` heading")])
+            raise RulesetError([Diagnostic(dims[1].loc, f"le barème `{name}` a deux en-têtes `{dims[0].axis}`",
+                                           hint="un barème a un en-tête `rows` et au plus un en-tête `columns`")])
         dims.sort(key=lambda d: d.axis != "rows")
         notes, sources = _split(rest, _Note, ast.Source)
         rows = [self._split_row(t) for t in rest if isinstance(t, Token) and t.type == "TABLE_ROW"]
@@ -404,9 +405,9 @@ class _Builder(Transformer):
         for row in rows:
             if len(row) != width + 1:
                 loc = row[0][1]
-                raise RulesetError([Diagnostic(loc, f"this row of table `{name}` has {len(row) - 1} value(s), "
-                                                    f"the table has {width} column(s)",
-                                               hint="give one cell per column, `—` where the text has none")])
+                raise RulesetError([Diagnostic(loc, f"cette ligne du barème `{name}` a {count(len(row) - 1, 'valeur')}, "
+                                                    f"le barème a {count(width, 'colonne')}",
+                                               hint="donnez une case par colonne, `—` là où le texte n'en donne pas")])
             row_keys.append(self._key(*row[0]))
             cells.append([self._value(text, loc) for text, loc in row[1:]])
         decl = ast.TableDecl(self._loc(meta), str(name), _unquote(label), type_, dims, column_keys, row_keys,
@@ -420,21 +421,23 @@ class _Builder(Transformer):
         wanted = len(decl.dims)
         if len(clause.keys) != wanted:
             example = ", ".join(k.text for k in ([decl.row_keys[0]] + decl.column_keys[:1]) if k is not None)
-            raise RulesetError([Diagnostic(clause.loc, f"a cell of table `{decl.name}` is named by {wanted} "
-                                           f"heading(s), here {len(clause.keys)}",
-                                           hint=f"e.g. `cell [{example}]`")])
+            raise RulesetError([Diagnostic(clause.loc, f"une case du barème `{decl.name}` se désigne par "
+                                           f"{count(wanted, 'en-tête')}, ici {len(clause.keys)}",
+                                           hint=f"par exemple `cell [{example}]`")])
         axes = [decl.row_keys] + ([decl.column_keys] if wanted > 1 else [])
         found = []
         for key, headings, dim in zip(clause.keys, axes, decl.dims):
             index = next((i for i, h in enumerate(headings) if heading_key(h.text) == heading_key(key)), None)
             if index is None:
-                raise RulesetError([Diagnostic(clause.loc, f"table `{decl.name}` has no {dim.axis[:-1]} `{key}`",
-                                               hint=f"its {dim.axis} are " + ", ".join(f"`{h.text}`" for h in headings))])
+                raise RulesetError([Diagnostic(clause.loc, f"le barème `{decl.name}` n'a pas de {axis(dim.axis)} `{key}`",
+                                               hint=f"ses {axis(dim.axis, 2)} sont "
+                                               + ", ".join(f"`{h.text}`" for h in headings))])
             found.append(index)
         clause.row, clause.column = found[0], (found[1] if wanted > 1 else 0)
         if decl.clause(clause.row, clause.column) is not clause:
-            raise RulesetError([Diagnostic(clause.loc, f"cell `{decl.cell_name(clause.row, clause.column)}` "
-                                           "already has a `cell` clause", hint="say everything about a cell in one clause")])
+            raise RulesetError([Diagnostic(clause.loc, f"la case `{decl.cell_name(clause.row, clause.column)}` "
+                                           "a déjà une clause `cell`", hint="dites tout ce qui concerne une case dans une "
+                                           "seule clause")])
 
     def _split_row(self, tok: Token) -> list[tuple[str, ast.Loc]]:
         text = str(tok)
@@ -590,9 +593,9 @@ class _Builder(Transformer):
         if len(terms) > BALANCE_FROM and all(str(op) in "+-" for op in ops):
             return self._balanced(terms, ops, meta.start_pos, meta.end_pos)
         if len(terms) > MAX_TREE_DEPTH:
-            raise RulesetError([Diagnostic(self._loc(meta), f"this product has {len(terms)} factors; at most "
-                                           f"{MAX_TREE_DEPTH} are computed in one expression",
-                                           hint="split it into several named rules", code="syntax")])
+            raise RulesetError([Diagnostic(self._loc(meta), f"ce produit a {len(terms)} facteurs ; au plus "
+                                           f"{MAX_TREE_DEPTH} sont calculés dans une même expression",
+                                           hint="découpez-le en plusieurs règles nommées", code="syntax")])
         node = terms[0]
         for i, (op, term) in enumerate(zip(ops, terms[1:]), start=1):
             end = meta.end_pos if i == len(ops) else self._term_end(term, ops[i].start_pos)
@@ -611,9 +614,10 @@ class _Builder(Transformer):
             if len(terms) > BALANCE_FROM:
                 line, column = self._pos_loc(start)
                 raise RulesetError([Diagnostic(ast.Loc(self.filename, line, column),
-                                               f"this chain has {len(terms)} terms separated by `-` only; at most "
-                                               f"{BALANCE_FROM} are computed in a row", hint="split it into "
-                                               "several named rules, or add the terms to subtract first", code="syntax")])
+                                               f"cette suite a {len(terms)} termes séparés uniquement par `-` ; au plus "
+                                               f"{BALANCE_FROM} sont calculés à la suite", hint="découpez-la en "
+                                               "plusieurs règles nommées, ou additionnez d'abord les termes à soustraire",
+                                               code="syntax")])
             node = terms[0]
             for i, (op, term) in enumerate(zip(ops, terms[1:]), start=1):
                 link_end = end if i == len(ops) else self._term_end(term, ops[i].start_pos)
@@ -660,9 +664,10 @@ class _Builder(Transformer):
 
 def _refuse_empty(text: str, loc: ast.Loc, what: str) -> None:
     if not text:
-        hint = ("write the value as the text gives it: `—` where it gives none, `?` where it is not established"
-                if what == "cell" else "write the heading of this row or column")
-        raise RulesetError([Diagnostic(loc, f"this table {what} is empty", hint=hint, code="syntax")])
+        hint = ("écrivez la valeur telle que le texte la donne : `—` là où il n'en donne pas, `?` là où elle "
+                "n'est pas établie" if what == "cell" else "écrivez l'en-tête de cette ligne ou de cette colonne")
+        message = "cette case du barème est vide" if what == "cell" else "cet en-tête du barème est vide"
+        raise RulesetError([Diagnostic(loc, message, hint=hint, code="syntax")])
 
 
 def _is_separator(row) -> bool:

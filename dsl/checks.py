@@ -16,6 +16,7 @@ from .errors import Diagnostic, did_you_mean
 from .expr_types import ExpressionTypes
 from .model import Ruleset
 from .names import _AS_OF, _proven, _Scope
+from .words import agreed, axis, the
 
 # ---------------------------------------------------------------- the checker
 
@@ -72,21 +73,21 @@ class _Checker(ExpressionTypes):
         for decl in m.inputs.values():
             t = m.resolve_type(decl.type, self.diagnostics)
             self._input_bounds(decl, t)
-            self._sources(decl.sources, decl.loc, f"input `{decl.path}`", required=False)
+            self._sources(decl.sources, decl.loc, the("input", decl.path), required=False)
         for decl in m.parameters.values():
             self._parameter(decl)
         for decl in m.tables.values():
             self._table(decl)
         for change in m.changes:
             if change.kind == "cell":  # a figure a reform states rests on its own source, never the table's
-                self._sources(change.new.sources, change.loc, f"the replacement of cell `{change.name}`")
+                self._sources(change.new.sources, change.loc, f"le remplacement de la case `{change.name}`")
         for name in m.rules:
             self.rule_type(name)
         for decl in m.conditions.values():
             self._condition(decl)
         for name, loc in self._output_locs():
             if m.value_declaration(name)[0] is None:
-                self.error(loc, f"output `{name}` is not a rule or condition of this ruleset",
+                self.error(loc, f"le résultat `{name}` n'est ni une règle ni une condition de ce texte",
                            hint=did_you_mean(name, m.value_names()), code="name")
             self.used.add(name)
         self._unused()
@@ -99,17 +100,19 @@ class _Checker(ExpressionTypes):
         own = {id(r) for r in self.model.file.references}
         for ref in self.model.references.values():
             if ref.grade is None and id(ref) in own:
-                self.warning(ref.loc, f"reference `{ref.name}` is not graded, so it counts as secondary",
-                             hint=f"end it with `grade {grades}`: official for the instruments, the Journal "
-                             "officiel and the Assurance Maladie's own pages", code="law")
+                self.warning(ref.loc, f"la référence `{ref.name}` n'a pas de degré de fiabilité : elle compte "
+                             "comme secondaire",
+                             hint=f"terminez-la par `grade {grades}` : `official` pour les accords et avenants "
+                             "eux-mêmes, le Journal officiel et les pages de l'Assurance Maladie", code="law")
 
     def _check_header(self):
         h = self.model.header
         if h.effective_from is None:
-            self.error(h.loc, f"ruleset `{h.id}` does not say when it takes effect",
-                       hint="add `effective from YYYY-MM-DD` to its header", code="time")
+            self.error(h.loc, f"le texte `{h.id}` ne dit pas à quelle date il entre en vigueur",
+                       hint="ajoutez `effective from AAAA-MM-JJ` à son en-tête", code="time")
         elif h.effective_until and h.effective_until < h.effective_from:
-            self.error(h.loc, f"ruleset `{h.id}` ends ({h.effective_until}) before it starts ({h.effective_from})",
+            self.error(h.loc, f"le texte `{h.id}` prend fin ({h.effective_until}) avant d'entrer en vigueur "
+                       f"({h.effective_from})",
                        code="time")
         for src in h.sources:
             self._source_ref(src)
@@ -118,14 +121,14 @@ class _Checker(ExpressionTypes):
         if not decl.bounds:
             return
         if t.base.kind not in T.NUMERIC | {"any"}:
-            self.error(decl.loc, f"input `{decl.path}` is {t}: `between`, `at least` and `at most` bound numbers",
-                       hint="remove the bound, or declare the input as a number")
+            self.error(decl.loc, f"la donnée `{decl.path}` est de type `{t}` : `between`, `at least` et `at most` "
+                       "bornent des nombres", hint="retirez la borne, ou déclarez la donnée comme un nombre")
             return
         low = max((b.value for b in decl.bounds if b.kind == "min"), default=None)
         high = min((b.value for b in decl.bounds if b.kind == "max"), default=None)
         if low is not None and high is not None and low > high:
-            self.error(decl.loc, f"input `{decl.path}` can hold no value: it must be at least {low} "
-                       f"and at most {high}", hint="write the smaller bound first: `between low and high`")
+            self.error(decl.loc, f"la donnée `{decl.path}` ne peut prendre aucune valeur : elle doit valoir au moins "
+                       f"{low} et au plus {high}", hint="écrivez la plus petite borne en premier : `between MIN and MAX`")
 
     def _output_locs(self):
         seen = []
@@ -140,8 +143,8 @@ class _Checker(ExpressionTypes):
         for src in sources:
             self._source_ref(src)
         if required and not sources:
-            message = f"{what} has no legal source"
-            hint = "add `source REFERENCE article \"…\" quote \"…\"` naming the text it encodes"
+            message = f"{what} n'a pas de source juridique"
+            hint = "ajoutez `source REFERENCE article \"…\" quote \"…\"`, qui cite le texte juridique traduit ici"
             if self.require_sources:
                 self.error(loc, message, hint, code="law")
             else:
@@ -149,18 +152,18 @@ class _Checker(ExpressionTypes):
 
     def _source_ref(self, src: ast.Source):
         if not src.is_reference_name and src.grade is None and src.loc.file == self.model.file.path:
-            self.warning(src.loc, "this source is written in full without a grade, so it counts as secondary",
-                         hint="add `grade official` (or secondary, hypothesis) after it, or declare a graded "
-                         "`reference` and name it", code="law")
+            self.warning(src.loc, "cette source est écrite en entier sans degré de fiabilité : elle compte comme "
+                         "secondaire", hint="ajoutez `grade official` (ou `secondary`, `hypothesis`) après elle, ou "
+                         "déclarez une `reference` graduée et nommez-la", code="law")
         if src.is_reference_name and src.reference not in self.model.references:
-            self.error(src.loc, f"unknown reference `{src.reference}`",
+            self.error(src.loc, f"référence inconnue `{src.reference}`",
                        hint=did_you_mean(src.reference, self.model.references) or
-                       f"declare it: reference {src.reference} \"title of the instrument\" url \"…\"", code="name")
+                       f"déclarez-la : reference {src.reference} \"titre du texte\" url \"…\"", code="name")
 
     # -- declarations
     def _parameter(self, decl: ast.ParameterDecl):
         declared = self.model.resolve_type(decl.type, self.diagnostics)
-        what = f"parameter `{decl.name}`"
+        what = the("parameter", decl.name)
         if isinstance(decl.value, ast.Unknown):
             self._bounds(decl.value.low, decl.value.high, declared, what, decl.value.loc)
         elif isinstance(decl.value, ast.ReadingsValue):
@@ -168,10 +171,10 @@ class _Checker(ExpressionTypes):
         else:
             actual = self.expr(decl.value, _Scope())
             if not T.assignable(actual, declared):
-                self.error(decl.value.loc, f"{what} is declared {declared} but its value is {actual}")
+                self.error(decl.value.loc, f"{what} est déclaré de type `{declared}` mais sa valeur est de type `{actual}`")
         if decl.readings and not isinstance(decl.value, ast.ReadingsValue):
-            self.error(decl.readings[0].loc, f"{what} lists readings but its value is not `readings`",
-                       hint=f"write `parameter {decl.name} … = readings`, then the readings")
+            self.error(decl.readings[0].loc, f"{what} énumère des lectures mais sa valeur n'est pas `readings`",
+                       hint=f"écrivez `parameter {decl.name} … = readings`, puis les lectures")
         for clause in decl.bounds:
             self._bounds(clause.low, clause.high, declared, what, clause.loc)
             for src in clause.sources:
@@ -182,8 +185,8 @@ class _Checker(ExpressionTypes):
     def _bounds(self, low, high, declared: T.Type, what: str, loc) -> None:
         """Bounds of an unknown (or of a figure): values of its type, from constants or declarations."""
         if not T.ordered(declared):
-            self.error(loc, f"{what} is {declared}: only numbers, amounts, percents and dates have bounds",
-                       hint="state the competing values as readings instead")
+            self.error(loc, f"{what} est de type `{declared}` : seuls les nombres, montants, pourcentages et dates "
+                       "ont des bornes", hint="donnez plutôt les valeurs en concurrence comme des lectures")
             return
         for bound in (low, high):
             if bound is None:
@@ -192,31 +195,33 @@ class _Checker(ExpressionTypes):
             if declared.base.kind == "money" and t.kind in T.PLAIN_NUMBERS:
                 continue  # a bare number bounding an amount is in euros, as in a money table
             if not T.assignable(t, declared.base) and not (t.kind == "int" and declared.base.kind == "decimal"):
-                self.error(bound.loc, f"bound `{bound.text}` is {t}, {what} is {declared}")
+                self.error(bound.loc, f"la borne `{bound.text}` est de type `{t}`, {what} de type `{declared}`")
 
     def _readings(self, readings: list[ast.Reading], declared: T.Type | None, scope, what: str, loc) -> T.Type:
         """Each reading is a value of the declaration's type, with a name of its own and a source."""
         if not readings:
-            self.error(loc, f"{what} is `readings` but lists none",
-                       hint='add `reading NAME "label" : expression` lines, one for each reading the sources admit')
+            self.error(loc, f"{what} vaut `readings` mais ne donne aucune lecture",
+                       hint='ajoutez des lignes `reading NOM "libellé" : expression`, une pour chaque lecture '
+                       "qu'admettent les sources")
             return declared or T.ANY
         if len(readings) < 2:
-            self.warning(readings[0].loc, f"{what} has a single reading: it is then simply its value",
-                         hint="write the value itself, or add the other readings the sources admit")
+            self.warning(readings[0].loc, f"{what} n'a qu'une seule lecture : c'est alors simplement sa valeur",
+                         hint="écrivez la valeur elle-même, ou ajoutez les autres lectures qu'admettent les sources")
         seen: set[str] = set()
         actual: T.Type | None = None
         for r in readings:
             if r.name in seen:
-                self.error(r.loc, f"{what} has two readings named `{r.name}`", code="name")
+                self.error(r.loc, f"{what} a deux lectures nommées `{r.name}`", code="name")
             seen.add(r.name)
             t = self.expr(r.expr, scope)
             if declared is not None and declared.kind == "money" and t.kind in T.PLAIN_NUMBERS:
                 t = T.MONEY
             if declared is not None and not T.assignable(t, declared):
-                self.error(r.expr.loc, f"reading `{r.name}` is {t}, {what} is {declared}")
+                self.error(r.expr.loc, f"la lecture `{r.name}` est de type `{t}`, {what} de type `{declared}`")
             merged = t if actual is None else T.unify(actual, t)
             if merged is None:
-                self.error(r.expr.loc, f"reading `{r.name}` is {t}, the readings before it are {actual}")
+                self.error(r.expr.loc, f"la lecture `{r.name}` est de type `{t}`, les lectures précédentes de type "
+                           f"`{actual}`")
             else:
                 actual = merged
             for src in r.sources:
@@ -226,7 +231,7 @@ class _Checker(ExpressionTypes):
     def _table(self, decl: ast.TableDecl):
         m = self.model
         value_type = m.resolve_type(decl.type, self.diagnostics)
-        self._sources(decl.sources, decl.loc, f"table `{decl.name}`")
+        self._sources(decl.sources, decl.loc, the("table", decl.name))
         keys_by_dim = [decl.row_keys] + ([decl.column_keys] if len(decl.dims) > 1 else [])
         for dim, keys in zip(decl.dims, keys_by_dim):
             self._table_keys(decl, dim, keys)
@@ -234,17 +239,18 @@ class _Checker(ExpressionTypes):
         for row in decl.cells:
             for cell in row:
                 if cell.kind == "unknown":
-                    self._bounds(cell.expr.low, cell.expr.high, value_type, f"cell `{cell.text}`", cell.loc)
+                    self._bounds(cell.expr.low, cell.expr.high, value_type, the("cell", cell.text), cell.loc)
                 if cell.kind != "value":
                     continue
                 cell_type = self.expr(cell.expr, _Scope())
                 if value_type.kind == "money" and cell_type.kind in T.PLAIN_NUMBERS:
                     continue  # a bare number in a money table is an amount in euros
                 if value_type.kind == "percent" and cell_type.kind in T.PLAIN_NUMBERS:
-                    self.error(cell.loc, f"cell `{cell.text}` of percent table `{decl.name}` needs a `%`",
-                               hint=f"write `{cell.text} %`")
+                    self.error(cell.loc, f"la case `{cell.text}` du barème de pourcentages `{decl.name}` doit "
+                               "porter un `%`", hint=f"écrivez `{cell.text} %`")
                 elif not T.assignable(cell_type, value_type):
-                    self.error(cell.loc, f"cell `{cell.text}` is {cell_type}, table `{decl.name}` holds {value_type}")
+                    self.error(cell.loc, f"la case `{cell.text}` est de type `{cell_type}`, le barème `{decl.name}` "
+                               f"de type `{value_type}`")
 
     def _cell_clauses(self, decl: ast.TableDecl, value_type: T.Type):
         for clause in decl.cell_clauses:
@@ -253,23 +259,25 @@ class _Checker(ExpressionTypes):
             for src in clause.sources:
                 self._source_ref(src)
             if cell.kind == "readings":
-                self._readings(clause.readings, value_type, _Scope(), f"cell `{name}`", clause.loc)
+                self._readings(clause.readings, value_type, _Scope(), the("cell", name), clause.loc)
             elif clause.readings:
-                self.error(clause.readings[0].loc, f"cell `{name}` reads `{cell.text}`, not `readings`",
-                           hint="write `readings` in the cell of the table, then its readings under `cell […]`")
+                self.error(clause.readings[0].loc, f"la case `{name}` contient `{cell.text}`, pas `readings`",
+                           hint="écrivez `readings` dans la case du barème, puis ses lectures sous `cell […]`")
             if cell.kind == "no_value" and (clause.bounds or clause.readings):
-                self.error(clause.loc, f"cell `{name}` reads `—`: the text gives no value there, nothing bounds it")
+                self.error(clause.loc, f"la case `{name}` contient `—` : le texte n'y donne pas de valeur, il n'y a "
+                           "rien à borner")
             for bound in clause.bounds:
-                self._bounds(bound.low, bound.high, value_type, f"cell `{name}`", bound.loc)
+                self._bounds(bound.low, bound.high, value_type, the("cell", name), bound.loc)
                 for src in bound.sources:
                     self._source_ref(src)
         for r, row in enumerate(decl.cells):
             for c, cell in enumerate(row):
                 clause = decl.clause(r, c)
                 if cell.kind == "readings" and (clause is None or not clause.readings):
-                    self.error(cell.loc, f"cell `{decl.cell_name(r, c)}` reads `readings` but none is given",
-                               hint=f"add `cell [{', '.join(decl.cell_name(r, c).partition('[')[2][:-1].split(', '))}]` "
-                               "under the table, with its `reading` lines")
+                    self.error(cell.loc, f"la case `{decl.cell_name(r, c)}` contient `readings` mais aucune lecture "
+                               "n'est donnée",
+                               hint=f"ajoutez `cell [{', '.join(decl.cell_name(r, c).partition('[')[2][:-1].split(', '))}]` "
+                               "sous le barème, avec ses lignes `reading`")
         for order in decl.orders:
             self._order(decl, order, value_type)
 
@@ -277,12 +285,12 @@ class _Checker(ExpressionTypes):
         """`increasing along p`: the axis exists, the cells are ordered, and the figures given respect it."""
         names = [d.name for d in decl.dims]
         if order.axis not in names:
-            self.error(order.loc, f"table `{decl.name}` has no heading `{order.axis}`",
-                       hint="its headings are " + ", ".join(f"`{n}`" for n in names), code="table")
+            self.error(order.loc, f"le barème `{decl.name}` n'a pas d'en-tête `{order.axis}`",
+                       hint="ses en-têtes sont " + ", ".join(f"`{n}`" for n in names), code="table")
             return
         if not T.ordered(value_type):
-            self.error(order.loc, f"table `{decl.name}` holds {value_type}: only numbers, amounts, percents "
-                       "and dates are ordered", code="table")
+            self.error(order.loc, f"le barème `{decl.name}` est de type `{value_type}` : seuls les nombres, montants, "
+                       "pourcentages et dates sont ordonnés", code="table")
             return
         for src in order.sources:
             self._source_ref(src)
@@ -300,10 +308,11 @@ class _Checker(ExpressionTypes):
                     before, (pr, pc) = previous
                     wrong = value < before if order.direction == "increasing" else value > before
                     if wrong:
-                        word = "below" if order.direction == "increasing" else "above"
-                        self.error(decl.cells[r][c].loc, f"cell `{decl.cell_name(r, c)}` ({decl.cells[r][c].text}) "
-                                   f"is {word} `{decl.cell_name(pr, pc)}` ({decl.cells[pr][pc].text}), but the table "
-                                   f"is {order.direction} along `{order.axis}`", code="table")
+                        word = "inférieure" if order.direction == "increasing" else "supérieure"
+                        direction = "croissant" if order.direction == "increasing" else "décroissant"
+                        self.error(decl.cells[r][c].loc, f"la case `{decl.cell_name(r, c)}` ({decl.cells[r][c].text}) "
+                                   f"est {word} à `{decl.cell_name(pr, pc)}` ({decl.cells[pr][pc].text}), alors que le "
+                                   f"barème est {direction} le long de `{order.axis}`", code="table")
                 previous = (value, (r, c))
 
     def _table_keys(self, decl: ast.TableDecl, dim: ast.TableDim, keys: list[ast.TableKey]):
@@ -312,8 +321,8 @@ class _Checker(ExpressionTypes):
             members = [mm.name for mm in self.model.enums[key_type.name].members]
             for key in keys:
                 if key.kind != "exact" or key.value not in members:
-                    self.error(key.loc, f"`{key.text}` is not a member of `{key_type.name}`",
-                               hint=did_you_mean(str(key.value), members) or "members are " + ", ".join(members),
+                    self.error(key.loc, f"`{key.text}` n'est pas une valeur de `{key_type.name}`",
+                               hint=did_you_mean(str(key.value), members) or "valeurs possibles : " + ", ".join(members),
                                code="table")
             missing = [mm for mm in members if mm not in {k.value for k in keys}]
             if missing:
@@ -323,14 +332,18 @@ class _Checker(ExpressionTypes):
                 # slip is there: say it there.
                 report = self.error if self.require_sources else self.warning
                 extension = self._extension_after(key_type.name, missing, decl.loc.file)
-                what = f"table `{decl.name}` has no {dim.axis[:-1]} for " + ", ".join(f"`{mm}`" for mm in missing)
-                cells = "`?` in each cell the text sets but is not established here, `—` where the text gives none"
+                listed = ", ".join(f"`{mm}`" for mm in missing)
+                what = f"le barème `{decl.name}` n'a pas de {axis(dim.axis)} pour " + listed
+                cells = ("`?` dans chaque case dont le texte prévoit la valeur sans qu'elle soit établie ici, `—` là où "
+                         "le texte n'en donne pas")
                 if extension is not None:
-                    report(extension, what + f", which `extend enum {key_type.name}` adds here",
-                               hint=f"replace table `{decl.name}` in this ruleset with a {dim.axis[:-1]} for "
-                               + ", ".join(f"`{mm}`" for mm in missing) + f" ({cells})", code="table")
+                    added = "qu'ajoute" if len(missing) < 2 else "qu'ajoutent"
+                    report(extension, what + f", {added} ici `extend enum {key_type.name}`",
+                           hint=f"remplacez le barème `{decl.name}` dans ce texte, avec une {axis(dim.axis)} pour "
+                           + listed + f" ({cells})", code="table")
                 else:
-                    report(dim.loc, what, hint=f"add it, with {cells}", code="table")
+                    report(dim.loc, what, hint=f"ajoutez-{'la' if len(missing) < 2 else 'les'}, avec {cells}",
+                           code="table")
             return
         numeric = key_type.kind in T.NUMERIC
         intervals = []
@@ -338,12 +351,13 @@ class _Checker(ExpressionTypes):
             if key.kind == "exact":
                 ok = isinstance(key.value, (int, Decimal)) if numeric else isinstance(key.value, str)
                 if not ok:
-                    self.error(key.loc, f"`{key.text}` is not a {key_type} heading", code="table")
+                    self.error(key.loc, f"`{key.text}` n'est pas un en-tête de type `{key_type}`", code="table")
                     continue
                 if numeric:
                     intervals.append((Decimal(key.value), Decimal(key.value), True, key))
             elif not numeric:
-                self.error(key.loc, f"a range heading needs numbers, `{dim.name}` is {key_type}", code="table")
+                self.error(key.loc, f"un en-tête en intervalle demande des nombres, `{dim.name}` est de type `{key_type}`",
+                           code="table")
             else:
                 low = key.low if key.low is not None else Decimal("-Infinity")
                 high = key.high if key.high is not None else Decimal("Infinity")
@@ -373,10 +387,10 @@ class _Checker(ExpressionTypes):
         for lo, hi, exact, key in intervals:
             if not exact and lo >= hi:
                 reported.add(id(key))
-                self.error(key.loc, f"band `{key.text}` of table `{decl.name}` is empty: it runs from {lo} "
-                           f"up to, not including, {hi}",
-                           hint=f"write the lower bound first, e.g. `{hi}..{lo}`" if lo > hi else
-                           f"a single value is written alone: `{lo}`", code="table")
+                self.error(key.loc, f"la tranche `{key.text}` du barème `{decl.name}` est vide : elle va de {lo} "
+                           f"jusqu'à {hi} non compris",
+                           hint=f"écrivez la borne basse en premier, par exemple `{hi}..{lo}`" if lo > hi else
+                           f"une valeur unique s'écrit seule : `{lo}`", code="table")
         for lo, hi, exact, key in intervals:
             if id(key) in reported or key.kind not in ("at_least", "below"):
                 continue
@@ -387,11 +401,11 @@ class _Checker(ExpressionTypes):
             if beyond:
                 reported.add(id(key))
                 other = beyond[-1] if key.kind == "at_least" else beyond[0]
-                side = "highest" if key.kind == "at_least" else "lowest"
-                self.error(key.loc, f"open range `{key.text}` of table `{decl.name}` never closes: "
-                           f"it also covers `{other.text}`",
-                           hint=f"only the {side} heading may be open-ended: close `{key.text}` as a band "
-                           f"(`a..b`) or remove `{other.text}`", code="table")
+                side = "haut" if key.kind == "at_least" else "bas"
+                self.error(key.loc, f"l'intervalle ouvert `{key.text}` du barème `{decl.name}` ne se referme jamais : "
+                           f"il couvre aussi `{other.text}`",
+                           hint=f"seul l'en-tête le plus {side} peut être ouvert : fermez `{key.text}` en tranche "
+                           f"(`a..b`) ou retirez `{other.text}`", code="table")
         for (lo1, hi1, exact1, k1), (lo2, hi2, exact2, k2) in zip(intervals, intervals[1:]):
             if id(k1) in reported or id(k2) in reported:
                 continue
@@ -402,15 +416,17 @@ class _Checker(ExpressionTypes):
             else:
                 overlap = lo2 < hi1
             if overlap:
-                self.error(k2.loc, f"heading `{k2.text}` of table `{decl.name}` overlaps `{k1.text}`",
-                           hint="bands are half-open: `90..95` covers 90 up to, not including, 95", code="table")
+                self.error(k2.loc, f"l'en-tête `{k2.text}` du barème `{decl.name}` chevauche `{k1.text}`",
+                           hint="les tranches sont semi-ouvertes : `90..95` va de 90 jusqu'à 95 non compris",
+                           code="table")
             elif not exact1 and not exact2 and hi1 < lo2:
-                self.error(k2.loc, f"table `{decl.name}` has no row between {hi1} and {lo2}",
-                           hint=f"`{k1.text}` stops at {hi1} and `{k2.text}` starts at {lo2}: close the hole, "
-                           f"or add a row `{hi1}..{lo2}` with `—` if the text gives nothing there", code="table")
+                self.error(k2.loc, f"le barème `{decl.name}` n'a pas de ligne entre {hi1} et {lo2}",
+                           hint=f"`{k1.text}` s'arrête à {hi1} et `{k2.text}` commence à {lo2} : comblez le trou, "
+                           f"ou ajoutez une ligne `{hi1}..{lo2}` avec `—` si le texte n'y donne rien", code="table")
             elif key_type.kind == "int" and exact1 and not exact2 and lo2 > lo1 + 1:
-                self.error(k2.loc, f"table `{decl.name}` has no row for {lo1 + 1}",
-                           hint=f"`{k2.text}` starts at {lo2}: add a row for {lo1 + 1}, or start it at {lo1 + 1}",
+                self.error(k2.loc, f"le barème `{decl.name}` n'a pas de ligne pour {lo1 + 1}",
+                           hint=f"`{k2.text}` commence à {lo2} : ajoutez une ligne pour {lo1 + 1}, ou faites-le "
+                           f"commencer à {lo1 + 1}",
                            code="table")
 
     def rule_type(self, name: str) -> T.Type:
@@ -424,8 +440,9 @@ class _Checker(ExpressionTypes):
             if key not in self._reported_cycles:
                 self._reported_cycles.add(key)
                 decl = self.model.rules[name]
-                self.error(decl.loc, "rules depend on each other in a cycle: " + " → ".join(cycle),
-                           hint="a rule cannot use its own value, even through other rules", code="cycle")
+                self.error(decl.loc, "des règles dépendent les unes des autres en boucle : " + " → ".join(cycle),
+                           hint="une règle ne peut pas utiliser sa propre valeur, même par l'intermédiaire d'autres "
+                           "règles", code="cycle")
             return T.ANY
         if name in self.rule_types:
             return self.rule_types[name]
@@ -437,25 +454,27 @@ class _Checker(ExpressionTypes):
             if declared is not None:
                 self.rule_types[name] = declared  # lets recursion through `as of` type-check
             if isinstance(decl.expr, ast.ReadingsValue):
-                actual = self._readings(decl.readings, declared, scope, f"rule `{name}`", decl.expr.loc)
+                actual = self._readings(decl.readings, declared, scope, the("rule", name), decl.expr.loc)
             else:
                 actual = self.expr(decl.expr, scope)
                 if decl.readings:
-                    self.error(decl.readings[0].loc, f"rule `{name}` lists readings but its value is not `readings`",
-                               hint=f"write `rule {name} … = readings`, then the readings")
+                    self.error(decl.readings[0].loc, f"la règle `{name}` énumère des lectures mais sa valeur n'est "
+                               "pas `readings`", hint=f"écrivez `rule {name} … = readings`, puis les lectures")
             for exc in decl.exceptions:
-                self.condition_expr(exc.when, scope, f"the condition of exception “{exc.label}”")
+                self.condition_expr(exc.when, scope, f"la condition de l'exception « {exc.label} »")
                 value = self.expr(exc.value, scope.with_proven(_proven(exc.when, self.model)))
                 merged = T.unify(actual, value)
                 if merged is None:
-                    self.error(exc.value.loc, f"exception “{exc.label}” gives {value} where rule `{name}` gives {actual}")
+                    self.error(exc.value.loc, f"l'exception « {exc.label} » est de type `{value}`, la règle `{name}` "
+                               f"de type `{actual}`")
                 else:
                     actual = merged
-                self._sources(exc.sources, exc.loc, f"exception “{exc.label}”")
+                self._sources(exc.sources, exc.loc, f"l'exception « {exc.label} »")
             if declared is not None and not T.assignable(actual, declared):
-                self.error(decl.expr.loc, f"rule `{name}` is declared {declared} but computes {actual}")
+                self.error(decl.expr.loc, f"la règle `{name}` est déclarée de type `{declared}` mais calcule une valeur "
+                           f"de type `{actual}`")
             result = declared or actual
-            self._sources(decl.sources, decl.loc, f"rule `{name}`")
+            self._sources(decl.sources, decl.loc, the("rule", name))
         finally:
             self._in_progress.pop()
         self.rule_types[name] = result
@@ -463,18 +482,19 @@ class _Checker(ExpressionTypes):
 
     def _condition(self, decl: ast.ConditionDecl):
         for req in decl.requirements:
-            self.condition_expr(req.expr, _Scope(), f"requirement `{decl.name}.{req.name}`")
-            self._sources(req.sources, req.loc, f"requirement `{decl.name}.{req.name}`")
+            self.condition_expr(req.expr, _Scope(), the("requirement", f"{decl.name}.{req.name}"))
+            self._sources(req.sources, req.loc, the("requirement", f"{decl.name}.{req.name}"))
             for waiver in req.waivers:
-                self.condition_expr(waiver.when, _Scope(), f"the waiver “{waiver.label}”")
-                self._sources(waiver.sources, waiver.loc, f"waiver “{waiver.label}”")
+                self.condition_expr(waiver.when, _Scope(), f"la dérogation « {waiver.label} »")
+                self._sources(waiver.sources, waiver.loc, f"la dérogation « {waiver.label} »")
         if not decl.requirements:
-            self.warning(decl.loc, f"condition `{decl.name}` has no requirement, so it always holds", code="name")
+            self.warning(decl.loc, f"la condition `{decl.name}` n'a aucune exigence : elle est donc toujours remplie",
+                         code="name")
 
     def condition_expr(self, expr: ast.Expr, scope: _Scope, what: str) -> T.Type:
         t = self.expr(expr, scope)
         if t.kind not in ("bool", "any"):
-            self.error(expr.loc, f"{what} must be true or false, but `{expr.text}` is {t}")
+            self.error(expr.loc, f"{what} doit valoir vrai ou faux, mais `{expr.text}` est de type `{t}`")
         return t
 
     # -- unused declarations (own file only: a base's leftovers are the base's business)
@@ -489,10 +509,11 @@ class _Checker(ExpressionTypes):
             decl = decl.declaration if isinstance(decl, ast.Replace) else decl
             if isinstance(decl, (ast.RuleDecl, ast.ParameterDecl, ast.TableDecl, ast.ConditionDecl)):
                 if decl.name not in self.used and decl.name in values:
-                    self.warning(decl.loc, f"{decl.key[0]} `{decl.name}` is never used by an output", code="unused")
+                    self.warning(decl.loc, f"{the(decl.key[0], decl.name)} n'est {agreed('utilisé', decl.key[0])} par "
+                                 "aucun résultat", code="unused")
             elif isinstance(decl, ast.InputDecl) and decl.type.kind != "group":
                 if not any(u == decl.path or u.startswith(decl.path + ".") for u in self.used):
-                    self.warning(decl.loc, f"input `{decl.path}` is never used", code="unused")
+                    self.warning(decl.loc, f"la donnée `{decl.path}` n'est jamais utilisée", code="unused")
 
 
 def _cell_constant(cell: ast.TableCell):

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from . import ast
 from .walk import dotted, names_read, requirement_exprs, walk
+from .words import agreed, axis, count, it, the
 
 _INFINITY = Decimal("Infinity")
 
@@ -67,9 +68,9 @@ def covered(key: ast.TableKey, keys: list[ast.TableKey], whole: bool) -> bool:
 
 def _replaced_table(checker, new: ast.TableDecl, old: ast.TableDecl, loc: ast.Loc) -> None:
     if len(new.dims) != len(old.dims):
-        checker.error(loc, f"table `{new.name}` is looked up with {len(old.dims)} heading(s) in the ruleset it "
-                      f"amends, {len(new.dims)} here", hint="an inherited rule may look it up as before: keep the "
-                      "same headings, or remove the table and declare a new one under another name", code="table")
+        checker.error(loc, f"le barème `{new.name}` se lit avec {count(len(old.dims), 'en-tête')} dans le texte "
+                      f"modifié, {len(new.dims)} ici", hint="une règle héritée peut le lire comme avant : gardez les "
+                      "mêmes en-têtes, ou supprimez le barème et déclarez-en un nouveau sous un autre nom", code="table")
         return
     axes = [(old.row_keys, new.row_keys)] + ([(old.column_keys, new.column_keys)] if len(new.dims) > 1 else [])
     for dim, (old_keys, new_keys) in zip(new.dims, axes):
@@ -77,10 +78,12 @@ def _replaced_table(checker, new: ast.TableDecl, old: ast.TableDecl, loc: ast.Lo
         missing = [k for k in old_keys if not covered(k, new_keys, whole)]
         if missing:
             names = ", ".join(f"`{k.text}`" for k in missing)
-            checker.error(dim.loc, f"replaced table `{new.name}` has no {dim.axis[:-1]} for {names}, which the table "
-                          f"it replaces has ({old.loc})",
-                          hint=f"a rule inherited from the base may look it up: add the {dim.axis[:-1]}, with `?` "
-                          "where the new text does not give the figure and `—` where it gives none", code="table")
+            many = len(missing) > 1
+            checker.error(dim.loc, f"le barème de remplacement `{new.name}` n'a pas de {axis(dim.axis)} pour {names}, "
+                          f"{'présentes' if many else 'présente'} dans le barème qu'il remplace ({old.loc})",
+                          hint=f"une règle héritée du texte de base peut y accéder : ajoutez "
+                          f"{'les' if many else 'la'} {axis(dim.axis, 2 if many else 1)}, avec `?` là où le nouveau "
+                          "texte ne donne pas le chiffre et `—` là où il n'en donne aucun", code="table")
 
 
 # ---------------------------------------------------------------- one figure, one declaration
@@ -114,10 +117,10 @@ def _duplicate_figures(checker) -> None:
         for table, r, c in cells.get(value, []):
             if mine & _source_keys(table.cell_sources(r, c)):
                 name = table.cell_name(r, c)
-                checker.warning(param.loc, f"parameter `{param.name}` repeats cell `{name}` ({param.value.text}), "
-                                "from the same source: a change to one would leave the other behind",
-                                hint=f"declare the figure once: write `{name}` where `{param.name}` is used, or "
-                                f"define `{param.name}` as `{name}`", code="duplicate")
+                checker.warning(param.loc, f"le paramètre `{param.name}` répète la case `{name}` ({param.value.text}), "
+                                "avec la même source : modifier l'un sans l'autre les ferait diverger",
+                                hint=f"déclarez le chiffre une seule fois : écrivez `{name}` là où `{param.name}` est "
+                                f"utilisé, ou définissez `{param.name}` comme `{name}`", code="duplicate")
                 break
 
 
@@ -158,11 +161,12 @@ def variable_lookup(checker, e: ast.Index, table: ast.TableDecl, local_names) ->
     empty = [(r, c) for r in rows for c in columns if table.cells[r][c].kind == "no_value"]
     if empty:
         r, c = empty[0]
-        more = f" (and {len(empty) - 1} other cell(s) with no value)" if len(empty) > 1 else ""
-        checker.warning(e.loc, f"`{e.text}` may read cell `{table.cell_name(r, c)}`, which has no value "
-                        f"(`{table.cells[r][c].text}` at {table.cells[r][c].loc}){more}",
-                        hint="guard the lookup with `if` so that it never reads there, or write `?` in the cell "
-                        "if the text sets a value it does not give", code="table")
+        more = (f" (et {count(len(empty) - 1, 'autre case', 'autres cases')} sans valeur)" if len(empty) > 1
+                else "")
+        checker.warning(e.loc, f"`{e.text}` peut lire la case `{table.cell_name(r, c)}`, qui n'a pas de valeur "
+                        f"(`{table.cells[r][c].text}` en {table.cells[r][c].loc}){more}",
+                        hint="encadrez l'accès au barème par un `if` pour qu'il ne lise jamais cette case, ou écrivez "
+                        "`?` dans la case si le texte prévoit une valeur qu'il ne donne pas", code="table")
 
 
 # ---------------------------------------------------------------- amendments that leave a declaration unused
@@ -205,8 +209,10 @@ def _unused_after_amendment(checker) -> None:
         change = next((c for c, read in changes if name in read), None)
         if change is None:
             continue  # unused in the ruleset it comes from too: reported there
-        verb = "replaces" if change.action == "replaced" else "removes"
-        checker.warning(change.loc, f"{kind} `{name}` (declared at {decl.loc}) is no longer used: {change.kind} "
-                        f"`{change.name}`, which this ruleset {verb}, was its last use",
-                        hint=f"remove it too (`remove {kind} {name} because \"…\"`), or use it", code="unused")
+        verb = "remplace" if change.action == "replaced" else "supprime"
+        checker.warning(change.loc, f"{the(kind, name)} ({agreed('déclaré', kind)} en {decl.loc}) n'est plus "
+                        f"{agreed('utilisé', kind)} : {the(change.kind, change.name)}, que ce texte {verb}, en était "
+                        "le dernier usage",
+                        hint=f"supprimez-{it(kind)} aussi (`remove {kind} {name} because \"…\"`), ou utilisez-{it(kind)}",
+                        code="unused")
 

@@ -1,4 +1,7 @@
-"""Diagnostics an analyst can act on: `file:line:col: error: message`, the line, a caret."""
+"""Diagnostics an analyst can act on: `file:line:col: erreur : message`, the line, a caret.
+
+The message, the hint and the severity word are in French (what analysts and editors show);
+`as_json()` keeps its field names and the `error` / `warning` severities that tools map."""
 from __future__ import annotations
 
 import difflib
@@ -6,6 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .ast import Loc
+
+
+# The severity as a reader sees it; `as_json()` keeps "error" / "warning" for tools.
+SEVERITY_WORDS = {"error": "erreur", "warning": "avertissement"}
 
 
 @dataclass
@@ -18,7 +25,7 @@ class Diagnostic:
     source_text: str | None = field(default=None, repr=False, compare=False)  # when not on disk
 
     def render(self) -> str:
-        head = f"{self.loc}: {self.severity}: {self.message}"
+        head = f"{self.loc}: {SEVERITY_WORDS.get(self.severity, self.severity)} : {self.message}"
         lines = [head]
         text = self.source_text if self.source_text is not None else _read(self.loc.file)
         line = source_line(text, self.loc.line) if text is not None else None
@@ -99,4 +106,4 @@ class RulesetError(MillesimeError):
 
 def did_you_mean(name: str, candidates) -> str | None:
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.7)
-    return f"did you mean `{matches[0]}`?" if matches else None
+    return f"vouliez-vous dire `{matches[0]}` ?" if matches else None

@@ -11,6 +11,10 @@ from .errors import did_you_mean
 from .model import BUILTIN_NAMES
 from .names import (_AS_OF, FUNCTIONS, _constant, _proven, _proven_false, _Scope, bare_member_enum, dotted,
                     input_children, resolve)
+from .words import axis, count
+
+# The hint for a value that may be missing, where it is used as if it were there.
+_TEST_IS_SET = "testez d'abord sa présence avec `is set`"
 
 
 class ExpressionTypes:
@@ -44,16 +48,16 @@ class ExpressionTypes:
         if ref.kind == "rule":
             decl = m.rules[ref.name]
             if decl.params:
-                self.error(e.loc, f"rule `{ref.name}` takes {len(decl.params)} argument(s)",
-                           hint=f"write {ref.name}({', '.join(p.name for p in decl.params)})", code="name")
+                self.error(e.loc, f"la règle `{ref.name}` prend {count(len(decl.params), 'argument')}",
+                           hint=f"écrivez {ref.name}({', '.join(p.name for p in decl.params)})", code="name")
             # Absence is checked where it arises, at inputs; a rule that may give `none` is
             # trusted where it is used, and the interpreter stops with a clear error if not.
             return self.rule_type(ref.name).base
         if ref.kind == "parameter":
             return m.resolve_type(m.parameters[ref.name].type)
         if ref.kind == "table":
-            self.error(e.loc, f"table `{ref.name}` must be looked up with its headings",
-                       hint=f"write {ref.name}[{', '.join(d.name for d in m.tables[ref.name].dims)}]", code="name")
+            self.error(e.loc, f"le barème `{ref.name}` se lit avec ses en-têtes",
+                       hint=f"écrivez {ref.name}[{', '.join(d.name for d in m.tables[ref.name].dims)}]", code="name")
             return T.ANY
         if ref.kind == "condition":
             return T.BOOL
@@ -68,8 +72,8 @@ class ExpressionTypes:
         if ref.kind == "enum_member":
             members = [mm.name for mm in m.enums[ref.name].members]
             if ref.member not in members:
-                self.error(e.loc, f"`{ref.name}` has no member `{ref.member}`",
-                           hint=did_you_mean(ref.member, members) or "members are " + ", ".join(members),
+                self.error(e.loc, f"`{ref.name}` n'a pas de valeur `{ref.member}`",
+                           hint=did_you_mean(ref.member, members) or "valeurs possibles : " + ", ".join(members),
                            code="name")
             return T.Type("enum", name=ref.name)
         if ref.kind == "unknown":
@@ -80,14 +84,14 @@ class ExpressionTypes:
             return T.ANY
         if target.base.kind in ("record", "reason"):
             if target.kind == "optional":
-                self.error(e.loc, f"`{e.target.text}` may be missing", hint="test it with `is set` first")
+                self.error(e.loc, f"`{e.target.text}` peut manquer", hint=_TEST_IS_SET)
             field_type = target.base.field(e.name)
             if field_type is None:
-                self.error(e.loc, f"`{e.target.text}` has no field `{e.name}`",
+                self.error(e.loc, f"`{e.target.text}` n'a pas de champ `{e.name}`",
                            hint=did_you_mean(e.name, [f for f, _ in target.base.fields]), code="name")
                 return T.ANY
             return field_type
-        self.error(e.loc, f"`{e.target.text}` is {target}, it has no field `{e.name}`", code="name")
+        self.error(e.loc, f"`{e.target.text}` est de type `{target}`, qui n'a pas de champ `{e.name}`", code="name")
         return T.ANY
 
     _Name = _reference_type
@@ -107,12 +111,12 @@ class ExpressionTypes:
         head, _, last = path.rpartition(".")
         if head and head in m.inputs:
             candidates = input_children(m, head)
-            self.error(e.loc, f"input group `{head}` has no field `{last}`",
-                       hint=did_you_mean(last, candidates) or "its fields are " + ", ".join(candidates), code="name")
+            self.error(e.loc, f"le groupe de données `{head}` n'a pas de champ `{last}`",
+                       hint=did_you_mean(last, candidates) or "ses champs sont " + ", ".join(candidates), code="name")
         else:
             candidates = set(scope.locals) | m.value_names() | set(BUILTIN_NAMES) | set(m.inputs) | set(m.enums)
-            self.error(e.loc, f"unknown name `{path}`",
-                       hint=did_you_mean(path, candidates) or "declare it as a rule, parameter, table or input",
+            self.error(e.loc, f"nom inconnu `{path}`",
+                       hint=did_you_mean(path, candidates) or "déclarez-le comme règle, paramètre, barème ou donnée",
                        code="name")
         return T.ANY
 
@@ -122,22 +126,23 @@ class ExpressionTypes:
             self.used.add(e.function)
             decl = m.rules[e.function]
             if len(e.args) != len(decl.params):
-                self.error(e.loc, f"rule `{e.function}` takes {len(decl.params)} argument(s), "
-                           f"{len(e.args)} given", code="name")
+                self.error(e.loc, f"la règle `{e.function}` prend {count(len(decl.params), 'argument')}, "
+                           f"{count(len(e.args), 'donné')}", code="name")
             for arg, param in zip(e.args, decl.params):
                 t, want = self.expr(arg, scope), m.resolve_type(param.type)
                 if not T.assignable(t, want):
-                    self.error(arg.loc, f"argument `{param.name}` of `{e.function}` is {want}, `{arg.text}` is {t}")
+                    self.error(arg.loc, f"l'argument `{param.name}` de `{e.function}` est de type `{want}`, `{arg.text}` "
+                               f"de type `{t}`")
             return self.rule_type(e.function).base  # trusted like a rule name, see _reference_type
         if e.function not in FUNCTIONS:
-            self.error(e.loc, f"unknown function `{e.function}`",
+            self.error(e.loc, f"fonction inconnue `{e.function}`",
                        hint=did_you_mean(e.function, list(FUNCTIONS) + list(m.rules)), code="name")
             for arg in e.args:
                 self.expr(arg, scope)
             return T.ANY
         if e.function == "failed":
             if len(e.args) != 1 or not isinstance(e.args[0], ast.Name) or e.args[0].name not in m.conditions:
-                self.error(e.loc, "failed(…) takes the name of a condition",
+                self.error(e.loc, "failed(…) prend le nom d'une condition",
                            hint=did_you_mean(e.args[0].text if e.args else "", m.conditions), code="name")
             else:
                 self.used.add(e.args[0].name)
@@ -147,12 +152,13 @@ class ExpressionTypes:
         if signature is not None:
             params, result = signature
             if len(arg_types) != len(params):
-                self.error(e.loc, f"{e.function}(…) takes {len(params)} argument(s), {len(arg_types)} given")
+                self.error(e.loc, f"{e.function}(…) prend {count(len(params), 'argument')}, "
+                           f"{count(len(arg_types), 'donné')}")
                 return result
             for arg, t, want in zip(e.args, arg_types, params):
                 if not T.assignable(t, want):
-                    self.error(arg.loc, f"{e.function}(…) expects {want} here, `{arg.text}` is {t}",
-                               hint="test it with `is set` first" if t.kind == "optional" else None)
+                    self.error(arg.loc, f"{e.function}(…) attend ici une valeur de type `{want}`, `{arg.text}` est "
+                               f"de type `{t}`", hint=_TEST_IS_SET if t.kind == "optional" else None)
             return result
         return self._generic_call(e, arg_types)
 
@@ -161,31 +167,31 @@ class ExpressionTypes:
         if name == "flatten":
             if len(arg_types) != 1 or arg_types[0].kind not in ("list", "any") or \
                     (arg_types[0].kind == "list" and arg_types[0].args[0].kind not in ("list", "any")):
-                self.error(e.loc, "flatten(…) takes a list of lists")
+                self.error(e.loc, "flatten(…) prend une liste de listes")
                 return T.ANY
             return arg_types[0].args[0] if arg_types[0].kind == "list" else T.ANY
         if name in ("count", "sum", "any", "all"):
             if len(arg_types) != 1 or arg_types[0].kind not in ("list", "set", "any"):
-                self.error(e.loc, f"{name}(…) takes one list")
+                self.error(e.loc, f"{name}(…) prend une liste")
                 return T.ANY
             element = arg_types[0].args[0] if arg_types[0].kind != "any" else T.ANY
             if name == "count":
                 return T.INT
             if name == "sum":
                 if element.kind not in T.NUMERIC | {"any"}:
-                    self.error(e.loc, f"sum(…) adds numbers or money, not {element}")
+                    self.error(e.loc, f"sum(…) additionne des nombres ou des montants, pas des valeurs de type `{element}`")
                 return element
             if element.kind not in ("bool", "any"):
-                self.error(e.loc, f"{name}(…) takes a list of true/false values, not of {element}")
+                self.error(e.loc, f"{name}(…) prend une liste de valeurs vrai/faux, pas de valeurs de type `{element}`")
             return T.BOOL
         if name == "abs":
             if len(arg_types) != 1 or arg_types[0].kind not in T.NUMERIC | {"any"}:
-                self.error(e.loc, "abs(…) takes one number")
+                self.error(e.loc, "abs(…) prend un nombre")
                 return T.ANY
             return arg_types[0]
         # min / max
         if not arg_types:
-            self.error(e.loc, f"{name}(…) needs at least one value")
+            self.error(e.loc, f"{name}(…) demande au moins une valeur")
             return T.ANY
         if len(arg_types) == 1 and arg_types[0].kind in ("list", "set"):
             arg_types = [arg_types[0].args[0]]
@@ -193,11 +199,11 @@ class ExpressionTypes:
         for arg, t in zip(e.args[1:], arg_types[1:]):
             merged = T.unify(result, t)
             if merged is None or merged.kind not in T.NUMERIC | {"date", "any"}:
-                self.error(arg.loc, f"{name}(…) cannot compare {result} with {t}")
+                self.error(arg.loc, f"{name}(…) ne peut pas comparer `{result}` à `{t}`")
                 return T.ANY
             result = merged
         if result.kind == "optional":
-            self.error(e.loc, f"{name}(…) of a value that may be missing", hint="test it with `is set` first")
+            self.error(e.loc, f"{name}(…) d'une valeur qui peut manquer", hint=_TEST_IS_SET)
         return result
 
     def _Index(self, e, scope):
@@ -206,14 +212,14 @@ class ExpressionTypes:
             table = m.tables[e.target.name]
             self.used.add(table.name)
             if len(e.keys) != len(table.dims):
-                self.error(e.loc, f"table `{table.name}` is looked up with {len(table.dims)} heading(s): "
+                self.error(e.loc, f"le barème `{table.name}` se lit avec {count(len(table.dims), 'en-tête')} : "
                            + ", ".join(d.name for d in table.dims), code="name")
             for key, dim in zip(e.keys, table.dims):
                 t, want = self.expr(key, scope), m.resolve_type(dim.type)
                 if not (T.assignable(t, want) or (want.kind in T.PLAIN_NUMBERS and t.kind in T.PLAIN_NUMBERS)):
-                    self.error(key.loc, f"heading `{dim.name}` of table `{table.name}` is {want}, "
-                               f"`{key.text}` is {t}",
-                               hint="test it with `is set` first" if t.kind == "optional" else None)
+                    self.error(key.loc, f"l'en-tête `{dim.name}` du barème `{table.name}` est de type `{want}`, "
+                               f"`{key.text}` de type `{t}`",
+                               hint=_TEST_IS_SET if t.kind == "optional" else None)
             if len(e.keys) == len(table.dims):
                 self._constant_lookup(e, table, scope)
             return m.resolve_type(table.type)
@@ -225,7 +231,8 @@ class ExpressionTypes:
             return target.args[1]
         if target.kind == "any":
             return T.ANY
-        self.error(e.loc, f"`{e.target.text}` is {target}: only tables and maps are looked up with […]")
+        self.error(e.loc, f"`{e.target.text}` est de type `{target}` : seuls les barèmes et les `map` se lisent "
+                   "avec […]")
         return T.ANY
 
     def _constant_lookup(self, e, table: ast.TableDecl, scope):
@@ -240,22 +247,24 @@ class ExpressionTypes:
             index = next((i for i, h in enumerate(keys) if h.matches(value)), None)
             if index is None:
                 if not is_member:  # a missing enum member is reported once, at the table
-                    self.error(key.loc, f"table `{table.name}` has no {dim.axis[:-1]} for {dim.name} = {key.text}",
-                               hint=f"its {dim.axis} are " + ", ".join(f"`{h.text}`" for h in keys), code="table")
+                    self.error(key.loc, f"le barème `{table.name}` n'a pas de {axis(dim.axis)} pour {dim.name} = "
+                               f"{key.text}", hint=f"ses {axis(dim.axis, 2)} sont " + ", ".join(f"`{h.text}`" for h in keys),
+                               code="table")
                 return
             found.append(index)
         cell = table.cells[found[0]][found[1] if len(found) > 1 else 0]
         if cell.kind == "no_value":
-            self.error(e.loc, f"`{e.text}` reads a cell with no value (`{cell.text}` at {cell.loc})",
-                       hint="the text gives no value there: the rule must not look it up", code="table")
+            self.error(e.loc, f"`{e.text}` lit une case sans valeur (`{cell.text}` en {cell.loc})",
+                       hint="le texte n'y donne pas de valeur : la règle ne doit pas la lire", code="table")
 
     def _If(self, e, scope):
-        self.condition_expr(e.condition, scope, "the condition of `if`")
+        self.condition_expr(e.condition, scope, "la condition du `if`")
         then = self.expr(e.then, scope.with_proven(_proven(e.condition, self.model)))
         otherwise = self.expr(e.otherwise, scope.with_proven(_proven_false(e.condition, self.model)))
         merged = T.unify(then, otherwise)
         if merged is None:
-            self.error(e.loc, f"the branches of this `if` disagree: {then} after `then`, {otherwise} after `else`")
+            self.error(e.loc, f"les branches de ce `if` ne s'accordent pas : `{then}` après `then`, `{otherwise}` "
+                       "après `else`")
             return T.ANY
         return merged
 
@@ -271,12 +280,12 @@ class ExpressionTypes:
     def _Negate(self, e, scope):
         t = self.expr(e.operand, scope)
         if t.kind not in T.NUMERIC | {"any"}:
-            self.error(e.loc, f"cannot negate {t}")
+            self.error(e.loc, f"impossible de prendre l'opposé d'une valeur de type `{t}`")
         return t
 
     def _Logic(self, e, scope):
         for operand in e.operands:
-            self.condition_expr(operand, scope, f"each side of `{e.op}`")
+            self.condition_expr(operand, scope, f"chaque membre du `{e.op}`")
             if e.op == "and":
                 scope = scope.with_proven(_proven(operand, self.model))
             else:
@@ -284,7 +293,7 @@ class ExpressionTypes:
         return T.BOOL
 
     def _Not(self, e, scope):
-        self.condition_expr(e.operand, scope, "the operand of `not`")
+        self.condition_expr(e.operand, scope, "l'opérande du `not`")
         return T.BOOL
 
     def _Compare(self, e, scope):
@@ -294,11 +303,10 @@ class ExpressionTypes:
         else:
             ok = T.comparable(left, right) and T.ordered(left) and T.ordered(right)
             if ok and (left.kind == "optional" or right.kind == "optional"):
-                self.error(e.loc, f"`{e.text}` compares a value that may be missing",
-                           hint="test it with `is set` first")
+                self.error(e.loc, f"`{e.text}` compare une valeur qui peut manquer", hint=_TEST_IS_SET)
                 return T.BOOL
         if not ok:
-            self.error(e.loc, f"cannot compare {left} with {right} (`{e.text}`)")
+            self.error(e.loc, f"impossible de comparer `{left}` à `{right}` (`{e.text}`)")
         return T.BOOL
 
     def _Member(self, e, scope):
@@ -307,11 +315,14 @@ class ExpressionTypes:
             return T.BOOL
         if coll.kind == "map":
             if not T.comparable(item, coll.args[0]):
-                self.error(e.loc, f"`{e.item.text}` is {item}, the keys of `{e.collection.text}` are {coll.args[0]}")
+                self.error(e.loc, f"`{e.item.text}` est de type `{item}`, les clés de `{e.collection.text}` de type "
+                           f"`{coll.args[0]}`")
         elif coll.kind not in ("list", "set"):
-            self.error(e.collection.loc, f"`{e.collection.text}` is {coll}, not a list, a set or a map")
+            self.error(e.collection.loc, f"`{e.collection.text}` est de type `{coll}` : ni une liste, ni un ensemble, "
+                       "ni une `map`")
         elif not T.comparable(item, coll.args[0]):
-            self.error(e.loc, f"`{e.item.text}` is {item} and cannot be in a collection of {coll.args[0]}")
+            self.error(e.loc, f"`{e.item.text}` est de type `{item}` et ne peut pas appartenir à une collection de "
+                       f"`{coll.args[0]}`")
         return T.BOOL
 
     def _IsSet(self, e, scope):
@@ -321,8 +332,8 @@ class ExpressionTypes:
     def _AsOf(self, e, scope):
         date = self.expr(e.date, scope)
         if date.kind not in ("date", "any"):
-            self.error(e.date.loc, f"`as of` needs a date, `{e.date.text}` is {date}",
-                       hint="test it with `is set` first" if date.kind == "optional" else None)
+            self.error(e.date.loc, f"`as of` demande une date, `{e.date.text}` est de type `{date}`",
+                       hint=_TEST_IS_SET if date.kind == "optional" else None)
         self._in_progress.append(_AS_OF)
         try:
             t = self.expression_types[id(e)] = self.expr(e.target, scope)
@@ -337,11 +348,12 @@ class ExpressionTypes:
         elif iterable.kind == "any":
             element = T.ANY
         else:
-            self.error(e.iterable.loc, f"cannot go through `{e.iterable.text}`: it is {iterable}, not a list")
+            self.error(e.iterable.loc, f"impossible de parcourir `{e.iterable.text}` : sa valeur est de type "
+                       f"`{iterable}`, pas une liste")
             element = T.ANY
         inner = scope.with_local(e.variable, element)
         if e.condition is not None:
-            self.condition_expr(e.condition, inner, "the filter of this list")
+            self.condition_expr(e.condition, inner, "le filtre de cette liste")
         return T.list_of(self.expr(e.element, inner))
 
     def _collection_element(self, items, scope, what) -> T.Type:
@@ -350,13 +362,14 @@ class ExpressionTypes:
             t = self.expr(item, scope)
             merged = T.unify(element, t)
             if merged is None:
-                self.error(item.loc, f"a {what} holds values of one type: `{item.text}` is {t}, not {element}")
+                self.error(item.loc, f"{what} contient des valeurs d'un seul type : `{item.text}` est de type `{t}`, "
+                           f"pas `{element}`")
             else:
                 element = merged
         return element
 
     def _ListLiteral(self, e, scope):
-        return T.list_of(self._collection_element(e.items, scope, "list"))
+        return T.list_of(self._collection_element(e.items, scope, "une liste"))
 
     def _SetLiteral(self, e, scope):
         m = self.model
@@ -365,7 +378,7 @@ class ExpressionTypes:
         enum = bare_member_enum(m, e.items, scope.locals)
         if enum:
             return T.set_of(T.Type("enum", name=enum))
-        return T.set_of(self._collection_element(e.items, scope, "set"))
+        return T.set_of(self._collection_element(e.items, scope, "un ensemble"))
 
     def _RecordLiteral(self, e, scope):
         return T.record({name: self.expr(value, scope) for name, value in e.entries})
@@ -373,14 +386,14 @@ class ExpressionTypes:
     def _Round(self, e, scope):
         t = self.expr(e.operand, scope)
         if t.kind not in ("money", "decimal", "int", "any"):
-            self.error(e.loc, f"cannot round {t}", hint="round money or numbers")
+            self.error(e.loc, f"impossible d'arrondir une valeur de type `{t}`", hint="arrondissez des montants ou des nombres")
             return T.ANY
         if e.unit in ("euro", "cent") and t.kind not in ("money", "any"):
-            self.error(e.loc, f"`to {e.unit}` rounds money, `{e.operand.text}` is {t}",
-                       hint="write `to unit` to round a number")
+            self.error(e.loc, f"`to {e.unit}` arrondit des montants, `{e.operand.text}` est de type `{t}`",
+                       hint="écrivez `to unit` pour arrondir un nombre")
         if e.unit == "unit":
             if t.kind == "money":
-                self.error(e.loc, "`to unit` gives a whole number: round money `to euro`")
+                self.error(e.loc, "`to unit` donne un nombre entier : arrondissez un montant avec `to euro`")
             return T.INT
         return t
 
@@ -388,5 +401,5 @@ class ExpressionTypes:
         for bound in (e.low, e.high):
             t = self.expr(bound, scope)
             if t.kind not in ("int", "any"):
-                self.error(bound.loc, f"a range `a..b` runs over whole numbers, `{bound.text}` is {t}")
+                self.error(bound.loc, f"un intervalle `a..b` parcourt des nombres entiers, `{bound.text}` est de type `{t}`")
         return T.list_of(T.INT)

@@ -639,7 +639,7 @@ def format_text(text: str, filename: str = "<ruleset>") -> str:
     try:
         after = _meaning(result, filename)
     except RulesetError as exc:
-        raise FormatError(f"{filename}: the formatted text no longer parses: {exc}") from None
+        raise FormatError(f"{filename}: le texte mis en forme ne se lit plus : {exc}") from None
     if after != before:
-        raise FormatError(f"{filename}: formatting would change the meaning of the file")
+        raise FormatError(f"{filename}: la mise en forme changerait le sens du fichier")
     return result

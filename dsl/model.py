@@ -14,6 +14,7 @@ from functools import cached_property
 
 from . import ast, types as T
 from .errors import Diagnostic, RulesetError, did_you_mean
+from .words import axis, count, the
 
 VALUE_KINDS = ("rule", "parameter", "table", "condition")
 BUILTIN_NAMES = {"on": T.DATE, "ruleset_id": T.TEXT}
@@ -104,9 +105,9 @@ class Ruleset:
                 return T.Type("enum", name=ref.name)
             if diagnostics is not None:
                 known = list(T.SCALARS) + ["reason"] + list(self.enums)
-                diagnostics.append(Diagnostic(ref.loc, f"unknown type `{ref.name}`",
+                diagnostics.append(Diagnostic(ref.loc, f"type inconnu `{ref.name}`",
                                               hint=did_you_mean(ref.name, known) or
-                                              "types are " + ", ".join(sorted(known)), code="type"))
+                                              "types possibles : " + ", ".join(sorted(known)), code="type"))
             return T.ANY
         args = tuple(self.resolve_type(a, diagnostics) for a in ref.args)
         if ref.kind == "optional":
@@ -161,8 +162,9 @@ def _chain(ruleset_id: str, files: dict[str, ast.RulesetFile], diagnostics) -> l
             # Reported once per cycle, at the `amends` of its first ruleset by id.
             if ruleset_id == current.header.id == min(members):
                 diagnostics.append(Diagnostic(current.header.amends_loc or current.header.loc,
-                                              f"`amends` cycle: {cycle}",
-                                              hint="a ruleset cannot amend itself, directly or through others",
+                                              f"les `amends` forment une boucle : {cycle}",
+                                              hint="un texte ne peut pas se modifier lui-même, ni directement ni "
+                                              "par d'autres textes",
                                               code="time"))
             return None
         seen.append(current.header.id)
@@ -173,9 +175,10 @@ def _chain(ruleset_id: str, files: dict[str, ast.RulesetFile], diagnostics) -> l
         if base not in files:
             if current is files[ruleset_id]:
                 diagnostics.append(Diagnostic(current.header.amends_loc or current.header.loc,
-                                              f"`{ruleset_id}` amends `{base}`, "
-                                              "which is not among the rulesets",
-                                              hint=did_you_mean(base, files) or "check the ruleset id after `amends`",
+                                              f"le texte `{ruleset_id}` modifie `{base}`, "
+                                              "qui ne figure pas parmi les textes",
+                                              hint=did_you_mean(base, files) or "vérifiez l'identifiant du texte "
+                                              "après `amends`",
                                               code="name"))
             return None
         current = files[base]
@@ -215,7 +218,7 @@ def _apply(model: Ruleset, decl: ast.Declaration, is_base: bool, origin, diagnos
         existing = {m.name for m in enum.members}
         for member in decl.members:
             if member.name in existing:
-                diagnostics.append(Diagnostic(member.loc, f"`{decl.name}` already has a member `{member.name}`",
+                diagnostics.append(Diagnostic(member.loc, f"la liste de valeurs `{decl.name}` a déjà une valeur `{member.name}`",
                                               code="name"))
         enum.members = enum.members + [m for m in decl.members if m.name not in existing]
         changes.append(Change("extended", "enum", decl.name, decl, model.enums[decl.name], decl.loc))
@@ -241,13 +244,13 @@ def _apply(model: Ruleset, decl: ast.Declaration, is_base: bool, origin, diagnos
     clash = _clash(model, kind, name)
     if clash is not None:
         where = origin.get(clash)
-        message = f"`{name}` is already declared" + (f" at {where}" if where else "")
+        message = f"le nom `{name}` est déjà déclaré" + (f" en {where}" if where else "")
         if where is not None and where.file == decl.loc.file:
-            hint = "a name is declared once per ruleset: rename one of the two, or delete one"
+            hint = "un nom se déclare une seule fois par texte : renommez l'une des deux déclarations, ou supprimez-en une"
         elif not is_base and clash[0] == kind:
-            hint = f"write `replace {kind} {name}` to change it in this ruleset"
+            hint = f"écrivez `replace {kind} {name}` pour modifier sa déclaration dans ce texte"
         else:
-            hint = "give it another name"
+            hint = "donnez-lui un autre nom"
         diagnostics.append(Diagnostic(decl.loc, message, hint=hint, code="name"))
         return
     store[name] = inner
@@ -301,8 +304,9 @@ def _change_requirement(model: Ruleset, decl: ast.RequirementChange, diagnostics
     condition = copy.copy(condition)
     if decl.action == "add":
         if req.name in names:
-            diagnostics.append(Diagnostic(decl.loc, f"`{decl.condition}` already has a requirement `{req.name}`",
-                                          hint=f"write `replace requirement {decl.condition}.{req.name}` to change it",
+            diagnostics.append(Diagnostic(decl.loc, f"la condition `{decl.condition}` a déjà une exigence `{req.name}`",
+                                          hint=f"écrivez `replace requirement {decl.condition}.{req.name}` pour la "
+                                          "modifier",
                                           code="name"))
             return
         condition.requirements = condition.requirements + [req]
@@ -324,25 +328,26 @@ def _replace_cell(model: Ruleset, decl: ast.CellReplacement, diagnostics, change
     from .builder import heading_key
     table = model.tables.get(decl.table)
     if table is None:
-        diagnostics.append(Diagnostic(decl.loc, f"cannot replace a cell of table `{decl.table}`: the ruleset it "
-                                      "amends has no such table",
+        diagnostics.append(Diagnostic(decl.loc, f"impossible de remplacer une case du barème `{decl.table}` : le "
+                                      "texte modifié ne déclare aucun barème de ce nom",
                                       hint=did_you_mean(decl.table, model.tables) or
-                                      "only a cell of a table the base ruleset declares can be replaced",
+                                      "on ne peut remplacer qu'une case d'un barème que déclare le texte de base",
                                       code="name"))
         return
     wanted = len(table.dims)
     if len(decl.keys) != wanted:
         example = ", ".join(k.text for k in [table.row_keys[0]] + table.column_keys[:1])
-        diagnostics.append(Diagnostic(decl.loc, f"a cell of table `{table.name}` is named by {wanted} heading(s), "
-                                      f"here {len(decl.keys)}", hint=f"e.g. `replace cell {table.name}[{example}] = …`",
+        diagnostics.append(Diagnostic(decl.loc, f"une case du barème `{table.name}` se désigne par "
+                                      f"{count(wanted, 'en-tête')}, ici {len(decl.keys)}",
+                                      hint=f"par exemple `replace cell {table.name}[{example}] = …`",
                                       code="table"))
         return
     found = []
     for key, headings, dim in zip(decl.keys, [table.row_keys, table.column_keys], table.dims):
         index = next((i for i, h in enumerate(headings) if heading_key(h.text) == heading_key(key)), None)
         if index is None:
-            diagnostics.append(Diagnostic(decl.loc, f"table `{table.name}` has no {dim.axis[:-1]} `{key}`",
-                                          hint=f"its {dim.axis} are " + ", ".join(f"`{h.text}`" for h in headings),
+            diagnostics.append(Diagnostic(decl.loc, f"le barème `{table.name}` n'a pas de {axis(dim.axis)} `{key}`",
+                                          hint=f"ses {axis(dim.axis, 2)} sont " + ", ".join(f"`{h.text}`" for h in headings),
                                           code="table"))
             return
         found.append(index)
@@ -361,7 +366,16 @@ def _replace_cell(model: Ruleset, decl: ast.CellReplacement, diagnostics, change
     changes.append(Change("replaced", "cell", copied.cell_name(row, column), decl, old, decl.loc))
 
 
+# What an amendment does to a declaration of its base, as the French infinitive.
+_ACTIONS = {"replace": "remplacer", "remove": "supprimer", "extend": "étendre", "add": "ajouter une exigence à"}
+
+
 def _missing(loc: ast.Loc, kind: str, name: str, known, action: str) -> Diagnostic:
-    return Diagnostic(loc, f"cannot {action} {kind} `{name}`: the ruleset it amends has none",
-                      hint=did_you_mean(name, known) or f"only something the base ruleset declares can be {action}d",
-                      code="name")
+    verb = _ACTIONS.get(action, action)
+    of = "d'" if verb[0] in "aeéiou" else "de "
+    if action == "add":
+        hint = "on ne peut ajouter une exigence qu'à une condition que déclare le texte de base"
+    else:
+        hint = f"on ne peut {verb} que ce que déclare le texte de base"
+    return Diagnostic(loc, f"impossible {of}{verb} {the(kind, name)} : le texte modifié ne déclare rien de ce nom",
+                      hint=did_you_mean(name, known) or hint, code="name")

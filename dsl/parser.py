@@ -16,17 +16,17 @@ from . import ast
 from .builder import MAX_TREE_DEPTH, _Builder
 from .errors import Diagnostic, RulesetError
 
-# Plain words for the terminals an analyst may be told were expected.
+# Plain words (in French, as every diagnostic) for the terminals an analyst may be told were expected.
 _TERMINAL_WORDS = {
-    "NAME": "a name",
-    "STRING": 'a text in double quotes',
-    "DATE": "a date such as 2024-06-22",
-    "NUMBER": "a number",
-    "TABLE_ROW": "a table row starting with `|`",
-    "COMPARATOR": "a comparison (=, <, >=, …)",
-    "ADD_OP": "`+` or `-`",
-    "MUL_OP": "`*` or `/`",
-    "$END": "the end of the file",
+    "NAME": "un nom",
+    "STRING": 'un texte entre guillemets droits (")',
+    "DATE": "une date comme 2024-06-22",
+    "NUMBER": "un nombre",
+    "TABLE_ROW": "une ligne de barème commençant par `|`",
+    "COMPARATOR": "une comparaison (=, <, >=, …)",
+    "ADD_OP": "`+` ou `-`",
+    "MUL_OP": "`*` ou `/`",
+    "$END": "la fin du fichier",
 }
 
 
@@ -85,7 +85,7 @@ def gc_paused():
 
 def parse_file(path: str | Path) -> ast.RulesetFile:
     path = Path(path)
-    return parse_text(_read(path, "ruleset"), str(path))
+    return parse_text(_read(path, "le fichier de règles"), str(path))
 
 
 def parse_text(text: str, filename: str = "<ruleset>") -> ast.RulesetFile:
@@ -95,7 +95,7 @@ def parse_text(text: str, filename: str = "<ruleset>") -> ast.RulesetFile:
 def parse_hypotheses_file(path: str | Path) -> ast.HypothesisFile:
     """A hypothesis file (`--assume FILE`): the analyst's choices, each with its justification."""
     path = Path(path)
-    return parse_hypotheses_text(_read(path, "hypothesis file"), str(path))
+    return parse_hypotheses_text(_read(path, "le fichier d'hypothèses"), str(path))
 
 
 def parse_hypotheses_text(text: str, filename: str = "<hypotheses>") -> ast.HypothesisFile:
@@ -103,12 +103,13 @@ def parse_hypotheses_text(text: str, filename: str = "<hypotheses>") -> ast.Hypo
 
 
 def _read(path: Path, what: str) -> str:
+    """The text of `path`; `what` names the file in the hint (« le fichier de règles »)."""
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         loc = ast.Loc(str(path), 1, 1)
-        raise RulesetError([Diagnostic(loc, f"the file is not valid UTF-8 ({exc.reason} at byte {exc.start})",
-                                       hint=f"save the {what} as UTF-8")]) from None
+        raise RulesetError([Diagnostic(loc, f"le fichier n'est pas en UTF-8 valide (octet n° {exc.start} illisible)",
+                                       hint=f"enregistrez {what} en UTF-8")]) from None
 
 
 def _parse_whole(text: str, start: str, filename: str):
@@ -170,8 +171,8 @@ def _check_tree(tree, filename: str, line_offset: int, column_offset: int) -> No
             digits = sum(ch.isdigit() for ch in node) if node.type == "NUMBER" else 0
             if digits > MAX_DIGITS:
                 raise RulesetError([Diagnostic(loc(node.line, node.column),
-                                               f"this number has {digits} digits; at most {MAX_DIGITS} are computed "
-                                               f"exactly", hint="check the figure: no amount of the law is that long",
+                                               f"ce nombre a {digits} chiffres ; au plus {MAX_DIGITS} sont calculés "
+                                               f"exactement", hint="vérifiez ce nombre : aucun montant des textes n'est aussi long",
                                                code="syntax")])
             continue
         if depth > MAX_TREE_DEPTH:
@@ -182,8 +183,8 @@ def _check_tree(tree, filename: str, line_offset: int, column_offset: int) -> No
 
 
 def _too_deep(loc: ast.Loc) -> RulesetError:
-    return RulesetError([Diagnostic(loc, "the expression is nested too deeply to read",
-                                    hint="split it into several named rules", code="syntax")])
+    return RulesetError([Diagnostic(loc, "l'expression est trop imbriquée pour être lue",
+                                    hint="découpez-la en plusieurs règles nommées", code="syntax")])
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str, line_offset: int, column_offset: int,
@@ -194,18 +195,18 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str, line_offs
         lines = text.rstrip().splitlines() or [""]
         line, column = len(lines), len(lines[-1]) + 1
         # A table cell is parsed on its own: what ends there is the cell, not the file.
-        message = "this table cell ends too early" if cell else "the file ends too early"
+        message = "cette case de barème s'arrête trop tôt" if cell else "le fichier s'arrête trop tôt"
         expected = exc.expected
     elif isinstance(exc, UnexpectedToken):
-        message = f"unexpected {_describe_token(exc.token)}"
+        message = f"élément inattendu : {_describe_token(exc.token)}"
         expected = exc.accepts or exc.expected
     else:  # UnexpectedCharacters
         char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
         if char == '"':
-            message = "a text in double quotes must be closed on the same line"
+            message = "un texte entre guillemets doit être fermé sur la même ligne"
             expected = set()
         else:
-            message = f"unexpected character {char!r}"
+            message = f"caractère inattendu {char!r}"
             expected = exc.allowed or set()
     if line == 1:
         column += column_offset
@@ -215,11 +216,13 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str, line_offs
 
 def _describe_token(token: Token) -> str:
     if token.type == "NAME":
-        return f"name `{token}`"
+        return f"le nom `{token}`"
     if token.type == "STRING":
-        return f"text {token}"
-    if token.type in ("NUMBER", "DATE"):
-        return f"{token.type.lower()} `{token}`"
+        return f"le texte {token}"
+    if token.type == "NUMBER":
+        return f"le nombre `{token}`"
+    if token.type == "DATE":
+        return f"la date `{token}`"
     return f"`{token}`"
 
 
@@ -228,8 +231,8 @@ def _expected_hint(expected) -> str | None:
     if not words:
         return None
     if len(words) > 12:
-        words = words[:12] + ["…"]
-    return "expected " + (words[0] if len(words) == 1 else "one of: " + ", ".join(words))
+        return "attendu : " + ", ".join(words[:12]) + ", …"
+    return "attendu : " + (words[0] if len(words) == 1 else ", ".join(words[:-1]) + " ou " + words[-1])
 
 
 def _terminal_word(name: str) -> str:

@@ -122,28 +122,29 @@ def unify(a: Type, b: Type) -> Type | None:
 
 
 def arithmetic(op: str, a: Type, b: Type) -> Type | str:
-    """The result type of `a op b`, or a message saying why it makes no sense."""
+    """The result type of `a op b`, or a message (in French, a diagnostic's) saying why it makes no sense."""
     if a.kind == "any" or b.kind == "any":
         return ANY
     if a.kind == "optional" or b.kind == "optional":
-        return f"cannot compute `{op}` with a value that may be missing ({a} {op} {b}); " \
-               f"test it with `is set` first"
+        return f"impossible de calculer `{op}` avec une valeur qui peut manquer (`{a} {op} {b}`) ; " \
+               f"testez d'abord sa présence avec `is set`"
     ka, kb = a.kind, b.kind
     if ka not in NUMERIC or kb not in NUMERIC:
-        what = "a date" if "date" in (ka, kb) else f"{a} and {b}"
-        hint = " (use years_between, add_years, add_months)" if "date" in (ka, kb) else ""
-        return f"cannot compute `{op}` with {what}{hint}"
+        what = "une date" if "date" in (ka, kb) else f"`{a}` et `{b}`"
+        hint = " (utilisez years_between, add_years, add_months)" if "date" in (ka, kb) else ""
+        return f"impossible de calculer `{op}` avec {what}{hint}"
     if op in "+-":
         if ka == kb:
             return a
         if {ka, kb} == {"int", "decimal"}:
             return DECIMAL
         if "money" in (ka, kb):
-            return f"cannot add money and {b if ka == 'money' else a}: write an amount in euros, e.g. `500 €`"
-        return f"cannot compute `{op}` with {a} and {b}"
+            return f"impossible d'additionner un montant et une valeur de type `{b if ka == 'money' else a}` : " \
+                   "écrivez un montant en euros, par exemple `500 €`"
+        return f"impossible de calculer `{op}` avec `{a}` et `{b}`"
     if op == "*":
         if ka == "money" and kb == "money":
-            return "cannot multiply money by money"
+            return "impossible de multiplier un montant par un montant"
         if "money" in (ka, kb):
             return MONEY
         if ka == kb == "percent":
@@ -153,7 +154,7 @@ def arithmetic(op: str, a: Type, b: Type) -> Type | str:
         return DECIMAL
     # division
     if kb == "money":
-        return DECIMAL if ka == "money" else "cannot divide a number by money"
+        return DECIMAL if ka == "money" else "impossible de diviser un nombre par un montant"
     if ka == "money":
         return MONEY
     return DECIMAL

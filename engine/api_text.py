@@ -34,9 +34,13 @@ def _plain_decimals(text: str) -> str:
     return re.sub(r"[Dd]ecimal\('([^']*)'\)", r"\1", text)
 
 
+# dsl.errors.did_you_mean's hint (French since the DSL's diagnostics are), or the English one.
+_DID_YOU_MEAN = r"(?:did you mean|vouliez-vous dire) `([^`]*)` ?\?"
+
+
 def _suggestion(rest: str) -> str:
-    """`; did you mean `x`?` → ` ; vouliez-vous dire « x » ?`"""
-    m = re.fullmatch(r"; did you mean `(.*)`\?", rest)
+    """`; did you mean `x`?` (or dsl's `vouliez-vous dire `x` ?`) → ` ; vouliez-vous dire « x » ?`"""
+    m = re.fullmatch(_DID_YOU_MEAN, rest[2:]) if rest.startswith("; ") else None
     return f" ; vouliez-vous dire « {m.group(1)} » ?" if m else ""
 
 
@@ -156,7 +160,7 @@ def unknown_outputs(exc: EvaluationError) -> str | None:
     names = re.findall(r"`([^`]*)`", m[1])
     text = ("résultat inconnu " if len(names) == 1 else "résultats inconnus ") + ", ".join(f"« {n} »" for n in names)
     text += f" dans le texte {m[2]}"
-    suggestions = re.findall(r"did you mean `([^`]*)`\?", exc.hint or "")
+    suggestions = re.findall(_DID_YOU_MEAN, exc.hint or "")
     if suggestions:
         return text + " ; vouliez-vous dire " + ", ".join(f"« {s} »" for s in suggestions) + " ?"
     listed = re.fullmatch(r"outputs are (.*)", exc.hint or "")
@@ -191,7 +195,11 @@ _HYPOTHESIS_PATTERNS: list[tuple[re.Pattern, object]] = [
      lambda m: f"« {m[1]} » est de type {m[2]}, « {m[3]} » de type {m[4]}"),
     (re.compile(r"`(.*)` is not a value `(.*)` can take"),
      lambda m: f"« {m[1]} » n'est pas une valeur que « {m[2]} » peut prendre"),
-    (re.compile(r"the file ends too early"), lambda m: "le texte s'arrête trop tôt"),
+    (re.compile(r"the file ends too early|le fichier s'arrête trop tôt"), lambda m: "le texte s'arrête trop tôt"),
+    # dsl/parser.py's syntax errors, already in French
+    (re.compile(r"(caractère inattendu .*|élément inattendu : .*|un texte entre guillemets doit être fermé sur la "
+                r"même ligne)"), lambda m: m[1]),
+    (re.compile(r"le fichier n'est pas en UTF-8 valide.*"), lambda m: "le texte n'est pas de l'UTF-8 valide"),
     (re.compile(r"unexpected character (.*)"), lambda m: f"caractère inattendu {m[1]}"),
     (re.compile(r"unexpected (.*)"), lambda m: f"élément inattendu : {m[1]}"),
     (re.compile(r"a text in double quotes must be closed on the same line"),
@@ -214,7 +222,7 @@ def hypothesis_problems(exc: RulesetError) -> list[str]:
             if found:
                 text = french(found)
                 break
-        hint = re.search(r"did you mean `([^`]*)`\?", d.hint or "")
+        hint = re.search(_DID_YOU_MEAN, d.hint or "")
         if hint:
             text += f" ; vouliez-vous dire « {hint[1]} » ?"
         out.append(f"{where}: ligne {d.loc.line}, colonne {d.loc.column} : {text}")

@@ -92,7 +92,7 @@ def test_cli(tmp_path):
 
 def test_unknown_column_is_refused_before_anything_is_written(tmp_path):
     (tmp_path / "cases.csv").write_text("specialty,secteur\nmedecine_generale,1\n", encoding="utf-8")
-    with pytest.raises(BatchError, match="unknown column `secteur`.*did you mean `sector`"):
+    with pytest.raises(BatchError, match="unknown column `secteur`.*vouliez-vous dire `sector` \\?"):
         run_file(tmp_path / "cases.csv", ON, tmp_path / "out.csv", progress=False)
     assert list(tmp_path.iterdir()) == [tmp_path / "cases.csv"]
 

@@ -116,7 +116,7 @@ def test_a_json_line_with_a_key_the_first_line_lacks_is_checked_too(tmp_path, en
     summary, results, errors = run(tmp_path, json.dumps(good) + "\n" + json.dumps({**good, "percentil": "55"}) + "\n",
                                    name="cases.jsonl", engine=engine)
     assert [r["row"] for r in results] == ["1"]
-    assert errors == [{"row": "2", "field": "percentil", "reason": "unknown column (did you mean `percentile`?)"}]
+    assert errors == [{"row": "2", "field": "percentil", "reason": "unknown column (vouliez-vous dire `percentile` ?)"}]
 
 
 def test_evaluate_table_refuses_a_table_naming_a_column_twice():

@@ -79,31 +79,31 @@ def test_a_short_sum_is_the_left_to_right_chain_it_always_was():
 def test_a_long_run_of_subtractions_is_refused_at_its_place():
     d = _error(HEAD + 'rule x "x" : int = 0' + " - 1" * 100 + "\n")
     assert (d.loc.line, d.loc.column) == (3, 20)
-    assert d.message == "this chain has 101 terms separated by `-` only; at most 64 are computed in a row"
+    assert d.message == "cette suite a 101 termes séparés uniquement par `-` ; au plus 64 sont calculés à la suite"
 
 
 def test_a_product_of_thousands_of_factors_is_refused_at_its_place():
     d = _error(HEAD + 'rule x "x" : int = ' + " * ".join(["1"] * 5000) + "\n")
     assert (d.loc.line, d.loc.column) == (3, 20)
-    assert d.message == "this product has 5000 factors; at most 200 are computed in one expression"
+    assert d.message == "ce produit a 5000 facteurs ; au plus 200 sont calculés dans une même expression"
 
 
 def test_an_empty_table_cell_is_named_as_such():
     d = _error(HEAD + 'table t "t" : int\n  rows k : int\n  | 1 | 3 |\n  | 2 |   |\n')
     # line 6 is `  | 2 |   |`: the cell starts after the second `|`, at column 9
     assert (d.loc.line, d.loc.column) == (6, 9)
-    assert d.message == "this table cell is empty"
-    assert "`—` where it gives none" in d.hint
+    assert d.message == "cette case du barème est vide"
+    assert "`—` là où il n'en donne pas" in d.hint
 
 
 def test_an_empty_heading_is_named_as_such():
     d = _error(HEAD + 'table t "t" : int\n  rows k : int\n  |  | 3 |\n')
-    assert (d.loc.line, d.loc.column, d.message) == (5, 5, "this table heading is empty")
+    assert (d.loc.line, d.loc.column, d.message) == (5, 5, "cet en-tête du barème est vide")
 
 
 def test_a_cell_cut_short_is_not_the_end_of_the_file():
     d = _error(HEAD + 'table t "t" : int\n  rows k : int\n  | 1 | 3 + |\n')
-    assert d.message == "this table cell ends too early"
+    assert d.message == "cette case de barème s'arrête trop tôt"
     assert d.loc.line == 5
 
 
@@ -119,7 +119,7 @@ def test_thousands_of_unused_declarations_are_each_reported_once(tmp_path):
     path.write_text(RULESET.format(body="0") + params, encoding="utf-8")
     diagnostics = Registry.from_paths([path], require_sources=True).diagnostics
     assert len(diagnostics) == 3000
-    assert diagnostics[2999].message == "parameter `p2999` is never used by an output"
+    assert diagnostics[2999].message == "le paramètre `p2999` n'est utilisé par aucun résultat"
     # each rendered with its own line of the file: p2999 is declared on line 6000 + 9
     assert str(diagnostics[2999].loc) == f"{path}:{9 + 2 * 2999}:1"
     assert "parameter p2999" in diagnostics[2999].render()

@@ -95,7 +95,7 @@ def test_broken_ruleset_exits_1_with_file_line_col(tmp_path):
     write(folder, "a.mil", 'ruleset a "A" effective from 2020-01-01\nrule r "R" = 1 +\n')
     r = run("rulesets", "--rulesets", folder)
     assert r.exit_code == 1
-    assert r.output.startswith(f"{folder}/a.mil:2:17: error: the file ends too early")
+    assert r.output.startswith(f"{folder}/a.mil:2:17: erreur : le fichier s'arrête trop tôt")
 
 
 def test_usage_error_exits_2():
@@ -111,7 +111,7 @@ def test_check_reports_and_exits(tmp_path):
     r = run("check", bad, "--json")
     assert r.exit_code == 1
     diagnostics = json.loads(r.output)
-    assert any({"line": 2, "column": 14, "severity": "error", "message": "unknown name `flor`"}.items() <= d.items()
+    assert any({"line": 2, "column": 14, "severity": "error", "message": "nom inconnu `flor`"}.items() <= d.items()
                for d in diagnostics)  # sorted by place: the missing source at 2:1 comes first
 
 

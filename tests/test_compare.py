@@ -262,7 +262,7 @@ def test_a_broken_reform_file_is_named_at_its_place(tmp_path, reform_file):
     result = CliRunner().invoke(main, ["compare", str(write_population(tmp_path)), "--reform", str(reform_file),
                                        "--years", "2026..2028", "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
-    assert f"{reform_file}:9:1: error: table `aid_amount` has no column `halff`" in result.output
+    assert f"{reform_file}:9:1: erreur : le barème `aid_amount` n'a pas de colonne `halff`" in result.output
     assert "Traceback" not in result.output
 
 

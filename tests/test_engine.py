@@ -123,7 +123,7 @@ def test_invalid_case_names_every_bad_field(demo):
     assert set(info.value.problems) == {
         "physician.sector: input should be less than or equal to 2 (got 3)",
         "physician.patients: input should be greater than or equal to 0 (got -5)",
-        "physician.percntile: unknown field; did you mean `percentile`?",
+        "physician.percntile: unknown field; vouliez-vous dire `percentile` ?",
         "contract.signed_on: required field missing (Date de signature)",
         "contract.option: 'double' is not a known option; expected one of: half, full",
     }

@@ -86,9 +86,9 @@ async def test_errors_as_the_analyst_types_and_the_quick_fix(client, folder):
     d, unused = await diagnostics(client, path, lambda ds: len(ds) == 2)
     # …and the 2024 table, read by nothing else, is unused (line 35: `replace table aid_amount …`)
     assert (unused.range.start, unused.severity) == (at(34, 8), lsp.DiagnosticSeverity.Warning)
-    assert unused.message == "table `aid_amount` is never used by an output"
+    assert unused.message == "le barème `aid_amount` n'est utilisé par aucun résultat"
     assert d.range == span(63, 2, 12)
-    assert d.message == "unknown name `aid_amuont`\ndid you mean `aid_amount`?"
+    assert d.message == "nom inconnu `aid_amuont`\nvouliez-vous dire `aid_amount` ?"
     assert (d.severity, d.code, d.source) == (lsp.DiagnosticSeverity.Error, "name", "millesime")
     actions = await client.text_document_code_action_async(lsp.CodeActionParams(
         text_document=lsp.TextDocumentIdentifier(uri(path)), range=d.range,
@@ -114,7 +114,7 @@ async def test_unsaved_buffers_make_the_chain(client, folder):
     assert edited != text
     change(client, amending, 2, edited)
     [d] = await diagnostics(client, amending, lambda ds: len(ds) == 1)
-    assert d.message.startswith("unknown name `ccam_ceiling`")
+    assert d.message.startswith("nom inconnu `ccam_ceiling`")
     # …until the avenant 7's buffer, not saved, declares it: the règlement is checked against it
     declared = base_text + ('\nparameter ccam_ceiling "Plafond CCAM" : percent = 20 %\n'
                             '  source AMELI_AIDE quote "représentent moins de 20 % de leurs honoraires totaux"\n')
@@ -291,7 +291,7 @@ async def test_a_buffer_that_does_not_parse_still_answers(client, folder):
     # the parser reads `parameter` of the next line (now 105) as a name in the sum, then stops at
     # `contract_duration`
     assert d.range == span(104, 10, 27)
-    assert d.message.startswith("unexpected name `contract_duration`")
+    assert d.message.startswith("élément inattendu : le nom `contract_duration`")
     # names written before and after the change still answer, from the last text that parsed
     h = await client.text_document_hover_async(lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri(av7)),
                                                                position=at(104, 12)))
@@ -307,7 +307,7 @@ async def test_a_percent_cell_without_its_sign_gets_it_as_a_quick_fix(client, fo
     edited = text.replace("  | 30..50 | 20 %  | 25 % |", "  | 30..50 | 20    | 25 % |", 1)
     change(client, av7, 2, edited)
     [d] = await diagnostics(client, av7, lambda ds: len(ds) == 1)
-    assert d.message == "cell `20` of percent table `target_table` needs a `%`\nwrite `20 %`"
+    assert d.message == "la case `20` du barème de pourcentages `target_table` doit porter un `%`\nécrivez `20 %`"
     assert d.range == span(302, 13, 15)
     [fix] = await client.text_document_code_action_async(lsp.CodeActionParams(
         text_document=lsp.TextDocumentIdentifier(uri(av7)), range=d.range, context=lsp.CodeActionContext(diagnostics=[d])))

@@ -61,7 +61,7 @@ def test_membership_rounding_as_of_and_comprehension():
     m = rule_expr("s not in {radiologie, anesthesie}")
     assert isinstance(m, ast.Member) and m.negated and len(m.collection.items) == 2
     # `round` takes one operand: a product must be written in parentheses.
-    assert "expected one of: `.`, `[`, `to`" in parse_error(HEADER + 'rule r "r" = round down x * 2 to euro\n')
+    assert "attendu : `.`, `[` ou `to`" in parse_error(HEADER + 'rule r "r" = round down x * 2 to euro\n')
     r = rule_expr("round down (x * 2) to euro")
     assert isinstance(r, ast.Round) and (r.mode, r.unit) == ("down", "euro")
     a = rule_expr("amount[1, option.half] as of 2023-05-01")
@@ -112,14 +112,14 @@ def test_amendments():
 def test_syntax_error_says_where_and_what_was_expected():
     text = HEADER + 'rule r "r" = 1 +\n'
     message = parse_error(text)
-    assert message.splitlines()[0] == "r.mil:3:17: error: the file ends too early"
-    assert "expected one of:" in message and "a number" in message
+    assert message.splitlines()[0] == "r.mil:3:17: erreur : le fichier s'arrête trop tôt"
+    assert "attendu : " in message and "un nombre, " in message  # one of several
 
 
 def test_unexpected_token_shows_line_and_caret():
     message = parse_error(HEADER + 'rule r "r" = (1 + 2\nrule s "s" = 3\n')
     lines = message.splitlines()
-    assert lines[0] == "r.mil:4:1: error: unexpected `rule`"
+    assert lines[0] == "r.mil:4:1: erreur : élément inattendu : `rule`"
     assert lines[1] == "    rule s \"s\" = 3"
     assert lines[2] == "    ^"
     assert "`)`" in lines[3]
@@ -127,23 +127,23 @@ def test_unexpected_token_shows_line_and_caret():
 
 def test_unclosed_string():
     message = parse_error('ruleset a "Avenant\n')
-    assert message.startswith("r.mil:1:11: error: a text in double quotes must be closed on the same line")
+    assert message.startswith("r.mil:1:11: erreur : un texte entre guillemets doit être fermé sur la même ligne")
 
 
 def test_bad_date_is_reported_at_its_place():
     message = parse_error('ruleset a "A" effective from 2023-02-30\n')
-    assert message.startswith("r.mil:1:30: error: `2023-02-30` is not a valid date")
+    assert message.startswith("r.mil:1:30: erreur : `2023-02-30` n'est pas une date valide")
 
 
 def test_table_row_with_wrong_width():
     message = parse_error(HEADER + 'table t "T" : money\n rows y : int\n columns o : option\n'
                           ' | | half | full |\n | 1 | 10 |\n')
-    assert message.startswith("r.mil:7:4: error: this row of table `t` has 1 value(s), the table has 2 column(s)")
+    assert message.startswith("r.mil:7:4: erreur : cette ligne du barème `t` a 1 valeur, le barème a 2 colonnes")
 
 
 def test_syntax_error_inside_a_table_cell_points_into_the_cell():
     message = parse_error(HEADER + 'table t "T" : money\n rows y : int\n | 1 | 10 € € |\n')
-    assert message.startswith("r.mil:5:13: error: unexpected `€`")
+    assert message.startswith("r.mil:5:13: erreur : élément inattendu : `€`")
 
 
 def test_crlf_and_bom_are_accepted():

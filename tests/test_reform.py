@@ -100,12 +100,12 @@ def test_a_reform_without_an_end_stops_before_a_later_shipped_ruleset(tmp_path):
 
 @pytest.mark.parametrize("line, message", [
     ("replace cell aid_amout[3+, full] = 24 000",
-     "cannot replace a cell of table `aid_amout`: the ruleset it amends has no such table"),
-    ("replace cell aid_amount[4+, full] = 24 000", "table `aid_amount` has no row `4+`"),
-    ("replace cell aid_amount[3+, fulll] = 24 000", "table `aid_amount` has no column `fulll`"),
-    ("replace cell aid_amount[3+] = 24 000", "a cell of table `aid_amount` is named by 2 heading(s), here 1"),
-    ('replace cell aid_amount[3+, full] = "beaucoup"', "cell `\"beaucoup\"` is text, table `aid_amount` holds money"),
-    ("replace cell target_table[30..50, full] = 12", "cell `12` of percent table `target_table` needs a `%`"),
+     "impossible de remplacer une case du barème `aid_amout` : le texte modifié ne déclare aucun barème de ce nom"),
+    ("replace cell aid_amount[4+, full] = 24 000", "le barème `aid_amount` n'a pas de ligne `4+`"),
+    ("replace cell aid_amount[3+, fulll] = 24 000", "le barème `aid_amount` n'a pas de colonne `fulll`"),
+    ("replace cell aid_amount[3+] = 24 000", "une case du barème `aid_amount` se désigne par 2 en-têtes, ici 1"),
+    ('replace cell aid_amount[3+, full] = "beaucoup"', "la case `\"beaucoup\"` est de type `text`, le barème `aid_amount` de type `money`"),
+    ("replace cell target_table[30..50, full] = 12", "la case `12` du barème de pourcentages `target_table` doit porter un `%`"),
 ])
 def test_a_broken_cell_replacement_is_an_error_at_its_place(tmp_path, line, message):
     path = write(tmp_path, REFORM.replace("replace cell aid_amount[3+, full] = 24 000", line))
@@ -121,7 +121,7 @@ def test_a_replacement_without_source_is_an_error_of_check(tmp_path):
     path = write(tmp_path, REFORM.replace('  source REFORME quote "24 000 € à partir de la 3e année"\n', ""))
     result = CliRunner().invoke(main, ["check", "--reform", str(path)])
     assert result.exit_code == 1
-    assert f"{path}:8:1: error: the replacement of cell `aid_amount[3+, full]` has no legal source" in result.output
+    assert f"{path}:8:1: erreur : le remplacement de la case `aid_amount[3+, full]` n'a pas de source juridique" in result.output
 
 
 def test_check_reform_checks_the_combination(reform, tmp_path):
@@ -131,7 +131,7 @@ def test_check_reform_checks_the_combination(reform, tmp_path):
     broken = write(tmp_path, REFORM.replace("effective from 2027-01-01", "effective from 2027-13-01"), "b.mil")
     result = CliRunner().invoke(main, ["check", "--reform", str(broken)])
     assert result.exit_code == 1
-    assert f"{broken}:3:18: error: `2027-13-01` is not a valid date" in result.output
+    assert f"{broken}:3:18: erreur : `2027-13-01` n'est pas une date valide" in result.output
     assert "Traceback" not in result.output
 
 

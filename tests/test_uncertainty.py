@@ -98,7 +98,7 @@ def test_ordered_cells_are_checked_against_their_order(tmp_path):
     bad = BOUNDED.replace("| 90 | 1 503 |", "| 90 | 1 000 |")
     with pytest.raises(RulesetError) as info:
         registry(tmp_path, bad)
-    assert "is below `threshold[50]` (1 045), but the table is increasing along `percentile`" in str(info.value)
+    assert "est inférieure à `threshold[50]` (1 045), alors que le barème est croissant le long de `percentile`" in str(info.value)
 
 
 NARROWING = '''rule high "Montant majoré" : money = high_amount(p)
@@ -198,15 +198,15 @@ def test_a_hypothesis_fixes_an_unknown_within_its_bounds(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ('hypotheses "H"\nassume threshold[70] = 1 600 because "x"\n',
-     "h0.mil:2:24: error: 1 600 is outside the bounds of `threshold[70]`: it lies between 1045 and 1503"),
+     "h0.mil:2:24: erreur : 1 600 is outside the bounds of `threshold[70]`: it lies between 1045 and 1503"),
     ('hypotheses "H"\nassume threshold[50] = 1 000 because "x"\n',
-     "h0.mil:2:8: error: `threshold[50]` is established in `t` (la valeur de cette case est donnée par le texte)"),
+     "h0.mil:2:8: erreur : `threshold[50]` is established in `t` (la valeur de cette case est donnée par le texte)"),
     ('hypotheses "H"\nassume nothing_here = 3 because "x"\n',
-     "h0.mil:2:8: error: `nothing_here` names nothing the rulesets leave open"),
+     "h0.mil:2:8: erreur : `nothing_here` names nothing the rulesets leave open"),
     ('hypotheses "H"\nassume threshold[70] in elsewhere = 1 250 because "x"\n',
-     "h0.mil:2:8: error: no ruleset `elsewhere`"),
+     "h0.mil:2:8: erreur : no ruleset `elsewhere`"),
     ('hypotheses "H"\nassume threshold[70] = 2024-01-01 because "x"\n',
-     "h0.mil:2:24: error: `2024-01-01` is date, `threshold[70]` is int"),
+     "h0.mil:2:24: erreur : `2024-01-01` is date, `threshold[70]` is int"),
 ])
 def test_a_wrong_hypothesis_is_an_error_at_its_place(tmp_path, text, message):
     with pytest.raises(RulesetError) as info:
@@ -218,8 +218,8 @@ def test_a_hypothesis_names_a_reading_that_exists(tmp_path):
     with pytest.raises(RulesetError) as info:
         registry(tmp_path, READINGS, hypotheses=['hypotheses "H"\nassume rate reading lower because "x"\n'])
     rendered = str(info.value)
-    assert "h0.mil:2:8: error: `rate` has no reading `lower`" in rendered
-    assert "did you mean `lowest`?" in rendered
+    assert "h0.mil:2:8: erreur : `rate` has no reading `lower`" in rendered
+    assert "vouliez-vous dire `lowest` ?" in rendered
 
 
 def test_cli_eval_prints_ranges_and_json_carries_the_contract(tmp_path):

@@ -32,8 +32,8 @@ reference url grade official secondary hypothesis article quote enum input betwe
 reading bounds table rows columns increasing decreasing along cell rule exception when then note condition require
 unless output replace extend add requirement remove because optional list of set map to group if else or not in is as
 round up down euro cent unit established true false none for int decimal money percent bool date text""".split()))
-_DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
-_WRITE = re.compile(r"write `([^`]+)`$")
+_DID_YOU_MEAN = re.compile(r"vouliez-vous dire `([^`]+)` \?")  # the hints of dsl/errors.py's did_you_mean
+_WRITE = re.compile(r"écrivez `([^`]+)`$")
 _WORD = re.compile(r"[\w.]+")  # a name, `a.b`, a number: what a diagnostic without an end underlines
 
 
@@ -358,8 +358,8 @@ def on_code_action(ls: MillesimeServer, params: lsp.CodeActionParams) -> list[ls
 
 def quick_fix(ls, analysis, path, lines, d: lsp.Diagnostic, message: str, hint: str) -> lsp.CodeAction | None:
     """The hints that say exactly what to write:
-    - "did you mean `x`?": the misspelt name (the one of the message written at the place) becomes x;
-    - "write `20 %`" about `20` written at the place (a percent cell without its %): it becomes 20 %."""
+    - "vouliez-vous dire `x` ?": the misspelt name (the one of the message written at the place) becomes x;
+    - "écrivez `20 %`" about `20` written at the place (a percent cell without its %): it becomes 20 %."""
     line, start = ls.position(analysis, path, d.range.start)
     text = lines[line] if line < len(lines) else ""
     completed = _WRITE.match(hint)

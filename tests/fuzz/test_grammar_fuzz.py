@@ -32,7 +32,7 @@ TEXTS = {p.name: p.read_text(encoding="utf-8") for p in SOURCES}
 NAMES = sorted(TEXTS)
 EXAMPLE_CASE = load_data(ROOT / "examples/generaliste-2024.yaml")
 SECONDS_PER_INPUT = 3.0  # generous on a loaded CI core; a parse takes milliseconds
-DIAGNOSTIC = re.compile(r"^.+:\d+:\d+: (error|warning): ")
+DIAGNOSTIC = re.compile(r"^.+:\d+:\d+: (erreur|avertissement) : ")
 
 KEYWORDS = ["ruleset", "effective", "from", "until", "amends", "rule", "table", "rows", "columns", "input",
             "parameter", "condition", "require", "unless", "exception", "when", "then", "if", "else", "output",

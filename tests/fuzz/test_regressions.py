@@ -29,14 +29,14 @@ def _error(text: str):
 ])
 def test_deep_nesting_is_a_located_error(expr):
     d = _error(HEAD + f'rule x "x" : int = {expr}\n')
-    assert d.message == "the expression is nested too deeply to read"
+    assert d.message == "l'expression est trop imbriquée pour être lue"
     assert d.loc.file == "x.mil" and d.loc.line == 3 and d.loc.column >= 20
 
 
 def test_deep_nesting_in_a_table_cell_is_located_in_the_cell():
     # was a VisitError (table_decl) wrapping a VisitError wrapping RecursionError
     d = _error(HEAD + 'table t "t" : int\n  rows k : int\n  | 1 | ' + "(" * 400 + "1" + ")" * 400 + " |\n")
-    assert d.message == "the expression is nested too deeply to read"
+    assert d.message == "l'expression est trop imbriquée pour être lue"
     assert d.loc.line == 5 and d.loc.column > 8
 
 
@@ -53,13 +53,13 @@ def test_nesting_as_deep_as_the_shipped_agreements_still_reads():
 def test_overlong_number_is_a_located_error(literal, column):
     d = _error(HEAD + f'parameter p "p" : decimal = {literal}\n')
     assert d.loc.line == 3 and d.loc.column == column
-    assert "digits; at most 28 are computed exactly" in d.message
+    assert "chiffres ; au plus 28 sont calculés exactement" in d.message
 
 
 def test_overlong_number_in_a_table_key():
     d = _error(HEAD + 'table t "t" : int\n  rows k : int\n  | ' + "9" * 5000 + ' | 1 |\n')
     assert (d.loc.line, d.loc.column) == (5, 5)
-    assert d.message.startswith("this number has 5000 digits")
+    assert d.message.startswith("ce nombre a 5000 chiffres")
 
 
 def test_grouped_28_digit_amount_still_reads():
