@@ -27,6 +27,11 @@ row's figure is then not established, between the sum of the lows and the sum of
 bound on a side as soon as one payment has none on it, or when the whole list is not established).
 A payment without amount (a balance whose patient counts are not observed yet) counts for nothing
 and is counted apart (`payments_without_amount`). Money is Decimal, never float.
+
+**In columns.** The figures of every row are computed on whole columns, in exact int64 cents
+(engine/compare_columns.py); `Figure`, one figure's arithmetic, is their reference
+(`compare_rows(..., in_columns=False)`, and the fallback for values those columns cannot hold
+exactly), and it sums the summary's totals.
 """
 from __future__ import annotations
 
@@ -226,12 +231,14 @@ def year_figures(evaluated, period: Period, segment: tuple[dt.date, dt.date]) ->
 
 
 def compare_rows(table, baseline: Registry, reform: Registry, period: Period, weight: str | None = None,
-                 engine: str = "auto", by: list[str] | tuple = ()):
+                 engine: str = "auto", by: list[str] | tuple = (), *, in_columns: bool = True):
     """Per case: the payments of each year and their total under both registries, and their
     differences; the money outputs and eligibility on the last day (`period.last_day`). Returns a
     pyarrow.Table: the input columns, then the comparison's (docs/batch.md). The `weight` and `by`
     columns may be other than a case's (they are carried, not evaluated); any other unknown column
-    is refused, as by `millesime batch`."""
+    is refused, as by `millesime batch`. The figures are computed on whole columns
+    (engine/compare_columns.py); `in_columns=False`, or values those columns cannot hold exactly,
+    computes them row by row with `Figure` (the reference the column path is tested on)."""
     import pyarrow as pa
     from .batch import _polars_module
     polars = _polars_module(table)
@@ -243,11 +250,9 @@ def compare_rows(table, baseline: Registry, reform: Registry, period: Period, we
             raise CompareError(_unknown_column("--by", column, arrow.column_names))
     carried = {c for c in [weight, *by] if c is not None}
     case_columns = _case_columns(arrow, carried, baseline, period.last_day)
-    years = period.year_list
     last = period.last_day
     money = money_outputs(baseline, last)
-    n = arrow.num_rows
-    figures = {side: [dict() for _ in range(n)] for side in SIDES}
+    segments = {side: [] for side in SIDES}  # side → [(segment, its evaluation)]
     finals = {}
     for side, registry in zip(SIDES, (baseline, reform)):
         for segment in period.segments(registry):
@@ -257,11 +262,42 @@ def compare_rows(table, baseline: Registry, reform: Registry, period: Period, we
             evaluated = _evaluate(case_columns, day, registry, outputs, engine)
             if final:
                 finals[side] = evaluated
+            segments[side].append((segment, evaluated))
+        if side not in finals:
+            finals[side] = _evaluate(case_columns, last, registry, [ELIGIBLE] + money, engine)
+    columns = None
+    if in_columns:
+        columns = _in_columns(arrow.num_rows, period, money, segments, finals)
+    if columns is None:
+        columns = {name: pa.array(values, _field(name).type)
+                   for name, values in _by_row(arrow.num_rows, period, money, segments, finals).items()}
+    out = arrow
+    for name, values in columns.items():
+        out = out.append_column(_field(name), values)
+    return polars.from_arrow(out) if polars is not None else out
+
+
+def _in_columns(n: int, period: Period, money: list[str], segments: dict, finals: dict) -> dict | None:
+    """The comparison's columns computed on whole columns, or None where only the rows are exact."""
+    import importlib.util
+    if importlib.util.find_spec("numpy") is None:
+        return None
+    from . import compare_columns
+    try:
+        return compare_columns.comparison_columns(n, period, money, segments, finals)
+    except compare_columns.Unsupported:
+        return None
+
+
+def _by_row(n: int, period: Period, money: list[str], segments: dict, finals: dict) -> dict[str, list]:
+    """The comparison's columns computed row by row with `Figure` (name → Python values)."""
+    years = period.year_list
+    figures = {side: [dict() for _ in range(n)] for side in SIDES}
+    for side in SIDES:
+        for segment, evaluated in segments[side]:
             for row, found in zip(figures[side], year_figures(evaluated, period, segment)):
                 for key, figure in found.items():  # key None: the number of payments without amount
                     row[key] = figure if key not in row else row[key] + figure
-        if side not in finals:
-            finals[side] = _evaluate(case_columns, last, registry, [ELIGIBLE] + money, engine)
     columns: dict[str, list] = {}
     errors = [_error(a, b) for a, b in zip(finals["baseline"].column("error").to_pylist(),
                                             finals["reform"].column("error").to_pylist())]
@@ -282,10 +318,7 @@ def compare_rows(table, baseline: Registry, reform: Registry, period: Period, we
     differences = [b.minus(a) for a, b in zip(totals["baseline"], totals["reform"])]
     columns["outcome"] = [None if e else d.sign() for d, e in zip(differences, errors)]
     columns["error"] = errors
-    out = arrow
-    for name, values in columns.items():
-        out = out.append_column(_field(name), pa.array(values, _field(name).type))
-    return polars.from_arrow(out) if polars is not None else out
+    return columns
 
 
 def _case_columns(arrow, carried: set, registry: Registry, on: dt.date):
