@@ -294,7 +294,6 @@ def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 class RulesetsChanged(MillesimeError):
     """A registry's files are no longer those it was read from."""
-    french = True  # the CLI prints it after « erreur : »
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ streaming test), not off the engine's output.
 import csv
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 import tracemalloc
 from pathlib import Path
@@ -84,8 +85,9 @@ def test_cli(tmp_path):
     result = CliRunner().invoke(main, ["batch", str(write_csv(tmp_path / "cases.csv")), "--on", "2025-03-01",
                                        "--output", "annual_aid"])
     assert result.exit_code == 1  # one row in error
-    assert "4 row(s): 3 computed, 1 in error" in result.output
     out = tmp_path / "cases.results.csv"
+    assert re.fullmatch(rf"4 ligne\(s\) : 3 calculée\(s\), 1 en erreur \([0-9\u202f]+ lignes/s\) → {re.escape(str(out))}\n"
+                        rf"erreurs \(ligne, champ, motif\) : {re.escape(str(out))}\.errors\.csv\n", result.output)
     assert [r["annual_aid"] for r in read_csv(out)] == ["38000.00", "13500.00", ""]
     assert (tmp_path / "cases.results.csv.errors.csv").is_file()
 

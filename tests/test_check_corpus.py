@@ -137,7 +137,7 @@ def test_text_output_has_the_line_a_caret_and_a_hint(monkeypatch):
         '    rule r "R" : money = flor * 2',
         "                         ^",
         "  = did you mean `floor`?",
-        "1 ruleset file(s) checked: 1 error(s), 0 warning(s)",
+        "1 fichier(s) de règles vérifié(s) : 1 erreur(s), 0 avertissement(s)",
     ]
 
 

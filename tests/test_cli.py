@@ -1,5 +1,6 @@
 """The `millesime` command: output formats and exit codes (0 ok, 1 bad input, 2 usage)."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,13 +81,13 @@ def test_invalid_case_exits_1_with_the_field(tmp_path):
 def test_broken_yaml_says_where(tmp_path):
     r = run("eval", write(tmp_path, "c.yaml", "physician: {sector: 1\n"), "--rulesets", DEMO)
     assert r.exit_code == 1
-    assert r.output.startswith(f"error: {tmp_path}/c.yaml:2:1: invalid YAML")
+    assert r.output.startswith(f"erreur : {tmp_path}/c.yaml:2:1: invalid YAML")
 
 
 def test_date_outside_every_ruleset_exits_1(tmp_path):
     r = run("eval", write(tmp_path, "c.yaml", CASE), "--on", "2018-01-01", "--rulesets", DEMO)
     assert r.exit_code == 1
-    assert r.output.startswith("error: no ruleset in force on 2018-01-01")
+    assert r.output.startswith("erreur : no ruleset in force on 2018-01-01")
 
 
 def test_broken_ruleset_exits_1_with_file_line_col(tmp_path):
@@ -104,9 +105,21 @@ def test_usage_error_exits_2():
     assert run("frobnicate").exit_code == 2
 
 
+def test_help_is_in_french():
+    lines = run("--help").output.splitlines()
+    assert lines[0] == "Utilisation : main [OPTIONS] COMMANDE [ARGUMENTS]..."
+    assert "Commandes :" in lines and "  eval      Évaluer un cas à une date." in lines
+    assert "  -h, --help  Afficher cette aide et quitter." in lines
+    batch = run("batch", "-h").output
+    assert batch.startswith("Utilisation : main batch [OPTIONS] ENTRÉE\n\n  Évaluer chaque cas (un par ligne)")
+    assert "  --on AAAA-MM-JJ             Date d'effet de tous les cas.  [obligatoire]\n" in batch
+    # a no-break space before « : ; » so that wrapping never starts a line with them
+    assert "(par défaut\u00a0: quand la sortie d'erreur est un terminal)" in re.sub(r"[ \n]+", " ", batch)
+
+
 def test_check_reports_and_exits(tmp_path):
     ok = run("check", DEMO)
-    assert ok.exit_code == 0 and "2 ruleset file(s) checked: 0 error(s)" in ok.output
+    assert ok.exit_code == 0 and ok.output == "2 fichier(s) de règles vérifié(s) : 0 erreur(s), 0 avertissement(s)\n"
     bad = write(tmp_path, "b.mil", 'ruleset b "B" effective from 2020-01-01\nrule r "R" = flor\n')
     r = run("check", bad, "--json")
     assert r.exit_code == 1

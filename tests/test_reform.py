@@ -127,7 +127,7 @@ def test_a_replacement_without_source_is_an_error_of_check(tmp_path):
 def test_check_reform_checks_the_combination(reform, tmp_path):
     result = CliRunner().invoke(main, ["check", "--reform", str(reform)])
     assert result.exit_code == 0, result.output
-    assert "4 ruleset file(s) checked: 0 error(s), 0 warning(s)" in result.output
+    assert "4 fichier(s) de règles vérifié(s) : 0 erreur(s), 0 avertissement(s)" in result.output
     broken = write(tmp_path, REFORM.replace("effective from 2027-01-01", "effective from 2027-13-01"), "b.mil")
     result = CliRunner().invoke(main, ["check", "--reform", str(broken)])
     assert result.exit_code == 1

@@ -220,4 +220,4 @@ def test_cli_eval_of_mutated_case_files_exits_cleanly(example, edits, on):
     if outcome.exit_code == 0:
         json.loads(outcome.stdout)
     else:
-        assert outcome.stderr.startswith(("error: ", "Error: ", "Usage: ")), outcome.stderr
+        assert outcome.stderr.startswith(("erreur : ", "error: ", "Error: ", "Usage: ")), outcome.stderr

@@ -100,7 +100,7 @@ def test_a_case_file_with_a_date_that_does_not_exist_exits_cleanly(tmp_path):
     outcome = CliRunner().invoke(main, ["eval", str(path), "--on", "2025-09-01"])
     assert outcome.exit_code == 1
     assert outcome.exception is None or isinstance(outcome.exception, SystemExit)
-    assert outcome.stderr == (f"error: {path}:12:14: contract.signed_on: 2019-02-30 is not a date "
+    assert outcome.stderr == (f"erreur : {path}:12:14: contract.signed_on: 2019-02-30 is not a date "
                               "(day is out of range for month)\n")
 
 
