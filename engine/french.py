@@ -91,14 +91,12 @@ def _token(text: str) -> str:
 
 
 _YAML_PROBLEMS: list[tuple[re.Pattern, object]] = [
-    (re.compile(r"expected ',' or '([}\]])', but got (.*)"),
-     lambda m: f"« , » ou « {m[1]} » attendu, mais trouvé {_token(m[2])}"),
+    (re.compile(r"expected ',' or '([}\]])', but got (.*)"), lambda m: f"il manque « , » ou « {m[1]} » avant {_token(m[2])}"),
     (re.compile(r"expected <block end>, but found (.*)"),
-     lambda m: f"fin de bloc attendue, mais trouvé {_token(m[1])} (une indentation décalée ?)"),
+     lambda m: f"élément inattendu : {_token(m[1])} (une indentation décalée ?)"),
     (re.compile(r"expected '<document start>', but found (.*)"),
-     lambda m: f"fin du document attendue, mais trouvé {_token(m[1])}"),
-    (re.compile(r"expected the node content, but found (.*)"),
-     lambda m: f"une valeur est attendue, mais trouvé {_token(m[1])}"),
+     lambda m: f"élément en trop après la fin du document : {_token(m[1])}"),
+    (re.compile(r"expected the node content, but found (.*)"), lambda m: f"une valeur est attendue avant {_token(m[1])}"),
     (re.compile(r"mapping values are not allowed here"),
      lambda m: "« : » n'est pas permis ici (une valeur contenant « : » s'écrit entre guillemets)"),
     (re.compile(r"could not find expected ':'"), lambda m: "« : » attendu"),

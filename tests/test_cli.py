@@ -81,7 +81,7 @@ def test_invalid_case_exits_1_with_the_field(tmp_path):
 def test_broken_yaml_says_where(tmp_path):
     r = run("eval", write(tmp_path, "c.yaml", "physician: {sector: 1\n"), "--rulesets", DEMO)
     assert r.exit_code == 1
-    assert r.output.startswith(f"erreur : {tmp_path}/c.yaml:2:1: invalid YAML")
+    assert r.output == f"erreur : {tmp_path}/c.yaml:2:1: YAML invalide : il manque « , » ou « }} » avant la fin du fichier\n"
 
 
 def test_date_outside_every_ruleset_exits_1(tmp_path):
@@ -126,6 +126,20 @@ def test_check_reports_and_exits(tmp_path):
     diagnostics = json.loads(r.output)
     assert any({"line": 2, "column": 14, "severity": "error", "message": "unknown name `flor`"}.items() <= d.items()
                for d in diagnostics)  # sorted by place: the missing source at 2:1 comes first
+
+
+def test_a_failing_regression_case_says_why(tmp_path):
+    cases = write(tmp_path, "cases.yaml", "ruleset: demo_base\ncases:\n  - name: montant faux\n    on: 2021-06-01\n"
+                  "    case: {physician: {sector: 1, patients: 800, percentile: 60}, "
+                  "contract: {signed_on: 2020-03-01, option: half}}\n    expect: {annual_aid: \"1.00\"}\n")
+    r = run("test", cases, "--rulesets", DEMO)
+    assert r.exit_code == 1
+    assert r.output.splitlines() == [f"ÉCHEC {tmp_path.name}/cases#1: montant faux",
+                                     "     annual_aid : attendu '1.00', obtenu '8000.00'",
+                                     "0 cas réussi(s), 1 en échec"]
+    write(tmp_path, "cases.yaml", "ruleset: demo_base\ncases:\n  - name: sans date\n    case: {}\n    expect: {}\n")
+    r = run("test", cases, "--rulesets", DEMO)
+    assert r.exit_code == 1 and r.output == f"erreur : {cases}, cas 1 : il manque on\n"
 
 
 def test_console_script_is_installed():

@@ -100,8 +100,8 @@ def test_a_case_file_with_a_date_that_does_not_exist_exits_cleanly(tmp_path):
     outcome = CliRunner().invoke(main, ["eval", str(path), "--on", "2025-09-01"])
     assert outcome.exit_code == 1
     assert outcome.exception is None or isinstance(outcome.exception, SystemExit)
-    assert outcome.stderr == (f"erreur : {path}:12:14: contract.signed_on: 2019-02-30 is not a date "
-                              "(day is out of range for month)\n")
+    assert outcome.stderr == (f"erreur : {path}:12:14: contract.signed_on: 2019-02-30 n'est pas une date "
+                              "(ce jour n'existe pas dans ce mois)\n")
 
 
 def test_a_json_escape_for_half_a_surrogate_pair_is_an_error_row(tmp_path):
