@@ -38,8 +38,8 @@ def number(n: int) -> str:
 
 
 def date(day: dt.date) -> str:
-    """22/06/2024."""
-    return day.strftime("%d/%m/%Y")
+    """22/06/2024 (the year in four digits, even before 1000)."""
+    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
 
 
 def kind(value) -> str:

@@ -59,7 +59,7 @@ def test_csv_results_and_errors_file(tmp_path):
     assert json.loads(rows["4"]["ineligibility_reasons"])[0]["requirement"] == "eligibility.patientele"
     assert rows["1"]["sector"] == "1" and rows["3"]["contract_option"] == "half"  # the inputs, echoed
     assert read_csv(tmp_path / "out.csv.errors.csv") == [
-        {"row": "2", "field": "sector", "reason": "input should be less than or equal to 2 (got '3')"}]
+        {"row": "2", "field": "sector", "reason": "doit être inférieur ou égal à 2 (reçu : '3')"}]
 
 
 def test_year_three_reads_the_2024_amounts(tmp_path):
@@ -76,8 +76,9 @@ def test_every_bad_field_of_a_row_is_reported(tmp_path):
     assert [(e["row"], e["field"]) for e in errors] == [
         ("2", "optam"), ("2", "contract_observed"), ("2", "patients_mt"), ("2", "contract_option")]
     assert errors[0]["reason"] == "expected true or false (got 'maybe')"
-    assert errors[2]["reason"].startswith("input should be a valid integer")
-    assert errors[3]["reason"].startswith("'quarter' is not a known option")  # eval's own message
+    assert errors[2]["reason"] == "un nombre entier est attendu (reçu : 'abc')"
+    assert errors[3]["reason"] == ("'quarter' n'est pas une valeur possible (option) ; valeurs possibles : third, "
+                                   "half, full, one_and_half, double")  # eval's own message
     assert [r["row"] for r in read_csv(tmp_path / "out.csv")] == ["1"]
 
 
@@ -145,7 +146,7 @@ def test_evaluate_table_arrow_and_polars():
     assert text.column("annual_aid").to_pylist() == ["38000.00", None]
     assert text.column("eligible").to_pylist() == ["true", None]
     assert json.loads(out.column("error")[1].as_py()) == [
-        {"field": "sector", "reason": "input should be less than or equal to 2 (got 3)"}]
+        {"field": "sector", "reason": "doit être inférieur ou égal à 2 (reçu : 3)"}]
     assert out.schema.names[:2] == ["specialty", "sector"]  # the input columns, untouched
     frame = batch.evaluate_table(pl.from_arrow(table), ON, outputs=["annual_aid"])
     assert isinstance(frame, pl.DataFrame)
@@ -288,4 +289,4 @@ def test_csv_read_as_columns_chunk_by_chunk(tmp_path, monkeypatch, engine):
     assert [r["annual_aid"] for r in got[:3]] == ["38000.00", "13500.00", ""]
     assert got[-2]["annual_aid"] == "38000.00" and got[-1]["eligible"] == "false"
     assert read_csv(tmp_path / f"out_{engine}.csv.errors.csv") == [
-        {"row": "19", "field": "sector", "reason": "input should be less than or equal to 2 (got '3')"}]
+        {"row": "19", "field": "sector", "reason": "doit être inférieur ou égal à 2 (reçu : '3')"}]

@@ -131,7 +131,7 @@ def test_blank_lines_before_the_header_shift_nothing(tmp_path):
     text = "\n\n" + HEADER + "\n" + GOOD + "\n" + GOOD.replace(",1,false", ",3,false") + "\n"
     summary, results, errors = run(tmp_path, text)
     assert [(r["row"], r["annual_aid"]) for r in results] == [("1", "38000.00")]
-    assert errors == [{"row": "2", "field": "sector", "reason": "input should be less than or equal to 2 (got '3')"}]
+    assert errors == [{"row": "2", "field": "sector", "reason": "doit être inférieur ou égal à 2 (reçu : '3')"}]
 
 
 def test_blank_lines_before_the_header_on_the_csv_module_path(tmp_path):

@@ -72,7 +72,8 @@ def test_a_decimal_number_means_what_it_shows(tmp_path, written, value):
 
 
 def test_the_quoted_forms_still_reach_validation_as_text(tmp_path):
-    with pytest.raises(CaseError, match=r"physician.percentile: input should be a valid decimal .*'1:30'"):
+    with pytest.raises(CaseError, match=r"physician.percentile: un nombre est attendu \(décimales séparées par un point\) "
+                                        r"\(reçu : '1:30'\)"):
         evaluate(load_data(case_file(tmp_path, percentile="'1:30'")), dt.date(2025, 9, 1))
 
 

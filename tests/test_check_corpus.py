@@ -87,16 +87,17 @@ EXPECTED = {
     "no_effective_date.mil": "no_effective_date.mil:2:9: error: ruleset `t` does not say when it takes effect",
     "ends_before_start.mil": "ends_before_start.mil:2:9: error: ruleset `t` ends (2019-12-31) before it starts (2020-01-01)",
     "timeline_overlap":
-        "timeline_overlap/next.mil:2:9: error: `next` takes effect on 2021-01-01, while `t` is still in force "
-        "(2020-01-01 → no end)",
+        "timeline_overlap/next.mil:2:9: error: « next » prend effet le 01/01/2021, alors que « t » est encore en "
+        "vigueur (du 01/01/2020, sans date de fin)",
     "timeline_gap":
-        "timeline_gap/next.mil:2:9: error: no ruleset is in force from 2020-07-01 to 2020-12-31, between `t` and `next`",
+        "timeline_gap/next.mil:2:9: error: aucun texte n'est en vigueur du 01/07/2020 au 31/12/2020, entre « t » et "
+        "« next »",
     "stated_gap_that_is_none":
-        "stated_gap_that_is_none/next.mil:2:9: warning: `next` says it comes after a gap, but it starts the day "
-        "after the previous ruleset ends",
+        "stated_gap_that_is_none/next.mil:2:9: warning: « next » dit venir après un vide, mais il commence le "
+        "lendemain de la fin du texte précédent",
     "amends_a_later_ruleset":
-        "amends_a_later_ruleset/next.mil:4:10: error: `next` (from 2020-01-01) amends `t`, which only takes effect "
-        "on 2021-01-01",
+        "amends_a_later_ruleset/next.mil:4:10: error: « next » (à partir du 01/01/2020) modifie « t », qui ne prend "
+        "effet que le 01/01/2021",
     "amends_cycle": "amends_cycle/a.mil:4:10: error: `amends` cycle: a → b → a",
     # ---- law
     "rule_without_source.mil": "rule_without_source.mil:24:1: error: rule `r` has no legal source",

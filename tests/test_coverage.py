@@ -77,7 +77,7 @@ CASES = textwrap.dedent('''\
       - name: erreur attendue
         "on": 2019-01-01
         case: {physician: {sector: 1, zone: true, years: 1}}
-        error: "no ruleset in force"
+        error: "aucun texte n'est en vigueur"
     ''')
 
 

@@ -81,7 +81,7 @@ def test_a_huge_case_figure_is_a_located_error_not_an_invalid_operation():
             "contract": {"signed_on": dt.date(2019, 10, 1), "option": "third", "initial_patients_mt": 10 ** 30,
                          "initial_file_active": 1400}}
     for explain in (True, False):
-        with pytest.raises(EvaluationError, match=r"cannot be computed exactly \(InvalidOperation\)") as info:
+        with pytest.raises(EvaluationError, match=r"ne peut pas être calculé exactement \(InvalidOperation\)") as info:
             evaluate(case, dt.date(2025, 9, 1), Registry.load(), explain=explain)
         assert info.value.loc is not None and info.value.loc.file.endswith(".mil")
 
