@@ -121,7 +121,8 @@ def test_a_json_escape_for_half_a_surrogate_pair_is_an_error_row(tmp_path):
     assert (summary.rows, summary.computed, summary.failed) == (3, 1, 2)
     with open(tmp_path / "out.csv.errors.csv", newline="", encoding="utf-8") as f:
         errors = list(csv.DictReader(f))
-    assert errors[0] == {"row": "2", "field": "", "reason": "line 2: invalid JSON: \\ud800 is half of a UTF-16 "
-                                                            "surrogate pair"}
-    assert {"row": "3", "field": "contract_observed", "reason": "invalid JSON: \\udc00 is half of a UTF-16 surrogate "
-                                                                "pair"} in errors[1:]  # and the contract's missing fields
+    assert errors[0] == {"row": "2", "field": "", "reason": "ligne 2 : JSON invalide : \\ud800 est la moitié d'une "
+                                                            "paire de substitution UTF-16, pas un caractère"}
+    # (errors[1:] also holds the contract's missing fields)
+    assert {"row": "3", "field": "contract_observed", "reason": "JSON invalide : \\udc00 est la moitié d'une paire de "
+                                                                "substitution UTF-16, pas un caractère"} in errors[1:]
