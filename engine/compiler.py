@@ -307,5 +307,5 @@ def _within_bounds(openness: Openness, decision: Decision, value, bounds):
         shown = (f"comprise entre {low} et {high}" if low is not None and high is not None else
                  f"au moins {low}" if low is not None else f"au plus {high}")
         openness.problems.append(Diagnostic(a.value.loc, f"{a.value.text} est hors des bornes de « {a.target} » : "
-                                            f"sa valeur est {shown}", hint="supposez une valeur comprise dans ses bornes",
-                                            code="hypothesis"))
+                                            f"sa valeur est {shown}",
+                                            hint="supposez une valeur comprise dans ses bornes", code="hypothesis"))

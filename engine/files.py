@@ -161,8 +161,8 @@ def _expansion(root: yaml.Node) -> None:
             size[key] = 1 + sum(size[id(child)] for child in _children(node))
             if size[key] > MAX_EXPANDED and size[key] > len(size):
                 raise _Problem(node.start_mark, "", f"ses alias portent le fichier au-delà de "
-                                                    f"{french.number(MAX_EXPANDED)} valeurs (une « bombe d'alias » ?) ; "
-                                                    "écrivez les valeurs en entier")
+                                                    f"{french.number(MAX_EXPANDED)} valeurs (une « bombe d'alias » "
+                                                    "?) ; écrivez les valeurs en entier")
             continue
         if key in size:
             continue

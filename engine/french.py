@@ -91,12 +91,14 @@ def _token(text: str) -> str:
 
 
 _YAML_PROBLEMS: list[tuple[re.Pattern, object]] = [
-    (re.compile(r"expected ',' or '([}\]])', but got (.*)"), lambda m: f"il manque « , » ou « {m[1]} » avant {_token(m[2])}"),
+    (re.compile(r"expected ',' or '([}\]])', but got (.*)"),
+     lambda m: f"il manque « , » ou « {m[1]} » avant {_token(m[2])}"),
     (re.compile(r"expected <block end>, but found (.*)"),
      lambda m: f"élément inattendu : {_token(m[1])} (une indentation décalée ?)"),
     (re.compile(r"expected '<document start>', but found (.*)"),
      lambda m: f"élément en trop après la fin du document : {_token(m[1])}"),
-    (re.compile(r"expected the node content, but found (.*)"), lambda m: f"une valeur est attendue avant {_token(m[1])}"),
+    (re.compile(r"expected the node content, but found (.*)"),
+     lambda m: f"une valeur est attendue avant {_token(m[1])}"),
     (re.compile(r"mapping values are not allowed here"),
      lambda m: "« : » n'est pas permis ici (une valeur contenant « : » s'écrit entre guillemets)"),
     (re.compile(r"could not find expected ':'"), lambda m: "« : » attendu"),
@@ -107,7 +109,8 @@ _YAML_PROBLEMS: list[tuple[re.Pattern, object]] = [
     (re.compile(r"found unknown escape character (.*)"),
      lambda m: f"caractère d'échappement inconnu {_token(m[1])}"),
     (re.compile(r"found unexpected end of stream"), lambda m: "fin du fichier inattendue (un guillemet non fermé ?)"),
-    (re.compile(r"but found another document"), lambda m: "un seul document est attendu, le fichier en contient un autre"),
+    (re.compile(r"but found another document"),
+     lambda m: "un seul document est attendu, le fichier en contient un autre"),
     (re.compile(r"found unhashable key"), lambda m: "une liste ou un objet ne peut pas être une clé"),
     (re.compile(r"second occurrence"), lambda m: "la même ancre est déclarée deux fois"),
     (re.compile(r"could not determine a constructor for the tag (.*)"), lambda m: f"étiquette inconnue {_token(m[1])}"),

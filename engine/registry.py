@@ -278,8 +278,8 @@ def _timeline_diagnostics(models: dict[str, M.Ruleset]) -> list[Diagnostic]:
             has_gap_before.add(b.id)
             if b.header.gap_reason is None:
                 out.append(Diagnostic(b.header.loc, f"aucun texte n'est en vigueur du "
-                                      f"{french.date(a.effective_until + day)} au {french.date(b.effective_from - day)}, "
-                                      f"entre « {a.id} » et « {b.id} »",
+                                      f"{french.date(a.effective_until + day)} au "
+                                      f"{french.date(b.effective_from - day)}, entre « {a.id} » et « {b.id} »",
                                       hint=f"si les textes laissent vraiment ce vide, dites-le dans l'en-tête de "
                                       f"« {b.id} » : « after gap \"pourquoi\" » ; sinon, faites finir « {a.id} » le "
                                       f"{french.date(b.effective_from - day)} (« until {b.effective_from - day} »)",

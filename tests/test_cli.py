@@ -80,7 +80,8 @@ def test_invalid_case_exits_1_with_the_field(tmp_path):
 def test_broken_yaml_says_where(tmp_path):
     r = run("eval", write(tmp_path, "c.yaml", "physician: {sector: 1\n"), "--rulesets", DEMO)
     assert r.exit_code == 1
-    assert r.output == f"erreur : {tmp_path}/c.yaml:2:1: YAML invalide : il manque « , » ou « }} » avant la fin du fichier\n"
+    assert r.output == (f"erreur : {tmp_path}/c.yaml:2:1: YAML invalide : il manque « , » ou « }} » avant la fin du "
+                        "fichier\n")
 
 
 def test_date_outside_every_ruleset_exits_1(tmp_path):
