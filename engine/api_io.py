@@ -23,6 +23,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
+from .french import json_message
+
 MAX_BODY = 64 * 1024  # bytes of a request body; a case is a few hundred
 MAX_EXPONENT = 60  # |exponent| of a JSON number; 1e999999999 is not a patient count
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")  # the Host headers always accepted
@@ -70,7 +72,7 @@ async def read_json(request: Request, limit: int) -> object:
     try:
         data = json.loads(text, parse_float=_exact_number, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise ApiError(400, f"JSON invalide, ligne {exc.lineno}, colonne {exc.colno} : {_json_message(exc.msg)}") from None
+        raise ApiError(400, f"JSON invalide, ligne {exc.lineno}, colonne {exc.colno} : {json_message(exc.msg)}") from None
     except _BadNumber as exc:
         raise ApiError(422, INVALID, [str(exc)]) from None
     except RecursionError:
@@ -85,23 +87,6 @@ async def read_json(request: Request, limit: int) -> object:
 
 
 INVALID = "requête invalide"
-_JSON_MESSAGES = {  # json.JSONDecodeError's messages, in French
-    "Expecting value": "une valeur est attendue",
-    "Expecting property name enclosed in double quotes": "un nom de champ entre guillemets est attendu",
-    "Expecting ',' delimiter": "une virgule est attendue",
-    "Expecting ':' delimiter": "deux-points (:) sont attendus",
-    "Unterminated string starting at": "texte non terminé",
-    "Invalid control character at": "caractère de contrôle interdit dans un texte",
-    "Invalid \\escape": "séquence d'échappement invalide",
-    "Invalid \\uXXXX escape": "séquence \\uXXXX invalide",
-    "Extra data": "données en trop après l'objet JSON",
-    "Illegal trailing comma before end of object": "virgule en trop avant la fin de l'objet",
-    "Illegal trailing comma before end of array": "virgule en trop avant la fin de la liste",
-}
-
-
-def _json_message(msg: str) -> str:
-    return _JSON_MESSAGES.get(msg, msg)
 
 
 def too_large(limit: int) -> str:

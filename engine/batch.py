@@ -42,13 +42,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from . import parallel, typed as TY, values as V
+from . import french, parallel, typed as TY, values as V
 from .case import CaseError
 from .flat import ROW, FlatSchema
 from .interpreter import evaluate
 from .io import BatchError
 from .io.readers import BAD, ReadAgain, file_format, read_columns, read_rows, twice, widen_floats
 from .io.writers import Writer as _Writer, sweep
+from .plan import outputs_hint, unknown_outputs
 from .registry import Registry
 from .values import EvaluationError
 
@@ -83,8 +84,7 @@ class Batch:
         names = list(outputs or model.outputs)
         unknown = [n for n in names if model.value_declaration(n)[0] is None]
         if unknown:
-            raise BatchError("unknown output " + ", ".join(f"`{n}`" for n in unknown) + f" in ruleset `{model.id}`; "
-                             "outputs are " + ", ".join(model.outputs))
+            raise BatchError(f"{unknown_outputs(model, unknown)} ; {outputs_hint(model, unknown)}")
         types = {name: t for name, _, t in entry.plan.output_slots(tuple(names))}
         enums = {name: [m.name for m in decl.members] for name, decl in model.enums.items()}
         return cls(registry, on, names, FlatSchema.of(model), types, enums)
@@ -163,7 +163,7 @@ def evaluate_table(table, on: dt.date, registry: Registry | None = None, outputs
     polars = _polars_module(table)
     arrow = table.to_arrow() if polars is not None else table
     if not isinstance(arrow, pa.Table):
-        raise TypeError(f"evaluate_table takes a pyarrow.Table or polars.DataFrame, not {type(table).__name__}")
+        raise TypeError(f"evaluate_table prend un pyarrow.Table ou un polars.DataFrame, pas un {type(table).__name__}")
     batch = Batch.prepare(on, registry, outputs)
     vector = _use_vector(batch, engine)
     if vector and arrow.num_rows:
@@ -223,14 +223,15 @@ def _use_vector(batch: Batch, engine: str) -> bool:
     """Whether to run the vector back-end: `vector` always (it hands back what it does not
     compute, so any output is right), `auto` when every output is a scalar."""
     if engine not in ENGINES:
-        raise BatchError(f"unknown engine `{engine}`; engines are " + ", ".join(ENGINES))
+        raise BatchError(f"moteur inconnu « {engine} » ; moteurs : " + french.listed(ENGINES, "ou"))
     if engine == "row":
         return False
     try:
         from . import vector
     except ImportError as exc:
         if engine == "vector":
-            raise BatchError(f"the vector engine needs {exc.name}: pip install 'millesime[vector]'") from None
+            raise BatchError(f"le moteur vector a besoin de {exc.name}, qui n'est pas installé ; il fait partie de "
+                             "l'option « vector » de Millésime : pip install 'millesime[vector]'") from None
         return False
     return engine == "vector" or vector.supported_outputs(batch.registry, batch.on, batch.outputs)
 
@@ -247,7 +248,7 @@ def _evaluate_record_batches(batches: Iterable, batch: Batch, engine: str = "row
             names = record_batch.schema.names
             batch.schema.check_columns(names)
             if len(set(names)) != len(names):
-                raise BatchError("; ".join(reason for _, reason in twice(names, "the table")))
+                raise BatchError(" ; ".join(reason for _, reason in twice(names, "la table")))
             checked = True
         readable = widen_floats(record_batch)  # what is read; the input columns are returned as they are
         if _vector_chunk(batch, engine, record_batch.num_rows):
@@ -398,12 +399,12 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
     out = Path(out) if out is not None else default_out(path)
     out_fmt = file_format(out)
     if _same(out, path):
-        raise BatchError(f"{out}: the output would overwrite the input")
+        raise BatchError(f"{out} : le fichier de résultats écraserait l'entrée")
     if _same(errors_path(out), path):
-        raise BatchError(f"{errors_path(out)}: the errors file of `{out}` would overwrite the input; "
-                         "rename the input or choose another --out")
+        raise BatchError(f"{errors_path(out)} : le fichier d'erreurs de {out} écraserait l'entrée ; "
+                         "renommez l'entrée ou choisissez un autre --out")
     if not out.parent.is_dir():
-        raise BatchError(f"{out.parent}: no such folder")
+        raise BatchError(f"{out.parent} : ce dossier n'existe pas")
     batch = Batch.prepare(on, registry, outputs)
     engine = engine if _use_vector(batch, engine) else "row"
     names, total, chunks = read_rows(path, CHUNK)
@@ -645,10 +646,10 @@ class Progress:
         if self.total:
             share = min(done / self.total, 1.0)
             filled = int(share * 30)
-            line = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} {share:4.0%}"
+            line = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} {round(share * 100):3d} %"
         else:
-            line = f"{done} rows"
-        self.stream.write(f"\r{line}  {rate:,.0f} rows/s ")
+            line = f"{done} lignes"
+        self.stream.write(f"\r{line}  {french.number(round(rate))} lignes/s ")
         self.stream.flush()
 
     def close(self) -> None:

@@ -1,11 +1,13 @@
 """Case validation: the inputs a ruleset declares become a pydantic model.
 
 A case is checked whole before anything is evaluated; every bad field is reported by
-its dotted path (`physician.percentile`), with what was expected and what was given.
+its dotted path (`physician.percentile`), with what was expected and what was given, in
+French (pydantic's messages are put in French here: `_value_problem`).
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 import reprlib
 import sys
 from decimal import Decimal
@@ -15,15 +17,15 @@ import pydantic
 from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, create_model
 from pydantic_core import PydanticCustomError
 
-from dsl.errors import MillesimeError, did_you_mean
+from dsl.errors import MillesimeError
 from dsl.model import Ruleset
 
-from . import fastcase
+from . import fastcase, french
 
 def _not_a_boolean(value):
     """pydantic reads `true` as 1 for an int; a count, an amount or a percentile is a number."""
     if isinstance(value, bool):
-        raise PydanticCustomError("bool_not_number", "a yes/no value is not a number")
+        raise PydanticCustomError("bool_not_number", "une valeur oui/non n'est pas un nombre")
     return value
 
 
@@ -39,7 +41,8 @@ class CaseError(MillesimeError):
         super().__init__(self.render())
 
     def render(self) -> str:
-        return f"invalid {self.where}:\n" + "\n".join(f"  - {p}" for p in self.problems)
+        what = "cas invalide" if self.where == "case" else f"{self.where} invalide"
+        return f"{what} :\n" + "\n".join(f"  - {p}" for p in self.problems)
 
 
 def case_model(model: Ruleset, extra: str = "forbid", every_optional: bool = False) -> type[pydantic.BaseModel]:
@@ -96,7 +99,7 @@ def _python_type(model: Ruleset, ref, path: str, class_name: str, extra: str, ev
 def validate(model: Ruleset, schema: type[pydantic.BaseModel], raw: object) -> dict:
     """The case as plain Python values (Decimal, date, …), or CaseError naming each bad field."""
     if not isinstance(raw, dict):
-        raise CaseError([f"a case is a mapping of fields (physician, contract, …), not {type(raw).__name__}"])
+        raise CaseError([f"un cas est un objet de champs (physician, contract, …), pas {_kind(raw)}"])
     quick = fastcase.checker(model, schema)
     if quick is not None:
         checked = quick(raw)  # a case in canonical form, without pydantic; None: pydantic decides
@@ -121,7 +124,7 @@ def shown(value) -> str:
     try:
         text = _SHOWN.repr(value)
     except ValueError:  # an int past the interpreter's digit limit has no decimal text
-        text = f"<a number of more than {sys.get_int_max_str_digits()} digits>"
+        text = f"<un nombre de plus de {sys.get_int_max_str_digits()} chiffres>"
     return text if len(text) <= SHOWN_MAX else text[:SHOWN_MAX - 1] + "…"
 
 
@@ -155,18 +158,65 @@ def _problem(model: Ruleset, error: dict) -> str:
         head, _, name = path.rpartition(".")
         siblings = [p.rpartition(".")[2] for p in model.inputs if p.rpartition(".")[0] == head] or \
             _nested_fields(model, head)
-        hint = did_you_mean(name, siblings)
-        return f"{path}: unknown field" + (f"; {hint}" if hint else
-                                           f"; known fields here: {', '.join(siblings)}")
+        hint = french.suggestion(name, siblings)
+        return f"{path}: champ inconnu" + (f" ; {hint}" if hint else
+                                           f" ; champs connus ici : {', '.join(siblings)}")
     if error["type"] == "missing":
         decl = model.inputs.get(path)
         label = f" ({decl.label})" if decl else ""
-        return f"{path}: required field missing{label}"
+        return f"{path}: champ obligatoire manquant{label}"
     if error["type"] == "literal_error":
         decl = model.inputs.get(path)
         if decl is not None and decl.type.kind == "named" and decl.type.name in model.enums:
             members = [m.name for m in model.enums[decl.type.name].members]
-            hint = did_you_mean(given, members) if isinstance(given, str) and len(given) <= 100 else None
-            return f"{path}: {shown(given)} is not a known {decl.type.name}" + (
-                f"; {hint}" if hint else f"; expected one of: {', '.join(members)}")
-    return f"{path}: {error['msg'].lower()} (got {shown(given)})"
+            hint = french.suggestion(given, members) if isinstance(given, str) and len(given) <= 100 else None
+            return f"{path}: {_given(shown(given))} n'est pas une valeur possible ({decl.type.name})" + (
+                f" ; {hint}" if hint else f" ; valeurs possibles : {', '.join(members)}")
+    return f"{path}: {_value_problem(error['msg'])} (reçu : {_given(shown(given))})"
+
+
+def _kind(value) -> str:
+    return {"list": "une liste", "str": "un texte", "int": "un nombre", "Decimal": "un nombre", "bool": "un booléen",
+            "NoneType": "null"}.get(type(value).__name__, "une autre valeur")
+
+
+def _given(text: str) -> str:
+    """A value as Python quotes it (repr) → as the case's author wrote it (JSON): null, true, 1.5."""
+    text = _plain_decimals(text)
+    return {"None": "null", "True": "true", "False": "false"}.get(text, text)
+
+
+def _plain_decimals(text: str) -> str:
+    """`Decimal('0')` (or `decimal('0')`, once pydantic's message is lower-cased) → `0`."""
+    return re.sub(r"[Dd]ecimal\('([^']*)'\)", r"\1", text)
+
+
+# pydantic's messages on a value (lower-cased), and what they say in French
+_VALUE_PROBLEMS: list[tuple[re.Pattern, object]] = [
+    (re.compile(r"input should be less than or equal to (\S+)"), lambda m: f"doit être inférieur ou égal à {m[1]}"),
+    (re.compile(r"input should be less than (\S+)"), lambda m: f"doit être inférieur à {m[1]}"),
+    (re.compile(r"input should be greater than or equal to (\S+)"), lambda m: f"doit être supérieur ou égal à {m[1]}"),
+    (re.compile(r"input should be greater than (\S+)"), lambda m: f"doit être supérieur à {m[1]}"),
+    (re.compile(r"input should be a valid integer, got a number with a fractional part"),
+     lambda m: "un nombre entier est attendu, sans décimales"),
+    (re.compile(r"input should be a valid integer.*"), lambda m: "un nombre entier est attendu"),
+    (re.compile(r"(decimal input should be|input should be a valid (decimal|number)).*"),
+     lambda m: "un nombre est attendu (décimales séparées par un point)"),
+    (re.compile(r"input should be a valid boolean.*"), lambda m: "oui ou non est attendu (true ou false)"),
+    (re.compile(r"une valeur oui/non n'est pas un nombre"), lambda m: m[0]),  # ours (_not_a_boolean)
+    (re.compile(r"(input should be a valid date.*|datetimes provided to dates.*)"),
+     lambda m: "une date AAAA-MM-JJ est attendue"),
+    (re.compile(r"input should be a valid (dictionary|mapping).*"), lambda m: "un objet de champs est attendu"),
+    (re.compile(r"input should be a valid list.*"), lambda m: "une liste est attendue"),
+    (re.compile(r"input should be a valid string.*"), lambda m: "un texte est attendu"),
+]
+
+
+def _value_problem(message: str) -> str:
+    """pydantic's message on a bad value, in French (« valeur invalide » for one not listed)."""
+    message = _plain_decimals(message.lower())
+    for pattern, text in _VALUE_PROBLEMS:
+        found = pattern.fullmatch(message)
+        if found:
+            return text(found)
+    return "valeur invalide"

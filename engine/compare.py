@@ -51,7 +51,6 @@ ELIGIBLE = "eligible"
 
 class CompareError(MillesimeError):
     """A comparison that cannot be run as asked (unknown column, bad range of years…): said in French."""
-    french = True  # the CLI prints it after « erreur : »
 
 
 # ---------------------------------------------------------------- the period

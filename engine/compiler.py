@@ -234,12 +234,13 @@ def _typed(plan: Plan, decision: Decision, declared: T.Type) -> bool:
     if problems:
         return False
     if declared.base.kind == "percent" and actual.kind in T.PLAIN_NUMBERS:
-        plan.openness.problems.append(Diagnostic(value.loc, f"`{value.text}` is a percent here: write `{value.text} %`",
-                                                 code="hypothesis"))
+        plan.openness.problems.append(Diagnostic(value.loc, f"« {value.text} » est un pourcentage ici : écrivez "
+                                                 f"« {value.text} % »", code="hypothesis"))
         return False
     if not value_fits(actual, declared):
-        plan.openness.problems.append(Diagnostic(value.loc, f"`{value.text}` is {actual}, "
-                                                 f"`{decision.assumption.target}` is {declared}", code="hypothesis"))
+        plan.openness.problems.append(Diagnostic(value.loc, f"« {value.text} » est de type {actual}, "
+                                                 f"« {decision.assumption.target} » de type {declared}",
+                                                 code="hypothesis"))
         return False
     return True
 
@@ -299,12 +300,12 @@ def _within_bounds(openness: Openness, decision: Decision, value, bounds):
     try:
         outside = (low is not None and value < low) or (high is not None and value > high)
     except TypeError:
-        openness.problems.append(Diagnostic(a.value.loc, f"`{a.value.text}` is not a value `{a.target}` can take",
-                                            code="hypothesis"))
+        openness.problems.append(Diagnostic(a.value.loc, f"« {a.value.text} » n'est pas une valeur que « {a.target} » "
+                                            "peut prendre", code="hypothesis"))
         return
     if outside:
-        shown = ("between " + str(low) + " and " + str(high) if low is not None and high is not None else
-                 f"at least {low}" if low is not None else f"at most {high}")
-        openness.problems.append(Diagnostic(a.value.loc, f"{a.value.text} is outside the bounds of `{a.target}`: "
-                                            f"it lies {shown}", hint="assume a value within its bounds",
-                                            code="hypothesis"))
+        shown = (f"comprise entre {low} et {high}" if low is not None and high is not None else
+                 f"au moins {low}" if low is not None else f"au plus {high}")
+        openness.problems.append(Diagnostic(a.value.loc, f"{a.value.text} est hors des bornes de « {a.target} » : "
+                                            f"sa valeur est {shown}",
+                                            hint="supposez une valeur comprise dans ses bornes", code="hypothesis"))

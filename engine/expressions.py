@@ -18,8 +18,10 @@ from dsl.names import bare_member_enum, dotted, resolve
 from dsl.model import Ruleset
 
 from . import uncertain as U, values as V
-from .plan import NO_LOCALS, CompiledException, CompiledRequirement, CompiledRule, CompiledTable, Fn
+from .plan import NO_HEADING_HINT, NO_LOCALS, CompiledException, CompiledRequirement, CompiledRule, CompiledTable, Fn, \
+    no_heading
 from .unknowns import Decision, Openness, literal_unknown
+from .uncertain import NO_VALUE_TO_CHOOSE
 from .values import EvaluationError, NotEstablished
 
 def _constant_fn(value) -> Fn:
@@ -30,9 +32,9 @@ _COMPARE = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operato
             ">": operator.gt, ">=": operator.ge}
 
 
-def _missing(expr: ast.Expr, what: str = "") -> EvaluationError:
-    return EvaluationError(f"`{expr.text}` has no value here{what}", expr.loc,
-                           hint="the case leaves it out: test it with `is set` before using it")
+def _missing(expr: ast.Expr) -> EvaluationError:
+    return EvaluationError(f"« {expr.text} » n'a pas de valeur ici", expr.loc,
+                           hint="le cas ne la donne pas : testez-la avec « is set » avant de l'employer")
 
 
 class _Compiler:
@@ -120,8 +122,8 @@ class _Compiler:
             try:
                 return U.make_range(low, high, frozenset([u]), u.reason)
             except U.Empty:
-                raise EvaluationError(f"`{u.name}` can hold no value: its bounds exclude each other "
-                                      f"(at least {low}, at most {high})", u_loc(u)) from None
+                raise EvaluationError(f"« {u.name} » ne peut prendre aucune valeur : ses bornes s'excluent "
+                                      f"(au moins {low}, au plus {high})", u_loc(u)) from None
         return unknown
 
     # -- leaves
@@ -167,7 +169,7 @@ class _Compiler:
         if ref.kind == "record_field":
             field_name = e.name
             return self._strict([e.target], L, lambda ev, env, record: record[field_name])
-        raise EvaluationError(f"unknown name `{dotted(e) or e.text}`", e.loc)
+        raise EvaluationError(f"nom inconnu « {dotted(e) or e.text} »", e.loc)
 
     # -- calls
     def _Call(self, e, L):
@@ -191,13 +193,13 @@ class _Compiler:
             try:
                 return fn(*values)
             except (ValueError, OverflowError) as exc:
-                raise EvaluationError(f"{name}(…) cannot be computed here: {exc}", e.loc) from None
+                raise _function_error(name, exc, e.loc) from None
 
         def call_open(*values):
             try:
                 return U.function(name, fn, list(values))
             except (ValueError, OverflowError) as exc:
-                raise EvaluationError(f"{name}(…) cannot be computed here: {exc}", e.loc) from None
+                raise _function_error(name, exc, e.loc) from None
         return self._strict(e.args, L, call, call_open)
 
     def _Index(self, e, L):
@@ -229,8 +231,8 @@ class _Compiler:
             if isinstance(key, NotEstablished):
                 return U.top(key.reason, key.decided_by)
             if key not in container:
-                raise EvaluationError(f"`{e.target.text}` has no entry for {key}", e.loc,
-                                      hint=f"test it first: `if {e.keys[0].text} in {e.target.text} then …`")
+                raise EvaluationError(f"« {e.target.text} » n'a pas d'entrée pour {key}", e.loc,
+                                      hint=f"testez-le d'abord : « if {e.keys[0].text} in {e.target.text} then … »")
             return container[key]
         return index
 
@@ -372,8 +374,8 @@ class _Compiler:
                                 lambda a, b: U.arith(op, a, b))
 
         def by_zero():
-            return EvaluationError(f"division by zero in `{e.text}`", e.loc,
-                                   hint=f"`{e.right.text}` is 0 for this case: guard the division with `if`")
+            return EvaluationError(f"division par zéro dans « {e.text} »", e.loc,
+                                   hint=f"« {e.right.text} » vaut 0 pour ce cas : protégez la division par un « if »")
 
         def arith(ev, env, a, b):
             try:
@@ -532,9 +534,7 @@ def lookup_open(ev, table_name: str, keys: list) -> object:
     if any(not c for c in candidates):
         which = next(i for i, c in enumerate(candidates) if not c)
         dim = table.decl.dims[which]
-        raise EvaluationError(f"table `{table_name}` has no {dim.axis[:-1]} for {dim.name} = "
-                              f"{V.display(keys[which])}", table.decl.loc,
-                              hint="add the missing heading, or check the value looked up")
+        raise EvaluationError(no_heading(table_name, dim, V.display(keys[which])), table.decl.loc, hint=NO_HEADING_HINT)
     rows = candidates[0]
     columns = candidates[1] if len(candidates) > 1 else [0]
     deciding = U.decided_by(*keys)
@@ -604,12 +604,30 @@ class Narrowing:
 NO_NARROWING = Narrowing([])
 
 
+def _function_error(name: str, exc: Exception, loc) -> EvaluationError:
+    """A built-in function that cannot give a value for these arguments (a date past year 9999,
+    the 30th of February, min() of nothing)."""
+    text = str(exc)
+    if text == NO_VALUE_TO_CHOOSE:
+        why = text
+    elif "day is out of range for month" in text:
+        why = "ce jour n'existe pas dans ce mois"
+    elif "month must be in 1..12" in text:
+        why = "le mois doit être compris entre 1 et 12"
+    elif "out of range" in text or "too large" in text or "greater than maximum" in text \
+            or isinstance(exc, OverflowError):
+        why = "le résultat sort des dates ou des nombres possibles"
+    else:
+        why = text
+    return EvaluationError(f"{name}(…) ne peut pas être calculé ici : {why}", loc)
+
+
 def _min_max(name: str, pick):
     def fn(*values):
         if len(values) == 1 and isinstance(values[0], (list, tuple, frozenset)):
             values = tuple(values[0])
         if not values:
-            raise ValueError("no value to choose from")
+            raise ValueError(NO_VALUE_TO_CHOOSE)
         if any(isinstance(v, NotEstablished) for v in values):
             return U.function(name, fn, list(values))
         return pick(values)

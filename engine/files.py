@@ -23,6 +23,8 @@ import yaml
 
 from dsl.errors import MillesimeError
 
+from . import french
+
 
 class FileError(MillesimeError):
     pass
@@ -114,20 +116,20 @@ def _inspect(loader: yaml.SafeLoader, root: yaml.Node) -> None:
 def _check_scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode, path: str) -> None:
     text = node.value
     if node.tag == _NOT_DECIMAL:
-        raise _Problem(node.start_mark, path, f"`{text}` is not a decimal number ({_other_base(text)}); "
-                                              "write it in decimal digits, or in quotes if it is text")
+        raise _Problem(node.start_mark, path, f"« {text} » n'est pas un nombre décimal ({_other_base(text)}) ; "
+                                              "écrivez-le en chiffres décimaux, ou entre guillemets si c'est un texte")
     if node.tag == _TIMESTAMP:
         try:
             loader.construct_yaml_timestamp(node)
         except (ValueError, OverflowError) as exc:
-            raise _Problem(node.start_mark, path, f"{text} is not a date ({exc})") from None
+            raise _Problem(node.start_mark, path, f"{text} n'est pas une date ({french.date_problem(exc)})") from None
     elif node.tag == _INT:
         digits = len(text.lstrip("+-").replace("_", ""))
         if digits > sys.get_int_max_str_digits():
-            raise _Problem(node.start_mark, path, f"a number of {digits} digits; "
-                                                  f"at most {sys.get_int_max_str_digits()} are read")
+            raise _Problem(node.start_mark, path, f"un nombre de {digits} chiffres ; "
+                                                  f"au plus {sys.get_int_max_str_digits()} sont lus")
     elif node.tag == _FLOAT and text.lower().lstrip("+-") in (".inf", ".nan"):
-        raise _Problem(node.start_mark, path, f"{text} is not a number a case can hold")
+        raise _Problem(node.start_mark, path, f"{text} n'est pas un nombre qu'un cas puisse contenir")
 
 
 def _other_base(text: str) -> str:
@@ -138,10 +140,10 @@ def _other_base(text: str) -> str:
         value = Decimal(0)
         for part in digits.split(":"):
             value = value * 60 + Decimal(part)
-        return f"YAML 1.1 reads it in base 60, as {sign * value}"
+        return f"YAML 1.1 le lit en base 60, comme {sign * value}"
     base = {"x": 16, "o": 8, "b": 2}[digits[1].lower()]
     version = {16: "YAML", 8: "YAML 1.2", 2: "YAML 1.1"}[base]
-    return f"{version} reads it in base {base}, as {sign * int(digits[2:], base)}"
+    return f"{version} le lit en base {base}, comme {sign * int(digits[2:], base)}"
 
 
 def _expansion(root: yaml.Node) -> None:
@@ -158,13 +160,15 @@ def _expansion(root: yaml.Node) -> None:
             open_.discard(key)
             size[key] = 1 + sum(size[id(child)] for child in _children(node))
             if size[key] > MAX_EXPANDED and size[key] > len(size):
-                raise _Problem(node.start_mark, "", f"aliases expand the file past {MAX_EXPANDED} values "
-                                                    "(an alias bomb?); write the values out")
+                raise _Problem(node.start_mark, "", f"ses alias portent le fichier au-delà de "
+                                                    f"{french.number(MAX_EXPANDED)} valeurs (une « bombe d'alias » "
+                                                    "?) ; écrivez les valeurs en entier")
             continue
         if key in size:
             continue
         if key in open_:
-            raise _Problem(node.start_mark, "", "an alias names a value that contains it (a recursive structure)")
+            raise _Problem(node.start_mark, "", "un alias désigne une valeur qui le contient (une structure "
+                                                "récursive)")
         open_.add(key)
         stack.append((node, True))
         stack.extend((child, False) for child in _children(node) if id(child) not in size)
@@ -183,9 +187,9 @@ def load_data(path: str | Path):
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FileError(f"{path}: no such file") from None
+        raise FileError(f"{path} : ce fichier n'existe pas") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise FileError(f"{path}: cannot be read ({exc})") from None
+        raise FileError(f"{path} : fichier illisible ({french.os_problem(exc)})") from None
     if path.suffix.lower() == ".json":
         return _load_json(path, text)
     loader = _ExactLoader(text)
@@ -196,13 +200,14 @@ def load_data(path: str | Path):
         raise FileError(f"{where}: {exc.field}: {exc.message}" if exc.field else f"{where}: {exc.message}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise FileError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}:" if mark else f"{path} :"
+        raise FileError(f"{where} YAML invalide : {french.yaml_problem(exc.problem or exc.context)}") from None
     except yaml.YAMLError as exc:
-        raise FileError(f"{path}: invalid YAML: {exc}") from None
+        raise FileError(f"{path} : YAML invalide : {exc}") from None
     except RecursionError:
         mark = loader.get_mark()
-        raise FileError(f"{path}:{mark.line + 1}:{mark.column + 1}: invalid YAML: nested too deeply") from None
+        raise FileError(f"{path}:{mark.line + 1}:{mark.column + 1}: YAML invalide : imbrication trop profonde") \
+            from None
     finally:
         loader.dispose()
 
@@ -211,9 +216,9 @@ def _load_json(path: Path, text: str):
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise FileError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+        raise FileError(f"{path}:{exc.lineno}:{exc.colno}: JSON invalide : {french.json_message(exc.msg)}") from None
     except RecursionError:
-        raise FileError(f"{path}: invalid JSON: nested too deeply") from None
+        raise FileError(f"{path} : JSON invalide : imbrication trop profonde") from None
     except ValueError:  # an integer past the interpreter's digit limit
-        raise FileError(f"{path}: invalid JSON: a number of more than {sys.get_int_max_str_digits()} digits") \
+        raise FileError(f"{path} : JSON invalide : un nombre de plus de {sys.get_int_max_str_digits()} chiffres") \
             from None

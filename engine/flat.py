@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Iterable
 
-from dsl.errors import did_you_mean
 from dsl.model import Ruleset
 
+from . import french
 from .case import shown
 from .io import BatchError
 from .io.readers import loads_json
@@ -55,17 +55,19 @@ class FlatSchema:
     def check_columns(self, names: Iterable[str]) -> None:
         unknown = [n for n in names if n not in self.columns and n != ROW]
         if unknown:
-            raise BatchError("unknown column " + ", ".join(f"`{shown(n)[1:-1]}`" for n in unknown)
-                             + self._hints(unknown) + "; the columns of a case are: " + ", ".join(self.columns))
+            word = "colonne inconnue" if len(unknown) == 1 else "colonnes inconnues"
+            raise BatchError(f"{word} {french.quoted(shown(n)[1:-1] for n in unknown)}" + self._hints(unknown)
+                             + " ; les colonnes d'un cas sont : " + ", ".join(self.columns))
 
     def _hints(self, unknown: list[str]) -> str:
         spaced = [n for n in unknown if n.strip() != n and n.strip() in self.columns]
         if spaced and all(n.startswith(" ") for n in spaced):
-            return " (the column names begin with a space: separate the columns with a comma alone (`,`), not `, `)"
+            return (" (les noms de colonnes commencent par une espace : séparez les colonnes par une virgule seule, "
+                    "sans espace après)")
         if spaced:
-            return " (spaces around a column name are part of it: remove them)"
-        hints = [h for h in (did_you_mean(n, list(self.columns)) for n in unknown if len(n) <= 100) if h]
-        return f" ({'; '.join(hints)})" if hints else ""
+            return " (les espaces autour d'un nom de colonne en font partie : retirez-les)"
+        hints = [h for h in (french.suggestion(n, list(self.columns)) for n in unknown if len(n) <= 100) if h]
+        return f" ({' ; '.join(hints)})" if hints else ""
 
     def case(self, row: dict) -> tuple[dict, list[tuple[str, str]]]:
         """A flat row → the nested case, and the cells that could not even be read."""
@@ -75,7 +77,7 @@ class FlatSchema:
             column = self.columns.get(name)
             if column is None:  # a key of a JSON line (the file's columns were checked at its start)
                 if name != ROW:
-                    problems.append((name, "unknown column" + self._hints([name])))
+                    problems.append((name, "colonne inconnue" + self._hints([name])))
                 continue
             if raw is None or raw == "":
                 continue
@@ -130,7 +132,7 @@ def read_cell(kind: str, raw):
     files become the Decimal of their shortest text, never a binary approximation."""
     if isinstance(raw, float):
         if raw != raw or raw in (float("inf"), float("-inf")):
-            raise ValueError(f"{raw} is not a number a case can hold")
+            raise ValueError(f"{raw} n'est pas un nombre qu'un cas puisse contenir")
         raw = Decimal(repr(raw))
         if kind == "int" and raw == raw.to_integral_value():
             return int(raw)
@@ -141,18 +143,19 @@ def read_cell(kind: str, raw):
             return True
         if text in _FALSE:
             return False
-        raise ValueError(f"expected true or false (got {shown(raw)})")
+        raise ValueError(f"true ou false est attendu (reçu : {shown(raw)})")
     if kind == "decimal" and isinstance(raw, str):
         try:
             return Decimal(raw.strip())
         except InvalidOperation:
-            raise ValueError(f"expected a decimal number such as 0.15 (got {shown(raw)})") from None
+            raise ValueError(f"un nombre décimal est attendu, comme 0.15 (reçu : {shown(raw)})") from None
     if kind == "json":
         if isinstance(raw, str):
             try:
                 return loads_json(raw)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"invalid JSON: {exc.msg} at character {exc.pos + 1} (got {shown(raw)})") from None
+                raise ValueError(f"JSON invalide : {french.json_message(exc.msg)}, au caractère {exc.pos + 1} "
+                                 f"(reçu : {shown(raw)})") from None
         if isinstance(raw, list) and raw and all(isinstance(x, tuple) and len(x) == 2 for x in raw):
             return dict(raw)  # an Arrow map column
     return raw

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from dsl import ast, types as T
 
-from . import explain, fastcase, uncertain as U, values as V
+from . import explain, fastcase, french, uncertain as U, values as V
 from .case import validate
 from .compiler import Unexplained
 from .expressions import either
@@ -207,15 +207,14 @@ class Evaluation:
             stack_key = (self.model.id, self.on, kind, name, args)
             if stack_key in self.session.stack:
                 cycle = [k[3] for k in self.session.stack[self.session.stack.index(stack_key):]] + [name]
-                raise EvaluationError("rules depend on each other in a cycle: " + " → ".join(cycle),
-                                      self._decl_loc(name))
+                raise EvaluationError(_cycle(cycle), self._decl_loc(name))
             self.session.stack.append(stack_key)
             self.frames.append([])
             self.agreements.append(set())
             try:
                 node = getattr(self, "_compute_" + kind)(name, args)
             except RecursionError:
-                raise EvaluationError(f"`{name}` nests too deeply to compute", self._decl_loc(name)) from None
+                raise EvaluationError(_too_deep(name), self._decl_loc(name)) from None
             except ArithmeticError as exc:  # e.g. a case figure so large that rounding it overflows
                 raise _arithmetic_error(name, exc, self._decl_loc(name)) from None
             finally:
@@ -341,9 +340,10 @@ class Evaluation:
         try:
             return self.session.evaluation(day)
         except NoRulesetError as exc:
-            raise EvaluationError(f"`{expr.text}` looks at {day.isoformat()}, but {exc}", expr.loc,
-                                  hint="the case refers to a date no ruleset covers (e.g. a contract signed "
-                                       "before the first agreement)") from None
+            raise EvaluationError(f"« {expr.text} » renvoie au {french.date(day)}, date à laquelle aucun texte "
+                                  f"n'est en vigueur ; les textes couvrent : {exc.coverage}", expr.loc,
+                                  hint="le cas renvoie à une date qu'aucun texte ne couvre (par exemple un contrat "
+                                       "signé avant le premier accord)") from None
 
     def as_of(self, day: dt.date, expr: ast.AsOf, local_names: frozenset, env: dict):
         other = self._evaluation_on(day, expr)
@@ -464,12 +464,11 @@ class FastEvaluation(Unexplained, Evaluation):
             memo[key] = UNSET
             cycle.names.append(name)
             if cycle.evaluation is self and cycle.key == key:
-                raise EvaluationError("rules depend on each other in a cycle: " + " → ".join(reversed(cycle.names)),
-                                      self._decl_loc(name)) from None
+                raise EvaluationError(_cycle(reversed(cycle.names)), self._decl_loc(name)) from None
             raise
         except RecursionError:
             memo[key] = UNSET
-            raise EvaluationError(f"`{name}` nests too deeply to compute", self._decl_loc(name)) from None
+            raise EvaluationError(_too_deep(name), self._decl_loc(name)) from None
         except ArithmeticError as exc:
             memo[key] = UNSET
             raise _arithmetic_error(name, exc, self._decl_loc(name)) from None
@@ -593,9 +592,9 @@ def rule_outcome(name: str, rule: CompiledRule, ev, env: dict):
             maybe.append((exc, holds))
     if len(applicable) > 1:
         a, b = applicable[0].decl, applicable[1].decl
-        raise EvaluationError(f"two exceptions of rule `{name}` apply at once: « {a.label} » ({a.loc}) "
-                              f"and « {b.label} » ({b.loc})", b.loc,
-                              hint="the law must say which prevails: make their conditions exclusive")
+        raise EvaluationError(f"deux exceptions de la règle « {name} » s'appliquent à la fois : « {a.label} » "
+                              f"({a.loc}) et « {b.label} » ({b.loc})", b.loc,
+                              hint="le texte doit dire laquelle prévaut : rendez leurs conditions exclusives")
     if applicable:  # an exception that may also apply would conflict with it: not a world that gives a value
         exc = applicable[0]
         return exc.value(ev, env), exc, []
@@ -645,9 +644,9 @@ def _empty_cell(table, row: int, col: int) -> EvaluationError:
     decl = table.decl
     headings = [decl.row_keys[row]] + ([decl.column_keys[col]] if decl.column_keys else [])
     where = ", ".join(f"{d.name} = {h.text}" for d, h in zip(decl.dims, headings))
-    return EvaluationError(f"table `{decl.name}` gives no value for {where} (the cell reads `—`)",
+    return EvaluationError(f"le barème « {decl.name} » ne donne pas de valeur pour {where} (la case indique « — »)",
                            decl.cells[row][col].loc,
-                           hint="the text provides no amount here: the rule must not look it up")
+                           hint="le texte ne prévoit pas de montant ici : la règle ne doit pas l'y chercher")
 
 
 def _decision_note(decision) -> str | None:
@@ -690,6 +689,14 @@ def _distinct(nodes: list[Node]) -> list[Node]:
 
 
 def _arithmetic_error(name: str, exc: ArithmeticError, loc) -> EvaluationError:
-    return EvaluationError(f"`{name}` cannot be computed exactly ({type(exc).__name__}): a figure of the case or "
-                           f"of the ruleset is out of range", loc,
-                           hint="check the case's figures (patient counts, percentiles, amounts)")
+    return EvaluationError(f"« {name} » ne peut pas être calculé exactement ({type(exc).__name__}) : un chiffre du "
+                           f"cas ou du texte est hors limites", loc,
+                           hint="vérifiez les chiffres du cas (nombres de patients, percentiles, montants)")
+
+
+def _cycle(names) -> str:
+    return "des règles dépendent les unes des autres en boucle : " + " → ".join(names)
+
+
+def _too_deep(name: str) -> str:
+    return f"« {name} » est trop imbriqué pour être calculé"

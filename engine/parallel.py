@@ -36,7 +36,6 @@ WORKER_BYTES = 768 << 20  # what a worker may hold at its peak (a 32 768-row chu
 
 class WorkerError(MillesimeError):
     """A worker process stopped without an answer (killed, out of memory)."""
-    french = True  # the CLI prints it after « erreur : »
 
 
 def auto_jobs(size: int) -> int:

@@ -13,11 +13,31 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from dsl import ast, types as T
-from dsl.errors import did_you_mean
 from dsl.model import Ruleset
 
+from . import french
 from .unknowns import Decision, Openness
 from .values import EvaluationError
+
+NO_HEADING_HINT = "ajoutez l'intitulé qui manque, ou vérifiez la valeur cherchée"
+
+
+def unknown_outputs(model: Ruleset, unknown: list[str]) -> str:
+    """« résultat inconnu « aide » dans le texte demo_base »."""
+    word = "résultat inconnu" if len(unknown) == 1 else "résultats inconnus"
+    return f"{word} {french.quoted(unknown)} dans le texte {model.id}"
+
+
+def outputs_hint(model: Ruleset, unknown: list[str]) -> str:
+    """What was meant (« vouliez-vous dire « aid » ? »), or the outputs there are."""
+    hints = [french.suggestion(n, model.value_names()) for n in unknown]
+    return " ; ".join(h for h in hints if h) or "résultats : " + ", ".join(model.outputs)
+
+
+def no_heading(table: str, dim, key) -> str:
+    """A table looked up with a key none of its headings meets."""
+    axis = "ligne" if dim.axis == "rows" else "colonne"
+    return f"le barème « {table} » n'a pas de {axis} pour {dim.name} = {key}"
 
 if TYPE_CHECKING:
     from .expressions import Narrowing
@@ -73,8 +93,7 @@ class CompiledTable:
             decl = self.decl
             which = 0 if row is None else 1
             dim = decl.dims[which]
-            raise EvaluationError(f"table `{decl.name}` has no {dim.axis[:-1]} for {dim.name} = {keys[which]}",
-                                  decl.loc, hint="add the missing heading, or check the value looked up")
+            raise EvaluationError(no_heading(decl.name, dim, keys[which]), decl.loc, hint=NO_HEADING_HINT)
         return row, col
 
 
@@ -148,10 +167,7 @@ class Plan:
             model = self.model
             unknown = [n for n in names if model.value_declaration(n)[0] is None]
             if unknown:
-                hints = [did_you_mean(n, model.value_names()) for n in unknown]
-                raise EvaluationError("unknown output " + ", ".join(f"`{n}`" for n in unknown) +
-                                      f" in ruleset `{model.id}`",
-                                      hint="; ".join(h for h in hints if h) or "outputs are " + ", ".join(model.outputs))
+                raise EvaluationError(unknown_outputs(model, unknown), hint=outputs_hint(model, unknown))
             known = self.outputs[names] = [(name, self.slots[name], self.value_type(name)) for name in names]
         return known
 

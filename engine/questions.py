@@ -114,7 +114,7 @@ def evaluate_partial(registry: Registry, case: dict, on: dt.date, outputs: list[
                 node = ev.node_at(slot, ())
             except (EvaluationError, U.Empty) as exc:
                 if isinstance(exc, U.Empty):  # every possibility errs or cannot happen: say so as an error
-                    exc = EvaluationError(f"`{name}` has no admissible value for this case")
+                    exc = EvaluationError(f"« {name} » n'a aucune valeur admissible pour ce cas")
                 if stop_on_error:
                     raise exc from None
                 errors[name] = exc

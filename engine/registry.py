@@ -9,9 +9,10 @@ from importlib import resources
 from pathlib import Path
 
 from dsl import checks, model as M
-from dsl.errors import Diagnostic, MillesimeError, RulesetError, did_you_mean
+from dsl.errors import Diagnostic, MillesimeError, RulesetError
 from dsl.parser import gc_paused, parse_file
 
+from . import french
 from .case import case_model
 from .compiler import compile_ruleset
 from .plan import Plan
@@ -23,7 +24,18 @@ IN_FORCE_CACHE_SIZE = 4096
 
 
 class NoRulesetError(MillesimeError):
-    pass
+    """No ruleset in force on `day`; `coverage` says which dates the rulesets cover."""
+
+    def __init__(self, day: dt.date, coverage: str):
+        self.day, self.coverage = day, coverage
+        super().__init__(f"aucun texte n'est en vigueur le {french.date(day)} ; les textes couvrent : {coverage}")
+
+
+def coverage(timeline) -> str:
+    """The dates the rulesets cover: « avenant7_2019 (du 21/08/2019 au 30/04/2023), … »."""
+    return ", ".join(f"{m.id} (du {french.date(m.effective_from)}"
+                     + (f" au {french.date(m.effective_until)})" if m.effective_until else ", sans date de fin)")
+                     for m in timeline)
 
 
 def shipped_rulesets_dir() -> Path:
@@ -82,10 +94,10 @@ class Registry:
         folder of them, laid over that timeline (see `from_paths`)."""
         folder = Path(folder) if folder is not None else shipped_rulesets_dir()
         if not folder.is_dir():
-            raise MillesimeError(f"{folder}: no such folder of rulesets")
+            raise MillesimeError(f"{folder} : ce dossier de textes de règles n'existe pas")
         paths = sorted(folder.glob(f"*{RULESET_SUFFIX}"))
         if not paths:
-            raise MillesimeError(f"{folder}: no ruleset (*{RULESET_SUFFIX}) in this folder")
+            raise MillesimeError(f"{folder} : aucun texte de règles (*{RULESET_SUFFIX}) dans ce dossier")
         reform_paths = reform_files(reform) if reform is not None else []
         return cls.from_paths(paths, folder, require_sources, assumptions, reform_paths)
 
@@ -137,8 +149,7 @@ class Registry:
                 continue
             previous = files.get(parsed.header.id)
             if previous is not None:
-                diagnostics.append(Diagnostic(parsed.header.loc, f"ruleset id `{parsed.header.id}` is already used by "
-                                              f"{previous.path}", hint="give each ruleset its own id", code="name"))
+                diagnostics.append(duplicate_id(parsed.header, previous.path))
                 continue
             files[parsed.header.id] = parsed
             if path in reform_paths:
@@ -182,14 +193,19 @@ class Registry:
                     self._in_force_cache.clear()  # bounded; the dates in use come back at once
                 entry = self._in_force_cache[day] = self.entries[model.id]
                 return entry
-        spans = ", ".join(f"{m.id} ({m.effective_from} → {m.effective_until or '…'})" for m in self.timeline())
-        raise NoRulesetError(f"no ruleset in force on {day.isoformat()}; the rulesets cover: {spans}")
+        raise NoRulesetError(day, coverage(self.timeline()))
 
     def get(self, ruleset_id: str) -> Entry:
         if ruleset_id not in self.entries:
-            hint = did_you_mean(ruleset_id, self.entries)
-            raise MillesimeError(f"no ruleset `{ruleset_id}`" + (f"; {hint}" if hint else ""))
+            hint = french.suggestion(ruleset_id, self.entries)
+            raise MillesimeError(f"aucun texte « {ruleset_id} »" + (f" ; {hint}" if hint else ""))
         return self.entries[ruleset_id]
+
+
+def duplicate_id(header, previous_path) -> Diagnostic:
+    """Two ruleset files with the same id (also said by the language server, engine/lsp/analysis.py)."""
+    return Diagnostic(header.loc, f"l'identifiant de texte « {header.id} » est déjà pris par {previous_path}",
+                      hint="donnez à chaque texte son propre identifiant", code="name")
 
 
 def reform_files(path: str | Path) -> list[Path]:
@@ -198,10 +214,10 @@ def reform_files(path: str | Path) -> list[Path]:
     if path.is_dir():
         found = sorted(path.glob(f"*{RULESET_SUFFIX}"))
         if not found:
-            raise MillesimeError(f"{path}: no ruleset (*{RULESET_SUFFIX}) in this reform folder")
+            raise MillesimeError(f"{path} : aucun texte de règles (*{RULESET_SUFFIX}) dans ce dossier de réforme")
         return found
     if not path.is_file():
-        raise MillesimeError(f"{path}: no such reform file or folder")
+        raise MillesimeError(f"{path} : ce fichier de réforme (ou ce dossier) n'existe pas")
     return [path]
 
 
@@ -228,11 +244,12 @@ def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str]) -> list
         if later:
             following = min(later, key=lambda m: (m.effective_from, m.id))
             reform.header = dataclasses.replace(reform.header, effective_until=following.effective_from - day)
-            out.append(Diagnostic(reform.header.loc, f"`{following.id}` takes effect on {following.effective_from}: "
-                                  f"the reform `{reform.id}` ends the day before, and its changes do not carry over",
-                                  severity="warning", hint=f"to keep them later, write the reform over "
-                                  f"`{following.id}` too (`amends {following.id}`, from {following.effective_from})",
-                                  code="time"))
+            out.append(Diagnostic(reform.header.loc, f"« {following.id} » prend effet le "
+                                  f"{french.date(following.effective_from)} : la réforme « {reform.id} » s'arrête la "
+                                  "veille, et ses changements ne s'y reportent pas",
+                                  severity="warning", hint=f"pour les garder ensuite, écrivez aussi la réforme sur "
+                                  f"« {following.id} » (« amends {following.id} », à partir du "
+                                  f"{french.date(following.effective_from)})", code="time"))
     return out
 
 
@@ -251,34 +268,38 @@ def _timeline_diagnostics(models: dict[str, M.Ruleset]) -> list[Diagnostic]:
     has_gap_before = set()
     for a, b in zip(dated, dated[1:]):
         if a.effective_until is None or a.effective_until >= b.effective_from:
-            out.append(Diagnostic(b.header.loc, f"`{b.id}` takes effect on {b.effective_from}, while `{a.id}` is "
-                                  f"still in force ({a.effective_from} → {a.effective_until or 'no end'})",
-                                  hint=f"end `{a.id}` the day before: `until {b.effective_from - day}`",
+            span = (f"du {french.date(a.effective_from)} au {french.date(a.effective_until)}" if a.effective_until
+                    else f"du {french.date(a.effective_from)}, sans date de fin")
+            out.append(Diagnostic(b.header.loc, f"« {b.id} » prend effet le {french.date(b.effective_from)}, alors "
+                                  f"que « {a.id} » est encore en vigueur ({span})",
+                                  hint=f"faites finir « {a.id} » la veille : « until {b.effective_from - day} »",
                                   code="time"))
         elif (b.effective_from - a.effective_until).days > 1:
             has_gap_before.add(b.id)
             if b.header.gap_reason is None:
-                out.append(Diagnostic(b.header.loc, f"no ruleset is in force from {a.effective_until + day} "
-                                      f"to {b.effective_from - day}, between `{a.id}` and `{b.id}`",
-                                      hint=f"if the texts really leave this gap, say so in the header of `{b.id}`: "
-                                      f"`after gap \"why\"`; otherwise end `{a.id}` on {b.effective_from - day}",
+                out.append(Diagnostic(b.header.loc, f"aucun texte n'est en vigueur du "
+                                      f"{french.date(a.effective_until + day)} au "
+                                      f"{french.date(b.effective_from - day)}, entre « {a.id} » et « {b.id} »",
+                                      hint=f"si les textes laissent vraiment ce vide, dites-le dans l'en-tête de "
+                                      f"« {b.id} » : « after gap \"pourquoi\" » ; sinon, faites finir « {a.id} » le "
+                                      f"{french.date(b.effective_from - day)} (« until {b.effective_from - day} »)",
                                       code="time"))
     for m in dated:
         if m.header.gap_reason is not None and m.id not in has_gap_before:
-            out.append(Diagnostic(m.header.loc, f"`{m.id}` says it comes after a gap, but "
-                                  + ("no ruleset precedes it" if m is dated[0] else
-                                     "it starts the day after the previous ruleset ends"),
-                                  severity="warning", hint="remove `after gap …` from its header", code="time"))
+            out.append(Diagnostic(m.header.loc, f"« {m.id} » dit venir après un vide, mais "
+                                  + ("aucun texte ne le précède" if m is dated[0] else
+                                     "il commence le lendemain de la fin du texte précédent"),
+                                  severity="warning", hint="retirez « after gap … » de son en-tête", code="time"))
     for m in models.values():
         base = models.get(m.header.amends) if m.header.amends else None
         if base is None or not base.effective_from or not m.effective_from:
             continue
         if base.effective_from >= m.effective_from:
             out.append(Diagnostic(m.header.amends_loc or m.header.loc,
-                                  f"`{m.id}` (from {m.effective_from}) amends `{base.id}`, which only takes effect "
-                                  f"on {base.effective_from}",
-                                  hint="a ruleset amends one in force before it: check both `effective from` dates "
-                                  "and the id after `amends`", code="time"))
+                                  f"« {m.id} » (à partir du {french.date(m.effective_from)}) modifie « {base.id} », "
+                                  f"qui ne prend effet que le {french.date(base.effective_from)}",
+                                  hint="un texte modifie un texte en vigueur avant lui : vérifiez les deux dates "
+                                  "« effective from » et l'identifiant après « amends »", code="time"))
     return out
 
 
@@ -294,7 +315,6 @@ def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 class RulesetsChanged(MillesimeError):
     """A registry's files are no longer those it was read from."""
-    french = True  # the CLI prints it after « erreur : »
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@
 Every POST takes `official_only` (secondary sources set aside) and `assume` (hypothesis files, as
 texts); every POST but /questions takes `partial` (a case may lack required inputs the
 evaluation does not read). Requests are read by engine/api_io.py (exact decimals, French
-errors, Host and size limits); the engine's messages are put in French by engine/api_text.py;
+errors, Host and size limits); the engine's messages are reworded for the page by engine/api_text.py;
 the journeys are engine/journeys.py's, the questions engine/questions.py's. How the server is
 run (timeouts, connection limit, workers, logs) is engine/serving.py's.
 """
@@ -333,7 +333,7 @@ def _refusals(registry: Registry, on: dt.date, where: str):
         yield
     except CaseError as exc:
         raise ApiError(422, "cas invalide" if where else INVALID,
-                       [prefix + api_text.problem(p) for p in exc.problems]) from None
+                       [prefix + p for p in exc.problems]) from None
     except NoRulesetError:
         text = api_text.no_ruleset(registry, on)
         raise ApiError(422, text, [f"on: {text}"]) from None

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from dsl.errors import MillesimeError
 
+from . import french
 from .files import FileError, load_data
 from .interpreter import evaluate
 from .registry import Registry
@@ -68,24 +69,24 @@ class Outcome:
 def load_cases(path: Path) -> list[RegressionCase]:
     data = load_data(path)
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
-        raise FileError(f"{path}: a regression file holds `ruleset:` and a list `cases:`")
+        raise FileError(f"{path} : un fichier de cas de non-régression contient « ruleset: » et une liste « cases: »")
     out = []
     for i, item in enumerate(data["cases"]):
-        where = f"{path}: case {i + 1}"
+        where = f"{path}, cas {i + 1}"
         if not isinstance(item, dict):
-            raise FileError(f"{where}: each case is a mapping with name, on, case and expect")
+            raise FileError(f"{where} : chaque cas est un objet avec name, on, case et expect")
         missing = [k for k in ("name", "on", "case") if k not in item]
         if missing or ("expect" not in item and "error" not in item):
-            raise FileError(f"{where}: missing " + ", ".join(missing or ["expect"]))
+            raise FileError(f"{where} : il manque " + french.listed(missing or ["expect"]))
         on = item["on"]
         if not isinstance(on, dt.date):
-            raise FileError(f"{where}: `on` must be a date like 2024-06-22, not {on!r}")
+            raise FileError(f"{where} : « on » doit être une date comme 2024-06-22, pas {on!r}")
         assume = item.get("assume") or []
         if not isinstance(assume, list) or not all(isinstance(a, str) for a in assume):
-            raise FileError(f"{where}: `assume` is a list of hypothesis files")
+            raise FileError(f"{where} : « assume » est une liste de fichiers d'hypothèses")
         reliance = item.get("reliance") or {}
         if not isinstance(reliance, dict) or not all(isinstance(v, list) for v in reliance.values()):
-            raise FileError(f"{where}: `reliance` maps an output to a list of declaration names")
+            raise FileError(f"{where} : « reliance » associe à un résultat une liste de noms de déclarations")
         out.append(RegressionCase(path, i, str(item["name"]), on, item["case"], item.get("expect") or {},
                                   item.get("ruleset", data.get("ruleset")), item.get("error"),
                                   item.get("official_only") is True, tuple(path.parent / a for a in assume),
@@ -118,29 +119,32 @@ def run_case(c: RegressionCase, registry: Registry) -> Outcome:
     except MillesimeError as exc:
         if c.expect_error and c.expect_error in str(exc):
             return outcome
-        outcome.failures.append(f"evaluation failed: {exc}")
+        outcome.failures.append(f"le calcul a échoué : {exc}")
         return outcome
     if c.expect_error:
-        outcome.failures.append(f"expected an error containing {c.expect_error!r}, got results")
+        outcome.failures.append(f"une erreur contenant {c.expect_error!r} était attendue, le calcul a donné des "
+                                "résultats")
         return outcome
     if c.ruleset and result.ruleset.id != c.ruleset:
-        outcome.failures.append(f"ruleset in force on {c.on} is `{result.ruleset.id}`, the file guards `{c.ruleset}`")
+        outcome.failures.append(f"le texte en vigueur le {french.date(c.on)} est {result.ruleset.id}, le fichier "
+                                f"porte sur {c.ruleset}")
     actual = result.json_values()
     not_established = result.not_established()
     for name, expected in c.expect.items():
         got = actual.get(name)
         if expected == "not established":
             if name not in not_established:
-                outcome.failures.append(f"{name}: expected not established, got {got!r}")
+                outcome.failures.append(f"{name} : « not established » attendu, obtenu {got!r}")
             continue
         if not same(expected, got):
-            outcome.failures.append(f"{name}: expected {expected!r}, got {got!r}")
+            outcome.failures.append(f"{name} : attendu {expected!r}, obtenu {got!r}")
     if c.reliance:
         rests_on = result.reliance()
         for name, expected in c.reliance.items():
             got = sorted({entry["name"] for entry in rests_on.get(name, [])})
             if sorted(str(e) for e in expected) != got:
-                outcome.failures.append(f"reliance of {name}: expected {sorted(map(str, expected))}, got {got}")
+                outcome.failures.append(f"ce sur quoi repose {name} : attendu {sorted(map(str, expected))}, "
+                                        f"obtenu {got}")
     return outcome
 
 

@@ -51,6 +51,8 @@ from decimal import Decimal
 from . import values as V
 from .values import NotEstablished, Unknown, depends_on, round_value
 
+NO_VALUE_TO_CHOOSE = "aucune valeur parmi laquelle choisir"  # min() or max() of an empty list
+
 MAX_MEMBERS = 32  # a set of possible values larger than this is `top` (documented in docs/dsl.md)
 _BOTH = frozenset([True, False])  # a boolean that may be either: nothing is known of it
 _ORDERED = (int, Decimal, dt.date)
@@ -527,7 +529,7 @@ def function(name: str, fn, args: list):
     if name in ("min", "max"):
         values = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple, frozenset)) else args
         if not values:
-            raise ValueError("no value to choose from")
+            raise ValueError(NO_VALUE_TO_CHOOSE)
         spans = [interval(v) for v in values]
         if any(s is None for s in spans):
             return NotEstablished(reason, None, deciders)

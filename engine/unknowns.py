@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dsl import ast
-from dsl.errors import Diagnostic, RulesetError, did_you_mean
+from dsl.errors import Diagnostic, RulesetError
 from dsl.model import Ruleset
 from dsl.builder import heading_key
 from dsl.parser import parse_hypotheses_file, parse_hypotheses_text
 
+from . import french
 from .values import Unknown
 
 GRADE_RANK = {"official": 0, "secondary": 1, "hypothesis": 2}
@@ -179,8 +180,9 @@ class Openness:
             return None, None
         if len(found) > 1:
             (a, _), (b, _) = found[0], found[1]
-            self.problems.append(Diagnostic(b.loc, f"`{b.target}` is assumed twice (also at {a.loc})",
-                                            hint="keep one hypothesis for each unknown", code="hypothesis"))
+            self.problems.append(Diagnostic(b.loc, f"« {b.target} » fait l'objet de deux hypothèses (l'autre en "
+                                            f"{a.loc})", hint="gardez une seule hypothèse par inconnue",
+                                            code="hypothesis"))
         self.matched.add(id(found[0][0]))
         return found[0]
 
@@ -191,22 +193,22 @@ class Openness:
             return open_decision
         if open_decision.kind == "readings":
             if a.reading is None:
-                self.problems.append(Diagnostic(a.loc, f"`{a.target}` has readings: pick one with "
-                                                f"`reading NAME`", hint="its readings are " + ", ".join(
+                self.problems.append(Diagnostic(a.loc, f"« {a.target} » a plusieurs lectures : choisissez-en une "
+                                                "avec « reading NOM »", hint="ses lectures : " + ", ".join(
                                                     r.name for r in open_decision.readings), code="hypothesis"))
                 return open_decision
             chosen = next((r for r in open_decision.readings if r.name == a.reading), None)
             if chosen is None:
                 names = [r.name for r in open_decision.readings]
-                self.problems.append(Diagnostic(a.loc, f"`{a.target}` has no reading `{a.reading}`",
-                                                hint=did_you_mean(a.reading, names) or "its readings are "
+                self.problems.append(Diagnostic(a.loc, f"« {a.target} » n'a pas de lecture « {a.reading} »",
+                                                hint=french.suggestion(a.reading, names) or "ses lectures : "
                                                 + ", ".join(names), code="hypothesis"))
                 return open_decision
             return Decision("picked", open_decision.unknown, readings=open_decision.readings, reading=chosen,
                             assumption=a, hypothesis=h, declaration_sources=open_decision.declaration_sources)
         if a.value is None:
-            self.problems.append(Diagnostic(a.loc, f"`{a.target}` has no readings: fix its value with `= VALUE`",
-                                            code="hypothesis"))
+            self.problems.append(Diagnostic(a.loc, f"« {a.target} » n'a pas de lectures : fixez sa valeur avec "
+                                            "« = VALEUR »", code="hypothesis"))
             return open_decision
         return Decision("fixed", open_decision.unknown, bounds=open_decision.bounds, value=a.value, assumption=a,
                         hypothesis=h)
@@ -323,20 +325,20 @@ def check_assumptions(assumptions: Assumptions, openness: list[Openness]) -> lis
     for h in assumptions.hypotheses:
         for a in h.assumptions:
             if a.ruleset is not None and a.ruleset not in ids:
-                problems.append(Diagnostic(a.loc, f"no ruleset `{a.ruleset}`", hint=did_you_mean(a.ruleset, ids)
-                                           or "rulesets are " + ", ".join(sorted(ids)), code="hypothesis"))
+                problems.append(Diagnostic(a.loc, f"aucun texte « {a.ruleset} »", hint=french.suggestion(a.ruleset, ids)
+                                           or "textes : " + ", ".join(sorted(ids)), code="hypothesis"))
             elif id(a) not in matched and id(a) in closed:
                 where, why = closed[id(a)]
-                hint = "a hypothesis fixes only what the rulesets leave open"
+                hint = "une hypothèse ne fixe que ce que les textes laissent ouvert"
                 if not assumptions.official_only and "secondaire" in why:
-                    hint += "; with --official-only, what rests on a secondary source is open"
-                problems.append(Diagnostic(a.loc, f"`{a.target}` is established in `{where}` ({why})", hint=hint,
-                                           code="hypothesis"))
+                    hint += " ; avec --official-only, ce qui repose sur une source secondaire est ouvert"
+                problems.append(Diagnostic(a.loc, f"« {a.target} » est établi dans le texte {where} ({why})",
+                                           hint=hint, code="hypothesis"))
             elif id(a) not in matched:
-                problems.append(Diagnostic(a.loc, f"`{a.target}` names nothing the rulesets leave open",
-                                           hint="assume a `?` value, a table cell written `?` or `readings`, or a "
-                                           "declaration with readings (`millesime docs` lists them on the page "
-                                           "« Ce qui n'est pas établi »)", code="hypothesis"))
+                problems.append(Diagnostic(a.loc, f"« {a.target} » ne désigne rien que les textes laissent ouvert",
+                                           hint="une hypothèse porte sur une valeur « ? », une case de barème écrite "
+                                           "« ? » ou « readings », ou une déclaration à lectures (`millesime docs` les "
+                                           "liste sur la page « Ce qui n'est pas établi »)", code="hypothesis"))
     unique, seen = [], set()
     for d in problems:
         if (str(d.loc), d.message) not in seen:

@@ -57,7 +57,7 @@ class NotEstablished:
     members: frozenset | None = None
 
     def __str__(self) -> str:
-        return f"not established ({self.reason})"
+        return f"non établi ({self.reason})"
 
 
 class EvaluationError(MillesimeError):
@@ -68,10 +68,10 @@ class EvaluationError(MillesimeError):
         super().__init__(self.render())
 
     def render(self) -> str:
-        where = f"{self.loc}: " if self.loc else ""
-        text = f"{where}error: {self.message}"
+        where = f"{self.loc}: " if self.loc else ""  # file:line:col, as a diagnostic of the rulesets
+        text = f"{where}erreur : {self.message}"
         if self.rule:
-            text += f" (while computing `{self.rule}`)"
+            text += f" (lors du calcul de « {self.rule} »)"
         if self.hint:
             text += f"\n  = {self.hint}"
         return text

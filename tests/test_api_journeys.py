@@ -16,7 +16,7 @@ with warnings.catch_warnings():  # starlette's notice about its future test clie
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient  # noqa: E402
 
-from engine import api_text, shipped_registry  # noqa: E402
+from engine import shipped_registry  # noqa: E402
 from engine.server import create_app  # noqa: E402
 
 GP = {"specialty": "medecine_generale", "sector": 1, "optam": False, "patients_mt": 900, "file_active": 1500}
@@ -318,36 +318,21 @@ def test_contract_refusals_are_clear(client):
     assert "renvoie au 01/01/2018, date à laquelle aucun texte n'est en vigueur" in out["error"]
 
 
-# ---------------------------------------------------------------- French, at the API's edge
+# ---------------------------------------------------------------- the engine's sentences, reworded for the page
 
-@pytest.mark.parametrize("english, french", [
-    ("physician.sector: input should be less than or equal to 2 (got 3)",
-     "physician.sector: doit être inférieur ou égal à 2 (reçu : 3)"),
-    ("physician.patients_mt: input should be greater than or equal to 0 (got -5)",
-     "physician.patients_mt: doit être supérieur ou égal à 0 (reçu : -5)"),
-    # a bound as pydantic words it for an optional field, once lower-cased
-    ("physician.patients_mt: input should be greater than or equal to decimal('0') (got -5)",
-     "physician.patients_mt: doit être supérieur ou égal à 0 (reçu : -5)"),
-    ("physician.sector: input should be a valid integer, got a number with a fractional part (got Decimal('1.5'))",
-     "physician.sector: un nombre entier est attendu, sans décimales (reçu : 1.5)"),
-    ("physician.patients_mt: input should be a valid integer (got None)",
-     "physician.patients_mt: un nombre entier est attendu (reçu : null)"),
-    ("physician.percentile: decimal input should be an integer, float, string or decimal object (got True)",
-     "physician.percentile: un nombre est attendu (décimales séparées par un point) (reçu : true)"),
-    ("physician.optam: input should be a valid boolean (got 'oui')",
-     "physician.optam: oui ou non est attendu (true ou false) (reçu : 'oui')"),
-    ("contract.signed_on: input should be a valid date or datetime, input is too short (got 'hier')",
-     "contract.signed_on: une date AAAA-MM-JJ est attendue (reçu : 'hier')"),
-    ("contract.observed.3.file_active: required field missing",
-     "contract.observed.3.file_active: champ obligatoire manquant"),
-    ("physician: input should be a valid dictionary or instance of case_x (got [])",
-     "physician: un objet de champs est attendu (reçu : [])"),
-    ("physician.sectr: unknown field; known fields here: specialty, sector",
-     "physician.sectr: champ inconnu ; champs connus ici : specialty, sector"),
-    ("contract.option: 'x' is not a known option; expected one of: half, full",
-     "contract.option: 'x' n'est pas une valeur possible (option) ; valeurs possibles : half, full"),
-    ("a case is a mapping of fields (physician, contract, …), not list",
-     "un cas est un objet de champs (physician, contract, …), pas une liste"),
+@pytest.mark.parametrize("engine_says, page_says", [
+    ("« contract.observed » n'a pas de valeur ici", "« contract.observed » n'a pas de valeur pour ce cas"),
+    ("le barème « t » ne donne pas de valeur pour k = 2, o = half (la case indique « — »)",
+     "le barème « t » ne donne pas de valeur pour k 2, o half (case « — »)"),
+    ("le barème « t » n'a pas de colonne pour option = x", "le barème « t » n'a pas de colonne pour option x"),
+    ("« r » ne peut pas être calculé exactement (InvalidOperation) : un chiffre du cas ou du texte est hors limites",
+     "« r » ne peut pas être calculé exactement : un chiffre du cas est hors limites"),
+    ("deux exceptions de la règle « a » s'appliquent à la fois : « E1 » (f.mil:4:3) et « E2 » (f.mil:5:3)",
+     "deux exceptions de la règle « a » s'appliquent à la fois : « E1 » et « E2 »"),
+    ("division par zéro dans « a / b »", "division par zéro dans « a / b »"),
+    ("« r » n'a aucune valeur admissible pour ce cas", "le calcul s'est arrêté sur une règle du texte"),
 ])
-def test_case_problems_in_french(english, french):
-    assert api_text.problem(english) == french
+def test_evaluation_errors_are_reworded_for_the_page(engine_says, page_says):
+    from engine.api_text import evaluation_error
+    from engine.values import EvaluationError
+    assert evaluation_error(EvaluationError(engine_says)) == page_says

@@ -6,6 +6,7 @@ streaming test), not off the engine's output.
 import csv
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 import tracemalloc
 from pathlib import Path
@@ -58,7 +59,7 @@ def test_csv_results_and_errors_file(tmp_path):
     assert json.loads(rows["4"]["ineligibility_reasons"])[0]["requirement"] == "eligibility.patientele"
     assert rows["1"]["sector"] == "1" and rows["3"]["contract_option"] == "half"  # the inputs, echoed
     assert read_csv(tmp_path / "out.csv.errors.csv") == [
-        {"row": "2", "field": "sector", "reason": "input should be less than or equal to 2 (got '3')"}]
+        {"row": "2", "field": "sector", "reason": "doit être inférieur ou égal à 2 (reçu : '3')"}]
 
 
 def test_year_three_reads_the_2024_amounts(tmp_path):
@@ -74,9 +75,10 @@ def test_every_bad_field_of_a_row_is_reported(tmp_path):
     errors = read_csv(tmp_path / "out.csv.errors.csv")
     assert [(e["row"], e["field"]) for e in errors] == [
         ("2", "optam"), ("2", "contract_observed"), ("2", "patients_mt"), ("2", "contract_option")]
-    assert errors[0]["reason"] == "expected true or false (got 'maybe')"
-    assert errors[2]["reason"].startswith("input should be a valid integer")
-    assert errors[3]["reason"].startswith("'quarter' is not a known option")  # eval's own message
+    assert errors[0]["reason"] == "true ou false est attendu (reçu : 'maybe')"
+    assert errors[2]["reason"] == "un nombre entier est attendu (reçu : 'abc')"
+    assert errors[3]["reason"] == ("'quarter' n'est pas une valeur possible (option) ; valeurs possibles : third, "
+                                   "half, full, one_and_half, double")  # eval's own message
     assert [r["row"] for r in read_csv(tmp_path / "out.csv")] == ["1"]
 
 
@@ -84,15 +86,17 @@ def test_cli(tmp_path):
     result = CliRunner().invoke(main, ["batch", str(write_csv(tmp_path / "cases.csv")), "--on", "2025-03-01",
                                        "--output", "annual_aid"])
     assert result.exit_code == 1  # one row in error
-    assert "4 row(s): 3 computed, 1 in error" in result.output
     out = tmp_path / "cases.results.csv"
+    assert re.fullmatch(rf"4 ligne\(s\) : 3 calculée\(s\), 1 en erreur \([0-9\u202f]+ lignes/s\) → {re.escape(str(out))}\n"
+                        rf"erreurs \(ligne, champ, motif\) : {re.escape(str(out))}\.errors\.csv\n", result.output)
     assert [r["annual_aid"] for r in read_csv(out)] == ["38000.00", "13500.00", ""]
     assert (tmp_path / "cases.results.csv.errors.csv").is_file()
 
 
 def test_unknown_column_is_refused_before_anything_is_written(tmp_path):
     (tmp_path / "cases.csv").write_text("specialty,secteur\nmedecine_generale,1\n", encoding="utf-8")
-    with pytest.raises(BatchError, match="unknown column `secteur`.*vouliez-vous dire `sector` \\?"):
+    with pytest.raises(BatchError, match="^colonne inconnue « secteur » \\(vouliez-vous dire « sector » \\?\\) ; les "
+                                         "colonnes d'un cas sont : specialty, sector, "):
         run_file(tmp_path / "cases.csv", ON, tmp_path / "out.csv", progress=False)
     assert list(tmp_path.iterdir()) == [tmp_path / "cases.csv"]
 
@@ -109,7 +113,7 @@ def test_jsonl_gives_the_same_results(tmp_path):
     assert [(r["row"], r["annual_aid"]) for r in results] == [("1", "38000.00"), ("3", "13500.00"), ("4", None)]
     errors = read_csv(tmp_path / "out.jsonl.errors.csv")
     assert [(e["row"], e["field"]) for e in errors] == [("2", "sector"), ("5", "")]
-    assert errors[1]["reason"].startswith("line 5: invalid JSON")
+    assert errors[1]["reason"] == "ligne 5 : JSON invalide : un nom de champ entre guillemets est attendu"
 
 
 def test_flattening_of_a_map_column():
@@ -143,7 +147,7 @@ def test_evaluate_table_arrow_and_polars():
     assert text.column("annual_aid").to_pylist() == ["38000.00", None]
     assert text.column("eligible").to_pylist() == ["true", None]
     assert json.loads(out.column("error")[1].as_py()) == [
-        {"field": "sector", "reason": "input should be less than or equal to 2 (got 3)"}]
+        {"field": "sector", "reason": "doit être inférieur ou égal à 2 (reçu : 3)"}]
     assert out.schema.names[:2] == ["specialty", "sector"]  # the input columns, untouched
     frame = batch.evaluate_table(pl.from_arrow(table), ON, outputs=["annual_aid"])
     assert isinstance(frame, pl.DataFrame)
@@ -223,7 +227,7 @@ def test_progress_bar_is_drawn_only_when_asked(tmp_path):
     bar = batch.Progress(200, stream)
     bar.update(100, force=True)
     bar.close()
-    assert "100/200" in stream.getvalue() and "50%" in stream.getvalue()
+    assert re.fullmatch(r"\r\[#{15}\.{15}\] 100/200  50 %  [0-9\u202f]+ lignes/s \n", stream.getvalue())
 
 
 def test_evaluate_batches_has_the_shape_of_spark_map_in_arrow():
@@ -249,7 +253,8 @@ def test_evaluate_batches_has_the_shape_of_spark_map_in_arrow():
 def test_a_file_that_is_not_utf8_is_refused_with_its_name(tmp_path, name, content):
     # found by tests/fuzz/test_batch_fuzz.py: a UnicodeDecodeError traceback, and nothing said of the file
     (tmp_path / name).write_bytes(content)
-    with pytest.raises(BatchError, match=rf"{name}: not UTF-8 text \(byte 0x(e9|ff): invalid"):
+    with pytest.raises(BatchError, match=rf"{name} : ce n'est pas du texte UTF-8 \(octet 0x(e9|ff) à la position \d+\) ; "
+                                         "enregistrez le fichier en UTF-8$"):
         run_file(tmp_path / name, ON, tmp_path / "out.csv", progress=False)
     assert list(tmp_path.iterdir()) == [tmp_path / name]
 
@@ -269,7 +274,7 @@ def test_a_csv_arrow_refuses_is_read_again_row_by_row(tmp_path, monkeypatch):
     got = read_csv(tmp_path / "out.csv")
     assert [(r["row"], r["annual_aid"]) for r in got] == [("1", "38000.00"), ("3", "38000.00")]
     assert read_csv(tmp_path / "out.csv.errors.csv") == [
-        {"row": "2", "field": "", "reason": "line 3: 10 cells, but the header names 11 columns"}]
+        {"row": "2", "field": "", "reason": "ligne 3 : 10 cellules, alors que l'en-tête nomme 11 colonnes"}]
 
 
 @pytest.mark.parametrize("engine", ["vector", "row"])
@@ -286,4 +291,4 @@ def test_csv_read_as_columns_chunk_by_chunk(tmp_path, monkeypatch, engine):
     assert [r["annual_aid"] for r in got[:3]] == ["38000.00", "13500.00", ""]
     assert got[-2]["annual_aid"] == "38000.00" and got[-1]["eligible"] == "false"
     assert read_csv(tmp_path / f"out_{engine}.csv.errors.csv") == [
-        {"row": "19", "field": "sector", "reason": "input should be less than or equal to 2 (got '3')"}]
+        {"row": "19", "field": "sector", "reason": "doit être inférieur ou égal à 2 (reçu : '3')"}]

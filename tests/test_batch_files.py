@@ -76,15 +76,15 @@ def test_a_row_with_extra_or_missing_cells_is_an_error_row_naming_its_line(tmp_p
     assert (summary.rows, summary.computed, summary.failed) == (4, 2, 2)
     assert [(r["row"], r["annual_aid"]) for r in results] == [("1", "38000.00"), ("4", "38000.00")]
     assert errors == [
-        {"row": "2", "field": "", "reason": "line 3: 10 cells, but the header names 9 columns"},
-        {"row": "3", "field": "", "reason": "line 4: 5 cells, but the header names 9 columns"}]
+        {"row": "2", "field": "", "reason": "ligne 3 : 10 cellules, alors que l'en-tête nomme 9 colonnes"},
+        {"row": "3", "field": "", "reason": "ligne 4 : 5 cellules, alors que l'en-tête nomme 9 colonnes"}]
 
 
 def test_a_quoted_cell_over_several_lines_names_the_line_its_row_starts_on(tmp_path):
     text = HEADER + ',contract_observed\n' + GOOD + ',"{""3"":\n{}}",9\n' + GOOD + ",\n"
     summary, results, errors = run(tmp_path, text)
     assert [r["row"] for r in results] == ["2"]
-    assert errors == [{"row": "1", "field": "", "reason": "line 2: 11 cells, but the header names 10 columns"}]
+    assert errors == [{"row": "1", "field": "", "reason": "ligne 2 : 11 cellules, alors que l'en-tête nomme 10 colonnes"}]
 
 
 @pytest.mark.parametrize("engine", ["row", "auto"])
@@ -94,9 +94,9 @@ def test_a_header_naming_a_column_twice_makes_every_row_an_error(tmp_path, engin
     summary, results, errors = run(tmp_path, text, engine=engine)
     assert (summary.rows, summary.computed, summary.failed) == (2, 0, 2)
     assert results == []
-    reason = "the header names the column `sector` twice (columns 2 and 10)"
-    assert errors == [{"row": "1", "field": "sector", "reason": f"line 2: {reason}"},
-                      {"row": "2", "field": "sector", "reason": f"line 3: {reason}"}]
+    reason = "l'en-tête nomme la colonne « sector » deux fois (colonnes 2 et 10)"
+    assert errors == [{"row": "1", "field": "sector", "reason": f"ligne 2 : {reason}"},
+                      {"row": "2", "field": "sector", "reason": f"ligne 3 : {reason}"}]
 
 
 def test_a_json_line_giving_a_key_twice_is_an_error_row(tmp_path):
@@ -104,7 +104,7 @@ def test_a_json_line_giving_a_key_twice_is_an_error_row(tmp_path):
     twice = json.dumps(good)[:-1] + ', "sector": "2"}'
     summary, results, errors = run(tmp_path, json.dumps(good) + "\n" + twice + "\n", name="cases.jsonl")
     assert [r["row"] for r in results] == ["1"]
-    assert errors == [{"row": "2", "field": "sector", "reason": "line 2: the key `sector` is given twice"}]
+    assert errors == [{"row": "2", "field": "sector", "reason": "ligne 2 : la clé « sector » est donnée deux fois"}]
 
 
 @pytest.mark.parametrize("engine", ["row", "vector"])
@@ -116,13 +116,13 @@ def test_a_json_line_with_a_key_the_first_line_lacks_is_checked_too(tmp_path, en
     summary, results, errors = run(tmp_path, json.dumps(good) + "\n" + json.dumps({**good, "percentil": "55"}) + "\n",
                                    name="cases.jsonl", engine=engine)
     assert [r["row"] for r in results] == ["1"]
-    assert errors == [{"row": "2", "field": "percentil", "reason": "unknown column (vouliez-vous dire `percentile` ?)"}]
+    assert errors == [{"row": "2", "field": "percentil", "reason": "colonne inconnue (vouliez-vous dire « percentile » ?)"}]
 
 
 def test_evaluate_table_refuses_a_table_naming_a_column_twice():
     pa = pytest.importorskip("pyarrow")
     table = pa.Table.from_arrays([pa.array([1]), pa.array([2])], names=["sector", "sector"])
-    with pytest.raises(BatchError, match=r"the table names the column `sector` twice \(columns 1 and 2\)"):
+    with pytest.raises(BatchError, match=r"^la table nomme la colonne « sector » deux fois \(colonnes 1 et 2\)$"):
         evaluate_table(table, ON, outputs=["annual_aid"])
 
 
@@ -131,14 +131,14 @@ def test_blank_lines_before_the_header_shift_nothing(tmp_path):
     text = "\n\n" + HEADER + "\n" + GOOD + "\n" + GOOD.replace(",1,false", ",3,false") + "\n"
     summary, results, errors = run(tmp_path, text)
     assert [(r["row"], r["annual_aid"]) for r in results] == [("1", "38000.00")]
-    assert errors == [{"row": "2", "field": "sector", "reason": "input should be less than or equal to 2 (got '3')"}]
+    assert errors == [{"row": "2", "field": "sector", "reason": "doit être inférieur ou égal à 2 (reçu : '3')"}]
 
 
 def test_blank_lines_before_the_header_on_the_csv_module_path(tmp_path):
     text = "\n\n" + HEADER + "\n" + GOOD + "\n" + GOOD + ",x\n" + GOOD + "\n"  # the extra cell: csv module
     summary, results, errors = run(tmp_path, text)
     assert [r["row"] for r in results] == ["1", "3"]
-    assert errors == [{"row": "2", "field": "", "reason": "line 5: 10 cells, but the header names 9 columns"}]
+    assert errors == [{"row": "2", "field": "", "reason": "ligne 5 : 10 cellules, alors que l'en-tête nomme 9 colonnes"}]
 
 
 def test_a_comma_and_space_separator_gets_a_hint_about_the_space(tmp_path):
@@ -146,9 +146,9 @@ def test_a_comma_and_space_separator_gets_a_hint_about_the_space(tmp_path):
     with pytest.raises(BatchError) as info:
         run_file(tmp_path / "cases.csv", ON, tmp_path / "out.csv", progress=False)
     message = str(info.value)
-    assert "unknown column ` sector`, ` optam`" in message
-    assert "the column names begin with a space: separate the columns with a comma alone (`,`), not `, `" \
-        in message
+    assert message.startswith("colonnes inconnues «  sector », «  optam » (les noms de colonnes commencent par une "
+                              "espace : séparez les colonnes par une virgule seule, sans espace après) ; les colonnes "
+                              "d'un cas sont : specialty, sector, optam, ")
     assert list(tmp_path.iterdir()) == [tmp_path / "cases.csv"]
 
 
@@ -162,15 +162,15 @@ def test_a_cell_over_128_kib_on_the_csv_module_path_is_an_error_row(tmp_path):
     assert (summary.rows, summary.computed, summary.failed) == (4, 2, 2)
     assert [r["row"] for r in results] == ["1", "4"]
     assert errors == [
-        {"row": "2", "field": "", "reason": "line 3: a cell holds more than 131072 characters"},
-        {"row": "3", "field": "", "reason": "line 5: 11 cells, but the header names 10 columns"}]
+        {"row": "2", "field": "", "reason": "ligne 3 : une cellule dépasse 131\u202f072 caractères"},
+        {"row": "3", "field": "", "reason": "ligne 5 : 11 cellules, alors que l'en-tête nomme 10 colonnes"}]
 
 
 def test_a_cell_over_128_kib_read_by_arrow_is_the_same_error_row(tmp_path):
     text = "\n".join([HEADER + ",contract_observed", GOOD + ",", GOOD + ',"' + "x" * 140_000 + '"', GOOD + ","]) + "\n"
     summary, results, errors = run(tmp_path, text)
     assert [r["row"] for r in results] == ["1", "3"]
-    assert errors == [{"row": "2", "field": "", "reason": "line 3: a cell holds more than 131072 characters"}]
+    assert errors == [{"row": "2", "field": "", "reason": "ligne 3 : une cellule dépasse 131\u202f072 caractères"}]
 
 
 def test_a_long_bad_cell_is_quoted_short_in_its_error(tmp_path):
@@ -194,16 +194,16 @@ def test_json_lines_nested_too_deep_or_with_an_endless_number_are_error_rows(tmp
     by_row = {}
     for e in errors:
         by_row.setdefault(e["row"], []).append(e)
-    assert by_row["2"] == [{"row": "2", "field": "", "reason": "line 2: invalid JSON: nested too deeply"}]
+    assert by_row["2"] == [{"row": "2", "field": "", "reason": "ligne 2 : JSON invalide : imbrication trop profonde"}]
     assert by_row["3"] == [{"row": "3", "field": "",
-                            "reason": "line 3: invalid JSON: a number with more than 4300 digits"}]
+                            "reason": "ligne 3 : JSON invalide : un nombre de plus de 4300 chiffres"}]
     assert "sector" in [e["field"] for e in by_row["4"]] and all(len(e["reason"]) < 300 for e in by_row["4"])
-    assert {"row": "5", "field": "contract_observed", "reason": "invalid JSON: nested too deeply"} in by_row["5"]
+    assert {"row": "5", "field": "contract_observed", "reason": "JSON invalide : imbrication trop profonde"} in by_row["5"]
 
 
 def test_a_first_json_line_nested_too_deep_refuses_the_file_with_its_name(tmp_path):
     (tmp_path / "cases.jsonl").write_text("[" * 100_000 + "\n", encoding="utf-8")
-    with pytest.raises(BatchError, match=r"cases.jsonl:1: invalid JSON: nested too deeply"):
+    with pytest.raises(BatchError, match=r"cases.jsonl:1: JSON invalide : imbrication trop profonde$"):
         run_file(tmp_path / "cases.jsonl", ON, tmp_path / "out.csv", progress=False)
 
 
@@ -212,7 +212,8 @@ def test_a_first_json_line_nested_too_deep_refuses_the_file_with_its_name(tmp_pa
 def test_an_input_named_like_the_errors_file_of_the_output_is_refused(tmp_path):
     source = tmp_path / "out.csv.errors.csv"
     source.write_text(HEADER + "\n" + GOOD + "\n", encoding="utf-8")
-    with pytest.raises(BatchError, match="the errors file .* would overwrite the input"):
+    with pytest.raises(BatchError, match=r"out.csv.errors.csv : le fichier d'erreurs de .*out.csv écraserait l'entrée ; "
+                                         "renommez l'entrée ou choisissez un autre --out$"):
         run_file(source, ON, tmp_path / "out.csv", progress=False)
     assert source.read_text(encoding="utf-8") == HEADER + "\n" + GOOD + "\n"
     assert list(tmp_path.iterdir()) == [source]
@@ -280,7 +281,7 @@ def test_a_terminated_run_leaves_the_previous_results_and_no_temporary(tmp_path,
             proc.kill()
             proc.wait()
     assert proc.returncode == 128 + signum
-    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert stderr == f"interrompu ({signal.Signals(signum).name}) : aucun fichier de résultats écrit\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cases.csv", "out.csv"]
     assert out.read_text() == "previous results\n"
 

@@ -109,17 +109,17 @@ EXPECTED = {
         "ends_before_start.mil:2:9: erreur : le texte `t` prend fin (2019-12-31) avant d'entrer en vigueur "
         "(2020-01-01)",
     "timeline_overlap":
-        "timeline_overlap/next.mil:2:9: erreur : `next` takes effect on 2021-01-01, while `t` is still in force "
-        "(2020-01-01 → no end)",
+        "timeline_overlap/next.mil:2:9: erreur : « next » prend effet le 01/01/2021, alors que « t » est encore en "
+        "vigueur (du 01/01/2020, sans date de fin)",
     "timeline_gap":
-        "timeline_gap/next.mil:2:9: erreur : no ruleset is in force from 2020-07-01 to 2020-12-31, between "
-        "`t` and `next`",
+        "timeline_gap/next.mil:2:9: erreur : aucun texte n'est en vigueur du 01/07/2020 au 31/12/2020, entre « t » et "
+        "« next »",
     "stated_gap_that_is_none":
-        "stated_gap_that_is_none/next.mil:2:9: avertissement : `next` says it comes after a gap, but it starts the day "
-        "after the previous ruleset ends",
+        "stated_gap_that_is_none/next.mil:2:9: avertissement : « next » dit venir après un vide, mais il commence le "
+        "lendemain de la fin du texte précédent",
     "amends_a_later_ruleset":
-        "amends_a_later_ruleset/next.mil:4:10: erreur : `next` (from 2020-01-01) amends `t`, which only takes effect "
-        "on 2021-01-01",
+        "amends_a_later_ruleset/next.mil:4:10: erreur : « next » (à partir du 01/01/2020) modifie « t », qui ne prend "
+        "effet que le 01/01/2021",
     "amends_cycle": "amends_cycle/a.mil:4:10: erreur : les `amends` forment une boucle : a → b → a",
     # ---- law
     "rule_without_source.mil": "rule_without_source.mil:24:1: erreur : la règle `r` n'a pas de source juridique",
@@ -166,7 +166,7 @@ def test_text_output_has_the_line_a_caret_and_a_hint(monkeypatch):
         '    rule r "R" : money = flor * 2',
         "                         ^",
         "  = vouliez-vous dire `floor` ?",
-        "1 ruleset file(s) checked: 1 error(s), 0 warning(s)",
+        "1 fichier(s) de règles vérifié(s) : 1 erreur(s), 0 avertissement(s)",
     ]
 
 

@@ -1,5 +1,6 @@
 """The `millesime` command: output formats and exit codes (0 ok, 1 bad input, 2 usage)."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,20 +74,21 @@ def test_invalid_case_exits_1_with_the_field(tmp_path):
     r = run("eval", write(tmp_path, "c.yaml", CASE.replace("sector: 1", "sector: 5")), "--on", "2021-06-01",
             "--rulesets", DEMO)
     assert r.exit_code == 1
-    assert "physician.sector: input should be less than or equal to 2 (got 5)" in r.output
-    assert "Traceback" not in r.output
+    assert r.output == "erreur : cas invalide :\n  - physician.sector: doit être inférieur ou égal à 2 (reçu : 5)\n"
 
 
 def test_broken_yaml_says_where(tmp_path):
     r = run("eval", write(tmp_path, "c.yaml", "physician: {sector: 1\n"), "--rulesets", DEMO)
     assert r.exit_code == 1
-    assert r.output.startswith(f"error: {tmp_path}/c.yaml:2:1: invalid YAML")
+    assert r.output == (f"erreur : {tmp_path}/c.yaml:2:1: YAML invalide : il manque « , » ou « }} » avant la fin du "
+                        "fichier\n")
 
 
 def test_date_outside_every_ruleset_exits_1(tmp_path):
     r = run("eval", write(tmp_path, "c.yaml", CASE), "--on", "2018-01-01", "--rulesets", DEMO)
     assert r.exit_code == 1
-    assert r.output.startswith("error: no ruleset in force on 2018-01-01")
+    assert r.output == ("erreur : aucun texte n'est en vigueur le 01/01/2018 ; les textes couvrent : demo_base (du "
+                        "01/01/2020 au 31/12/2021), demo_amend (du 01/01/2022, sans date de fin)\n")
 
 
 def test_broken_ruleset_exits_1_with_file_line_col(tmp_path):
@@ -104,15 +106,41 @@ def test_usage_error_exits_2():
     assert run("frobnicate").exit_code == 2
 
 
+def test_help_is_in_french():
+    lines = run("--help").output.splitlines()
+    assert lines[0] == "Utilisation : main [OPTIONS] COMMANDE [ARGUMENTS]..."
+    assert "Commandes :" in lines and "  eval      Évaluer un cas à une date." in lines
+    assert "  -h, --help  Afficher cette aide et quitter." in lines
+    batch = run("batch", "-h").output
+    assert batch.startswith("Utilisation : main batch [OPTIONS] ENTRÉE\n\n  Évaluer chaque cas (un par ligne)")
+    assert "  --on AAAA-MM-JJ             Date d'effet de tous les cas.  [obligatoire]\n" in batch
+    # a no-break space before « : ; » so that wrapping never starts a line with them
+    assert "(par défaut\u00a0: quand la sortie d'erreur est un terminal)" in re.sub(r"[ \n]+", " ", batch)
+
+
 def test_check_reports_and_exits(tmp_path):
     ok = run("check", DEMO)
-    assert ok.exit_code == 0 and "2 ruleset file(s) checked: 0 error(s)" in ok.output
+    assert ok.exit_code == 0 and ok.output == "2 fichier(s) de règles vérifié(s) : 0 erreur(s), 0 avertissement(s)\n"
     bad = write(tmp_path, "b.mil", 'ruleset b "B" effective from 2020-01-01\nrule r "R" = flor\n')
     r = run("check", bad, "--json")
     assert r.exit_code == 1
     diagnostics = json.loads(r.output)
     assert any({"line": 2, "column": 14, "severity": "error", "message": "nom inconnu `flor`"}.items() <= d.items()
                for d in diagnostics)  # sorted by place: the missing source at 2:1 comes first
+
+
+def test_a_failing_regression_case_says_why(tmp_path):
+    cases = write(tmp_path, "cases.yaml", "ruleset: demo_base\ncases:\n  - name: montant faux\n    on: 2021-06-01\n"
+                  "    case: {physician: {sector: 1, patients: 800, percentile: 60}, "
+                  "contract: {signed_on: 2020-03-01, option: half}}\n    expect: {annual_aid: \"1.00\"}\n")
+    r = run("test", cases, "--rulesets", DEMO)
+    assert r.exit_code == 1
+    assert r.output.splitlines() == [f"ÉCHEC {tmp_path.name}/cases#1: montant faux",
+                                     "     annual_aid : attendu '1.00', obtenu '8000.00'",
+                                     "0 cas réussi(s), 1 en échec"]
+    write(tmp_path, "cases.yaml", "ruleset: demo_base\ncases:\n  - name: sans date\n    case: {}\n    expect: {}\n")
+    r = run("test", cases, "--rulesets", DEMO)
+    assert r.exit_code == 1 and r.output == f"erreur : {cases}, cas 1 : il manque on\n"
 
 
 def test_console_script_is_installed():
@@ -222,7 +250,11 @@ def test_explain_depth_and_short_form(tmp_path):
 def test_an_engine_error_says_error_once(tmp_path):
     r = run("eval", write(tmp_path, "c.yaml", CASE), "--on", "2021-06-01", "--rulesets", DEMO, "--output", "aide")
     assert r.exit_code == 1
-    assert r.output.count("error:") == 1 and r.output.startswith("error: unknown output `aide`")
+    assert r.output == ("erreur : résultat inconnu « aide » dans le texte demo_base\n"
+                        "  = résultats : eligible, ineligibility_reasons, contract_year, annual_aid\n")
+    r = run("eval", write(tmp_path, "c.yaml", CASE), "--on", "2021-06-01", "--rulesets", DEMO, "--output", "annual_aidd")
+    assert r.output == ("erreur : résultat inconnu « annual_aidd » dans le texte demo_base\n"
+                        "  = vouliez-vous dire « annual_aid » ?\n")
 
 
 def test_a_missing_optional_library_names_its_extra(tmp_path, monkeypatch):

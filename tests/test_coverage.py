@@ -77,7 +77,7 @@ CASES = textwrap.dedent('''\
       - name: erreur attendue
         "on": 2019-01-01
         case: {physician: {sector: 1, zone: true, years: 1}}
-        error: "no ruleset in force"
+        error: "aucun texte n'est en vigueur"
     ''')
 
 
@@ -123,7 +123,7 @@ def test_cli_summary_in_french_and_json(tmp_path, monkeypatch):
     r = CliRunner().invoke(main, ["test", str(cases), "--rulesets", str(rulesets), "--coverage"])
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
-    assert lines[0] == "5 passed, 0 failed"
+    assert lines[0] == "5 cas réussi(s), 0 en échec"
     assert lines[2] == "Couverture de 4 cas de non-régression"
     assert lines[3] == ("  cov : règles 1/3, exceptions 1/1, exigences 1/2, dérogations 1/1, cases de barème 2/3, "
                         "lectures 0/2")
@@ -139,7 +139,7 @@ def test_cli_summary_in_french_and_json(tmp_path, monkeypatch):
                       {"kind": "reading", "name": "rate.high", "file": str(rulesets / "cov.mil"), "line": 30,
                        "column": 11}]}
     r = CliRunner().invoke(main, ["test", str(cases), "--json"])
-    assert r.exit_code == 2 and "--json goes with --coverage" in r.output
+    assert r.exit_code == 2 and r.output.endswith("\nerreur : --json ne s'emploie qu'avec --coverage\n")
 
 
 def test_no_exception_requirement_or_waiver_of_the_shipped_agreements_is_untested():

@@ -242,11 +242,13 @@ def test_cli_docs_writes_then_checks(tmp_path):
     args = ["docs", "--out", str(tmp_path), "--rulesets", str(DEMO), "--cases", str(DEMO_CASES)]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
-    assert "13 page(s) generated" in r.output
+    assert r.output == f"13 page(s) produite(s) dans {tmp_path}\n"
     assert CliRunner().invoke(main, args + ["--check"]).exit_code == 0
     (tmp_path / "calendrier.md").write_text("edited by hand")
     r = CliRunner().invoke(main, args + ["--check"])
-    assert r.exit_code == 1 and "stale:" in r.output
+    assert r.exit_code == 1 and r.output == (f"pas à jour : {tmp_path / 'calendrier.md'}\n"
+                                             "lancez `millesime docs` (ou `make docs`), puis enregistrez les pages "
+                                             "dans git\n")
 
 
 # ---------------------------------------------------------------- mkdocs build

@@ -66,11 +66,11 @@ def test_shipped_rulesets_agree_on_a_grid(specialty, sector, optam, patients, op
 
 def test_errors_are_the_same_without_explanation():
     for text, expected in [
-        ('rule a "A" : int = a as of 2020-06-01\n', "rules depend on each other in a cycle: a → a"),
+        ('rule a "A" : int = a as of 2020-06-01\n', "des règles dépendent les unes des autres en boucle : a → a"),
         ('rule a "A" : int = 0\n  exception "E1" when n > 1 then 1\n  exception "E2" when n > 2 then 2\n',
-         "two exceptions of rule `a` apply at once: « E1 » (inline.mil:4:3) and « E2 » (inline.mil:5:3)"),
+         "deux exceptions de la règle « a » s'appliquent à la fois : « E1 » (inline.mil:4:3) et « E2 » (inline.mil:5:3)"),
         ('table t "T" : money\n  rows k : int\n  | 1 | 5 |\n  | 2 | — |\nrule a "A" : money = t[n - 1]\n',
-         "inline.mil:6:9: error: table `t` gives no value for k = 2 (the cell reads `—`)"),
+         "inline.mil:6:9: erreur : le barème « t » ne donne pas de valeur pour k = 2 (la case indique « — »)"),
     ]:
         with pytest.raises(EvaluationError) as info:
             evaluate({"n": 3}, D(2020, 6, 1), registry_of(HEAD + text), ["a"], explain=False)

@@ -82,9 +82,9 @@ def test_errors_keep_their_messages():
     with pytest.raises(CaseError) as info:
         validate(entry.model, entry.schema, {"p": {**GOOD, "n": 11, "kind": "c"}, "zz": 1})
     assert info.value.problems == [
-        "p.n: input should be less than or equal to 10 (got 11)",
-        "p.kind: 'c' is not a known kind; expected one of: a, b",
-        "zz: unknown field; known fields here: p, q",
+        "p.n: doit être inférieur ou égal à 10 (reçu : 11)",
+        "p.kind: 'c' n'est pas une valeur possible (kind) ; valeurs possibles : a, b",
+        "zz: champ inconnu ; champs connus ici : p, q",
     ]
 
 
@@ -95,7 +95,8 @@ def test_an_unknown_field_inside_a_map_names_the_fields_of_its_records():
                                  "observed": {"3": {"patients_mt": 1200, "file_active": 3600, "extr": 1}}}}
     with pytest.raises(CaseError) as info:
         validate(entry.model, entry.schema, case)
-    assert info.value.problems == ["contract.observed.3.extr: unknown field; known fields here: patients_mt, file_active"]
+    assert info.value.problems == ["contract.observed.3.extr: champ inconnu ; champs connus ici : patients_mt, "
+                                   "file_active"]
 
 
 CASE = {"physician": {"specialty": "medecine_generale", "sector": 1, "optam": False, "patients_mt": 1120,
@@ -119,8 +120,8 @@ def test_validation_is_shared_only_when_the_other_ruleset_accepts_the_same_case(
         with pytest.raises(CaseError) as info:
             evaluate({**CASE, "contract": {**CASE["contract"], "option": "double"}}, dt.date(2025, 9, 1), registry,
                      ["eligible", "annual_aid"], explain=explain)
-        assert info.value.problems == ["contract.option: 'double' is not a known option; "
-                                       "expected one of: third, half, full"]
+        assert info.value.problems == ["contract.option: 'double' n'est pas une valeur possible (option) ; "
+                                       "valeurs possibles : third, half, full"]
 
 
 def test_a_cycle_is_named_the_same_on_both_paths():
@@ -130,7 +131,7 @@ def test_a_cycle_is_named_the_same_on_both_paths():
     for explain in (True, False):
         with pytest.raises(EvaluationError) as info:
             evaluate({"n": 3}, dt.date(2020, 6, 1), reg, ["d"], explain=explain)
-        assert "rules depend on each other in a cycle: a → b → c → a" in str(info.value)
+        assert "des règles dépendent les unes des autres en boucle : a → b → c → a" in str(info.value)
 
 
 SMALL = ('ruleset x "X" effective from 2020-01-01\ninput n : int "N"\ninput m : optional int "M"\n'

@@ -178,4 +178,4 @@ def test_cli_check_rewrite_and_errors(tmp_path):
     assert f"{bad}:3:29: erreur : le fichier s'arrête trop tôt" in r.output
     assert bad.read_text(encoding="utf-8") == HEAD + 'parameter p "P" : int = (1 +\n'
     r = runner.invoke(main, ["fmt", str(tmp_path / "missing.mil")])
-    assert r.exit_code == 1 and "no such ruleset file" in r.output
+    assert r.exit_code == 1 and r.output == f"erreur : {tmp_path / 'missing.mil'} : ce fichier de règles n'existe pas\n"

@@ -178,7 +178,7 @@ def test_a_changed_ruleset_error_crosses_the_process_boundary_as_itself():
     from engine.registry import RulesetsChanged
     with pytest.raises(RulesetsChanged) as caught:
         list(parallel.ordered_map(_changed, (), range(3), 2))
-    assert caught.value.french and "relancez-le" in str(caught.value)
+    assert type(caught.value) is RulesetsChanged and "relancez-le" in str(caught.value)
 
 
 def _changed():
@@ -262,7 +262,7 @@ def test_a_terminated_run_with_workers_stops_them_and_leaves_no_file(tmp_path, l
             proc.kill()
             proc.wait()
     assert proc.returncode == 128 + signal.SIGTERM
-    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert stderr == "interrompu (SIGTERM) : aucun fichier de résultats écrit\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     deadline = time.monotonic() + 30  # the parent ended them before exiting: they are gone, or going
     while any(_alive(w) for w in workers) and time.monotonic() < deadline:

@@ -95,7 +95,8 @@ def test_a_reform_without_an_end_stops_before_a_later_shipped_ruleset(tmp_path):
     assert spans["reforme_2027"] == (dt.date(2024, 1, 1), dt.date(2024, 6, 21))
     warning = next(d for d in combined.diagnostics if d.code == "time")
     assert warning.severity == "warning"
-    assert "`convention_2024` takes effect on 2024-06-22" in warning.message
+    assert warning.message == ("« convention_2024 » prend effet le 22/06/2024 : la réforme « reforme_2027 » s'arrête "
+                               "la veille, et ses changements ne s'y reportent pas")
 
 
 @pytest.mark.parametrize("line, message", [
@@ -127,7 +128,7 @@ def test_a_replacement_without_source_is_an_error_of_check(tmp_path):
 def test_check_reform_checks_the_combination(reform, tmp_path):
     result = CliRunner().invoke(main, ["check", "--reform", str(reform)])
     assert result.exit_code == 0, result.output
-    assert "4 ruleset file(s) checked: 0 error(s), 0 warning(s)" in result.output
+    assert "4 fichier(s) de règles vérifié(s) : 0 erreur(s), 0 avertissement(s)" in result.output
     broken = write(tmp_path, REFORM.replace("effective from 2027-01-01", "effective from 2027-13-01"), "b.mil")
     result = CliRunner().invoke(main, ["check", "--reform", str(broken)])
     assert result.exit_code == 1
@@ -139,7 +140,7 @@ def test_a_missing_reform_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["rulesets", "--reform", str(tmp_path / "nope.mil")])
     assert result.exit_code == 1
     assert result.output.strip() == f"erreur : {tmp_path / 'nope.mil'} : ce fichier de réforme (ou ce dossier) n’existe pas"
-    with pytest.raises(MillesimeError, match="no such reform file or folder"):
+    with pytest.raises(MillesimeError, match="nope.mil : ce fichier de réforme \\(ou ce dossier\\) n'existe pas"):
         Registry.load(reform=tmp_path / "nope.mil")
 
 

@@ -198,15 +198,16 @@ def test_a_hypothesis_fixes_an_unknown_within_its_bounds(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ('hypotheses "H"\nassume threshold[70] = 1 600 because "x"\n',
-     "h0.mil:2:24: erreur : 1 600 is outside the bounds of `threshold[70]`: it lies between 1045 and 1503"),
+     "h0.mil:2:24: erreur : 1 600 est hors des bornes de « threshold[70] » : sa valeur est comprise entre 1045 et 1503"),
     ('hypotheses "H"\nassume threshold[50] = 1 000 because "x"\n',
-     "h0.mil:2:8: erreur : `threshold[50]` is established in `t` (la valeur de cette case est donnée par le texte)"),
+     "h0.mil:2:8: erreur : « threshold[50] » est établi dans le texte t (la valeur de cette case est donnée par le "
+     "texte)"),
     ('hypotheses "H"\nassume nothing_here = 3 because "x"\n',
-     "h0.mil:2:8: erreur : `nothing_here` names nothing the rulesets leave open"),
+     "h0.mil:2:8: erreur : « nothing_here » ne désigne rien que les textes laissent ouvert"),
     ('hypotheses "H"\nassume threshold[70] in elsewhere = 1 250 because "x"\n',
-     "h0.mil:2:8: erreur : no ruleset `elsewhere`"),
+     "h0.mil:2:8: erreur : aucun texte « elsewhere »"),
     ('hypotheses "H"\nassume threshold[70] = 2024-01-01 because "x"\n',
-     "h0.mil:2:24: erreur : `2024-01-01` is date, `threshold[70]` is int"),
+     "h0.mil:2:24: erreur : « 2024-01-01 » est de type date, « threshold[70] » de type int"),
 ])
 def test_a_wrong_hypothesis_is_an_error_at_its_place(tmp_path, text, message):
     with pytest.raises(RulesetError) as info:
@@ -218,8 +219,8 @@ def test_a_hypothesis_names_a_reading_that_exists(tmp_path):
     with pytest.raises(RulesetError) as info:
         registry(tmp_path, READINGS, hypotheses=['hypotheses "H"\nassume rate reading lower because "x"\n'])
     rendered = str(info.value)
-    assert "h0.mil:2:8: erreur : `rate` has no reading `lower`" in rendered
-    assert "vouliez-vous dire `lowest` ?" in rendered
+    assert "h0.mil:2:8: erreur : « rate » n'a pas de lecture « lower »" in rendered
+    assert "\n  = vouliez-vous dire « lowest » ?" in rendered
 
 
 def test_cli_eval_prints_ranges_and_json_carries_the_contract(tmp_path):

@@ -419,7 +419,7 @@ def test_engine_option_of_the_batch_command(tmp_path):
 
 def test_unknown_engine_is_refused():
     from engine.batch import BatchError
-    with pytest.raises(BatchError, match="unknown engine"):
+    with pytest.raises(BatchError, match="^moteur inconnu « gpu » ; moteurs : auto, vector ou row$"):
         evaluate_table(table_of([physician()], False), D(2025, 9, 1), REGISTRY, ["eligible"], engine="gpu")
 
 

@@ -24,18 +24,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from .. import french
 from . import BatchError
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 BAD = "\0bad"          # the key of a bad row: its [(column or "", reason)]
 CELL_LIMIT = 131_072   # characters in a CSV cell: the csv module's own limit (128 KiB)
 CSV_BLOCK = 1 << 20    # bytes of CSV text Arrow's reader parses at a time (see read_columns)
+TOO_LONG = f"une cellule dépasse {french.number(CELL_LIMIT)} caractères"
 
 
 def file_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise BatchError(f"{path}: unknown file type `{path.suffix}`; use " + ", ".join(sorted(FORMATS)))
+        kind = f"« {path.suffix} »" if path.suffix else "(sans extension)"
+        raise BatchError(f"{path} : type de fichier inconnu {kind} ; employez " + french.listed(sorted(FORMATS), "ou"))
     return fmt
 
 
@@ -43,7 +46,7 @@ def read_rows(path: Path, chunk: int) -> tuple[list[str], int | None, "Reader"]:
     """(column names, number of rows if known, chunks of at most `chunk` rows), read lazily."""
     fmt = file_format(path)
     if not path.is_file():
-        raise BatchError(f"{path}: no such file")
+        raise BatchError(f"{path} : ce fichier n'existe pas")
     if fmt == "parquet":
         return _read_parquet(path, chunk)
     if fmt == "csv":
@@ -95,8 +98,7 @@ def _utf8(handle):
         yield
     except UnicodeDecodeError as exc:
         handle.close()
-        raise BatchError(f"{handle.name}: not UTF-8 text (byte {exc.object[exc.start]:#04x}: {exc.reason}); "
-                         "save the file as UTF-8") from None
+        raise BatchError(f"{handle.name} : {french.os_problem(exc)} ; enregistrez le fichier en UTF-8") from None
 
 
 def twice(names: list[str], where: str) -> list[tuple[str, str]]:
@@ -108,9 +110,8 @@ def twice(names: list[str], where: str) -> list[tuple[str, str]]:
     problems = []
     for name, at in positions.items():
         if len(at) > 1:
-            count = "twice" if len(at) == 2 else f"{len(at)} times"
-            listed = ", ".join(map(str, at[:-1])) + f" and {at[-1]}"
-            problems.append((name, f"{where} names the column `{name}` {count} (columns {listed})"))
+            count = "deux fois" if len(at) == 2 else f"{len(at)} fois"
+            problems.append((name, f"{where} nomme la colonne « {name} » {count} (colonnes {french.listed(at)})"))
     return problems
 
 
@@ -151,7 +152,7 @@ def _read_csv(path: Path, chunk: int):
     except BaseException:
         handle.close()
         raise
-    problem = f"{path}:{line}: the header has a cell longer than {CELL_LIMIT} characters" \
+    problem = f"{path}:{line}: l'en-tête a une cellule de plus de {french.number(CELL_LIMIT)} caractères" \
         if any(len(name) > CELL_LIMIT for name in names) else None
     if problem:
         handle.close()
@@ -170,14 +171,15 @@ def _csv_header(lines: _Lines) -> tuple[list[str], int]:
         except StopIteration:
             return [], start
         except csv.Error as exc:
-            raise BatchError(f"{lines.handle.name}:{start}: the header cannot be read ({exc})") from None
+            raise BatchError(f"{lines.handle.name}:{start}: l'en-tête est illisible ({french.csv_problem(exc)})") \
+                from None
         if fields:
             return fields, start
 
 
 def _csv_rows(lines: _Lines, names: list[str]) -> Iterator[dict]:
     width = len(names)
-    duplicated = twice(names, "the header")
+    duplicated = twice(names, "l'en-tête")
     reader = csv.reader(lines)
     while True:
         start = lines.number + 1
@@ -189,18 +191,19 @@ def _csv_rows(lines: _Lines, names: list[str]) -> Iterator[dict]:
         except csv.Error as exc:  # e.g. a cell over the field limit: this record only
             lines.skip_record()
             reader = csv.reader(lines)
-            reason = f"a cell holds more than {CELL_LIMIT} characters" if "field limit" in str(exc) \
-                else f"unreadable CSV ({exc})"
-            yield {BAD: [("", f"line {start}: {reason}")]}
+            reason = TOO_LONG if "field limit" in str(exc) else f"CSV illisible ({french.csv_problem(exc)})"
+            yield {BAD: [("", f"ligne {start} : {reason}")]}
             continue
         if not fields:
             continue  # a blank line is no row
         if len(fields) != width:
-            yield {BAD: [("", f"line {start}: {len(fields)} cells, but the header names {width} columns")]}
+            cells = "1 cellule" if len(fields) == 1 else f"{len(fields)} cellules"
+            columns = "1 colonne" if width == 1 else f"{width} colonnes"
+            yield {BAD: [("", f"ligne {start} : {cells}, alors que l'en-tête nomme {columns}")]}
         elif max(map(len, fields)) > CELL_LIMIT:  # whatever csv.field_size_limit() says
-            yield {BAD: [("", f"line {start}: a cell holds more than {CELL_LIMIT} characters")]}
+            yield {BAD: [("", f"ligne {start} : {TOO_LONG}")]}
         elif duplicated:
-            yield {BAD: [(name, f"line {start}: {reason}") for name, reason in duplicated]}
+            yield {BAD: [(name, f"ligne {start} : {reason}") for name, reason in duplicated]}
         else:
             yield dict(zip(names, fields))
 
@@ -221,6 +224,13 @@ def _unique_pairs(pairs: list) -> dict:
     return obj
 
 
+TOO_DEEP = "JSON invalide : imbrication trop profonde"
+
+
+def given_twice(key: str) -> str:
+    return f"la clé « {key} » est donnée deux fois"
+
+
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")  # the escape of a UTF-16 surrogate, \ud800 to \udfff
 
 
@@ -231,9 +241,10 @@ def _whole_characters(value) -> None:
         json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
     except UnicodeEncodeError as exc:
         half = f"\\u{ord(exc.object[exc.start]):04x}"
-        raise ValueError(f"invalid JSON: {half} is half of a UTF-16 surrogate pair") from None
+        raise ValueError(f"JSON invalide : {half} est la moitié d'une paire de substitution UTF-16, pas un "
+                         "caractère") from None
     except RecursionError:
-        raise ValueError("invalid JSON: nested too deeply") from None
+        raise ValueError(TOO_DEEP) from None
 
 
 def loads_json(text: str):
@@ -245,15 +256,15 @@ def loads_json(text: str):
     try:
         value = json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_pairs)
     except _Twice as exc:
-        raise ValueError(f"invalid JSON: the key `{exc.key}` is given twice") from None
+        raise ValueError(f"JSON invalide : {given_twice(exc.key)}") from None
     except json.JSONDecodeError:
         raise
     except RecursionError:
-        raise ValueError("invalid JSON: nested too deeply") from None
+        raise ValueError(TOO_DEEP) from None
     except ValueError as exc:
         if "digits" in str(exc):
-            raise ValueError(f"invalid JSON: a number with more than {sys.get_int_max_str_digits()} digits") from None
-        raise ValueError(f"invalid JSON: {exc}") from None
+            raise ValueError(f"JSON invalide : un nombre de plus de {sys.get_int_max_str_digits()} chiffres") from None
+        raise ValueError(f"JSON invalide : {exc}") from None
     if _SURROGATE.search(text):
         _whole_characters(value)
     return value
@@ -276,14 +287,14 @@ def json_row(text: str, number: int) -> dict:
     try:
         row = loads_json(text)
     except json.JSONDecodeError as exc:
-        return {BAD: [("", f"line {number}: invalid JSON: {exc.msg}")]}
+        return {BAD: [("", f"ligne {number} : JSON invalide : {french.json_message(exc.msg)}")]}
     except ValueError as exc:
         keys = _top_level_twice(text)
         if keys:
-            return {BAD: [(k, f"line {number}: the key `{k}` is given twice") for k in keys]}
-        return {BAD: [("", f"line {number}: {exc}")]}
+            return {BAD: [(k, f"ligne {number} : {given_twice(k)}") for k in keys]}
+        return {BAD: [("", f"ligne {number} : {exc}")]}
     if not isinstance(row, dict):
-        return {BAD: [("", f"line {number}: not a JSON object")]}
+        return {BAD: [("", f"ligne {number} : ce n'est pas un objet JSON")]}
     return row
 
 
@@ -302,13 +313,13 @@ def _read_jsonl(path: Path, chunk: int):
             try:
                 head = loads_json(first)
             except json.JSONDecodeError as exc:
-                raise BatchError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
+                raise BatchError(f"{path}:{number}: JSON invalide : {french.json_message(exc.msg)}") from None
             except ValueError as exc:
                 if not _top_level_twice(first):
                     raise BatchError(f"{path}:{number}: {exc}") from None
                 head = json.loads(first, parse_float=Decimal)  # a column given twice: its row says so
         if not isinstance(head, dict):
-            raise BatchError(f"{path}:{number}: each line is one case, a JSON object of columns")
+            raise BatchError(f"{path}:{number}: chaque ligne est un cas, un objet JSON de colonnes")
     except BaseException:
         handle.close()
         raise
@@ -346,9 +357,9 @@ def _read_parquet(path: Path, chunk: int):
     try:
         source = pq.ParquetFile(path)
     except Exception as exc:  # noqa: BLE001 — pyarrow raises several types for a bad file
-        raise BatchError(f"{path}: not a readable Parquet file ({exc})") from None
+        raise BatchError(f"{path} : fichier Parquet illisible ({exc})") from None
     names = list(source.schema_arrow.names)
-    duplicated = twice(names, "the file")
+    duplicated = twice(names, "le fichier")
 
     def chunks():
         try:

@@ -100,7 +100,7 @@ def _create_temp(target: Path) -> tuple[int, Path]:
             continue
         _lock(fd)
         return fd, path
-    raise FileExistsError(f"{target.parent}: no free name for a temporary file")
+    raise FileExistsError(f"{target.parent} : aucun nom libre pour un fichier temporaire")
 
 
 class Writer:

@@ -23,7 +23,7 @@ from dsl.names import FUNCTIONS
 from dsl.parser import gc_paused, parse_text
 from dsl.walk import declaration_exprs, dotted, walk
 
-from ..registry import RULESET_SUFFIX, _timeline_diagnostics
+from ..registry import RULESET_SUFFIX, _timeline_diagnostics, duplicate_id
 
 BUILTINS = set(M.BUILTIN_NAMES)
 
@@ -144,9 +144,7 @@ class Folder:
                 self.last_good[path] = parsed
                 previous = files.get(parsed.header.id)
                 if previous is not None:
-                    diagnostics[path].append(Diagnostic(parsed.header.loc, f"ruleset id `{parsed.header.id}` is "
-                                                        f"already used by {previous.path}",
-                                                        hint="give each ruleset its own id", code="name"))
+                    diagnostics[path].append(duplicate_id(parsed.header, previous.path))
                 else:
                     files[parsed.header.id] = parsed
             states[path] = FileState(path, text, parsed, text.split("\n"))

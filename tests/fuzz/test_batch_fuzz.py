@@ -344,7 +344,8 @@ def test_a_damaged_file_is_computed_or_refused_whole_never_a_traceback(sample, e
             summary = run_file(source, on, out, REGISTRY, progress=False)
         except BatchError as exc:
             tried("batch: damaged files → refused whole")
-            assert str(exc).strip() and "Traceback" not in str(exc)  # e.g. "…: not UTF-8 text", "unknown column"
+            # e.g. "… : ce n'est pas du texte UTF-8", "colonne inconnue"
+            assert str(exc).strip() and "Traceback" not in str(exc)
             assert [p.name for p in Path(tmp).iterdir()] == [source.name]
         else:
             tried("batch: damaged files → computed")

@@ -1,5 +1,5 @@
 """Case fuzzing: a mutated case gives a validation error naming each field at fault, or a
-result; a date no ruleset covers gives "no ruleset in force on YYYY-MM-DD". Nothing else.
+result; a date no ruleset covers gives "aucun texte n'est en vigueur le JJ/MM/AAAA". Nothing else.
 
 The valid cases to mutate are the examples and every regression case of tests/agreements.
 """
@@ -43,7 +43,12 @@ def _evaluates(case, on) -> bool:
     return True
 
 
-NO_RULESET = re.compile(r"no ruleset in force on (\d{4}-\d{2}-\d{2})")
+NO_RULESET = re.compile(r"aucun texte n'est en vigueur le (\d{2}/\d{2}/\d{4})"
+                        r"|renvoie au (\d{2}/\d{2}/\d{4}), date à laquelle aucun texte n'est en vigueur")
+
+
+def french_date(day: dt.date) -> str:
+    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"
 
 VALID_BASES = [(c, on) for c, on in BASES if isinstance(c.get("contract"), dict) and on >= FIRST_DAY
                and _evaluates(c, on)]
@@ -126,7 +131,7 @@ def check_case(case, on: dt.date):
             assert _field_path_ok(problem, case), problem
         return "invalid"
     except (NoRulesetError, EvaluationError) as exc:
-        if isinstance(exc, EvaluationError) and "cannot be computed exactly" in exc.message:
+        if isinstance(exc, EvaluationError) and "ne peut pas être calculé exactement" in exc.message:
             assert exc.loc is not None  # a case figure out of any legal range (10**30 patients): loud, located
             return "out of range"
         # evaluated on a date no ruleset covers, or looking (`as of`) at one, e.g. a contract's start
@@ -134,7 +139,7 @@ def check_case(case, on: dt.date):
         assert m, str(exc)
         if isinstance(exc, NoRulesetError):
             assert str(exc).startswith(m.group(0)), str(exc)
-        day = dt.date.fromisoformat(m.group(1))
+        day = dt.datetime.strptime(m.group(1) or m.group(2), "%d/%m/%Y").date()
         assert day < FIRST_DAY, str(exc)  # the only gap of the timeline is before avenant 7
         if on < FIRST_DAY:
             assert day == on
@@ -162,7 +167,8 @@ def test_mutated_cases_give_a_result_or_name_the_field(sample):
 @given(st.sampled_from(BASES), st.dates(dt.date(1, 1, 1), dt.date(2019, 8, 20)))
 def test_a_date_before_the_first_ruleset_has_no_ruleset(sample, on):
     tried("cases: dates before 2019-08-21")
-    with pytest.raises(NoRulesetError, match=rf"^no ruleset in force on {on.isoformat()}; the rulesets cover: "):
+    with pytest.raises(NoRulesetError, match=rf"^aucun texte n'est en vigueur le {french_date(on)} ; les textes "
+                                             "couvrent : "):
         evaluate(sample[0], on, REGISTRY)
 
 
@@ -176,17 +182,18 @@ def test_a_contract_signed_before_the_first_ruleset_is_refused_loudly(sample, si
     case["contract"]["signed_on"] = signed_on
     case["contract"].pop("switched_on", None)
     # a contract is governed by the text in force on its start: none is, and that is said
-    with pytest.raises((NoRulesetError, EvaluationError), match=rf"no ruleset in force on {signed_on.isoformat()};"):
+    with pytest.raises((NoRulesetError, EvaluationError),
+                       match=rf"(aucun texte n'est en vigueur le|renvoie au) {french_date(signed_on)}\b"):
         evaluate(case, dt.date(2025, 9, 1), REGISTRY)
 
 
 @pytest.mark.parametrize("field, value, expected", [
-    ("physician.patients_mt", -1, "physician.patients_mt: input should be greater than or equal to 0 (got -1)"),
-    ("physician.percentile", Decimal("100.5"), "physician.percentile: input should be less than or equal to 100"),
-    ("physician.specialty", "cardio", "physician.specialty: 'cardio' is not a known specialty"),
-    ("contract.option", "quarter", "contract.option: 'quarter' is not a known option"),
-    ("contract.initial_file_active", "many", "contract.initial_file_active: input should be a valid integer"),
-    ("physician.optam", "yes", "physician.optam: input should be a valid boolean"),
+    ("physician.patients_mt", -1, "physician.patients_mt: doit être supérieur ou égal à 0 (reçu : -1)"),
+    ("physician.percentile", Decimal("100.5"), "physician.percentile: doit être inférieur ou égal à 100"),
+    ("physician.specialty", "cardio", "physician.specialty: 'cardio' n'est pas une valeur possible (specialty)"),
+    ("contract.option", "quarter", "contract.option: 'quarter' n'est pas une valeur possible (option)"),
+    ("contract.initial_file_active", "many", "contract.initial_file_active: un nombre entier est attendu"),
+    ("physician.optam", "yes", "physician.optam: oui ou non est attendu (true ou false)"),
 ])
 def test_typical_mistakes_name_their_field(field, value, expected):
     case = copy.deepcopy(BASES[EXAMPLES.index(ROOT / "examples/generaliste-2024.yaml")][0])
@@ -220,4 +227,4 @@ def test_cli_eval_of_mutated_case_files_exits_cleanly(example, edits, on):
     if outcome.exit_code == 0:
         json.loads(outcome.stdout)
     else:
-        assert outcome.stderr.startswith(("error: ", "Error: ", "Usage: ")), outcome.stderr
+        assert outcome.stderr.startswith(("erreur : ", "error: ", "Error: ", "Usage: ")), outcome.stderr

@@ -81,7 +81,7 @@ def test_a_huge_case_figure_is_a_located_error_not_an_invalid_operation():
             "contract": {"signed_on": dt.date(2019, 10, 1), "option": "third", "initial_patients_mt": 10 ** 30,
                          "initial_file_active": 1400}}
     for explain in (True, False):
-        with pytest.raises(EvaluationError, match=r"cannot be computed exactly \(InvalidOperation\)") as info:
+        with pytest.raises(EvaluationError, match=r"ne peut pas être calculé exactement \(InvalidOperation\)") as info:
             evaluate(case, dt.date(2025, 9, 1), Registry.load(), explain=explain)
         assert info.value.loc is not None and info.value.loc.file.endswith(".mil")
 
@@ -100,8 +100,8 @@ def test_a_case_file_with_a_date_that_does_not_exist_exits_cleanly(tmp_path):
     outcome = CliRunner().invoke(main, ["eval", str(path), "--on", "2025-09-01"])
     assert outcome.exit_code == 1
     assert outcome.exception is None or isinstance(outcome.exception, SystemExit)
-    assert outcome.stderr == (f"error: {path}:12:14: contract.signed_on: 2019-02-30 is not a date "
-                              "(day is out of range for month)\n")
+    assert outcome.stderr == (f"erreur : {path}:12:14: contract.signed_on: 2019-02-30 n'est pas une date "
+                              "(ce jour n'existe pas dans ce mois)\n")
 
 
 def test_a_json_escape_for_half_a_surrogate_pair_is_an_error_row(tmp_path):
@@ -121,7 +121,8 @@ def test_a_json_escape_for_half_a_surrogate_pair_is_an_error_row(tmp_path):
     assert (summary.rows, summary.computed, summary.failed) == (3, 1, 2)
     with open(tmp_path / "out.csv.errors.csv", newline="", encoding="utf-8") as f:
         errors = list(csv.DictReader(f))
-    assert errors[0] == {"row": "2", "field": "", "reason": "line 2: invalid JSON: \\ud800 is half of a UTF-16 "
-                                                            "surrogate pair"}
-    assert {"row": "3", "field": "contract_observed", "reason": "invalid JSON: \\udc00 is half of a UTF-16 surrogate "
-                                                                "pair"} in errors[1:]  # and the contract's missing fields
+    assert errors[0] == {"row": "2", "field": "", "reason": "ligne 2 : JSON invalide : \\ud800 est la moitié d'une "
+                                                            "paire de substitution UTF-16, pas un caractère"}
+    # (errors[1:] also holds the contract's missing fields)
+    assert {"row": "3", "field": "contract_observed", "reason": "JSON invalide : \\udc00 est la moitié d'une paire de "
+                                                                "substitution UTF-16, pas un caractère"} in errors[1:]
