@@ -2,8 +2,9 @@
 
 Exit codes: 0 success, 1 invalid input or ruleset (the message is on stderr), 2 usage error.
 Everything the command prints is in French: its help, its reports and its errors. Click's own
-messages about the command line itself (« Error: No such option », « Missing argument ») stay
-as click words them; the help page's frame (usage line, headings, --help) is put in French here.
+messages about the command line itself (« No such option », « Missing argument », a value its
+types refuse) go through the French catalogue of engine/cli_click.py; the help page's frame
+(usage line, headings, --help) is put in French here.
 """
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ import click
 
 from dsl.errors import MillesimeError, RulesetError
 
-from . import french, report, testing
+from . import cli_click, french, report, testing
 from .files import load_data
 from .interpreter import evaluate
 from .registry import Registry
 from .values import EvaluationError, display
+
+cli_click.install()
 
 rulesets_option = click.option(
     "--rulesets", "rulesets_dir", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DOSSIER",

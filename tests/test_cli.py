@@ -1,5 +1,6 @@
 """The `millesime` command: output formats and exit codes (0 ok, 1 bad input, 2 usage)."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -104,6 +105,29 @@ def test_usage_error_exits_2():
     assert run("eval").exit_code == 2
     assert run("eval", "x.yaml", "--on", "2021-13-01").exit_code == 2
     assert run("frobnicate").exit_code == 2
+
+
+def test_click_s_own_usage_errors_are_in_french():
+    """What click itself says of a wrong command line goes through engine/cli_click.py's catalogue."""
+    def said(*args):
+        r = subprocess.run([str(Path(sys.executable).parent / "millesime"), *args],
+                           capture_output=True, text=True, env={**os.environ, "LANG": "C"})
+        assert r.returncode == 2, r.stderr
+        return r.stderr
+    assert said("batch") == ("Utilisation : millesime batch [OPTIONS] ENTRÉE\n"
+                             "Essayez « millesime batch --help » pour l'aide.\n\n"
+                             "erreur : argument manquant 'ENTRÉE'.\n")
+    assert said("batch", "x.csv", "--on", "2024-13-01").endswith(
+        "erreur : valeur invalide pour '--on' : '2024-13-01' n'est pas une date au format '%Y-%m-%d' (AAAA-MM-JJ).\n")
+    assert said("batch", "x.csv", "--jobs", "0").endswith(
+        "erreur : valeur invalide pour '--jobs' : 0 n'est pas dans l'intervalle 1<=x<=64.\n")
+    assert said("batch", "x.csv", "--engine", "foo").endswith(
+        "erreur : valeur invalide pour '--engine' : 'foo' n'est pas l'une des valeurs 'auto', 'vector', 'row'.\n")
+    assert said("batch", "x.csv", "--nope").endswith(
+        "erreur : option inconnue '--nope'. (Vouliez-vous dire : '--no-progress', '--on' ?)\n")
+    assert said("evl").endswith("erreur : commande inconnue 'evl'. Vouliez-vous dire 'eval' ?\n")
+    assert said("eval", "a", "b", "c").endswith("erreur : arguments en trop (b c)\n")
+    assert said("batch", "x.csv", "--on") == "erreur : l'option '--on' demande une valeur.\n"
 
 
 def test_help_is_in_french():
