@@ -62,16 +62,18 @@ def web_dir() -> Path:
 # ---------------------------------------------------------------- request bodies (OpenAPI only)
 # The bodies are parsed by hand (exact decimals); these models only describe them.
 
-_ASSUME = ("Hypothesis files, as texts (the syntax of `millesime eval --assume FILE`, docs/dsl.md): each "
-           "`assume` picks a reading or fixes an unknown value within its bounds, with its justification. "
-           "Results that use one list it in `reliance` (grade `hypothesis`) and their `fingerprint` covers "
-           "it. A wrong hypothesis is a 422 whose `problems` name it: `assume[i]: ligne L, colonne C : …`.")
-_OFFICIAL = ("Set aside every figure resting on a secondary source (graded `secondary`, or not graded): it "
-             "becomes unknown within the bounds official sources give, so a figure may become a range or "
-             "not established. As `--official-only` on the command line.")
-_PARTIAL = ("Accept a case without some required inputs, provided the evaluation does not read them (POST "
-            "/questions says which it reads): the values are then those of any completion. A required input "
-            "the evaluation reads and the case lacks is a 422 naming it.")
+_ASSUME = ("Fichiers d'hypothèses, sous forme de textes (la syntaxe de `millesime eval --assume FILE`, "
+           "docs/dsl.md) : chaque `assume` retient une lecture ou fixe une valeur inconnue dans ses bornes, avec "
+           "sa justification. Les résultats qui utilisent une hypothèse la citent dans `reliance` (grade "
+           "`hypothesis`) et leur `fingerprint` la couvre. Une hypothèse erronée donne un 422 dont les "
+           "`problems` la nomment : `assume[i]: ligne L, colonne C : …`.")
+_OFFICIAL = ("Écarter chaque chiffre qui repose sur une source secondaire (grade `secondary`, ou sans grade) : "
+             "il devient inconnu dans les bornes que donnent les sources officielles, si bien qu'un chiffre peut "
+             "devenir un intervalle ou n'être pas établi. Comme `--official-only` à la ligne de commande.")
+_PARTIAL = ("Accepter un cas auquel manquent des données obligatoires, pourvu que l'évaluation ne les lise pas "
+            "(POST /questions dit lesquelles elle lit) : les valeurs sont alors les mêmes, de quelque façon que "
+            "le cas soit complété. Une donnée obligatoire que l'évaluation lit et que le cas ne donne pas est un "
+            "422 qui la nomme.")
 
 
 class _Assumed(BaseModel):
@@ -80,40 +82,46 @@ class _Assumed(BaseModel):
 
 
 class EvaluateRequest(_Assumed):
-    case: dict = Field(description="The case, as in a case file: physician, contract, …")
-    on: Optional[dt.date] = Field(None, description="Effective date (YYYY-MM-DD); today when left out.")
-    outputs: Optional[list[str]] = Field(None, description="Compute only these outputs (all when left out).")
-    explain: bool = Field(True, description="Include the explanation tree (`explanation`, ≈ 80 KB); `reliance` "
-                                            "is given either way.")
+    case: dict = Field(description="Le cas, comme dans un fichier de cas : physician, contract, …")
+    on: Optional[dt.date] = Field(None, description="Date d'effet (AAAA-MM-JJ) ; aujourd'hui si elle est omise.")
+    outputs: Optional[list[str]] = Field(None, description="Ne calculer que ces résultats (tous si la liste est "
+                                                           "omise).")
+    explain: bool = Field(True, description="Inclure l'arbre d'explication (`explanation`, ≈ 80 Ko) ; `reliance` "
+                                            "est donné dans tous les cas.")
     partial: bool = Field(False, description=_PARTIAL)
 
 
 class OptionsRequest(_Assumed):
-    physician: dict = Field(description="The physician's fields (specialty, sector, optam, "
+    physician: dict = Field(description="Les champs du médecin (specialty, sector, optam, "
                                         "patients_mt, file_active, percentile, …).")
-    on: Optional[dt.date] = Field(None, description="Date of signature considered (YYYY-MM-DD); today when left out.")
-    explain: bool = Field(True, description="Include each figure's explanation tree (`why`).")
+    on: Optional[dt.date] = Field(None, description="Date de signature envisagée (AAAA-MM-JJ) ; aujourd'hui si "
+                                                    "elle est omise.")
+    explain: bool = Field(True, description="Inclure l'arbre d'explication de chaque chiffre (`why`).")
     partial: bool = Field(False, description=_PARTIAL)
 
 
 class ContractRequest(_Assumed):
-    case: dict = Field(description="A case with its contract (signed_on, option, initial patients, targets "
-                                   "written in the contract, patients observed by contract year, switch date).")
-    on: Optional[dt.date] = Field(None, description="Evaluation date (YYYY-MM-DD): what is due by then is "
-                                                    "`paid`, the rest `to_come`; today when left out.")
+    case: dict = Field(description="Un cas avec son contrat (signed_on, option, patientèles de départ, objectifs "
+                                   "écrits dans le contrat, patientèles constatées par année de contrat, date de "
+                                   "bascule).")
+    on: Optional[dt.date] = Field(None, description="Date d'évaluation (AAAA-MM-JJ) : ce qui est dû à cette date "
+                                                    "est `paid`, le reste `to_come` ; aujourd'hui si elle est "
+                                                    "omise.")
     partial: bool = Field(False, description=_PARTIAL)
 
 
 class QuestionsRequest(_Assumed):
-    case: dict = Field(description="A partial case: any field may be left out.")
-    on: Optional[dt.date] = Field(None, description="Evaluation date (YYYY-MM-DD); today when left out.")
-    outputs: Optional[list[str]] = Field(None, description="The outputs to compute (all when left out).")
+    case: dict = Field(description="Un cas partiel : tout champ peut être omis.")
+    on: Optional[dt.date] = Field(None, description="Date d'évaluation (AAAA-MM-JJ) ; aujourd'hui si elle est "
+                                                    "omise.")
+    outputs: Optional[list[str]] = Field(None, description="Les résultats à calculer (tous si la liste est omise).")
 
 
 class WhyRequest(_Assumed):
-    case: dict = Field(description="The case, as for POST /evaluate.")
-    on: Optional[dt.date] = Field(None, description="Evaluation date (YYYY-MM-DD); today when left out.")
-    output: str = Field(description="The output to explain (`annual_aid`, `options`, …).")
+    case: dict = Field(description="Le cas, comme pour POST /evaluate.")
+    on: Optional[dt.date] = Field(None, description="Date d'évaluation (AAAA-MM-JJ) ; aujourd'hui si elle est "
+                                                    "omise.")
+    output: str = Field(description="Le résultat à expliquer (`annual_aid`, `options`, …).")
     partial: bool = Field(False, description=_PARTIAL)
 
 
@@ -127,12 +135,13 @@ def _body_doc(model: type[BaseModel], example: dict) -> dict:
         "schema": model.model_json_schema(), "example": example}}}}
 
 
-_ERRORS = {400: {"model": ErrorBody, "description": "Not a JSON object, or a Host the server does not serve"},
-           413: {"model": ErrorBody, "description": "Body too large"},
-           415: {"model": ErrorBody, "description": "The body is not declared as JSON (Content-Type)"},
-           422: {"model": ErrorBody, "description": "A field is wrong (messages in French), a hypothesis is wrong "
-                                                    "(its line and column), or no ruleset is in force on that date "
-                                                    "(the dates covered)"}}
+_ERRORS = {400: {"model": ErrorBody, "description": "Pas un objet JSON, ou un Host que le serveur ne sert pas"},
+           413: {"model": ErrorBody, "description": "Corps trop volumineux"},
+           415: {"model": ErrorBody, "description": "Le corps n'est pas déclaré comme JSON (Content-Type)"},
+           422: {"model": ErrorBody, "description": "Un champ est erroné (messages en français), une hypothèse est "
+                                                    "erronée (sa ligne et sa colonne), ou aucun texte n'est en "
+                                                    "vigueur à cette date (les dates couvertes)"}}
+_OK = "Réponse en cas de succès"  # FastAPI's default description of a 200 is English
 
 _EXAMPLE_PHYSICIAN = {"specialty": "medecine_generale", "sector": 1, "optam": False,
                       "patients_mt": 900, "file_active": 1500}
@@ -141,23 +150,25 @@ _EXAMPLE_CONTRACT = {"signed_on": "2023-06-15", "option": "full", "initial_patie
                      "observed": {"3": {"patients_mt": 1130, "file_active": 1700}}}
 _ASSUMED_FIELDS = {"official_only": False, "assume": False}
 
-_DESCRIPTION = """Aide à l'emploi d'un assistant médical : évaluation datée, options et explications, figure par
-figure, avec leurs sources juridiques.
+_DESCRIPTION = """Aide à l'emploi d'un assistant médical : évaluation datée, options et explications, chiffre par
+chiffre, avec leurs sources juridiques.
 
-**What is not established.** A value the texts read do not establish is given as what is known of it:
-`{"not_established": REASON, "between": [LO, HI]}` (a side may be `null`: at least / at most) or
-`{"not_established": REASON, "one_of": [...]}`, always with `"decided_by": [{"name", "label", "reason"}]`.
-Money is a string (`"22000.00"`), never a float.
+**Ce qui n'est pas établi.** Une valeur que les textes lus n'établissent pas est donnée avec ce que l'on en sait :
+`{"not_established": REASON, "between": [LO, HI]}` (une borne peut être `null` : au moins / au plus) ou
+`{"not_established": REASON, "one_of": [...]}`, toujours avec `"decided_by": [{"name", "label", "reason"}]`.
+Les montants sont des chaînes (`"22000.00"`), jamais des nombres à virgule flottante.
 
-**What a figure rests on.** `reliance` maps each output to the declarations graded `secondary` or
-`hypothesis` its value used. Every POST takes `official_only` (secondary sources set aside) and `assume`
-(hypothesis files as texts); the result's `fingerprint` covers the rulesets consulted and these assumptions.
+**Ce sur quoi repose un chiffre.** `reliance` associe à chaque résultat les déclarations de grade `secondary` ou
+`hypothesis` que sa valeur a utilisées. Chaque POST prend `official_only` (sources secondaires écartées) et `assume`
+(fichiers d'hypothèses sous forme de textes) ; l'empreinte du résultat (`fingerprint`) couvre les textes consultés
+et ces hypothèses.
 
-**Lean answers.** `explain: false` leaves the explanation trees out; `POST /why` gives one output's tree.
+**Réponses allégées.** `explain: false` laisse de côté les arbres d'explication ; `POST /why` donne l'arbre d'un
+résultat.
 
-**Questions.** `POST /questions` evaluates a partial case and answers `{"ready", "missing": [{"path", "label",
-"type", "required", …}], "read": [...]}`: the inputs the evaluation of this case on that date reads and lacks,
-in the order the rules read them (an optional one only when it can change a figure).
+**Questions.** `POST /questions` évalue un cas partiel et répond `{"ready", "missing": [{"path", "label", "type",
+"required", …}], "read": [...]}` : les données que l'évaluation de ce cas à cette date lit et qui lui manquent,
+dans l'ordre où les règles les lisent (une donnée facultative seulement quand elle peut changer un chiffre).
 """
 
 
@@ -195,16 +206,17 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
 
     app.add_middleware(Gate, allowed_hosts=allowed_hosts, max_body=max_body)
 
+    # Each route's summary and docstring are its OpenAPI description, read by the API's users: in French.
     async def body_of(request: Request, fields: dict[str, bool]) -> dict:
         return envelope(await read_json(request, max_body), {**fields, **_ASSUMED_FIELDS})
 
-    @app.post("/evaluate", responses=_ERRORS, summary="Evaluate a case on a date",
+    @app.post("/evaluate", responses=_ERRORS, summary="Évaluer un cas à une date", response_description=_OK,
               openapi_extra=_body_doc(EvaluateRequest, {"case": {"physician": {
                   **_EXAMPLE_PHYSICIAN, "priority_zone": False}, "contract": None}, "on": "2024-07-01",
                   "explain": False}))
     async def evaluate_endpoint(request: Request) -> dict:
-        """The same JSON as `millesime eval --json`: the ruleset in force, every output, what each rests on
-        (`reliance`) and, unless `explain: false`, the explanation."""
+        """Le même JSON que `millesime eval --json` : le texte en vigueur, chaque résultat, ce sur quoi chacun
+        repose (`reliance`) et, sauf `explain: false`, l'explication."""
         body = await body_of(request, {"case": True, "on": False, "outputs": False, "explain": False,
                                        "partial": False})
         case = _case(body["case"], "case")
@@ -216,13 +228,15 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         result = await run_in_threadpool(_evaluate, reg, case, on, outputs, "case", partial)
         return await run_in_threadpool(result.to_json, explain)
 
-    @app.post("/options", responses=_ERRORS, summary="What each option would bring a physician without contract",
+    @app.post("/options", responses=_ERRORS, summary="Ce que chaque option apporterait à un médecin sans contrat",
+              response_description=_OK,
               openapi_extra=_body_doc(OptionsRequest, {"physician": _EXAMPLE_PHYSICIAN, "on": "2024-07-01",
                                                        "explain": False}))
     async def options_endpoint(request: Request) -> dict:
-        """Eligibility with its reasons, and every option open that day: maximum aid for contract years 1 to 5
-        and their total, patients to add; each figure displayed in French, with what it rests on (`figures`)
-        and, unless `explain: false`, its explanation and legal sources (`why`)."""
+        """L'éligibilité avec ses motifs, et chaque option ouverte ce jour-là : l'aide maximale des années de
+        contrat 1 à 5 et leur total, les patients à ajouter ; chaque chiffre affiché en français, avec ce sur
+        quoi il repose (`figures`) et, sauf `explain: false`, son explication et ses sources juridiques
+        (`why`)."""
         body = await body_of(request, {"physician": True, "on": False, "explain": False, "partial": False})
         physician = body["physician"]
         if not isinstance(physician, dict):
@@ -235,15 +249,17 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         result = await run_in_threadpool(_evaluate, reg, {"physician": physician}, on, OPTIONS_OUTPUTS, "", partial)
         return await run_in_threadpool(options_json, result, explain)
 
-    @app.post("/contract", responses=_ERRORS, summary="Where a running contract stands, year by year",
+    @app.post("/contract", responses=_ERRORS, summary="Où en est un contrat en cours, année par année",
+              response_description=_OK,
               openapi_extra=_body_doc(ContractRequest, {"case": {"physician": _EXAMPLE_PHYSICIAN,
                                                                  "contract": _EXAMPLE_CONTRACT},
                                                         "on": "2025-09-01", "partial": True}))
     async def contract_endpoint(request: Request) -> dict:
-        """The contract year on that date; for each of its five years, the amount (from the ruleset in force on
-        the anniversary that opens it), the aid due and the achievement rate; the targets; the payment
-        calendar (date, kind: single, advance or balance, amount; `paid` when due by that date, else
-        `to_come`); the five-year total; what the next anniversary changes. Figures as in /options."""
+        """L'année de contrat à cette date ; pour chacune de ses cinq années, le montant (selon le texte en
+        vigueur à l'anniversaire qui l'ouvre), l'aide due et le taux d'atteinte ; les objectifs ; le calendrier
+        des versements (date, nature : versement unique, avance ou solde, montant ; `paid` quand il est dû à
+        cette date, sinon `to_come`) ; le total sur cinq ans ; ce que change le prochain anniversaire. Les
+        chiffres comme dans /options."""
         body = await body_of(request, {"case": True, "on": False, "partial": False})
         case = _case(body["case"], "case")
         on = date_field(body.get("on"), "on")
@@ -251,14 +267,17 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         reg = await _registry(registry, body)
         return await run_in_threadpool(_contract, reg, case, on, partial)
 
-    @app.post("/questions", responses=_ERRORS, summary="The inputs the rules still need for a partial case",
+    @app.post("/questions", responses=_ERRORS,
+              summary="Les données qui manquent encore aux règles pour un cas partiel",
+              response_description=_OK,
               openapi_extra=_body_doc(QuestionsRequest, {"case": {"physician": {"specialty": "chirurgie_generale"}},
                                                          "on": "2024-07-01"}))
     async def questions_endpoint(request: Request) -> dict:
-        """Evaluates the partial case (an absent required input stands for every value it may take) and lists
-        the inputs the evaluation read and the case lacks, in the order the rules read them: required ones,
-        and optional ones that can change a figure (a surgeon's CCAM share, a percentile that would bypass
-        thresholds not established). `ready`: no required input is missing. `read`: every input read."""
+        """Évalue le cas partiel (une donnée obligatoire absente vaut pour chaque valeur qu'elle peut prendre) et
+        liste les données que l'évaluation a lues et que le cas ne donne pas, dans l'ordre où les règles les
+        lisent : les obligatoires, et les facultatives qui peuvent changer un chiffre (la part CCAM d'un
+        chirurgien, un percentile qui rendrait inutiles des seuils non établis). `ready` : aucune donnée
+        obligatoire ne manque. `read` : chaque donnée lue."""
         body = await body_of(request, {"case": True, "on": False, "outputs": False})
         case = _case(body["case"], "case")
         on = date_field(body.get("on"), "on")
@@ -266,12 +285,14 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         reg = await _registry(registry, body)
         return await run_in_threadpool(_questions, reg, case, on, outputs)
 
-    @app.post("/why", responses=_ERRORS, summary="One output's explanation, as the page shows it",
+    @app.post("/why", responses=_ERRORS, summary="L'explication d'un résultat, telle que la page la montre",
+              response_description=_OK,
               openapi_extra=_body_doc(WhyRequest, {"case": {"physician": _EXAMPLE_PHYSICIAN,
                                                             "contract": _EXAMPLE_CONTRACT},
                                                    "on": "2025-09-01", "output": "annual_aid", "partial": True}))
     async def why_endpoint(request: Request) -> dict:
-        """The explanation tree of one output: each node with its French display, formula, sources and grade."""
+        """L'arbre d'explication d'un résultat : chaque nœud avec son affichage en français, sa formule, ses
+        sources et son grade."""
         body = await body_of(request, {"case": True, "on": False, "output": True, "partial": False})
         case = _case(body["case"], "case")
         on = date_field(body.get("on"), "on")
@@ -282,14 +303,17 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         return {"date": on.isoformat(), "output": output, "fingerprint": result.fingerprint,
                 "why": why(result.explanation[output], result.references(), result.labels())}
 
-    @app.get("/rulesets", summary="The timeline of rulesets")
+    @app.get("/rulesets", summary="La chronologie des textes de règles", response_description=_OK)
     async def rulesets_endpoint() -> list[dict]:
         return [_ruleset_row(m) for m in registry.timeline()]
 
-    @app.get("/rulesets/{ruleset_id}", responses={404: {"model": ErrorBody}}, summary="One ruleset")
+    @app.get("/rulesets/{ruleset_id}", summary="Un texte de règles", response_description=_OK,
+             responses={404: {"model": ErrorBody, "description": "Aucun texte de ce nom"}},
+             # FastAPI adds a 422 for the path parameter, described in English: its description only
+             openapi_extra={"responses": {"422": {"description": "Erreur de validation"}}})
     async def ruleset_endpoint(ruleset_id: str) -> dict:
-        """Its dates and description, the inputs a case gives (types, bounds, French labels),
-        its enums with their French labels, its outputs and legal references."""
+        """Ses dates et sa description, les données qu'un cas fournit (types, bornes, libellés français), ses
+        énumérations avec leurs libellés français, ses résultats et ses références juridiques."""
         if ruleset_id not in registry.entries:
             raise ApiError(404, f"aucun texte « {ruleset_id} »" + suggest(ruleset_id, registry.entries))
         return ruleset_detail(registry.entries[ruleset_id].model)

@@ -296,7 +296,8 @@ def test_openapi_describes_the_endpoints(client):
     assert set(body["schema"]["properties"]) == {"case", "on", "outputs", "explain", "partial", "official_only",
                                                  "assume"}
     assert {"/contract", "/questions", "/why"} <= set(spec["paths"])
-    assert "Hypothesis files, as texts" in json.dumps(spec["paths"]["/options"]["post"]["requestBody"])
+    options_body = json.dumps(spec["paths"]["/options"]["post"]["requestBody"], ensure_ascii=False)
+    assert "Fichiers d'hypothèses, sous forme de textes" in options_body
     assert {"413", "415"} <= set(spec["paths"]["/options"]["post"]["responses"])
 
 
