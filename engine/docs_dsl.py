@@ -199,7 +199,10 @@ _DSL_SECTIONS = [
     ("Une réforme est un fichier", "`millesime … --reform FICHIER.mil` (ou un dossier de fichiers) pose une "
      "réforme sur le calendrier des textes livrés, sans en modifier aucun : un texte de la réforme modifie "
      "(`amends`) un texte livré à compter de sa propre date, et le texte en vigueur ce jour-là prend fin la veille, "
-     "pour ce calcul seulement. Ses sources peuvent être des références `grade hypothesis`. "
+     "pour ce calcul seulement. Une réforme sans date de fin s'arrête la veille du texte livré suivant ; une "
+     "réforme qui prend fin (`until`) ne ramène pas le texte qu'elle interrompt : pour une mesure temporaire, "
+     "la réforme contient aussi un texte sans changement qui modifie le texte interrompu à compter du lendemain "
+     "de sa fin (`millesime check` le rappelle). Ses sources peuvent être des références `grade hypothesis`. "
      "`millesime check --reform FICHIER.mil` vérifie l'ensemble ; `millesime compare` chiffre la réforme "
      "(docs/batch.md).", lambda d: False),
 ]

@@ -224,11 +224,14 @@ def reform_files(path: str | Path) -> list[Path]:
 def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str]) -> list[Diagnostic]:
     """Lay the reform rulesets over the timeline: the ruleset in force on the day a reform takes
     effect ends the day before; a reform without an end of its own ends the day before the next
-    ruleset that is not a reform (a warning: its changes do not carry over to that one)."""
+    ruleset that is not a reform (a warning: its changes do not carry over to that one). A reform
+    with an end does not bring back the ruleset it interrupted (a warning, when no ruleset follows
+    it: the way to bring it back is a ruleset of the reform that amends it from the next day)."""
     out = []
     day = dt.timedelta(days=1)
     reforms = sorted((models[r] for r in reform_ids if r in models and models[r].effective_from),
                      key=lambda m: (m.effective_from, m.id))
+    interrupted: dict[str, list[M.Ruleset]] = {}  # reform → the rulesets it ends that would have gone on
     for reform in reforms:
         start = reform.effective_from
         for other in models.values():
@@ -236,6 +239,9 @@ def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str]) -> list
                 continue
             if other.effective_from is not None and other.effective_from >= start:
                 continue  # starting the same day or later: the timeline checks say what is wrong
+            if reform.effective_until is not None and (other.effective_until is None
+                                                       or other.effective_until > reform.effective_until):
+                interrupted.setdefault(reform.id, []).append(other)
             other.header = dataclasses.replace(other.header, effective_until=start - day)
         if reform.effective_until is not None:
             continue
@@ -250,6 +256,17 @@ def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str]) -> list
                                   severity="warning", hint=f"pour les garder ensuite, écrivez aussi la réforme sur "
                                   f"« {following.id} » (« amends {following.id} », à partir du "
                                   f"{french.date(following.effective_from)})", code="time"))
+    for reform in reforms:
+        after = reform.effective_until + day if reform.effective_until is not None else None
+        if after is None or reform.id not in interrupted or any(m.in_force_on(after) for m in models.values()):
+            continue
+        base = interrupted[reform.id][0]
+        out.append(Diagnostic(reform.header.loc, f"la réforme « {reform.id} » prend fin le "
+                              f"{french.date(reform.effective_until)} et « {base.id} », qu'elle interrompt, ne "
+                              f"reprend pas après elle : aucun texte n'est en vigueur à partir du {french.date(after)}",
+                              severity="warning", hint=f"pour que « {base.id} » s'applique de nouveau, ajoutez à la "
+                              f"réforme un texte sans changement : « effective from {after.isoformat()} » et "
+                              f"« amends {base.id} »", code="time"))
     return out
 
 

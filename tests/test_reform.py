@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from dsl.errors import MillesimeError, RulesetError
 from engine import evaluate
 from engine.cli import main
-from engine.registry import Registry
+from engine.registry import NoRulesetError, Registry
 
 REFORM = '''# From 2027-01-01 the 1 ETP amount for year 3 and later becomes 24 000 €.
 ruleset reforme_2027 "Réforme étudiée : 24 000 € à 1 ETP dès la 3e année"
@@ -97,6 +97,36 @@ def test_a_reform_without_an_end_stops_before_a_later_shipped_ruleset(tmp_path):
     assert warning.severity == "warning"
     assert warning.message == ("« convention_2024 » prend effet le 22/06/2024 : la réforme « reforme_2027 » s'arrête "
                                "la veille, et ses changements ne s'y reportent pas")
+
+
+def test_a_temporary_reform_says_the_ruleset_it_interrupts_does_not_come_back(tmp_path):
+    temporary = REFORM.replace("effective from 2027-01-01", "effective from 2027-01-01 until 2027-12-31")
+    assert temporary != REFORM
+    combined = Registry.load(reform=write(tmp_path, temporary))
+    spans = {m.id: (m.effective_from, m.effective_until) for m in combined.timeline()}
+    assert spans["convention_2024"] == (dt.date(2024, 6, 22), dt.date(2026, 12, 31))
+    assert spans["reforme_2027"] == (dt.date(2027, 1, 1), dt.date(2027, 12, 31))
+    with pytest.raises(NoRulesetError):
+        combined.in_force(dt.date(2028, 1, 1))
+    [warning] = [d for d in combined.diagnostics if d.code == "time"]
+    assert warning.severity == "warning"
+    assert warning.message == ("la réforme « reforme_2027 » prend fin le 31/12/2027 et « convention_2024 », qu'elle "
+                               "interrompt, ne reprend pas après elle : aucun texte n'est en vigueur à partir du "
+                               "01/01/2028")
+    assert warning.hint == ("pour que « convention_2024 » s'applique de nouveau, ajoutez à la réforme un texte sans "
+                            "changement : « effective from 2028-01-01 » et « amends convention_2024 »")
+    # the remedy the hint gives: the convention again from 2028, and nothing to warn about
+    folder = tmp_path / "temporary"
+    folder.mkdir()
+    write(folder, temporary)
+    (folder / "reprise.mil").write_text(
+        'ruleset reprise_2028 "Retour à la convention de 2024"\n  effective from 2028-01-01\n'
+        "  amends convention_2024\n", encoding="utf-8")
+    resumed = Registry.load(reform=folder)
+    assert [d for d in resumed.diagnostics if d.code == "time"] == []
+    later = evaluate(GP, dt.date(2028, 12, 31), resumed, ["annual_aid"], explain=False)
+    base = evaluate(GP, dt.date(2028, 12, 31), Registry.load(), ["annual_aid"], explain=False)
+    assert later.json_values()["annual_aid"] == base.json_values()["annual_aid"] == "22000.00"
 
 
 @pytest.mark.parametrize("line, message", [
