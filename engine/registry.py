@@ -231,7 +231,7 @@ def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str]) -> list
     day = dt.timedelta(days=1)
     reforms = sorted((models[r] for r in reform_ids if r in models and models[r].effective_from),
                      key=lambda m: (m.effective_from, m.id))
-    interrupted: dict[str, list[M.Ruleset]] = {}  # reform → the rulesets it ends that would have gone on
+    spans = {m.id: (m.effective_from, m.effective_until) for m in models.values()}  # before any is cut
     for reform in reforms:
         start = reform.effective_from
         for other in models.values():
@@ -239,9 +239,6 @@ def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str]) -> list
                 continue
             if other.effective_from is not None and other.effective_from >= start:
                 continue  # starting the same day or later: the timeline checks say what is wrong
-            if reform.effective_until is not None and (other.effective_until is None
-                                                       or other.effective_until > reform.effective_until):
-                interrupted.setdefault(reform.id, []).append(other)
             other.header = dataclasses.replace(other.header, effective_until=start - day)
         if reform.effective_until is not None:
             continue
@@ -257,17 +254,32 @@ def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str]) -> list
                                   f"« {following.id} » (« amends {following.id} », à partir du "
                                   f"{french.date(following.effective_from)})", code="time"))
     for reform in reforms:
-        after = reform.effective_until + day if reform.effective_until is not None else None
-        if after is None or reform.id not in interrupted or any(m.in_force_on(after) for m in models.values()):
+        if reform.effective_until is None:
             continue
-        base = interrupted[reform.id][0]
+        after = reform.effective_until + day
+        if any(m.in_force_on(after) for m in models.values()):
+            continue
+        # what would have been in force that day but for the reforms: the latest to start (a reform
+        # this one ends early, or the shipped ruleset the reforms interrupt)
+        covering = [m for m in models.values() if m is not reform and _spans(spans[m.id], after)]
+        if not covering:
+            continue
+        base = max(covering, key=lambda m: (spans[m.id][0] or dt.date.min, m.id))
+        starts = [m.effective_from for m in models.values() if m.effective_from and m.effective_from > after]
+        empty = (f"à partir du {french.date(after)}" if not starts
+                 else f"du {french.date(after)} au {french.date(min(starts) - day)}")
         out.append(Diagnostic(reform.header.loc, f"la réforme « {reform.id} » prend fin le "
                               f"{french.date(reform.effective_until)} et « {base.id} », qu'elle interrompt, ne "
-                              f"reprend pas après elle : aucun texte n'est en vigueur à partir du {french.date(after)}",
+                              f"reprend pas après elle : aucun texte n'est en vigueur {empty}",
                               severity="warning", hint=f"pour que « {base.id} » s'applique de nouveau, ajoutez à la "
                               f"réforme un texte sans changement : « effective from {after.isoformat()} » et "
                               f"« amends {base.id} »", code="time"))
     return out
+
+
+def _spans(span: tuple, day: dt.date) -> bool:
+    start, end = span
+    return (start is None or start <= day) and (end is None or day <= end)
 
 
 def _timeline_diagnostics(models: dict[str, M.Ruleset]) -> list[Diagnostic]:

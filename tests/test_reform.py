@@ -129,6 +129,20 @@ def test_a_temporary_reform_says_the_ruleset_it_interrupts_does_not_come_back(tm
     assert later.json_values()["annual_aid"] == base.json_values()["annual_aid"] == "22000.00"
 
 
+def test_the_last_of_two_temporary_reforms_says_nothing_follows_it(tmp_path):
+    """The second reform interrupts nothing itself (the first one did): it still warns, for the
+    convention that would have gone on after both."""
+    for name, start, end in [("r1", "2027-01-01", "2027-12-31"), ("r2", "2028-01-01", "2028-12-31")]:
+        (tmp_path / f"{name}.mil").write_text(
+            f'ruleset {name} "Réforme {name}"\n  effective from {start} until {end}\n  amends convention_2024\n',
+            encoding="utf-8")
+    combined = Registry.load(reform=tmp_path)
+    [warning] = [d for d in combined.diagnostics if d.code == "time"]
+    assert warning.message == ("la réforme « r2 » prend fin le 31/12/2028 et « convention_2024 », qu'elle "
+                               "interrompt, ne reprend pas après elle : aucun texte n'est en vigueur à partir du "
+                               "01/01/2029")
+
+
 @pytest.mark.parametrize("line, message", [
     ("replace cell aid_amout[3+, full] = 24 000",
      "impossible de remplacer une case du barème `aid_amout` : le texte modifié ne déclare aucun barème de ce nom"),
