@@ -549,6 +549,8 @@ def function(name: str, fn, args: list):
         top_ = None if low is None or high is None else max(-low, high)
         return make_range(0, top_, deciders, reason)
     if name == "sum":
+        if isinstance(args[0], NotEstablished):  # the list itself: nothing known of its sum
+            return NotEstablished(reason, None, deciders)
         total = 0
         for v in args[0]:
             total = v + total if not isinstance(v, NotEstablished) and not isinstance(total, NotEstablished) \

@@ -139,3 +139,12 @@ def test_admits_says_what_an_abstract_value_means():
     assert U.admits(U.top("x"), "anything") and not U.admits(r, U.top("x"))
     assert U.admits([{"a": r}], [{"a": D(15000)}]) and not U.admits([{"a": r}], [{"a": D(1)}])
     assert U.admits(5, 5) and not U.admits(5, 6)
+
+
+def test_the_sum_of_a_list_not_established_is_not_established():
+    """`sum(xs)` where the list itself is not established (the options of a physician whose
+    eligibility is open): nothing is known of the sum — it used to raise a TypeError."""
+    opened = NotEstablished("la liste des options n'est pas établie", decided_by=frozenset({"x"}))
+    got = U.function("sum", None, [opened])
+    assert (got.shape, got.reason, got.decided_by) == ("top", "la liste des options n'est pas établie",
+                                                       frozenset({"x"}))
