@@ -22,7 +22,8 @@ import numpy as np
 from dsl import ast
 from dsl.names import bare_member_enum, resolve
 
-from .columns import AND, ANDNOT, NOT, OR, Unsupported, Vec, _pick, const, deferred, first_why, is_true, merge, scatter, wide
+from .columns import (AND, ANDNOT, LIMIT, NOT, OR, Unsupported, Vec, _pick, const, deferred, first_why, is_true, merge,
+                      scatter, wide)
 from . import open as open_
 
 MAX_LENGTH = 64  # longer lists are left to the row engine
@@ -388,7 +389,8 @@ class CollectionExprs:
         return comprehension
 
     def _collection_call(self, e, L):
-        """`flatten(…)` and `failed(c)`; None for the other functions."""
+        """`flatten(…)`, `failed(c)` and the folds `count`, `sum`, `any`, `all` over a list; None for the
+        other functions."""
         if e.function == "failed":
             condition = e.args[0].name
 
@@ -396,6 +398,9 @@ class CollectionExprs:
                 v = ctx.value("condition", condition)
                 return failed_list(ctx.n, ctx.vplan.failed_reasons(condition), ctx.memo.get(("failed", condition)), v)
             return failed
+        if e.function in ("count", "sum", "any", "all") and len(e.args) == 1:
+            arg, name = self.expr(e.args[0], L), e.function
+            return lambda ctx, env: fold(ctx.n, name, arg(ctx, env))
         if e.function == "flatten" and len(e.args) == 1:
             arg = self.expr(e.args[0], L)
             return lambda ctx, env: flatten(ctx.n, arg(ctx, env))
@@ -478,3 +483,76 @@ def join_nested(n, rows, active, deciding, objects, defer) -> Vec:
     return Vec("list", VList(np.where(equal, first, 0), items), ne=ne,
                why=open_.described(dby) if ne is not None else None, dby=dby if ne is not None else None,
                defer=OR(defer if defer.any() else None, item_defer))
+
+
+# ---------------------------------------------------------------- folds over a list: count, sum, any, all
+
+def fold(n: int, name: str, v: Vec) -> Vec:
+    """`count(xs)`, `sum(xs)`, `any(xs)`, `all(xs)` (engine/expressions.py's `_FUNCTIONS`) on the rows
+    whose list and counted elements hold plain values; the others are handed back — a list not
+    established, none or deferred, and for `sum` an element without a value or of another scale
+    than the rest, for `any`/`all` an element not established where no element decides."""
+    v = as_list(v)
+    if v.kind != "list":
+        return Vec("any", defer=np.ones(n, bool))
+    length = lengths(v, n)
+    back = OR(v.defer, v.none, v.ne)
+    if name == "count":
+        return Vec("num", length.copy(), 0, True, defer=back)
+    if name == "sum":
+        return _sum(n, v.data.items, length, back)
+    return _kleene(n, v.data.items, length, back, decisive=(name == "any"))
+
+
+def _sum(n, items, length, back) -> Vec:
+    """Python's `total = 0; total += x` over ints, or over Decimals of one exponent (the column's
+    scale) — the row engine's sum exactly; an empty list there is the int 0, so with Decimals its
+    rows are handed back."""
+    if not items:
+        return Vec("num", np.zeros(n, np.int64), 0, True, defer=back)
+    kinds = {(it.kind, it.scale, it.isint) for it in items}
+    if len(kinds) != 1 or next(iter(kinds))[0] != "num":
+        return Vec("any", defer=np.ones(n, bool))
+    _, scale, isint = kinds.pop()
+    total = np.zeros(n, np.int64)
+    for k, it in enumerate(items):
+        counted = length > k
+        bad = _mask(it.bad(), n)
+        back = OR(back, counted & bad)
+        total = total + np.where(counted & ~bad, wide(it.data, n), 0)  # each |x| < 2⁶⁰: no int64 wraps
+        over = np.abs(total) >= LIMIT
+        back = OR(back, over)
+        total[over] = 0
+    if not isint:
+        back = OR(back, length == 0)
+    return Vec("num", total, scale, isint, defer=back)
+
+
+def _kleene(n, items, length, back, decisive: bool) -> Vec:
+    """expressions._kleene: the decisive value as soon as one element has it, else the other value
+    when every element has one; an element not established, where none decides, leaves the row to
+    the row engine (which merges their reasons), as does an element without a value (the checks
+    refuse a list of optional booleans: it is not met in a checked ruleset)."""
+    decided = np.zeros(n, bool)
+    unknown = np.zeros(n, bool)
+    for k, it in enumerate(items):
+        counted = length > k
+        ne = _mask(it.ne, n)
+        later = _mask(it.defer, n) | _mask(it.none, n)
+        if it.kind == "bool":
+            value = wide(it.data, n).astype(bool)
+        elif it.kind == "any":
+            value = np.zeros(n, bool)
+            later = later | ~ne  # no value: only a value not established is read here
+        else:
+            back = OR(back, counted)
+            continue
+        decided |= counted & ~ne & ~later & (value == decisive)
+        unknown |= counted & ne
+        back = OR(back, counted & later)
+    back = OR(back, unknown & ~decided)
+    return Vec("bool", np.where(decided, decisive, not decisive), defer=back)
+
+
+def _mask(m, n):
+    return np.zeros(n, bool) if m is None else wide(m, n).astype(bool)
