@@ -1,6 +1,7 @@
 """`millesime`: evaluate, explain, list and check rulesets, run regression cases.
 
-Exit codes: 0 success, 1 invalid input or ruleset (the message is on stderr), 2 usage error.
+Exit codes: 0 success, 1 invalid input or ruleset (the message is on stderr) or a defect of Millésime
+(one line says so; MILLESIME_TRACEBACK=1 lets the trace through), 2 usage error.
 Everything the command prints is in French: its help, its reports and its errors. Click's own
 messages about the command line itself (« No such option », « Missing argument », a value its
 types refuse) go through the French catalogue of engine/cli_click.py; the help page's frame
@@ -162,9 +163,25 @@ class _Group(_French, click.Group):
             library = (exc.name or "").partition(".")[0]
             extra = OPTIONAL_LIBRARIES.get(library)
             if extra is None:
-                raise
+                _internal(ctx, exc)
             click.echo(f"erreur : {missing_extra(library, extra)}", err=True)
             ctx.exit(1)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 — a defect of Millésime, not of what it was given
+            _internal(ctx, exc)
+
+
+def _internal(ctx, exc: BaseException):
+    """A defect of Millésime itself: one French line that says so (exit code 1), not a trace —
+    unless MILLESIME_TRACEBACK is set, for whoever reports or fixes it."""
+    import os
+    if os.environ.get("MILLESIME_TRACEBACK"):
+        raise exc
+    click.echo(f"erreur interne de Millésime ({type(exc).__name__} : {exc}) ; ce n'est pas ce que la commande a "
+               "reçu qui est en cause : relancez-la avec MILLESIME_TRACEBACK=1 pour le détail, et signalez-le",
+               err=True)
+    ctx.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

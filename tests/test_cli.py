@@ -303,3 +303,23 @@ def test_serve_without_the_serve_extra_names_it(monkeypatch):
     assert r.exit_code == 1
     assert r.output == ("erreur : cette commande a besoin de uvicorn, qui n'est pas installé ; il fait partie de "
                         "l'option « serve » de Millésime : pip install 'millesime[serve]'\n")
+
+
+def test_a_defect_of_millesime_is_one_french_line_not_a_trace(tmp_path, monkeypatch):
+    """An exception that is not about the input (a bug) ends the command with exit code 1 and a
+    French line saying so; MILLESIME_TRACEBACK=1 lets the trace through for whoever fixes it."""
+    import engine.cli as cli
+
+    def broken(*args, **kwargs):
+        raise TypeError("'NotEstablished' object is not iterable")
+    monkeypatch.setattr(cli, "evaluate", broken)
+    case = write(tmp_path, "c.yaml", CASE)
+    r = run("eval", case, "--on", "2021-06-01", "--rulesets", DEMO)
+    assert r.exit_code == 1
+    assert r.stderr == ("erreur interne de Millésime (TypeError : 'NotEstablished' object is not iterable) ; ce "
+                        "n'est pas ce que la commande a reçu qui est en cause : relancez-la avec "
+                        "MILLESIME_TRACEBACK=1 pour le détail, et signalez-le\n")
+    assert "Traceback" not in r.output
+    monkeypatch.setenv("MILLESIME_TRACEBACK", "1")
+    r = run("eval", case, "--on", "2021-06-01", "--rulesets", DEMO)
+    assert isinstance(r.exception, TypeError)

@@ -276,7 +276,8 @@ def test_a_failure_leaves_no_file_and_no_temporary(tmp_path, reform_file, monkey
     result = CliRunner().invoke(main, ["compare", str(write_population(tmp_path)), "--reform", str(reform_file),
                                        "--years", "2026..2026", "--weight", "weight", "--by", "region",
                                        "--out", str(out)])
-    assert isinstance(result.exception, RuntimeError), result.output
+    assert result.exit_code == 1
+    assert result.stderr.startswith("erreur interne de Millésime (RuntimeError : the page could not be drawn)")
     assert list(out.iterdir()) == []  # neither rows.parquet nor a hidden temporary
 
 
