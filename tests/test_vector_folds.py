@@ -70,16 +70,29 @@ rule more_total "Patients de plus, toutes options" : int =
   sum([o.additional_file_active for o in options])
   source ESSAI quote "somme"
 
-rule constants "Sommes et décomptes de listes constantes" : {six: int, three: int, none_yes: bool, all_no: bool, empty: int, cents: money} =
+rule latest_payment "Dernière date de versement" : date =
+  if count(payments) > 0 then max([p.date for p in payments]) else on
+  source ESSAI quote "dernière"
+
+rule first_year "Première année versée" : int =
+  if count(payments) > 0 then min([p.year for p in payments]) else 0
+  source ESSAI quote "première"
+
+rule smallest_offer "Plus petit montant proposé" : money =
+  if count(options) > 0 then min(flatten([o.amounts for o in options])) else 0 €
+  source ESSAI quote "plus petit"
+
+rule constants "Sommes et décomptes de listes constantes" : {six: int, three: int, none_yes: bool, all_no: bool, empty: int, cents: money, low: int, high: int} =
   {six: sum([1, 2, 3]), three: count([4, 5, 6]), none_yes: any([false, true, false]), all_no: all([true, false]),
-   empty: sum([]), cents: sum([1.50 €, 2.25 €])}
+   empty: sum([]), cents: sum([1.50 €, 2.25 €]), low: min([7, 3, 9]), high: max([7, 3, 9])}
   source ESSAI quote "constantes"
 
 output offered_total, payment_count, years_total, some_balance, all_due, some_big_offer, all_offers_large, constants
-output some_many_more, all_non_negative, more_total
+output some_many_more, all_non_negative, more_total, latest_payment, first_year, smallest_offer
 '''
 OUTPUTS = ["offered_total", "payment_count", "years_total", "some_balance", "all_due", "some_big_offer",
-           "all_offers_large", "some_many_more", "all_non_negative", "more_total"]
+           "all_offers_large", "some_many_more", "all_non_negative", "more_total", "latest_payment", "first_year",
+           "smallest_offer"]
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +116,7 @@ def test_folds_of_constant_lists_as_worked_out_by_hand(registry):
     assert len(back) < table.num_rows  # computed in columns, not handed back
     done = [i for i in range(table.num_rows) if i not in set(back.tolist())]
     assert {texts[codes[i]] for i in done} == {
-        '{"six": 6, "three": 3, "none_yes": true, "all_no": false, "empty": 0, "cents": "3.75"}'}
+        '{"six": 6, "three": 3, "none_yes": true, "all_no": false, "empty": 0, "cents": "3.75", "low": 3, "high": 9}'}
 
 
 @pytest.mark.parametrize("on", [dt.date(2026, 9, 1), dt.date(2025, 3, 1)])

@@ -13,7 +13,7 @@ from dsl.walk import walk
 from .columns import ANDNOT, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled, as_mask, const, deferred, first_why, is_false, is_true, merge, only, reason_code, rescale, select, some, sym, truth, Unsupported, wide
 from .functions import _FUNCTIONS, _fail
 from .headings import Axis, symbol_lookup
-from .lists import CollectionExprs, field_of, map_member
+from .lists import CollectionExprs, field_of, fold, map_member
 from . import objects, open as open_, quotients
 from ..expressions import narrowing_comparisons
 from ..plan import UNSET
@@ -243,6 +243,8 @@ class _Compiler(CollectionExprs):
         def call(ctx, env):
             n = ctx.n
             values = [a(ctx, env) for a in args]  # all operands, as the row engine evaluates them
+            if name in ("min", "max") and len(values) == 1 and values[0].kind in ("list", "const"):
+                return fold(n, name, values[0])  # the smallest or largest element of a list
             if name in ("min", "max", "abs") and any(v.kind == "obj" for v in values):
                 return objects.function(n, name, values)
             scan = open_.Scan(values, n)

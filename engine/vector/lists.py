@@ -485,13 +485,14 @@ def join_nested(n, rows, active, deciding, objects, defer) -> Vec:
                defer=OR(defer if defer.any() else None, item_defer))
 
 
-# ---------------------------------------------------------------- folds over a list: count, sum, any, all
+# ---------------------------------------------------------------- folds over a list: count, sum, min, max, any, all
 
 def fold(n: int, name: str, v: Vec) -> Vec:
-    """`count(xs)`, `sum(xs)`, `any(xs)`, `all(xs)` (engine/expressions.py's `_FUNCTIONS`) on the rows
-    whose list and counted elements hold plain values; the others are handed back — a list not
-    established, none or deferred, and for `sum` an element without a value or of another scale
-    than the rest, for `any`/`all` an element not established where no element decides."""
+    """`count(xs)`, `sum(xs)`, `min(xs)`, `max(xs)`, `any(xs)`, `all(xs)` (engine/expressions.py's
+    `_FUNCTIONS`) on the rows whose list and counted elements hold plain values; the others are
+    handed back — a list not established, none or deferred, for `sum`, `min` and `max` an element
+    without a value or elements of different scales, for `min` and `max` an empty list (an error of
+    the row engine), for `any`/`all` an element not established where no element decides."""
     v = as_list(v)
     if v.kind != "list":
         return Vec("any", defer=np.ones(n, bool))
@@ -501,6 +502,8 @@ def fold(n: int, name: str, v: Vec) -> Vec:
         return Vec("num", length.copy(), 0, True, defer=back)
     if name == "sum":
         return _sum(n, v.data.items, length, back)
+    if name in ("min", "max"):
+        return _pick_one(n, v.data.items, length, back, smallest=(name == "min"))
     return _kleene(n, v.data.items, length, back, decisive=(name == "any"))
 
 
@@ -526,6 +529,25 @@ def _sum(n, items, length, back) -> Vec:
     if not isint:
         back = OR(back, length == 0)
     return Vec("num", total, scale, isint, defer=back)
+
+
+def _pick_one(n, items, length, back, smallest: bool) -> Vec:
+    """Python's `min(values)` / `max(values)` over numbers or dates of one scale: the first
+    element that no later one beats, as equal elements are written alike."""
+    kinds = {(it.kind, it.scale, it.isint) for it in items}
+    if not items or len(kinds) != 1 or next(iter(kinds))[0] not in ("num", "date"):
+        return Vec("any", defer=np.ones(n, bool))
+    kind, scale, isint = kinds.pop()
+    best = np.zeros(n, np.int64)
+    for k, it in enumerate(items):
+        counted = length > k
+        bad = _mask(it.bad(), n)
+        back = OR(back, counted & bad)
+        x = wide(it.data, n)
+        better = (x < best) if smallest else (x > best)
+        best = np.where(counted & ~bad & ((k == 0) | better), x, best)
+    back = OR(back, length == 0)
+    return Vec(kind, best, scale, isint, defer=back)
 
 
 def _kleene(n, items, length, back, decisive: bool) -> Vec:
