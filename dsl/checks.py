@@ -339,7 +339,9 @@ class _Checker(ExpressionTypes):
                 if extension is not None:
                     added = "qu'ajoute" if len(missing) < 2 else "qu'ajoutent"
                     report(extension, what + f", {added} ici `extend enum {key_type.name}`",
-                           hint=f"remplacez le barème `{decl.name}` dans ce texte, avec une {axis(dim.axis)} pour "
+                           hint=f"remplacez le barème `{decl.name}` dans ce texte, avec "
+                           + (f"une {axis(dim.axis)} pour " if len(missing) < 2
+                              else f"une {axis(dim.axis)} pour chacune des valeurs ")
                            + listed + f" ({cells})", code="table")
                 else:
                     report(dim.loc, what, hint=f"ajoutez-{'la' if len(missing) < 2 else 'les'}, avec {cells}",

@@ -203,7 +203,7 @@ class ExpressionTypes:
                 return T.ANY
             result = merged
         if result.kind == "optional":
-            self.error(e.loc, f"{name}(…) d'une valeur qui peut manquer", hint=_TEST_IS_SET)
+            self.error(e.loc, f"{name}(…) porte sur une valeur qui peut manquer", hint=_TEST_IS_SET)
         return result
 
     def _Index(self, e, scope):

@@ -26,6 +26,8 @@ _TERMINAL_WORDS = {
     "COMPARATOR": "une comparaison (=, <, >=, …)",
     "ADD_OP": "`+` ou `-`",
     "MUL_OP": "`*` ou `/`",
+    "ORDER": "`increasing` ou `decreasing`",
+    "GRADE": "`official`, `secondary` ou `hypothesis`",
     "$END": "la fin du fichier",
 }
 

@@ -648,7 +648,7 @@ class Progress:
             filled = int(share * 30)
             line = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} {round(share * 100):3d} %"
         else:
-            line = f"{done} lignes"
+            line = f"{done} ligne{'s' if done > 1 else ''}"
         self.stream.write(f"\r{line}  {french.number(round(rate))} lignes/s ")
         self.stream.flush()
 

@@ -130,7 +130,7 @@ def _registry(rulesets_dir, official_only: bool = False, assume=(), reform: Path
     from .unknowns import load_assumptions
     for path in assume:
         if not path.is_file():
-            raise CliError(f"{path} : ce fichier d’hypothèses n’existe pas")
+            raise CliError(f"{path} : ce fichier d'hypothèses n'existe pas")
     _check_reform_path(reform)
     assumptions = load_assumptions(assume, official_only)
     return Registry.load(rulesets_dir, reform=reform).with_assumptions(assumptions)
@@ -138,7 +138,7 @@ def _registry(rulesets_dir, official_only: bool = False, assume=(), reform: Path
 
 def _check_reform_path(reform: Path | None) -> None:
     if reform is not None and not reform.exists():
-        raise CliError(f"{reform} : ce fichier de réforme (ou ce dossier) n’existe pas")
+        raise CliError(f"{reform} : ce fichier de réforme (ou ce dossier) n'existe pas")
 
 
 class _Group(_French, click.Group):
@@ -567,9 +567,9 @@ def compare_command(population, reform, baseline, on, years, weight, by, out, en
     Voir docs/batch.md."""
     from . import compare_files
     if (on is None) == (years is None):
-        raise CliError("donner soit --on DATE, soit --years PREMIÈRE..DERNIÈRE (l’un des deux, pas les deux)")
+        raise CliError("donner soit --on DATE, soit --years PREMIÈRE..DERNIÈRE (l'un des deux, pas les deux)")
     if not population.is_file():
-        raise CliError(f"{population} : cette population n’existe pas")
+        raise CliError(f"{population} : cette population n'existe pas")
     base = _registry(rulesets_dir, official_only, assume, baseline)
     changed = _registry(rulesets_dir, official_only, assume, reform)
     groups = [c.strip() for c in by.split(",") if c.strip()] if by else []

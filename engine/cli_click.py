@@ -14,7 +14,7 @@ import gettext
 import importlib
 
 # click's message identifiers (click 8.1 to 8.5) → French; the same placeholders, `!r` kept
-# where the value is quoted by click itself
+# where the value is quoted by click itself (a path's kind, « File », click capitalises: left out)
 CATALOGUE = {
     "Error: {message}": "erreur : {message}",
     "Try '{command} {option}' for help.": "Essayez « {command} {option} » pour l'aide.",
@@ -43,12 +43,12 @@ CATALOGUE = {
     "file": "fichier",
     "directory": "dossier",
     "path": "chemin",
-    "{name} {filename!r} does not exist.": "le {name} {filename!r} n'existe pas.",
-    "{name} {filename!r} is a file.": "le {name} {filename!r} est un fichier.",
-    "{name} {filename!r} is a directory.": "le {name} {filename!r} est un dossier.",
-    "{name} {filename!r} is not readable.": "le {name} {filename!r} n'est pas lisible.",
-    "{name} {filename!r} is not writable.": "le {name} {filename!r} n'est pas accessible en écriture.",
-    "{name} {filename!r} is not executable.": "le {name} {filename!r} n'est pas exécutable.",
+    "{name} {filename!r} does not exist.": "{filename!r} n'existe pas.",
+    "{name} {filename!r} is a file.": "{filename!r} est un fichier.",
+    "{name} {filename!r} is a directory.": "{filename!r} est un dossier.",
+    "{name} {filename!r} is not readable.": "{filename!r} n'est pas lisible.",
+    "{name} {filename!r} is not writable.": "{filename!r} n'est pas accessible en écriture.",
+    "{name} {filename!r} is not executable.": "{filename!r} n'est pas exécutable.",
     "Show this message and exit.": "Afficher cette aide et quitter.",
     "Show the version and exit.": "Afficher la version et quitter.",
     "Commands": "Commandes",

@@ -328,7 +328,9 @@ def _case_columns(arrow, carried: set, registry: Registry, on: dt.date):
     if unknown:
         listed = ", ".join(f"« {c} »" for c in unknown)
         raise CompareError(f"colonne{'s' if len(unknown) > 1 else ''} inconnue{'s' if len(unknown) > 1 else ''} "
-                           f"{listed} : ni une donnée du dossier, ni une colonne nommée par --weight ou --by ; "
+                           f"{listed} : " + ("ni des données du dossier, ni des colonnes nommées" if len(unknown) > 1
+                                             else "ni une donnée du dossier, ni une colonne nommée")
+                           + " par --weight ou --by ; "
                            "les données d'un dossier sont : " + ", ".join(known))
     dropped = [c for c in carried if c not in known]
     return arrow.drop_columns(dropped) if dropped else arrow

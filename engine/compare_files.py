@@ -37,7 +37,7 @@ def run(path: Path, baseline: Registry, reform: Registry, on: dt.date | None, ye
     period = period_of(on, years, [baseline, reform])
     path, out = Path(path), Path(out)
     if out.exists() and not out.is_dir():
-        raise CompareError(f"--out {out} : ce n’est pas un dossier")
+        raise CompareError(f"--out {out} : ce n'est pas un dossier")
     from .batch import _signals_as_interrupt
     with _signals_as_interrupt():  # SIGTERM and SIGHUP as Ctrl-C: the temporaries are removed on the way out
         return _run(path, baseline, reform, period, weight, by, out, engine, jobs)

@@ -67,7 +67,7 @@ JSON_MESSAGES = {  # json.JSONDecodeError's messages
     "Expecting value": "une valeur est attendue",
     "Expecting property name enclosed in double quotes": "un nom de champ entre guillemets est attendu",
     "Expecting ',' delimiter": "une virgule est attendue",
-    "Expecting ':' delimiter": "deux-points (:) sont attendus",
+    "Expecting ':' delimiter": "un deux-points (:) est attendu",
     "Unterminated string starting at": "texte non terminé",
     "Invalid control character at": "caractère de contrôle interdit dans un texte",
     "Invalid \\escape": "séquence d'échappement invalide",

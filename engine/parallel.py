@@ -148,7 +148,7 @@ def ordered_map(setup: Callable, args: tuple, items: Iterable, jobs: int) -> Ite
             yield _answer(pending.popleft())
     except BrokenProcessPool:
         _stop(pool, pending)
-        raise WorkerError("un processus de calcul s’est arrêté sans répondre (mémoire épuisée ?) ; "
+        raise WorkerError("un processus de calcul s'est arrêté sans répondre (mémoire épuisée ?) ; "
                           "relancez avec --jobs 1 ou moins de processus") from None
     except BaseException:  # an error, Ctrl-C, or the caller stopped reading
         _stop(pool, pending)

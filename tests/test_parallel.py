@@ -111,7 +111,7 @@ def test_an_error_in_a_worker_reaches_the_caller_with_its_message():
 
 
 def test_a_dead_worker_is_reported_in_french_and_the_pool_stopped():
-    with pytest.raises(parallel.WorkerError, match="processus de calcul s’est arrêté"):
+    with pytest.raises(parallel.WorkerError, match="processus de calcul s'est arrêté"):
         list(parallel.ordered_map(_failing, (5,), [0, 1, -5, 2, 3, 4], 2))
     assert multiprocessing.active_children() == []
 

@@ -183,7 +183,7 @@ def test_check_reform_checks_the_combination(reform, tmp_path):
 def test_a_missing_reform_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["rulesets", "--reform", str(tmp_path / "nope.mil")])
     assert result.exit_code == 1
-    assert result.output.strip() == f"erreur : {tmp_path / 'nope.mil'} : ce fichier de réforme (ou ce dossier) n’existe pas"
+    assert result.output.strip() == f"erreur : {tmp_path / 'nope.mil'} : ce fichier de réforme (ou ce dossier) n'existe pas"
     with pytest.raises(MillesimeError, match="nope.mil : ce fichier de réforme \\(ou ce dossier\\) n'existe pas"):
         Registry.load(reform=tmp_path / "nope.mil")
 
