@@ -507,22 +507,35 @@ def fold(n: int, name: str, v: Vec) -> Vec:
     return _kleene(n, v.data.items, length, back, decisive=(name == "any"))
 
 
+def _one_kind(items, kinds) -> tuple | None:
+    """(kind, scale, isint) shared by every element column, when it is one of `kinds`; else None."""
+    found = {(it.kind, it.scale, it.isint) for it in items}
+    if len(found) != 1 or next(iter(found))[0] not in kinds:
+        return None
+    return found.pop()
+
+
+def _counted(n, items, length):
+    """Per position: the rows that count it (within their list), those whose element there has no
+    value, and the element column."""
+    for k, it in enumerate(items):
+        yield k, length > k, open_._full(it.bad(), n), wide(it.data, n)
+
+
 def _sum(n, items, length, back) -> Vec:
     """Python's `total = 0; total += x` over ints, or over Decimals of one exponent (the column's
     scale) — the row engine's sum exactly; an empty list there is the int 0, so with Decimals its
     rows are handed back."""
     if not items:
         return Vec("num", np.zeros(n, np.int64), 0, True, defer=back)
-    kinds = {(it.kind, it.scale, it.isint) for it in items}
-    if len(kinds) != 1 or next(iter(kinds))[0] != "num":
+    shared = _one_kind(items, ("num",))
+    if shared is None:
         return Vec("any", defer=np.ones(n, bool))
-    _, scale, isint = kinds.pop()
+    _, scale, isint = shared
     total = np.zeros(n, np.int64)
-    for k, it in enumerate(items):
-        counted = length > k
-        bad = _mask(it.bad(), n)
+    for _, counted, bad, x in _counted(n, items, length):
         back = OR(back, counted & bad)
-        total = total + np.where(counted & ~bad, wide(it.data, n), 0)  # each |x| < 2⁶⁰: no int64 wraps
+        total = total + np.where(counted & ~bad, x, 0)  # each |x| < 2⁶⁰: no int64 wraps
         over = np.abs(total) >= LIMIT
         back = OR(back, over)
         total[over] = 0
@@ -534,16 +547,13 @@ def _sum(n, items, length, back) -> Vec:
 def _pick_one(n, items, length, back, smallest: bool) -> Vec:
     """Python's `min(values)` / `max(values)` over numbers or dates of one scale: the first
     element that no later one beats, as equal elements are written alike."""
-    kinds = {(it.kind, it.scale, it.isint) for it in items}
-    if not items or len(kinds) != 1 or next(iter(kinds))[0] not in ("num", "date"):
+    shared = _one_kind(items, ("num", "date")) if items else None
+    if shared is None:
         return Vec("any", defer=np.ones(n, bool))
-    kind, scale, isint = kinds.pop()
+    kind, scale, isint = shared
     best = np.zeros(n, np.int64)
-    for k, it in enumerate(items):
-        counted = length > k
-        bad = _mask(it.bad(), n)
+    for k, counted, bad, x in _counted(n, items, length):
         back = OR(back, counted & bad)
-        x = wide(it.data, n)
         better = (x < best) if smallest else (x > best)
         best = np.where(counted & ~bad & ((k == 0) | better), x, best)
     back = OR(back, length == 0)
@@ -559,8 +569,8 @@ def _kleene(n, items, length, back, decisive: bool) -> Vec:
     unknown = np.zeros(n, bool)
     for k, it in enumerate(items):
         counted = length > k
-        ne = _mask(it.ne, n)
-        later = _mask(it.defer, n) | _mask(it.none, n)
+        ne = open_._full(it.ne, n)
+        later = open_._full(it.defer, n) | open_._full(it.none, n)
         if it.kind == "bool":
             value = wide(it.data, n).astype(bool)
         elif it.kind == "any":
@@ -575,6 +585,3 @@ def _kleene(n, items, length, back, decisive: bool) -> Vec:
     back = OR(back, unknown & ~decided)
     return Vec("bool", np.where(decided, decisive, not decisive), defer=back)
 
-
-def _mask(m, n):
-    return np.zeros(n, bool) if m is None else wide(m, n).astype(bool)
