@@ -264,27 +264,34 @@ def _convert_map(run: Run, entry, path: str, name: str, base: T.Type, present):
     fast = None
     if fields is not None and run.schema.columns[name].kind == "json" and not entry.model.inputs[path].bounds:
         fast = json_cells.read(uniques, fields)
-    slow = range(len(uniques)) if fast is None else np.flatnonzero(~fast.fast).tolist()
+    u = len(uniques)
+    slow = range(u) if fast is None else np.flatnonzero(~fast.fast).tolist()
     validated = _validated_cells(run, entry, path, name, uniques, slow, strict=True)
-    good = [v if isinstance(v, dict) else {} for v in validated]
-    keys = sorted({k for v in good for k in v} | (set(fast.keys) if fast is not None else set()))
-    refused = np.array([v is _BAD or (v is not None and not isinstance(v, dict)) for v in validated] + [False])
-    held_by = {key: np.array([key in v for v in good] + [False]) for key in keys}
+    # the cells validated one by one (and only those) are read in Python
+    maps = {i: validated[i] for i in slow if isinstance(validated[i], dict)}
+    refused = np.zeros(u + 1, bool)
+    refused[[i for i in slow if validated[i] is _BAD or (validated[i] is not None and i not in maps)]] = True
+    held_by: dict = {}
+    for i, m in maps.items():
+        for key in m:
+            held_by.setdefault(key, np.zeros(u + 1, bool))[i] = True
     if fast is not None:
         for key, (held, _) in fast.keys.items():
-            held_by[key][:-1] |= held
-    too_many = np.zeros(len(validated) + 1, bool)
+            held_by.setdefault(key, np.zeros(u + 1, bool))[:-1] |= held
+    keys = sorted(held_by)
+    too_many = np.zeros(u + 1, bool)
     if len(keys) > MAX_KEYS:
         for key in keys[MAX_KEYS:]:
             too_many |= held_by[key]
         keys = keys[:MAX_KEYS]
 
     def column(key, kind, pick, j):
-        """A value's column (a record's field `j`): read by Arrow on the canonical cells."""
-        col, bad = _values_column(run, [pick(v.get(key)) for v in good], kind, codes,
-                                  fast.keys[key][1][j] if fast is not None and key in fast.keys else None,
-                                  fast.keys[key][0] if fast is not None and key in fast.keys else None)
-        return col, bad
+        """A value's column (a record's field `j`) over the distinct cells: the validated cells'
+        values, and the int64 values Arrow read on the canonical ones."""
+        holders = [i for i, m in maps.items() if key in m]
+        read = fast.keys.get(key) if fast is not None else None
+        return _values_column(run, holders, [pick(maps[i][key]) for i in holders], kind, codes, u,
+                              None if read is None else (read[0], read[1][j]))
 
     present_cols, values = [], []
     for key in keys:
@@ -326,15 +333,19 @@ def _field(record, field: str):
     return record.get(field) if isinstance(record, dict) else getattr(record, field, None)
 
 
-def _values_column(run: Run, values: list, kind: str, codes, read=None, held=None):
-    """The column of scalar values given per distinct cell, and the distinct cells whose value
-    this back-end cannot hold. `read`, `held`: int64 values json_cells.py read, on the cells
-    that hold them (their entry in `values` is None)."""
-    udata, scale, ok, none = _scalars(run, values, kind)
+def _values_column(run: Run, holders: list, values: list, kind: str, codes, u: int, read=None):
+    """The column of scalar values over the `u` distinct cells — `values` those of the cells
+    `holders`, `read` (the cells holding one, their int64 values) those json_cells.py read; no
+    value in the other cells — and the distinct cells whose value this back-end cannot hold."""
+    data, scale, ok, none = _scalars(run, values, kind)
+    udata = np.zeros(u + 1, data.dtype)
+    unone, uok = np.ones(u + 1, bool), np.ones(u + 1, bool)
+    udata[holders], unone[holders], uok[holders] = data[:-1], none[:-1], ok[:-1]
     if read is not None:
-        udata[:-1][held] = read[held] * 10 ** scale
-        none[:-1][held] = False
-    return Vec(VKIND[kind], udata[codes], scale, kind == "int", none=rows_where(none[codes], len(codes))), ~ok
+        held, ints = read
+        udata[:-1][held] = ints[held] * 10 ** scale
+        unone[:-1][held] = False
+    return Vec(VKIND[kind], udata[codes], scale, kind == "int", none=rows_where(unone[codes], len(codes))), ~uok
 
 
 _BAD = object()
