@@ -364,15 +364,10 @@ def money_columns(columns: dict, base: str, f: Figures, vocabulary: Vocabulary) 
 
 
 def decimals(cents: np.ndarray, valid: np.ndarray):
-    """int64 cents → decimal128(24, 2), null where not `valid` (the 128-bit words built directly)."""
-    import pyarrow as pa
-    n = len(cents)
-    words = np.empty((n, 2), np.int64)
-    words[:, 0] = np.where(valid, cents, 0)
-    words[:, 1] = words[:, 0] >> 63
-    nulls = n - int(valid.sum())
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
-    return pa.Array.from_buffers(pa.decimal128(24, 2), n, [bitmap, pa.py_buffer(words)], null_count=nulls)
+    """int64 cents → decimal128(24, 2), null where not `valid` (typed_columns' exact conversion; every
+    int64 fits 24 digits)."""
+    from .vector.typed_columns import decimal_array
+    return decimal_array(cents, SCALE, (24, SCALE), valid)
 
 
 def texts(known: list[str] | tuple, codes: np.ndarray):

@@ -125,7 +125,7 @@ def _values(data, scale: int, kind: str, valid, n: int, members=None, top=False,
     if kind == "int":
         return pa.array(np.asarray(data, np.int64), pa.int64(), mask=~valid)
     if kind in ("money", "decimal", "percent"):
-        return _decimal(np.asarray(data, np.int64), scale, TY.MONEY_TYPE if kind == "money" else TY.DECIMAL_TYPE,
+        return decimal_array(np.asarray(data, np.int64), scale, TY.MONEY_TYPE if kind == "money" else TY.DECIMAL_TYPE,
                         valid)
     if kind == "date":
         days = np.asarray(data, np.int64)
@@ -139,8 +139,9 @@ def _values(data, scale: int, kind: str, valid, n: int, members=None, top=False,
     raise _GiveUp
 
 
-def _decimal(data, scale: int, target: tuple, valid):
-    """Integers at `scale` → decimal128(P, S), exactly (Arrow's casts check every value fits)."""
+def decimal_array(data, scale: int, target: tuple, valid):
+    """Integers at `scale` → decimal128(P, S), exactly (Arrow's casts check every value fits;
+    `_GiveUp` when one does not), null where not `valid`."""
     pa = _pa()
     precision, s = target
     x = np.where(valid, data, 0)
