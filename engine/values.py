@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, getcontext, localcontext
 
 from dsl import types as T
 from dsl.ast import Loc
@@ -84,6 +84,8 @@ def round_value(value, mode: str, unit: str):
 
 
 def divide(a, b) -> Decimal:
+    if getcontext().prec == PRECISION:  # the usual case: the very division, without copying the context
+        return Decimal(a) / Decimal(b)
     with localcontext() as ctx:
         ctx.prec = PRECISION
         return Decimal(a) / Decimal(b)

@@ -22,8 +22,8 @@ import numpy as np
 
 from .. import uncertain as U
 from ..values import NotEstablished
-from .columns import (AND, ANDNOT, LIMIT, NOT, OR, Vec, _Interner, _scaled, const, deferred, first_why, reason_code,
-                      rescale, select, wide)
+from .columns import (_REASONS, AND, ANDNOT, LIMIT, NOT, OR, Vec, _Interner, _scaled, const, deferred, first_why,
+                      reason_code, rescale, select, wide)
 
 # decided-by sets as codes: 0 is the empty set
 _DECIDERS = _Interner(frozenset())
@@ -665,7 +665,6 @@ def to_python(v: Vec, row, why: int = 0, dby: int = 0) -> NotEstablished:
 
 
 def _REASONS_ITEMS():
-    from .columns import _REASONS
     return _REASONS.items
 
 
