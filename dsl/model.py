@@ -152,6 +152,16 @@ def build(files: dict[str, ast.RulesetFile]) -> dict[str, Ruleset]:
     return models
 
 
+def build_one(ruleset_id: str, files: dict[str, ast.RulesetFile]) -> Ruleset:
+    """One file's model (its `amends` chain among `files`, which `build` has checked)."""
+    diagnostics: list[Diagnostic] = []
+    chain = _chain(ruleset_id, files, diagnostics)
+    model = _resolve(chain, diagnostics) if chain is not None else None
+    if model is None or any(d.severity == "error" for d in diagnostics):
+        raise RulesetError(diagnostics)
+    return model
+
+
 def _chain(ruleset_id: str, files: dict[str, ast.RulesetFile], diagnostics) -> list[ast.RulesetFile] | None:
     chain, seen = [], []
     current = files[ruleset_id]

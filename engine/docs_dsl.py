@@ -200,9 +200,10 @@ _DSL_SECTIONS = [
      "réforme sur le calendrier des textes livrés, sans en modifier aucun : un texte de la réforme modifie "
      "(`amends`) un texte livré à compter de sa propre date, et le texte en vigueur ce jour-là prend fin la veille, "
      "pour ce calcul seulement. Une réforme sans date de fin s'arrête la veille du texte livré suivant ; une "
-     "réforme qui prend fin (`until`) ne ramène pas le texte qu'elle interrompt : pour une mesure temporaire, "
-     "la réforme contient aussi un texte sans changement qui modifie le texte interrompu à compter du lendemain "
-     "de sa fin (`millesime check` le rappelle). Ses sources peuvent être des références `grade hypothesis`. "
+     "réforme qui prend fin (`until`) rend la main au texte qu'elle interrompt : dès le lendemain de sa fin, "
+     "un texte sans changement qui modifie le texte interrompu s'applique, nommé d'après les deux (par exemple "
+     "`convention_2024_reprise_2028_01_01`, « … (reprise après « reforme_2027 ») »), jusqu'au texte suivant ; "
+     "un texte de la réforme qui prend effet ce jour-là le remplace. Ses sources peuvent être des références `grade hypothesis`. "
      "`millesime check --reform FICHIER.mil` vérifie l'ensemble ; `millesime compare` chiffre la réforme "
      "(docs/batch.md).", lambda d: False),
 ]

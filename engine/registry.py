@@ -8,7 +8,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
-from dsl import checks, model as M
+from dsl import ast, checks, model as M
 from dsl.errors import Diagnostic, MillesimeError, RulesetError
 from dsl.parser import gc_paused, parse_file
 
@@ -159,7 +159,7 @@ class Registry:
         except RulesetError as exc:
             diagnostics.extend(exc.diagnostics)
             models = {}
-        diagnostics.extend(_close_timeline(models, reform_ids))
+        diagnostics.extend(_close_timeline(models, reform_ids, files))
         entries: dict[str, Entry] = {}
         results = {}
         for ruleset_id, model in models.items():
@@ -221,12 +221,11 @@ def reform_files(path: str | Path) -> list[Path]:
     return [path]
 
 
-def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str]) -> list[Diagnostic]:
+def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str], files: dict) -> list[Diagnostic]:
     """Lay the reform rulesets over the timeline: the ruleset in force on the day a reform takes
     effect ends the day before; a reform without an end of its own ends the day before the next
-    ruleset that is not a reform (a warning: its changes do not carry over to that one). A reform
-    with an end does not bring back the ruleset it interrupted (a warning, when no ruleset follows
-    it: the way to bring it back is a ruleset of the reform that amends it from the next day)."""
+    ruleset that is not a reform (a warning: its changes do not carry over to that one). After a
+    reform with an end (`until`), the ruleset it interrupted applies again (`_resume`)."""
     out = []
     day = dt.timedelta(days=1)
     reforms = sorted((models[r] for r in reform_ids if r in models and models[r].effective_from),
@@ -261,11 +260,17 @@ def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str]) -> list
             continue
         # what would have been in force that day but for the reforms: the latest to start (a reform
         # this one ends early, or the shipped ruleset the reforms interrupt)
-        covering = [m for m in models.values() if m is not reform and _spans(spans[m.id], after)]
+        covering = [m for m in models.values() if m is not reform and m.id in spans and _spans(spans[m.id], after)]
         if not covering:
             continue
         base = max(covering, key=lambda m: (spans[m.id][0] or dt.date.min, m.id))
         starts = [m.effective_from for m in models.values() if m.effective_from and m.effective_from > after]
+        ends = [d for d in (spans[base.id][1], min(starts) - day if starts else None) if d is not None]
+        resumed = _resume(reform, base, after, min(ends) if ends else None, files)
+        if resumed is not None:
+            models[resumed.id] = resumed
+            reform_ids.append(resumed.id)
+            continue
         empty = (f"à partir du {french.date(after)}" if not starts
                  else f"du {french.date(after)} au {french.date(min(starts) - day)}")
         out.append(Diagnostic(reform.header.loc, f"la réforme « {reform.id} » prend fin le "
@@ -275,6 +280,24 @@ def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str]) -> list
                               f"réforme un texte sans changement : « effective from {after.isoformat()} » et "
                               f"« amends {base.id} »", code="time"))
     return out
+
+
+def _resume(reform: M.Ruleset, base: M.Ruleset, after: dt.date, until: dt.date | None, files: dict):
+    """The ruleset `base` again from `after`, the day after the reform that interrupted it ends:
+    a ruleset of the reform that amends `base` without changing anything (what an analyst would
+    write by hand), named after both so that results and explanations say which text applies.
+    None when its name is taken (the caller then warns that nothing is in force)."""
+    ruleset_id = f"{base.id}_reprise_{after:%Y_%m_%d}"
+    if ruleset_id in files or base.id not in files:
+        return None
+    header = dataclasses.replace(
+        files[base.id].header, id=ruleset_id, title=f"{base.header.title} (reprise après « {reform.id} »)",
+        effective_from=after, effective_until=until, amends=base.id, amends_loc=None, gap_reason=None,
+        loc=reform.header.loc, sources=[],
+        description=f"« {base.id} » s'applique de nouveau à la fin de la réforme « {reform.id} » "
+                    f"(le {french.date(reform.effective_until)}), sans changement.")
+    files[ruleset_id] = ast.RulesetFile(header, [], [], files[reform.id].path, "")
+    return M.build_one(ruleset_id, files)
 
 
 def _spans(span: tuple, day: dt.date) -> bool:

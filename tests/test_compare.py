@@ -113,6 +113,32 @@ def test_hand_worked_totals_by_year_winners_and_losers(registries):
         ("-1000.00", "-800.00", "1"), ("0.00", "0.00", "1"), ("2000.00", "2200.00", "2")]
 
 
+def test_a_temporary_reform_then_the_convention_again(tmp_path):
+    """The reform for 2027 only (`until 2027-12-31`): the convention applies again from 2028 (the
+    registry adds its resumption), each payment still at the amount of its contract year's
+    anniversary.
+    A: year 4 (2027-09-01) under the reform, advance 2027-11-01 = 12 000; year 5 (2028-09-01) under
+       the convention again, advance 2028-11-01 = 11 000 on both sides → +1 000.
+    B: year 5 opens 2027-09-01 under the reform: advance 2027-11-01 = 12 000, balance 2028-11-01 =
+       24 000 − 12 000 = 12 000 (11 000 and 11 000 in the baseline) → +2 000.
+    C: advance of year 4 = 5 000 (2027), of year 5 = 5 500 again (2028) → −500.
+    2026: 38 500 | 38 500; 2027: 38 500 | 12 000 + 23 000 + 5 000 = 40 000;
+    2028: 11 000 + 11 000 + 5 500 = 27 500 | 11 000 + 12 000 + 5 500 = 28 500; 2029: nothing dated."""
+    path = tmp_path / "temporaire.mil"
+    path.write_text(REFORM.replace("effective from 2027-01-01", "effective from 2027-01-01 until 2027-12-31"),
+                    encoding="utf-8")
+    period = Period.years(2026, 2029)
+    rows = compare_rows(table(), Registry.load(), Registry.load(reform=path), period, "weight", by=["region"])
+    assert [r["outcome"] for r in rows.to_pylist()] == ["winner", "winner", "loser", "unchanged", None]
+    assert [r["payments_total__difference"] for r in rows.to_pylist()[:4]] == [
+        Decimal(v) for v in ("1000.00", "2000.00", "-500.00", "0.00")]
+    assert summarize(rows, period)["by_year"] == {  # unweighted
+        "2026": {"baseline": "38500.00", "reform": "38500.00", "difference": "0.00"},
+        "2027": {"baseline": "38500.00", "reform": "40000.00", "difference": "1500.00"},
+        "2028": {"baseline": "27500.00", "reform": "28500.00", "difference": "1000.00"},
+        "2029": {"baseline": "0.00", "reform": "0.00", "difference": "0.00"}}
+
+
 def test_weighted_and_by_group(registries):
     baseline, reform = registries
     period = Period.years(2026, 2028)

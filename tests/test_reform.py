@@ -99,48 +99,91 @@ def test_a_reform_without_an_end_stops_before_a_later_shipped_ruleset(tmp_path):
                                "la veille, et ses changements ne s'y reportent pas")
 
 
-def test_a_temporary_reform_says_the_ruleset_it_interrupts_does_not_come_back(tmp_path):
+def test_a_temporary_reform_brings_back_the_ruleset_it_interrupts(tmp_path):
+    """After `until`, the convention applies again: a ruleset of the reform that amends it without
+    any change, from the next day, named after both — what an analyst would have written by hand."""
     temporary = REFORM.replace("effective from 2027-01-01", "effective from 2027-01-01 until 2027-12-31")
     assert temporary != REFORM
     combined = Registry.load(reform=write(tmp_path, temporary))
     spans = {m.id: (m.effective_from, m.effective_until) for m in combined.timeline()}
     assert spans["convention_2024"] == (dt.date(2024, 6, 22), dt.date(2026, 12, 31))
     assert spans["reforme_2027"] == (dt.date(2027, 1, 1), dt.date(2027, 12, 31))
-    with pytest.raises(NoRulesetError):
-        combined.in_force(dt.date(2028, 1, 1))
-    [warning] = [d for d in combined.diagnostics if d.code == "time"]
-    assert warning.severity == "warning"
-    assert warning.message == ("la réforme « reforme_2027 » prend fin le 31/12/2027 et « convention_2024 », qu'elle "
-                               "interrompt, ne reprend pas après elle : aucun texte n'est en vigueur à partir du "
-                               "01/01/2028")
-    assert warning.hint == ("pour que « convention_2024 » s'applique de nouveau, ajoutez à la réforme un texte sans "
-                            "changement : « effective from 2028-01-01 » et « amends convention_2024 »")
-    # the remedy the hint gives: the convention again from 2028, and nothing to warn about
+    assert spans["convention_2024_reprise_2028_01_01"] == (dt.date(2028, 1, 1), None)
+    assert combined.reforms == ("reforme_2027", "convention_2024_reprise_2028_01_01")
+    resumed = combined.in_force(dt.date(2028, 1, 1)).model
+    assert resumed.id == "convention_2024_reprise_2028_01_01"
+    assert resumed.header.amends == "convention_2024"
+    assert resumed.header.title == ("Convention médicale du 4 juin 2024 — assistants médicaux "
+                                    "(reprise après « reforme_2027 »)")
+    assert [d for d in combined.diagnostics if d.code == "time"] == []
+    # the GP's fourth contract year (from 2027-09-01) under the reform, the fifth (from 2028-09-01) under
+    # the convention again; the shipped timeline gives 22 000 € both years
+    shipped = Registry.load()
+    for day, amount in [(dt.date(2027, 12, 31), "24000.00"), (dt.date(2028, 12, 31), "22000.00")]:
+        got = evaluate(GP, day, combined, ["annual_aid", "governing_ruleset"], explain=False).json_values()
+        assert got["annual_aid"] == amount, day
+        assert evaluate(GP, day, shipped, ["annual_aid"], explain=False).json_values()["annual_aid"] == "22000.00"
+    assert got["governing_ruleset"] == "convention_2024"  # the contract's own text, from its start
+    signed_2028 = {**GP, "contract": {**GP["contract"], "signed_on": "2028-03-01"}}
+    got = evaluate(signed_2028, dt.date(2028, 12, 31), combined, ["governing_ruleset"], explain=False)
+    assert got.json_values()["governing_ruleset"] == "convention_2024_reprise_2028_01_01"
+    # the ruleset written by hand instead: nothing more is added, nothing to warn about
     folder = tmp_path / "temporary"
     folder.mkdir()
     write(folder, temporary)
     (folder / "reprise.mil").write_text(
         'ruleset reprise_2028 "Retour à la convention de 2024"\n  effective from 2028-01-01\n'
         "  amends convention_2024\n", encoding="utf-8")
-    resumed = Registry.load(reform=folder)
-    assert [d for d in resumed.diagnostics if d.code == "time"] == []
-    later = evaluate(GP, dt.date(2028, 12, 31), resumed, ["annual_aid"], explain=False)
-    base = evaluate(GP, dt.date(2028, 12, 31), Registry.load(), ["annual_aid"], explain=False)
-    assert later.json_values()["annual_aid"] == base.json_values()["annual_aid"] == "22000.00"
+    by_hand = Registry.load(reform=folder)
+    assert by_hand.reforms == ("reforme_2027", "reprise_2028")
+    assert by_hand.in_force(dt.date(2028, 1, 1)).model.id == "reprise_2028"
+    assert [d for d in by_hand.diagnostics if d.code == "time"] == []
 
 
-def test_the_last_of_two_temporary_reforms_says_nothing_follows_it(tmp_path):
-    """The second reform interrupts nothing itself (the first one did): it still warns, for the
-    convention that would have gone on after both."""
-    for name, start, end in [("r1", "2027-01-01", "2027-12-31"), ("r2", "2028-01-01", "2028-12-31")]:
-        (tmp_path / f"{name}.mil").write_text(
+def _temporary(folder: Path, *reforms) -> Registry:
+    for name, start, end in reforms:
+        (folder / f"{name}.mil").write_text(
             f'ruleset {name} "Réforme {name}"\n  effective from {start} until {end}\n  amends convention_2024\n',
             encoding="utf-8")
-    combined = Registry.load(reform=tmp_path)
-    [warning] = [d for d in combined.diagnostics if d.code == "time"]
-    assert warning.message == ("la réforme « r2 » prend fin le 31/12/2028 et « convention_2024 », qu'elle "
-                               "interrompt, ne reprend pas après elle : aucun texte n'est en vigueur à partir du "
-                               "01/01/2029")
+    return Registry.load(reform=folder)
+
+
+def test_temporary_reforms_back_to_back_and_apart(tmp_path):
+    """Back to back, the convention comes back after the last one only; a year apart, it fills the
+    year between them, then comes back after the second."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    combined = _temporary(first, ("r1", "2027-01-01", "2027-12-31"), ("r2", "2028-01-01", "2028-12-31"))
+    spans = [(m.id, m.effective_from, m.effective_until) for m in combined.timeline()][2:]
+    assert spans == [("convention_2024", dt.date(2024, 6, 22), dt.date(2026, 12, 31)),
+                     ("r1", dt.date(2027, 1, 1), dt.date(2027, 12, 31)),
+                     ("r2", dt.date(2028, 1, 1), dt.date(2028, 12, 31)),
+                     ("convention_2024_reprise_2029_01_01", dt.date(2029, 1, 1), None)]
+    combined = _temporary(second, ("r1", "2027-01-01", "2027-12-31"), ("r3", "2029-01-01", "2029-12-31"))
+    spans = [(m.id, m.effective_from, m.effective_until) for m in combined.timeline()][3:]
+    assert spans == [("r1", dt.date(2027, 1, 1), dt.date(2027, 12, 31)),
+                     ("convention_2024_reprise_2028_01_01", dt.date(2028, 1, 1), dt.date(2028, 12, 31)),
+                     ("r3", dt.date(2029, 1, 1), dt.date(2029, 12, 31)),
+                     ("convention_2024_reprise_2030_01_01", dt.date(2030, 1, 1), None)]
+    assert [d for d in combined.diagnostics if d.code == "time"] == []
+
+
+def test_a_temporary_reform_warns_when_the_name_of_the_resumption_is_taken(tmp_path):
+    """A ruleset of the reform already named as the resumption would be (but starting later): nothing
+    is added, and the days with no ruleset in force are said, with the remedy."""
+    (tmp_path / "taken.mil").write_text(
+        'ruleset convention_2024_reprise_2028_01_01 "Autre réforme"\n  effective from 2029-01-01\n'
+        '  amends convention_2024\n  after gap "Aucune mesure en 2028."\n', encoding="utf-8")
+    combined = _temporary(tmp_path, ("r1", "2027-01-01", "2027-12-31"))
+    with pytest.raises(NoRulesetError):
+        combined.in_force(dt.date(2028, 1, 1))
+    warnings = [d for d in combined.diagnostics if d.code == "time" and d.severity == "warning"]
+    assert [d.message for d in warnings] == [
+        "la réforme « r1 » prend fin le 31/12/2027 et « convention_2024 », qu'elle interrompt, ne reprend pas "
+        "après elle : aucun texte n'est en vigueur du 01/01/2028 au 31/12/2028"]
+    assert warnings[0].hint == ("pour que « convention_2024 » s'applique de nouveau, ajoutez à la réforme un texte "
+                                "sans changement : « effective from 2028-01-01 » et « amends convention_2024 »")
 
 
 @pytest.mark.parametrize("line, message", [
