@@ -47,7 +47,7 @@ from .case import CaseError
 from .flat import ROW, FlatSchema
 from .interpreter import evaluate
 from .io import BatchError
-from .io.readers import BAD, ReadAgain, file_format, read_columns, read_rows, twice, widen_floats
+from .io.readers import BAD, ReadAgain, estimate_rows, file_format, read_columns, read_rows, twice, widen_floats
 from .io.writers import Writer as _Writer, sweep
 from .plan import outputs_hint, unknown_outputs
 from .registry import Registry
@@ -418,7 +418,7 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
             sweep(errors_path(out))
             bar = Progress(total) if (progress if progress is not None else sys.stderr.isatty()) else None
             jobs = _jobs(jobs, path, batch.registry)
-            columns = read_columns(path, names, parallel.chunk_rows(CHUNK, jobs))
+            columns = read_columns(path, names, parallel.chunk_rows(CHUNK, jobs, total or estimate_rows(path)))
             if columns is not None:
                 chunks.close()
                 try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .compare import CompareError, Period, Summary, compare_rows
 from .flat import ROW
-from .io.readers import BAD, ReadAgain, file_format, read_columns, read_rows
+from .io.readers import BAD, ReadAgain, estimate_rows, file_format, read_columns, read_rows
 from .io.writers import Writer, sweep
 from .registry import Registry
 
@@ -70,7 +70,8 @@ def _run(path: Path, baseline: Registry, reform: Registry, period: Period, weigh
             jobs = parallel.auto_jobs(path.stat().st_size)
         jobs = parallel.usable_jobs([baseline, reform], jobs)
         args = (parallel.portable(baseline, jobs), parallel.portable(reform, jobs), period, weight, engine, tuple(by))
-        tables = _tables(path, names, _known(baseline, period, weight, by), parallel.chunk_rows(CHUNK, jobs))
+        tables = _tables(path, names, _known(baseline, period, weight, by),
+                         parallel.chunk_rows(CHUNK, jobs, estimate_rows(path)))
         for rows in parallel.ordered_map(_comparer, args, tables, jobs):
             if rows_writer is None:
                 rows_writer = Writer(out / "rows.parquet", "parquet", rows.column_names, schema=rows.schema)

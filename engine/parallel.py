@@ -7,7 +7,7 @@
 One evaluation of a chunk is a pure function of the chunk (engine/batch.py, engine/compare.py), so
 the chunks can go to other processes and the results come back in the file's order: the output
 files hold the rows of a single process, in the same order (a CSV byte for byte; a Parquet file's
-row groups follow the chunks, which are half as long with several workers: `chunk_rows`).
+row groups follow the chunks, as many of one size as the workers share evenly: `chunk_rows`).
 
 - Workers are started fresh (`spawn`), never forked from a process that already runs Arrow's
   thread pools; each builds its registries once, again from their files (`Rebuilt`: the
@@ -59,11 +59,17 @@ def _memory() -> int:
     return 1 << 62
 
 
-def chunk_rows(chunk: int, jobs: int) -> int:
-    """Rows per chunk: `chunk` in one process; half as many for several worker processes, which
-    then share the processor's cache better and finish together (`compare` of 120 000 physicians
-    with 2 workers: 36 s instead of 42 s on the bench machine)."""
-    return chunk if jobs <= 1 else max(1, chunk // 2)
+def chunk_rows(chunk: int, jobs: int, rows: int | None = None) -> int:
+    """Rows per chunk, at most `chunk` (the memory of a process), for an input of about `rows`
+    rows (None: not known): as many chunks of one size as the workers share evenly — each chunk
+    costs a fixed part of an evaluation whatever its length (a second per `compare` of a chunk on
+    the bench machine), so chunks are as long as allowed, and a short last one does not leave a
+    worker waiting for the others. Not known: `chunk`, halved for several workers so that they
+    finish closer together."""
+    if rows is None or rows <= 0:
+        return chunk if jobs <= 1 else max(1, chunk // 2)
+    count = jobs * -(-rows // (chunk * jobs))
+    return max(1, min(chunk, -(-rows * 51 // (50 * count))))  # 2 % more: an estimate a little short adds no chunk
 
 
 def _cores() -> int:

@@ -363,8 +363,9 @@ def test_a_csv_is_cut_into_blocks_on_record_boundaries_only(tmp_path, monkeypatc
 
 
 def test_the_blocks_of_a_csv_are_grouped_into_chunks_of_the_rows_asked(tmp_path, monkeypatch):
-    # blocks of 64 bytes hold 5 or 6 rows; chunks of 20 rows gather four blocks or so: the
-    # evaluation's cost per chunk is paid for about `chunk` rows, not for one block's
+    # blocks of 64 bytes hold 5 or 6 rows; chunks of 20 rows exactly gather four blocks or so (a
+    # block cut where a chunk ends): the evaluation's cost per chunk is paid for `chunk` rows, not
+    # for one block's, and the chunks are of one size
     pa = pytest.importorskip("pyarrow")
     from engine.io import readers
     monkeypatch.setattr(readers, "CSV_BLOCK", 64)
@@ -372,9 +373,27 @@ def test_the_blocks_of_a_csv_are_grouped_into_chunks_of_the_rows_asked(tmp_path,
     path.write_text("name,n\n" + "".join(f"p{i:03d},{i}\n" for i in range(101)), encoding="utf-8")
     batches = list(readers.read_columns(path, ["name", "n"], 20))
     sizes = [b.num_rows for b in batches]
-    assert sum(sizes) == 101 and len(sizes) >= 4
-    assert all(20 <= size < 20 + 12 for size in sizes[:-1]) and 0 < sizes[-1]
+    assert sizes == [20, 20, 20, 20, 20, 1]
     assert [r["n"] for b in batches for r in pa.Table.from_batches([b]).to_pylist()] == [str(i) for i in range(101)]
+
+
+def test_the_rows_of_a_file_are_estimated_without_reading_it(tmp_path, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+    from engine.io import readers
+    path = tmp_path / "cases.csv"
+    path.write_text("name,n\n" + "".join(f"p{i:04d},{i % 10}\n" for i in range(1000)), encoding="utf-8")
+    assert readers.estimate_rows(path) == 1000  # rows of one length: exact
+    monkeypatch.setattr(readers, "CSV_BLOCK", 100)  # the first 100 bytes only: 13 rows of 8 bytes
+    assert readers.estimate_rows(path) == 1000
+    path.write_text("name,n\n" + "".join(f"p{i},{i}\n" for i in range(1000)), encoding="utf-8")
+    assert 1000 < readers.estimate_rows(path) < 1700  # the first rows shorter than the others: an estimate
+    pq.write_table(pa.table({"n": list(range(77))}), tmp_path / "cases.parquet")
+    assert readers.estimate_rows(tmp_path / "cases.parquet") == 77
+    (tmp_path / "cases.jsonl").write_text('{"n": 1}\n', encoding="utf-8")
+    assert readers.estimate_rows(tmp_path / "cases.jsonl") is None
+    (tmp_path / "empty.csv").write_text("name,n\n", encoding="utf-8")
+    assert readers.estimate_rows(tmp_path / "empty.csv") is None
 
 
 def test_a_record_that_never_closes_its_quote_is_read_row_by_row(tmp_path, monkeypatch):

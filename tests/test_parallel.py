@@ -138,7 +138,16 @@ def test_a_ruleset_changed_after_reading_is_refused_by_the_workers(tmp_path, pop
     assert multiprocessing.active_children() == []
 
 
-def test_chunks_are_half_as_long_with_several_workers():
+def test_chunks_are_as_long_as_allowed_and_shared_evenly_by_the_workers():
+    # 120 000 rows, 2 workers, at most 32 768 rows a chunk: 4 chunks, 2 each, of 30 000 rows and 2 %
+    # (an estimate a little short adds no fifth chunk); one process: as few chunks as allowed, of
+    # one length; never longer than allowed
+    assert parallel.chunk_rows(32768, 2, 120_000) == 30_600
+    assert parallel.chunk_rows(32768, 1, 40_000) == 20_400 and parallel.chunk_rows(32768, 1, 32_000) == 32_640
+    assert parallel.chunk_rows(32768, 2, 20_000) == 10_200
+    assert parallel.chunk_rows(32768, 3, 200_000) == 22_667  # 9 chunks: 3 for each worker
+    assert parallel.chunk_rows(100, 1, 1_000_000) == 100 and parallel.chunk_rows(1, 2, 10) == 1
+    # the rows not known: as many as allowed, half as many for several workers
     assert parallel.chunk_rows(32768, 1) == 32768 and parallel.chunk_rows(32768, 4) == 16384
     assert parallel.chunk_rows(1, 2) == 1
 

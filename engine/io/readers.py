@@ -376,6 +376,30 @@ def _read_parquet(path: Path, chunk: int):
 CSV_MAX_RECORD = 1 << 26  # bytes a record may span before the file is read row by row (which says why)
 
 
+def estimate_rows(path: Path) -> int | None:
+    """About how many rows the file holds, without reading it: a Parquet file's own count; a
+    CSV's size over the length of its first lines (a quoted newline counts as a line here); None
+    for JSON Lines or a file that cannot be read so."""
+    try:
+        fmt = file_format(path)
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+            return pq.ParquetFile(path).metadata.num_rows
+        if fmt != "csv":
+            return None
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(CSV_BLOCK)
+    except Exception:  # noqa: BLE001 — only an estimate: the reading itself says what is wrong
+        return None
+    header_end = head.find(b"\n") + 1
+    lines = head.count(b"\n", header_end)
+    if header_end == 0 or lines == 0:
+        return None
+    sampled = head.rfind(b"\n") + 1 - header_end
+    return max(1, round((size - header_end) * lines / sampled))
+
+
 def _csv_blocks(path: Path) -> Iterator[tuple[bytes, bool]]:
     """The bytes of a CSV file in blocks of about CSV_BLOCK that end on a record boundary — a
     newline outside quotes: an even number of `"` before it, since an escaped quote is `""` — with
@@ -450,8 +474,9 @@ def read_columns(path: Path, names: list[str], chunk: int) -> Reader | None:
         parse_options = pacsv.ParseOptions(newlines_in_values=True)
         convert_options = pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
                                                strings_can_be_null=False, quoted_strings_can_be_null=False)
-        # The blocks' rows are then grouped into chunks of about `chunk` rows: an evaluation's cost
-        # per chunk is paid once for 32 768 rows rather than for the 8 000 of a block.
+        # The blocks' rows are then grouped into chunks of `chunk` rows exactly (the last one
+        # shorter): an evaluation's cost per chunk is paid once for 32 768 rows rather than for the
+        # 8 000 of a block, and chunks of one size keep worker processes busy alike to the end.
         pending, rows = [], 0
         try:
             for part, first in _csv_blocks(path):
@@ -463,11 +488,15 @@ def read_columns(path: Path, names: list[str], chunk: int) -> Reader | None:
                 for record_batch in table.to_batches(max_chunksize=chunk):
                     if too_long(record_batch):
                         raise ReadAgain
-                    pending.append(record_batch)
-                    rows += record_batch.num_rows
-                    if rows >= chunk:
+                    while rows + record_batch.num_rows >= chunk:
+                        need = chunk - rows
+                        pending.append(record_batch.slice(0, need))
                         yield _joined(pending)
                         pending, rows = [], 0
+                        record_batch = record_batch.slice(need)
+                    if record_batch.num_rows:
+                        pending.append(record_batch)
+                        rows += record_batch.num_rows
             if pending:
                 yield _joined(pending)
         except pa.ArrowException:
