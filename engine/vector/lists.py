@@ -277,6 +277,25 @@ def map_index(n, m: Vec, key: Vec) -> Vec:
     return merge(n, parts, ne=ne, why=why, dby=dby, defer=OR(defer, missing if missing.any() else None))
 
 
+def _stacked(ctx, env: dict, var: str, element_fn, counted: list) -> list:
+    """A comprehension's element at every position at once: its rows for position 0, then those
+    for position 1, and so on, make one context (a row may appear once per position it holds)
+    where the element is evaluated once — the rules it calls run once per comprehension rather than
+    once per position (each run costs a fixed part, whatever its rows) — then each position's
+    values go back to the rows (`counted`: per position, the loop variable's column and the rows
+    that hold it)."""
+    n = ctx.n
+    idxs = [np.flatnonzero(kept) for _, kept in counted]
+    bounds = np.cumsum([0] + [len(idx) for idx in idxs])
+    spans = [np.arange(bounds[k], bounds[k + 1]) for k in range(len(idxs))]
+    rows = np.concatenate(idxs)
+    m = len(rows)
+    scope = {name: arg.take(rows) for name, arg in env.items()}
+    scope[var] = scatter(m, [(span, column.take(idx)) for span, idx, (column, _) in zip(spans, idxs, counted)])
+    v = element_fn(ctx.subset(rows), scope)
+    return [element(scatter(n, [(idx, v.take(span))]), n) for idx, span in zip(idxs, spans)]
+
+
 # ---------------------------------------------------------------- the expressions
 
 class CollectionExprs:
@@ -359,6 +378,23 @@ class CollectionExprs:
             ne, why, dby = items.ne, items.why, items.dby  # nothing known of the list but its deciders
             stopped = OR(defer, ne)
             elements, keep = [], []
+            # a costly element without condition, in a first pass: every position at once (in a
+            # second pass, where each row costs Python calls, the rows of a branch most positions
+            # take would be computed for all positions: measured slower, so position by position)
+            if condition is None and element_costly and not ctx.run.objects.allowed:
+                counted = []
+                for column in columns:
+                    kept = ANDNOT(length > len(counted), stopped)
+                    if kept is None or not kept.any():
+                        break
+                    counted.append((column, kept))
+                if len(counted) > 1:  # every position's rows in one evaluation
+                    for v, (_, kept) in zip(_stacked(ctx, env, var, element_fn, counted), counted):
+                        defer = OR(defer, AND(kept, v.defer))
+                        elements.append(v)
+                        keep.append(kept)
+                    vlist, d = over_positions(n, length, elements, keep)
+                    return Vec("list", vlist, ne=ne, why=why, dby=dby, defer=OR(defer, d))
             for k, column in enumerate(columns):
                 counted = ANDNOT(length > k, stopped)
                 if counted is None or not counted.any():
