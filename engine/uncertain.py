@@ -224,6 +224,8 @@ def _extreme(spans, at, open_at, pick):
 # ---------------------------------------------------------------- arithmetic
 
 _POS, _NEG = "+inf", "-inf"  # the unbounded sides, while computing bounds (None in a range)
+# (told apart from a bound by identity: a bound is an int, a Decimal or a date, never one of these
+# two strings — and `is` spares a Decimal's comparison with a string on every corner)
 
 
 def _lo(bound):
@@ -235,34 +237,34 @@ def _hi(bound):
 
 
 def _sign(x):
-    if x == _POS:
+    if x is _POS:
         return 1
-    if x == _NEG:
+    if x is _NEG:
         return -1
     return (x > 0) - (x < 0)
 
 
 def _add(a, b):
-    if a in (_POS, _NEG):
+    if a is _POS or a is _NEG:
         return a
-    if b in (_POS, _NEG):
+    if b is _POS or b is _NEG:
         return b
     return a + b
 
 
 def _mul(a, b):
-    if a in (_POS, _NEG) or b in (_POS, _NEG):
+    if a is _POS or a is _NEG or b is _POS or b is _NEG:
         s = _sign(a) * _sign(b)
         return 0 if s == 0 else (_POS if s > 0 else _NEG)
     return a * b
 
 
 def _key(x):
-    return (0, 0) if x == _NEG else (2, 0) if x == _POS else (1, x)
+    return (0, 0) if x is _NEG else (2, 0) if x is _POS else (1, x)
 
 
 def _finite(x):
-    return None if x in (_POS, _NEG) else x
+    return None if x is _POS or x is _NEG else x
 
 
 def arith(op: str, a, b):
@@ -284,9 +286,9 @@ def arith(op: str, a, b):
 
 
 def _neg(x):
-    if x == _POS:
+    if x is _POS:
         return _NEG
-    if x == _NEG:
+    if x is _NEG:
         return _POS
     return -x
 
@@ -341,11 +343,11 @@ def _quotients(x, y, side, exact_divide) -> list:
     if y == 0:
         s = _sign(x) * side
         return [0 if s == 0 else (_POS if s > 0 else _NEG)]
-    if y in (_POS, _NEG):
-        if x in (_POS, _NEG):
+    if y is _POS or y is _NEG:
+        if x is _POS or x is _NEG:
             return [0, _POS if _sign(x) * _sign(y) > 0 else _NEG]
         return [0]
-    if x in (_POS, _NEG):
+    if x is _POS or x is _NEG:
         return [_POS if _sign(x) * _sign(y) > 0 else _NEG]
     return [exact_divide(x, y)]
 
