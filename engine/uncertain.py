@@ -118,7 +118,10 @@ def decided_by(*values) -> frozenset:
 
 
 def first_reason(values) -> str:
-    return next(v.reason for v in values if isinstance(v, NotEstablished))
+    for v in values:
+        if isinstance(v, NotEstablished):
+            return v.reason
+    raise StopIteration  # as next() of no value did (the callers pass one at least)
 
 
 def describe(unknowns) -> str:

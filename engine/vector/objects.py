@@ -111,16 +111,23 @@ def settle(v: Vec, n: int, rows) -> Vec:
     fast = _settle_plain(v, n, idx, array, classes)
     if fast is not None:
         return fast
-    values = array.tolist()
     is_open = classes == NotEstablished
     plain = array[~is_open]
+    plain_classes = classes[~is_open]
+    decimals = plain_classes == Decimal
+    if decimals.any():  # the usual end in a second pass, decided before the bounds are looked at:
+        if (plain_classes == int).any():  # ints and Decimals mixed (see below), or
+            return v
+        finite = [e for e in _EXPONENT(plain[decimals]).tolist() if isinstance(e, int)]
+        if finite and -min(finite) > MAX_SCALE:  # more places than a column holds (a 28-digit quotient)
+            return v
+    values = array.tolist()
     opened = array[is_open].tolist()
     if any(x.shape == "set" for x in opened):
         return v
     bounds = [b for x in opened if x.shape == "range" for b in (x.low, x.high) if b is not None]
     if not len(plain) and not bounds:  # nothing but none and values not established without bounds
         return Vec("any", none=v.none, ne=v.ne, defer=v.defer, why=v.why, dby=v.dby)
-    plain_classes = classes[~is_open]
     if (plain_classes == bool).all() and not bounds:
         data = np.zeros(n, bool)
         data[idx] = [bool(x) if not isinstance(x, NotEstablished) else False for x in values]

@@ -656,7 +656,7 @@ def bound_value(v: Vec, x: int):
 
 def to_python(v: Vec, row, why: int = 0, dby: int = 0) -> NotEstablished:
     """The abstract value of one ranged row: (lo, hi, loinf, hiinf, loopen, hiopen) as stacked."""
-    lo, hi, loinf, hiinf, loopen, hiopen = (int(x) for x in row)
+    lo, hi, loinf, hiinf, loopen, hiopen = map(int, row)
     low = None if loinf else bound_value(v, lo)
     high = None if hiinf else bound_value(v, hi)
     reason = _REASONS_ITEMS()[why] if why else ""
@@ -683,8 +683,8 @@ def python_open(v: Vec, rows_mask, n):
     stacked = np.stack([np.asarray(c, np.int64) for c in cols], axis=1)[rows_mask]
     uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
     values = []
-    for row in uniq:
-        w, d, r = int(row[0]), int(row[1]), int(row[2])
+    for row in uniq.tolist():  # Python ints: no numpy scalar per field
+        w, d, r = row[0], row[1], row[2]
         if r:
             values.append(to_python(v, row[3:], w, d))
         else:
