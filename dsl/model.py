@@ -45,6 +45,7 @@ class Ruleset:
     conditions: dict[str, ast.ConditionDecl] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    resumes: str | None = None  # a ruleset that applies again, unchanged, after a temporary reform (registry)
 
     @property
     def id(self) -> str:

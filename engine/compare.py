@@ -563,7 +563,7 @@ class Summary:
         import pyarrow.compute as pc
         out: dict[tuple, set] = {}
         for key, is_open in opened.items():
-            rows = table.select([f"{key}__decided_by", *self.by]).filter(is_open)  # not every column
+            rows = table.select(list(dict.fromkeys([f"{key}__decided_by", *self.by]))).filter(is_open)  # not all
             names = rows.column(f"{key}__decided_by").combine_chunks()
             flat = pc.list_flatten(names)
             if not len(flat):

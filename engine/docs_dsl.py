@@ -203,7 +203,9 @@ _DSL_SECTIONS = [
      "réforme qui prend fin (`until`) rend la main au texte qu'elle interrompt : dès le lendemain de sa fin, "
      "un texte sans changement qui modifie le texte interrompu s'applique, nommé d'après les deux (par exemple "
      "`convention_2024_reprise_2028_01_01`, « … (reprise après « reforme_2027 ») »), jusqu'au texte suivant ; "
-     "un texte de la réforme qui prend effet ce jour-là le remplace. Ses sources peuvent être des références `grade hypothesis`. "
+     "un texte de la réforme qui prend effet ce jour-là le remplace, et rien ne reprend avant un texte qui "
+     "déclare un vide (`after gap`). Les hypothèses écrites pour le texte interrompu (`in …`) valent pour sa "
+     "reprise. Ses sources peuvent être des références `grade hypothesis`. "
      "`millesime check --reform FICHIER.mil` vérifie l'ensemble ; `millesime compare` chiffre la réforme "
      "(docs/batch.md).", lambda d: False),
 ]

@@ -64,12 +64,14 @@ def chunk_rows(chunk: int, jobs: int, rows: int | None = None) -> int:
     rows (None: not known): as many chunks of one size as the workers share evenly — each chunk
     costs a fixed part of an evaluation whatever its length (a second per `compare` of a chunk on
     the bench machine), so chunks are as long as allowed, and a short last one does not leave a
-    worker waiting for the others. Not known: `chunk`, halved for several workers so that they
-    finish closer together."""
+    worker waiting for the others. Never under a quarter of `chunk`: an estimate far too low (a
+    CSV whose sampled lines are much longer than the others) costs four times the chunks at most.
+    Not known: `chunk`, halved for several workers so that they finish closer together."""
     if rows is None or rows <= 0:
         return chunk if jobs <= 1 else max(1, chunk // 2)
     count = jobs * -(-rows // (chunk * jobs))
-    return max(1, min(chunk, -(-rows * 51 // (50 * count))))  # 2 % more: an estimate a little short adds no chunk
+    size = -(-rows * 51 // (50 * count))  # 2 % more: an estimate a little short adds no chunk
+    return max(1, chunk // 4, min(chunk, size))
 
 
 def _cores() -> int:

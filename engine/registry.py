@@ -85,6 +85,7 @@ class Registry:
     _results: dict = field(default_factory=dict, repr=False, compare=False)  # checks, for with_assumptions
     _variants: dict = field(default_factory=dict, repr=False, compare=False)  # fingerprint → Registry
     reforms: tuple[str, ...] = ()  # ids of the rulesets laid over the timeline by `--reform`
+    resumptions: tuple[str, ...] = ()  # ids of the rulesets that apply again after a temporary reform
     recipe: "Recipe | None" = field(default=None, repr=False, compare=False)  # how to build it again elsewhere
 
     @classmethod
@@ -118,7 +119,8 @@ class Registry:
                                             entry.warnings, assumptions)
             raise_if_wrong(check_assumptions(assumptions, [e.plan.openness for e in entries.values()]))
             variant = Registry(entries, self.folder, self.diagnostics, assumptions=assumptions,
-                               _results=self._results, reforms=self.reforms, recipe=self.recipe)
+                               _results=self._results, reforms=self.reforms, resumptions=self.resumptions,
+                               recipe=self.recipe)
             if len(self._variants) >= 16:  # bounded: an API client sending many hypothesis files
                 self._variants.pop(next(iter(self._variants)))
             self._variants[key] = variant
@@ -159,7 +161,8 @@ class Registry:
         except RulesetError as exc:
             diagnostics.extend(exc.diagnostics)
             models = {}
-        diagnostics.extend(_close_timeline(models, reform_ids, files))
+        resumptions: list[str] = []
+        diagnostics.extend(_close_timeline(models, reform_ids, files, resumptions))
         entries: dict[str, Entry] = {}
         results = {}
         for ruleset_id, model in models.items():
@@ -173,7 +176,7 @@ class Registry:
         if any(d.severity == "error" for d in diagnostics):
             raise RulesetError(_unique(diagnostics))
         registry = cls(entries, folder, _unique(diagnostics), _results=results, reforms=tuple(reform_ids),
-                       recipe=Recipe.of(paths, folder, require_sources, reform_paths))
+                       resumptions=tuple(resumptions), recipe=Recipe.of(paths, folder, require_sources, reform_paths))
         return registry.with_assumptions(assumptions)
 
     # -- time
@@ -221,11 +224,13 @@ def reform_files(path: str | Path) -> list[Path]:
     return [path]
 
 
-def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str], files: dict) -> list[Diagnostic]:
+def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str], files: dict,
+                    resumptions: list[str]) -> list[Diagnostic]:
     """Lay the reform rulesets over the timeline: the ruleset in force on the day a reform takes
     effect ends the day before; a reform without an end of its own ends the day before the next
     ruleset that is not a reform (a warning: its changes do not carry over to that one). After a
-    reform with an end (`until`), the ruleset it interrupted applies again (`_resume`)."""
+    reform with an end (`until`), the ruleset it interrupted applies again (`_resume`, its id added
+    to `resumptions`) — unless the ruleset that follows says a gap comes first (`after gap`)."""
     out = []
     day = dt.timedelta(days=1)
     reforms = sorted((models[r] for r in reform_ids if r in models and models[r].effective_from),
@@ -265,11 +270,16 @@ def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str], files: 
             continue
         base = max(covering, key=lambda m: (spans[m.id][0] or dt.date.min, m.id))
         starts = [m.effective_from for m in models.values() if m.effective_from and m.effective_from > after]
+        following = min((m for m in models.values() if m.effective_from and m.effective_from > after),
+                        key=lambda m: (m.effective_from, m.id), default=None)
+        if following is not None and following.header.gap_reason is not None:
+            continue  # the next ruleset says nothing is in force until it: as written
         ends = [d for d in (spans[base.id][1], min(starts) - day if starts else None) if d is not None]
-        resumed = _resume(reform, base, after, min(ends) if ends else None, files)
+        resumed = _resume(reform, base, after, min(ends) if ends else None, files, models)
         if resumed is not None:
             models[resumed.id] = resumed
-            reform_ids.append(resumed.id)
+            resumptions.append(resumed.id)
+            reforms.append(resumed)  # its own end, when it has one, is looked at in turn
             continue
         empty = (f"à partir du {french.date(after)}" if not starts
                  else f"du {french.date(after)} au {french.date(min(starts) - day)}")
@@ -282,22 +292,27 @@ def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str], files: 
     return out
 
 
-def _resume(reform: M.Ruleset, base: M.Ruleset, after: dt.date, until: dt.date | None, files: dict):
+def _resume(reform: M.Ruleset, base: M.Ruleset, after: dt.date, until: dt.date | None, files: dict,
+            models: dict):
     """The ruleset `base` again from `after`, the day after the reform that interrupted it ends:
     a ruleset of the reform that amends `base` without changing anything (what an analyst would
-    write by hand), named after both so that results and explanations say which text applies.
-    None when its name is taken (the caller then warns that nothing is in force)."""
+    write by hand), named after both so that results and explanations say which text applies; it
+    `resumes` `base` (hypotheses written `in` base apply to it). None when its name is taken (the
+    caller then warns that nothing is in force)."""
     ruleset_id = f"{base.id}_reprise_{after:%Y_%m_%d}"
-    if ruleset_id in files or base.id not in files:
+    if ruleset_id in files or ruleset_id in models or base.id not in files:
         return None
+    ended = reform.resumes or reform.id  # a resumption that ends: the ruleset it continued ends
     header = dataclasses.replace(
-        files[base.id].header, id=ruleset_id, title=f"{base.header.title} (reprise après « {reform.id} »)",
+        files[base.id].header, id=ruleset_id, title=f"{base.header.title} (reprise après « {ended} »)",
         effective_from=after, effective_until=until, amends=base.id, amends_loc=None, gap_reason=None,
         loc=reform.header.loc, sources=[],
-        description=f"« {base.id} » s'applique de nouveau à la fin de la réforme « {reform.id} » "
+        description=f"« {base.id} » s'applique de nouveau à la fin de « {ended} » "
                     f"(le {french.date(reform.effective_until)}), sans changement.")
-    files[ruleset_id] = ast.RulesetFile(header, [], [], files[reform.id].path, "")
-    return M.build_one(ruleset_id, files)
+    files[ruleset_id] = ast.RulesetFile(header, [], [], files[ended].path if ended in files else "", "")
+    model = M.build_one(ruleset_id, files)
+    model.resumes = base.resumes or base.id
+    return model
 
 
 def _spans(span: tuple, day: dt.date) -> bool:

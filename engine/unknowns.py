@@ -152,7 +152,7 @@ class Openness:
         self._by_target: dict[tuple, list[tuple[ast.Assumption, ast.HypothesisFile]]] = {}
         for h in assumptions.hypotheses:
             for a in h.assumptions:
-                if a.ruleset is None or a.ruleset == model.id:
+                if a.ruleset is None or a.ruleset == model.id or a.ruleset == model.resumes:
                     key = (a.name, tuple(heading_key(k) for k in a.keys))
                     self._by_target.setdefault(key, []).append((a, h))
 

@@ -209,6 +209,9 @@ def test_figures_not_established_carry_exact_bounds(registries):
                      "decided_by": ["target_table[50..70, full]"], "rows_not_established": 1,
                      "established_rows_sum": "0.00"}
     assert summary["undetermined"] == 1
+    # a column named twice in --by is one grouping column (its open figures' deciders included)
+    twice = summarize(rows, period, by=["region", "region"])
+    assert twice["groups"]["sud, sud"]["total"]["reform"]["decided_by"] == ["target_table[50..70, full]"]
 
 
 def test_years_are_cut_where_a_ruleset_takes_effect(registries):

@@ -147,6 +147,8 @@ def test_chunks_are_as_long_as_allowed_and_shared_evenly_by_the_workers():
     assert parallel.chunk_rows(32768, 2, 20_000) == 10_200
     assert parallel.chunk_rows(32768, 3, 200_000) == 22_667  # 9 chunks: 3 for each worker
     assert parallel.chunk_rows(100, 1, 1_000_000) == 100 and parallel.chunk_rows(1, 2, 10) == 1
+    # never under a quarter of the allowed length: an estimate far too low costs 4 times the chunks at most
+    assert parallel.chunk_rows(32768, 2, 380) == 8192
     # the rows not known: as many as allowed, half as many for several workers
     assert parallel.chunk_rows(32768, 1) == 32768 and parallel.chunk_rows(32768, 4) == 16384
     assert parallel.chunk_rows(1, 2) == 1

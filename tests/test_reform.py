@@ -109,7 +109,8 @@ def test_a_temporary_reform_brings_back_the_ruleset_it_interrupts(tmp_path):
     assert spans["convention_2024"] == (dt.date(2024, 6, 22), dt.date(2026, 12, 31))
     assert spans["reforme_2027"] == (dt.date(2027, 1, 1), dt.date(2027, 12, 31))
     assert spans["convention_2024_reprise_2028_01_01"] == (dt.date(2028, 1, 1), None)
-    assert combined.reforms == ("reforme_2027", "convention_2024_reprise_2028_01_01")
+    assert combined.reforms == ("reforme_2027",)  # the resumption is not part of the reform (report.html)
+    assert combined.resumptions == ("convention_2024_reprise_2028_01_01",)
     resumed = combined.in_force(dt.date(2028, 1, 1)).model
     assert resumed.id == "convention_2024_reprise_2028_01_01"
     assert resumed.header.amends == "convention_2024"
@@ -135,7 +136,7 @@ def test_a_temporary_reform_brings_back_the_ruleset_it_interrupts(tmp_path):
         'ruleset reprise_2028 "Retour à la convention de 2024"\n  effective from 2028-01-01\n'
         "  amends convention_2024\n", encoding="utf-8")
     by_hand = Registry.load(reform=folder)
-    assert by_hand.reforms == ("reforme_2027", "reprise_2028")
+    assert by_hand.reforms == ("reforme_2027", "reprise_2028") and by_hand.resumptions == ()
     assert by_hand.in_force(dt.date(2028, 1, 1)).model.id == "reprise_2028"
     assert [d for d in by_hand.diagnostics if d.code == "time"] == []
 
@@ -169,19 +170,66 @@ def test_temporary_reforms_back_to_back_and_apart(tmp_path):
     assert [d for d in combined.diagnostics if d.code == "time"] == []
 
 
-def test_a_temporary_reform_warns_when_the_name_of_the_resumption_is_taken(tmp_path):
-    """A ruleset of the reform already named as the resumption would be (but starting later): nothing
-    is added, and the days with no ruleset in force are said, with the remedy."""
-    (tmp_path / "taken.mil").write_text(
-        'ruleset convention_2024_reprise_2028_01_01 "Autre réforme"\n  effective from 2029-01-01\n'
-        '  amends convention_2024\n  after gap "Aucune mesure en 2028."\n', encoding="utf-8")
+def test_a_reform_within_a_temporary_reform_hands_back_twice(tmp_path):
+    """A (2027–2028) interrupted by B (first half of 2028): A again until its own end, then the
+    convention — each resumption named after the text whose end it follows."""
+    (tmp_path / "a.mil").write_text('ruleset a "Réforme A"\n  effective from 2027-01-01 until 2028-12-31\n'
+                                    "  amends convention_2024\n", encoding="utf-8")
+    (tmp_path / "b.mil").write_text('ruleset b "Réforme B"\n  effective from 2028-01-01 until 2028-06-30\n'
+                                    "  amends a\n", encoding="utf-8")
+    combined = Registry.load(reform=tmp_path)
+    spans = [(m.id, m.effective_from, m.effective_until, m.header.title) for m in combined.timeline()][3:]
+    assert spans == [
+        ("a", dt.date(2027, 1, 1), dt.date(2027, 12, 31), "Réforme A"),
+        ("b", dt.date(2028, 1, 1), dt.date(2028, 6, 30), "Réforme B"),
+        ("a_reprise_2028_07_01", dt.date(2028, 7, 1), dt.date(2028, 12, 31), "Réforme A (reprise après « b »)"),
+        ("convention_2024_reprise_2029_01_01", dt.date(2029, 1, 1), None,
+         "Convention médicale du 4 juin 2024 — assistants médicaux (reprise après « a »)")]
+    assert combined.reforms == ("a", "b")
+    assert combined.resumptions == ("a_reprise_2028_07_01", "convention_2024_reprise_2029_01_01")
+    assert [d for d in combined.diagnostics if d.code == "time"] == []
+
+
+def test_a_gap_the_next_reform_declares_is_kept(tmp_path):
+    """r3 says nothing is in force before it (`after gap`): 2028 stays empty, as written, and the
+    convention comes back after r3 only."""
+    (tmp_path / "r3.mil").write_text(
+        'ruleset r3 "Réforme r3"\n  effective from 2029-01-01 until 2029-12-31\n  amends convention_2024\n'
+        '  after gap "Aucune mesure en 2028."\n', encoding="utf-8")
     combined = _temporary(tmp_path, ("r1", "2027-01-01", "2027-12-31"))
     with pytest.raises(NoRulesetError):
+        combined.in_force(dt.date(2028, 6, 1))
+    assert combined.resumptions == ("convention_2024_reprise_2030_01_01",)
+    assert [d.message for d in combined.diagnostics if d.code == "time"] == []
+
+
+def test_hypotheses_on_the_interrupted_ruleset_hold_for_its_resumption(tmp_path):
+    """`assume … in convention_2024` bounds the convention's unknown first-year 1,5 ETP amount (the
+    option itself not established for this case: between 0 and 50 000 €); a contract signed while
+    the convention applies again after the reform gets that bound too."""
+    from engine.unknowns import load_assumptions
+    assumptions = load_assumptions(texts=['hypotheses "H"\nassume aid_amount[1, one_and_half] in convention_2024 = '
+                                          '50 000 because "essai"\n'])
+    temporary = REFORM.replace("effective from 2027-01-01", "effective from 2027-01-01 until 2027-12-31")
+    combined = Registry.load(reform=write(tmp_path, temporary)).with_assumptions(assumptions)
+    shipped = Registry.load().with_assumptions(assumptions)
+    case = {**GP, "contract": {**GP["contract"], "signed_on": "2028-03-01", "option": "one_and_half"}}
+    for registry in (shipped, combined):
+        got = evaluate(case, dt.date(2028, 12, 31), registry, ["annual_aid"], explain=False).json_values()
+        assert got["annual_aid"]["between"] == ["0.00", "50000.00"]
+
+
+def test_a_temporary_reform_warns_when_the_name_of_the_resumption_is_taken(tmp_path):
+    """The reform itself bears the name its resumption would take: nothing is added, and the days
+    with no ruleset in force are said, with the remedy."""
+    combined = _temporary(tmp_path, ("convention_2024_reprise_2028_01_01", "2027-01-01", "2027-12-31"))
+    with pytest.raises(NoRulesetError):
         combined.in_force(dt.date(2028, 1, 1))
+    assert combined.resumptions == ()
     warnings = [d for d in combined.diagnostics if d.code == "time" and d.severity == "warning"]
     assert [d.message for d in warnings] == [
-        "la réforme « r1 » prend fin le 31/12/2027 et « convention_2024 », qu'elle interrompt, ne reprend pas "
-        "après elle : aucun texte n'est en vigueur du 01/01/2028 au 31/12/2028"]
+        "la réforme « convention_2024_reprise_2028_01_01 » prend fin le 31/12/2027 et « convention_2024 », qu'elle "
+        "interrompt, ne reprend pas après elle : aucun texte n'est en vigueur à partir du 01/01/2028"]
     assert warnings[0].hint == ("pour que « convention_2024 » s'applique de nouveau, ajoutez à la réforme un texte "
                                 "sans changement : « effective from 2028-01-01 » et « amends convention_2024 »")
 

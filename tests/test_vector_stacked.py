@@ -28,8 +28,13 @@ def realistic_table(n: int, seed: int):
     return pa.table({c: pa.array([r.get(c) or None for r in rows], pa.string()) for c in R.COLUMNS})
 
 
-@pytest.mark.parametrize("on", [dt.date(2026, 9, 1), dt.date(2024, 3, 1), dt.date(2030, 12, 31)])
-def test_stacked_positions_give_the_row_engine_s_calendars(monkeypatch, on):
+@pytest.mark.parametrize("on, rows_limit", [(dt.date(2026, 9, 1), None), (dt.date(2024, 3, 1), None),
+                                            (dt.date(2030, 12, 31), None), (dt.date(2030, 12, 31), 1)])
+def test_stacked_positions_give_the_row_engine_s_calendars(monkeypatch, on, rows_limit):
+    """`rows_limit` 1: each stacked evaluation holds at most as many rows as the context (memory),
+    so the positions go in several groups."""
+    if rows_limit is not None:
+        monkeypatch.setattr(lists, "STACK_ROWS", rows_limit)
     registry = Registry.load()
     table = realistic_table(1200, 23)
     columns = {name: table.column(name) for name in table.column_names}
@@ -42,7 +47,10 @@ def test_stacked_positions_give_the_row_engine_s_calendars(monkeypatch, on):
     monkeypatch.setattr(lists, "_stacked", counting)
     batch = Batch.prepare(on, registry, OUTPUTS)
     out, back = vector.run_columns(batch, columns, table.num_rows)
-    assert stacked and max(stacked) >= 3  # calendars of three contract years and more, in one evaluation
+    if rows_limit is None:
+        assert stacked and max(stacked) >= 3  # calendars of three contract years and more, in one evaluation
+    else:
+        assert len(stacked) >= 3 and max(stacked) <= 2  # in groups of at most the context's rows
     handed = set(back.tolist())
     assert len(handed) < 0.05 * table.num_rows
     for i, row in enumerate(table.to_pylist()):

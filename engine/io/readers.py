@@ -390,6 +390,10 @@ def estimate_rows(path: Path) -> int | None:
         size = path.stat().st_size
         with open(path, "rb") as handle:
             head = handle.read(CSV_BLOCK)
+            tail = b""
+            if size > 2 * CSV_BLOCK:  # the last lines too: the first ones may not be typical
+                handle.seek(size - CSV_BLOCK)
+                tail = handle.read(CSV_BLOCK)
     except Exception:  # noqa: BLE001 — only an estimate: the reading itself says what is wrong
         return None
     header_end = head.find(b"\n") + 1
@@ -397,6 +401,11 @@ def estimate_rows(path: Path) -> int | None:
     if header_end == 0 or lines == 0:
         return None
     sampled = head.rfind(b"\n") + 1 - header_end
+    if tail:
+        first, last = tail.find(b"\n") + 1, tail.rfind(b"\n") + 1
+        if 0 < first < last:  # whole lines of the tail
+            lines += tail.count(b"\n", first, last)
+            sampled += last - first
     return max(1, round((size - header_end) * lines / sampled))
 
 

@@ -277,6 +277,25 @@ def map_index(n, m: Vec, key: Vec) -> Vec:
     return merge(n, parts, ne=ne, why=why, dby=dby, defer=OR(defer, missing if missing.any() else None))
 
 
+STACK_ROWS = 6  # a stacked evaluation holds at most this many times the context's rows (memory)
+
+
+def _stacked_groups(ctx, env: dict, var: str, element_fn, counted: list) -> list:
+    """`_stacked` on consecutive positions whose rows add up to at most STACK_ROWS × the context's
+    (a calendar of five contract years: one evaluation; a list of 64 positions: several)."""
+    out, group, rows = [], [], 0
+    limit = STACK_ROWS * max(ctx.n, 1)
+    for position in counted:
+        k = int(np.count_nonzero(position[1]))
+        if group and rows + k > limit:
+            out.extend(_stacked(ctx, env, var, element_fn, group))
+            group, rows = [], 0
+        group.append(position)
+        rows += k
+    out.extend(_stacked(ctx, env, var, element_fn, group))
+    return out
+
+
 def _stacked(ctx, env: dict, var: str, element_fn, counted: list) -> list:
     """A comprehension's element at every position at once: its rows for position 0, then those
     for position 1, and so on, make one context (a row may appear once per position it holds)
@@ -388,8 +407,8 @@ class CollectionExprs:
                     if kept is None or not kept.any():
                         break
                     counted.append((column, kept))
-                if len(counted) > 1:  # every position's rows in one evaluation
-                    for v, (_, kept) in zip(_stacked(ctx, env, var, element_fn, counted), counted):
+                if len(counted) > 1:  # the positions' rows in as few evaluations as memory allows
+                    for v, (_, kept) in zip(_stacked_groups(ctx, env, var, element_fn, counted), counted):
                         defer = OR(defer, AND(kept, v.defer))
                         elements.append(v)
                         keep.append(kept)
