@@ -74,18 +74,6 @@ class PythonValues:
         return self.allowed
 
 
-def _whole(v: Vec, n: int, idx) -> bool:
-    """Whether `v` is computed on the rows `idx`: none deferred, none not established for a reason
-    this back-end did not follow (reason code 0)."""
-    if v.defer is not None and wide(v.defer, n)[idx].any():
-        return False
-    if v.ne is not None:
-        ne = wide(v.ne, n)[idx]
-        if ne.any() and (v.why is None or (wide(v.why, n)[idx][ne] == 0).any()):
-            return False
-    return True
-
-
 class Run:
     """One batch: its columns converted once per ruleset consulted, then evaluated."""
 
@@ -99,8 +87,6 @@ class Run:
         self._present: dict = {}
         self._encoded: dict = {}
         self.texts: set = set()  # codes of the input texts this run holds (_NAMES.hold)
-        self._seed: dict = {}  # values a first pass computed on this run's rows (inherit)
-        self.root = None  # the context of all the rows, once evaluated
         self.main = engine.registry.in_force(on)
 
     def inherit(self, before: "Run", idx) -> None:
@@ -117,17 +103,6 @@ class Run:
                 self._inputs[key] = got.take(idx)
         self._present.update((name, wide(p, before.n)[idx]) for name, p in before._present.items())
         self._invalid.update((key, rows(m)) for key, m in before._invalid.items())
-        # and the rules, conditions and parameters without arguments `before` computed whole on these
-        # rows (none deferred there: what a first pass holds in columns is exact), read again, not redone
-        root = getattr(before, "root", None)
-        if root is None:
-            return
-        for key, v in root.memo.items():
-            if key[0] in ("rule", "condition", "parameter") and key[2] == () and _whole(v, before.n, idx):
-                self._seed[key] = v.take(idx)
-        for key, masks in root.memo.items():
-            if key[0] == "failed" and ("condition", key[1], ()) in self._seed:
-                self._seed[key] = [m[idx] if isinstance(m, np.ndarray) and m.ndim == 1 else m for m in masks]
 
     # -- columns
     def present(self, name: str):
@@ -234,8 +209,7 @@ class Run:
         `rows_for`: per output, the rows (a mask) it is to be computed on, if not all; its other
         rows are then counted as deferred."""
         with np.errstate(all="ignore"):
-            ctx = self.root = Ctx(self, self.main, None, Vec("date", np.int64(self.on.toordinal() - EPOCH)))
-            ctx.memo.update(self._seed)
+            ctx = Ctx(self, self.main, None, Vec("date", np.int64(self.on.toordinal() - EPOCH)))
             back = invalid = self.invalid(self.main)
             values = {}
             self.deferred = {}
