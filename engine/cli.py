@@ -313,8 +313,11 @@ def check_command(paths, as_json, strict_sources, reform):
     files = _ruleset_files(paths)  # a file named twice (alone and in its folder) is one ruleset
     _check_reform_path(reform)
     reforms = reform_files(reform) if reform is not None else []
+    resumed = []
     try:
-        diagnostics = Registry.from_paths(files, require_sources=strict_sources, reform_paths=reforms).diagnostics
+        registry = Registry.from_paths(files, require_sources=strict_sources, reform_paths=reforms)
+        diagnostics = registry.diagnostics
+        resumed = [registry.get(r).model for r in registry.resumptions]
     except RulesetError as exc:
         diagnostics = exc.diagnostics
     # Stable order for editors and CI logs: by place, then message (schema: docs/check.md).
@@ -325,6 +328,9 @@ def check_command(paths, as_json, strict_sources, reform):
     else:
         for d in diagnostics:
             click.echo(d.render(), err=True)
+        for model in resumed:  # added by the registry after a temporary reform: said, not hidden
+            click.echo(f"« {model.resumes} » s'applique de nouveau à partir du {french.date(model.effective_from)} "
+                       f"(texte ajouté : « {model.id} »)", err=True)
         click.echo(f"{len(files) + len(reforms)} fichier(s) de règles vérifié(s) : {len(errors)} erreur(s), "
                    f"{len(diagnostics) - len(errors)} avertissement(s)", err=True)
     sys.exit(1 if errors else 0)

@@ -264,6 +264,15 @@ def test_check_reform_checks_the_combination(reform, tmp_path):
     result = CliRunner().invoke(main, ["check", "--reform", str(reform)])
     assert result.exit_code == 0, result.output
     assert "4 fichier(s) de règles vérifié(s) : 0 erreur(s), 0 avertissement(s)" in result.output
+    assert "s'applique de nouveau" not in result.output
+    temporary = write(tmp_path, REFORM.replace("effective from 2027-01-01", "effective from 2027-01-01 until 2027-12-31"),
+                      "t.mil")
+    result = CliRunner().invoke(main, ["check", "--reform", str(temporary)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-2:] == [  # the ruleset the registry adds is said, not hidden
+        "« convention_2024 » s'applique de nouveau à partir du 01/01/2028 (texte ajouté : "
+        "« convention_2024_reprise_2028_01_01 »)",
+        "4 fichier(s) de règles vérifié(s) : 0 erreur(s), 0 avertissement(s)"]
     broken = write(tmp_path, REFORM.replace("effective from 2027-01-01", "effective from 2027-13-01"), "b.mil")
     result = CliRunner().invoke(main, ["check", "--reform", str(broken)])
     assert result.exit_code == 1
