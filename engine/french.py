@@ -126,16 +126,21 @@ def yaml_problem(text: str) -> str:
     return text
 
 
+def _reworded(text: str, table: tuple) -> str | None:
+    """The French of the first library message in `table` (words it contains, French) that `text`
+    holds; None when it holds none."""
+    return next((french for words, french in table if words in text), None)
+
+
+_DATE_PROBLEMS = (("day is out of range for month", "ce jour n'existe pas dans ce mois"),
+                  ("month must be in 1..12", "le mois doit être compris entre 1 et 12"),
+                  ("out of range", "date hors limites"))
+
+
 def date_problem(exc: Exception) -> str:
     """Why datetime refuses a date (2023-02-30), in French."""
     text = str(exc)
-    if "day is out of range for month" in text:
-        return "ce jour n'existe pas dans ce mois"
-    if "month must be in 1..12" in text:
-        return "le mois doit être compris entre 1 et 12"
-    if "out of range" in text or isinstance(exc, OverflowError):
-        return "date hors limites"
-    return text
+    return _reworded(text, _DATE_PROBLEMS) or ("date hors limites" if isinstance(exc, OverflowError) else text)
 
 
 _OS_ERRORS = {errno.EISDIR: "c'est un dossier", errno.EACCES: "permission refusée", errno.EPERM: "permission refusée",
@@ -152,15 +157,13 @@ def os_problem(exc: BaseException) -> str:
     return str(exc)
 
 
+_CSV_PROBLEMS = (("field larger than field limit", "une cellule est trop longue"),
+                 ("NUL", "la ligne contient un caractère NUL"),
+                 ("new-line character seen in unquoted field", "un retour à la ligne hors guillemets dans une cellule"),
+                 ("unexpected end of data", "fin du fichier inattendue (un guillemet non fermé ?)"))
+
+
 def csv_problem(exc: Exception) -> str:
     """A csv.Error in French when it is a common one."""
     text = str(exc)
-    if "field larger than field limit" in text:
-        return "une cellule est trop longue"
-    if "NUL" in text:
-        return "la ligne contient un caractère NUL"
-    if "new-line character seen in unquoted field" in text:
-        return "un retour à la ligne hors guillemets dans une cellule"
-    if "unexpected end of data" in text:
-        return "fin du fichier inattendue (un guillemet non fermé ?)"
-    return text
+    return _reworded(text, _CSV_PROBLEMS) or text

@@ -269,20 +269,20 @@ def _close_timeline(models: dict[str, M.Ruleset], reform_ids: list[str], files: 
         if not covering:
             continue
         base = max(covering, key=lambda m: (spans[m.id][0] or dt.date.min, m.id))
-        starts = [m.effective_from for m in models.values() if m.effective_from and m.effective_from > after]
         following = min((m for m in models.values() if m.effective_from and m.effective_from > after),
                         key=lambda m: (m.effective_from, m.id), default=None)
         if following is not None and following.header.gap_reason is not None:
             continue  # the next ruleset says nothing is in force until it: as written
-        ends = [d for d in (spans[base.id][1], min(starts) - day if starts else None) if d is not None]
+        last = None if following is None else following.effective_from - day  # the day before the next one
+        ends = [d for d in (spans[base.id][1], last) if d is not None]
         resumed = _resume(reform, base, after, min(ends) if ends else None, files, models)
         if resumed is not None:
             models[resumed.id] = resumed
             resumptions.append(resumed.id)
             reforms.append(resumed)  # its own end, when it has one, is looked at in turn
             continue
-        empty = (f"à partir du {french.date(after)}" if not starts
-                 else f"du {french.date(after)} au {french.date(min(starts) - day)}")
+        empty = (f"à partir du {french.date(after)}" if last is None
+                 else f"du {french.date(after)} au {french.date(last)}")
         out.append(Diagnostic(reform.header.loc, f"la réforme « {reform.id} » prend fin le "
                               f"{french.date(reform.effective_until)} et « {base.id} », qu'elle interrompt, ne "
                               f"reprend pas après elle : aucun texte n'est en vigueur {empty}",
@@ -309,7 +309,7 @@ def _resume(reform: M.Ruleset, base: M.Ruleset, after: dt.date, until: dt.date |
         loc=reform.header.loc, sources=[],
         description=f"« {base.id} » s'applique de nouveau à la fin de « {ended} » "
                     f"(le {french.date(reform.effective_until)}), sans changement.")
-    files[ruleset_id] = ast.RulesetFile(header, [], [], files[ended].path if ended in files else "", "")
+    files[ruleset_id] = ast.RulesetFile(header, [], [], files[ended].path, "")
     model = M.build_one(ruleset_id, files)
     model.resumes = base.resumes or base.id
     return model

@@ -176,6 +176,19 @@ def branches_on_their_rows(on: bool):
         context.BRANCH_MIN_ROWS = saved
 
 
+@contextlib.contextmanager
+def stacked_in_groups(on: bool):
+    """A comprehension's positions stacked a few at a time (lists._stacked_groups' memory bound hit
+    on every list), not all at once."""
+    from engine.vector import lists
+    saved = lists.STACK_ROWS
+    lists.STACK_ROWS = 1 if on else saved
+    try:
+        yield
+    finally:
+        lists.STACK_ROWS = saved
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.data())
 def test_vector_equals_row_engine_row_by_row(data):
@@ -186,7 +199,7 @@ def test_vector_equals_row_engine_row_by_row(data):
     if data.draw(st.booleans()):  # text columns as categoricals (Parquet, Polars): read off their dictionary
         table = pa.table({name: pc.dictionary_encode(col) if pa.types.is_string(col.type) else col
                           for name, col in zip(table.column_names, table.columns)})
-    with branches_on_their_rows(data.draw(st.booleans())):
+    with branches_on_their_rows(data.draw(st.booleans())), stacked_in_groups(data.draw(st.booleans())):
         compare(table, on)
         outputs = ["eligible", "annual_aid", "contract_year"]
         assert evaluate_table(table, on, REGISTRY, outputs, engine="vector").equals(

@@ -659,13 +659,9 @@ def to_python(v: Vec, row, why: int = 0, dby: int = 0) -> NotEstablished:
     lo, hi, loinf, hiinf, loopen, hiopen = map(int, row)
     low = None if loinf else bound_value(v, lo)
     high = None if hiinf else bound_value(v, hi)
-    reason = _REASONS_ITEMS()[why] if why else ""
+    reason = _REASONS.items[why] if why else ""
     return NotEstablished(reason, None, deciders(dby), "range", low, high, bool(loopen) and low is not None,
                           bool(hiopen) and high is not None)
-
-
-def _REASONS_ITEMS():
-    return _REASONS.items
 
 
 def python_open(v: Vec, rows_mask, n):
@@ -688,5 +684,5 @@ def python_open(v: Vec, rows_mask, n):
         if r:
             values.append(to_python(v, row[3:], w, d))
         else:
-            values.append(NotEstablished(_REASONS_ITEMS()[w] or "", None, deciders(d)))
+            values.append(NotEstablished(_REASONS.items[w] or "", None, deciders(d)))
     return values, inverse.reshape(-1), uniq[:, 0]
