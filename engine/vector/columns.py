@@ -217,10 +217,10 @@ class Vec:
     Not-established rows (`ne`) carry their reason (`why`), what would decide them (`dby`) and,
     where they are known to lie within bounds (`rng`), those bounds (`iv`, an open.Interval at the
     column's scale): see engine/vector/open.py."""
-    __slots__ = ("kind", "data", "scale", "isint", "none", "ne", "defer", "why", "dby", "rng", "iv")
+    __slots__ = ("kind", "data", "scale", "isint", "none", "ne", "defer", "why", "dby", "rng", "iv", "near")
 
     def __init__(self, kind, data=None, scale=0, isint=False, none=None, ne=None, defer=None, why=None,
-                 dby=None, rng=None, iv=None):
+                 dby=None, rng=None, iv=None, near=None):
         self.kind, self.data, self.scale, self.isint = kind, data, scale, isint
         self.defer = defer
         self.ne = ANDNOT(ne, defer)
@@ -231,6 +231,8 @@ class Vec:
         if self.rng is not None and not self.rng.any():
             self.rng = None
         self.iv = iv if self.rng is not None else None
+        # near values of deferred rows (engine/vector/near.py): on deferred rows only
+        self.near = near.within(defer) if near is not None else None
 
     def bad(self):
         """Rows without a value."""
@@ -247,10 +249,15 @@ class Vec:
         return Vec(self.kind, data, self.scale, self.isint,
                    *(m[idx] if m is not None else None for m in (self.none, self.ne, self.defer)), why=why,
                    dby=_rows(self.dby, idx), rng=self.rng[idx] if self.rng is not None else None,
-                   iv=self.iv.take(idx) if self.iv is not None else None)
+                   iv=self.iv.take(idx) if self.iv is not None else None,
+                   near=self.near.take(idx) if self.near is not None else None)
 
     def replace(self, **changes) -> "Vec":
+        """This value with some fields changed. Its near values (near.py) are dropped unless given:
+        a near value is true of the data it was computed with, and an operation that does not
+        know them leaves its rows deferred."""
         fields = {name: getattr(self, name) for name in self.__slots__}
+        fields["near"] = None
         fields.update(changes)
         return Vec(**fields)
 
@@ -325,6 +332,45 @@ def rescale(data, s0: int, s1: int, n):
 def merge(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
     """Rows taken from several values: parts are (mask, Vec) with disjoint masks; `ne`/`why`/`dby`:
     rows already not established (before any part is looked at), their reasons and deciders."""
+    out = _merge(n, parts, ne, defer, why, dby)
+    if not any(v is not None and v.near is not None for _, v in parts):
+        return out
+    pieces = []
+    for m, v in parts:
+        if m is None or v is None or v.near is None:
+            continue
+        idx = np.flatnonzero(wide(m, n) & v.near.rows)
+        if len(idx):
+            pieces.append((idx, v.near.take(idx)))
+    return _with_near(n, out, pieces, OR(ne, defer))
+
+
+def _with_near(n, out: Vec, pieces: list, stopped) -> Vec:
+    """`out` with the near values (near.py) of its parts: pieces (rows, Near of those rows), the
+    rows `stopped` (not established or deferred before any part) left out."""
+    from .near import Near
+    pieces = [(idx, near) for idx, near in pieces if near is not None]
+    if not pieces:
+        return out
+    idx = np.concatenate([i for i, _ in pieces])
+    order = np.argsort(idx, kind="stable")
+    idx = idx[order]
+    k = len(idx)
+    value = _scatter(k, [(np.searchsorted(idx, i), near.value) for i, near in pieces])
+    scale = value.scale if value.kind == "num" else 0
+    err = max(near.at_scale(scale) for _, near in pieces)
+    facts = np.concatenate([np.zeros(len(i), np.int8) if near.facts is None else near.facts
+                            for i, near in pieces])[order]
+    rows = np.zeros(n, bool)
+    rows[idx] = True
+    if stopped is not None:
+        keep = ~wide(stopped, n)[idx]
+        rows[idx[~keep]] = False
+        value, facts = value.take(np.flatnonzero(keep)), facts[keep]
+    return out.replace(near=Near.of(rows, value, err, facts)) if rows.any() else out
+
+
+def _merge(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
     parts = [(m, v) for m, v in parts if m is not None and v is not None]
     kinds = {v.kind for _, v in parts if v.kind != "any"}
     if kinds == {"list", "const"}:  # `[]` and a list computed per row
@@ -430,6 +476,14 @@ def _scatter_bounds(n, scale, parts):
 
 def scatter(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
     """Values computed on subsets of rows (index arrays) → one value for all n rows."""
+    out = _scatter(n, parts, ne, defer, why, dby)
+    if not any(v.near is not None for _, v in parts):
+        return out
+    return _with_near(n, out, [(idx[v.near.rows], v.near) for idx, v in parts if v.near is not None],
+                      OR(ne, defer))
+
+
+def _scatter(n, parts, ne=None, defer=None, why=None, dby=None) -> Vec:
     kinds = {v.kind for _, v in parts if v.kind != "any"}
     if "obj" in kinds and kinds <= {"obj", "num", "bool", "date", "sym"}:  # Python values (objects.py)
         from .objects import scattered

@@ -14,7 +14,7 @@ from .columns import ANDNOT, FLIMIT, Fn, LIMIT, MAX_SCALE, NOT, OR, Vec, _scaled
 from .functions import _FUNCTIONS, _fail
 from .headings import Axis, symbol_lookup
 from .lists import CollectionExprs, field_of, fold, map_member
-from . import objects, open as open_, quotients
+from . import near, objects, open as open_, quotients
 from ..expressions import narrowing_comparisons
 from ..plan import UNSET
 from ..unknowns import literal_unknown
@@ -247,6 +247,12 @@ class _Compiler(CollectionExprs):
                 return fold(n, name, values[0])  # the smallest or largest element of a list
             if name in ("min", "max", "abs") and any(v.kind == "obj" for v in values):
                 return objects.function(n, name, values)
+            out = apply(n, values)
+            if name in ("min", "max", "abs") and near.has(*values):  # 1-Lipschitz: the largest error
+                return near.lift(n, values, out, apply, name)
+            return out
+
+        def apply(n, values):
             scan = open_.Scan(values, n)
             out = fn(n, values, scan.defer, scan.ne)
             out = out.replace(why=scan.why, dby=scan.dby)
@@ -442,7 +448,10 @@ class _Compiler(CollectionExprs):
                 data = np.bool_(not negated)
             else:
                 data = none if negated else ~none
-            return Vec("bool", data, defer=v.defer)
+            defer = v.defer
+            if v.near is not None:  # a near value (near.py) is a value or bounds: never none
+                defer = ANDNOT(defer, v.near.rows)
+            return Vec("bool", data, defer=defer)
         return is_set
 
     def _Arith(self, e, L):
@@ -452,12 +461,20 @@ class _Compiler(CollectionExprs):
             n = ctx.n
             a = left(ctx, env)
             b = right(ctx, env)
+            out = compute(n, (a, b), ctx.run.objects)
+            if op != "/" and near.has(a, b) and "obj" not in (a.kind, b.kind):
+                return near.lift(n, [a, b], out, lambda k, ab: compute(k, ab, ctx.run.objects),
+                                 "mul" if op == "*" else "add", op)
+            return out
+
+        def compute(n, ab, objects_allowed):
+            a, b = ab
             if op == "*" and a.kind == b.kind == "num" and a.scale + b.scale > MAX_SCALE // 2:
                 a, b = open_.shrink(a, n), open_.shrink(b, n)  # scales add up: keep the product in range
             scan = open_.Scan([a, b], n)
             defer, ne = scan.defer, scan.ne
             if op == "/" and "obj" not in (a.kind, b.kind):
-                return quotients.divide(n, a, b, ctx.run.objects)
+                return quotients.divide(n, a, b, objects_allowed)
             if "obj" in (a.kind, b.kind):  # Python values (objects.py): the row engine's own operators
                 if a.kind in ("num", "any", "obj") and b.kind in ("num", "any", "obj"):
                     return objects.divide(n, a, b) if op == "/" else objects.arith(n, op, a, b)
@@ -533,6 +550,13 @@ class _Compiler(CollectionExprs):
             v = operand(ctx, env)
             if v.kind == "obj":
                 return objects.round_(n, v, mode, unit)
+            out = compute(n, v)
+            if v.near is not None:  # near values (near.py) this rounding decides: established here
+                return near.settle_round(n, v, out, compute, lambda x, s: open_.round_data(x, s, target, mode)
+                                         if s > target else None)
+            return out
+
+        def compute(n, v):
             scan = open_.Scan([v], n)
             if v.kind not in ("num", "any"):
                 return _fail(n, scan.defer, scan.ne, scan.why, scan.dby)
@@ -541,15 +565,8 @@ class _Compiler(CollectionExprs):
             if v.scale <= target:
                 data, over = rescale(v.data, v.scale, target, n)
             else:
-                d = np.int64(10 ** (v.scale - target))
                 x = v.data
-                if mode == "nearest":  # ROUND_HALF_UP: half away from zero
-                    q = (np.abs(x) + d // 2) // d
-                    data = select(x < 0, -q, q)
-                elif mode == "up":     # ROUND_CEILING
-                    data = -((-x) // d)
-                else:                  # ROUND_FLOOR
-                    data = x // d
+                data = open_.round_data(x, v.scale, target, mode)
                 over = None
                 if unit != "unit":  # a Decimal rounded to zero from below is -0: handed back
                     over = as_mask((data == 0) & (x < 0), n)

@@ -270,18 +270,25 @@ def mul(a: Interval, b: Interval, n):
     return out, OR(over, too_big, _some((lo > _NEG) & (lo <= -LIMIT)), _some((hi < _POS) & (hi >= LIMIT)))
 
 
+def round_data(x, scale: int, target: int, mode: str):
+    """`round … to …` of values at `scale` (> target) to `target` places, in integer arithmetic with
+    the row engine's modes: nearest is ROUND_HALF_UP (half away from zero), up ROUND_CEILING,
+    down ROUND_FLOOR. Values, bounds (`rounded`) and near values (near.py) are rounded by it."""
+    d = np.int64(10 ** (scale - target))
+    if mode == "nearest":
+        q = (np.abs(x) + d // 2) // d
+        return select(x < 0, -q, q)
+    if mode == "up":
+        return -((-x) // d)
+    return x // d
+
+
 def rounded(iv: Interval, scale: int, target: int, mode: str, n):
     """Each bound rounded the way the rule rounds (the same integer arithmetic as exact values)."""
     def r(x):
         if scale <= target:
             return rescale(x, scale, target, n)[0]
-        d = np.int64(10 ** (scale - target))
-        if mode == "nearest":
-            q = (np.abs(x) + d // 2) // d
-            return np.where(x < 0, -q, q)
-        if mode == "up":
-            return -((-x) // d)
-        return x // d
+        return round_data(wide(x, n), scale, target, mode)
     return Interval(n, r(iv.lo), r(iv.hi), iv.loinf, iv.hiinf)  # rounded bounds are included
 
 
@@ -449,6 +456,16 @@ def result(n, kind, data, scale, isint, scan: Scan, iv: Interval | None = None, 
 # ---------------------------------------------------------------- joins
 
 def join(n, rows, outcomes, deciding, objects=None) -> Vec:
+    """`_join`, with the near values (near.py) of outcomes that have some."""
+    out = _join(n, rows, outcomes, deciding, objects)
+    if not any(v.near is not None for _, v in outcomes):
+        return out
+    from . import near
+    return near.join(n, rows, outcomes, deciding, out,
+                     lambda k, r, o, d: _join(k, r, o, d, objects))
+
+
+def _join(n, rows, outcomes, deciding, objects=None) -> Vec:
     """What is known of a value that is, on each of `rows`, one of the outcomes (active mask, Vec)
     whose mask holds there, the choice made by the unknowns `deciding` (uncertain.join and
     compiler.either): their value where they agree; else their hull for numbers and dates, with

@@ -90,7 +90,11 @@ def divide(n: int, a: Vec, b: Vec, objects) -> Vec:
         from .objects import divide as divide_objects
         return divide_objects(n, a, b)
     out = open_.result(n, "num", q, scale, False, scan, iv, rows)
-    return out.replace(defer=OR(out.defer, hand if hand.any() else None))
+    out = out.replace(defer=OR(out.defer, hand if hand.any() else None))
+    if lost.any() or a.near is not None:  # carried on close to the row engine's (near.py)
+        from .near import divide as divide_near
+        return divide_near(n, a, b, out, lost if lost.any() else None)
+    return out
 
 
 def _ranges(n, a: Vec, b: Vec, opened, scale: int):

@@ -1,0 +1,514 @@
+"""Quotients that do not terminate, carried in columns close to the row engine's value until a
+rounding decides them — so that the rows meeting one need not wait for a run's second pass.
+
+The row engine divides to 28 significant digits (1/3 is 0.3333333333333333333333333333), and a
+column holds at most 18 decimal places: such a quotient's row is *deferred* (quotients.py) and
+computed again in a run's second pass as a Python value (objects.py), a Python call per row and
+operation. Yet most of these quotients are rates on their way to `round (amount * rate) to
+cent`, and a rounding does not need the 28 digits: any value within a small distance of the
+rate's rounds the same way, unless a rounding boundary lies within that distance.
+
+So a deferred row may carry a *near value* (`Vec.near`, a `Near`): the row computed as if the
+approximations were exact — its value, or its bounds when it is not established — at a fixed
+scale, and `err`, a bound on the distance between that and what the row engine holds (for a
+value and for each bound), in units of the last decimal place. The row stays deferred: every
+operation that does not know near values (compare, `as of`, outputs, …) hands it back as before,
+and only the operations below carry it on, each with its own bound:
+
+- a quotient that does not terminate (`divide`): rounded half-even at KMAX or more places, err 1
+  (half a unit for that rounding, far less for the row engine's 28th digit); a near value
+  divided by an established one too;
+- `+`, `-`: the errors add up; `*`: |a|·err(b) + |b|·err(a) + err(a)·err(b) (the largest |a|
+  and |b| of the rows), the operands first rounded to fewer places where the scales would add up
+  past a column's; `min`, `max`: the largest error (they move no value by more than that);
+- a join (the readings of an unknown, an undecided condition): the hull, the largest error;
+- the rounding (`round … to cent|euro|unit`, `settle_round`): where rounding the value (each
+  bound) minus err and plus err gives one result, the row engine's value rounds to it too (the
+  rounding is monotone): the row is established and leaves the deferred rows. Elsewhere it stays
+  deferred — for the second pass.
+
+Each operation also keeps a row only where the *shape* of its result cannot differ from the row
+engine's: a range whose bounds lie more than 2·err apart (the row engine's cannot meet), closed
+and bounded; a value where no operand was a range; a join of values only where the outcomes are
+more than 2·err apart (equal near values may be different Decimals). Anything else — an
+unbounded or excluded bound, a value not established without bounds, `none` — and the row is
+simply deferred, as it would be without this module. Every operation here computes its near
+values with the same column code as established values (engine/vector/compiler.py and open.py),
+on the near rows alone: there is one meaning of each operator, and the property tests
+(tests/test_vector.py, tests/test_vector_near.py) compare the outcome with the row engine's.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .columns import LIMIT, MAX_SCALE, OR, Vec, wide
+
+KMAX = 9          # places of a quotient's near value (quotients.KMAX: as many as an exact one may add)
+MIN_PLACES = 9    # a near value rounded to fewer places (for a product) keeps at least these
+
+
+class Near:
+    """The near values of a column's deferred rows: `rows` (a mask of the column's rows), `value`
+    (a Vec of those rows only, in order), `err` (a Python int, in units of value.scale) and
+    `facts` (None, or int8 flags of those rows: EXACT where the value is the row engine's own —
+    `max(0, q)` where q is negative by more than its err —, NONNEG where the row engine's value
+    and bounds are known not to be negative, so that a zero they round to is not -0)."""
+    __slots__ = ("rows", "value", "err", "facts")
+
+    def __init__(self, rows, value: Vec, err: int, facts=None):
+        self.rows, self.value, self.err = rows, value, int(err)
+        self.facts = facts if facts is not None and facts.any() else None
+
+    @staticmethod
+    def of(rows, value: Vec, err: int, facts=None) -> "Near | None":
+        if rows is None or not rows.any():
+            return None
+        return Near(rows, value, err, facts)
+
+    def facts_at(self, local):
+        return np.zeros(len(local), np.int8) if self.facts is None else self.facts[local]
+
+    def take(self, idx) -> "Near | None":
+        """These near values on the rows `idx` of the column (indices or a mask)."""
+        if isinstance(idx, np.ndarray) and idx.dtype == np.bool_:
+            idx = np.flatnonzero(idx)
+        rows = self.rows[idx]
+        if not rows.any():
+            return None
+        local = (np.cumsum(self.rows) - 1)[idx[rows]]
+        return Near(rows, self.value.take(local), self.err, self.facts_at(local))
+
+    def within(self, mask) -> "Near | None":
+        """Only the rows of `mask` (a Vec keeps near values on its deferred rows alone)."""
+        if mask is None:
+            return None
+        keep = self.rows & wide(mask, len(self.rows))
+        if keep.all() or (keep == self.rows).all():
+            return self
+        if not keep.any():
+            return None
+        local = np.flatnonzero(keep[self.rows])
+        return Near(keep, self.value.take(local), self.err, self.facts_at(local))
+
+    def at_scale(self, scale: int) -> int:
+        """err in units of a larger scale."""
+        return self.err * 10 ** (scale - _scale(self.value))
+
+
+def _scale(v: Vec) -> int:
+    return v.scale if v.kind == "num" else 0
+
+
+def has(*vecs) -> bool:
+    return any(v is not None and v.near is not None for v in vecs)
+
+
+# ---------------------------------------------------------------- near rows of several operands
+
+def reveal(n: int, operands: list, rows=None):
+    """The rows where some operand is near and every other has a value or is near, and each
+    operand on those rows as if its near values were its own: (mask, idx, revealed Vecs, each
+    one's err in units of its scale, each one's facts per row) — None when no row is left."""
+    from .columns import scatter
+    near = None
+    bad = None
+    for v in operands:
+        if v.near is not None:
+            near = OR(near, v.near.rows)
+            bad = OR(bad, v.defer & ~v.near.rows)
+        else:
+            bad = OR(bad, v.defer)
+    if near is None:
+        return None
+    mask = near if bad is None else near & ~bad
+    if rows is not None:
+        mask = mask & wide(rows, n)
+    if not mask.any():
+        return None
+    idx = np.flatnonzero(mask)
+    k = len(idx)
+    out, errs, facts = [], [], []
+    for v in operands:
+        if v.near is None:
+            r = v.take(idx)
+            out.append(r)
+            errs.append(0)
+            facts.append(EXACT | np.where(nonneg(r, k), NONNEG, 0).astype(np.int8))
+            continue
+        inside = v.near.rows[idx]
+        local = (np.cumsum(v.near.rows) - 1)[idx[inside]]
+        if inside.all():
+            r = v.near.value.take(local)
+        else:
+            r = scatter(k, [(np.flatnonzero(inside), v.near.value.take(local)),
+                            (np.flatnonzero(~inside), v.take(idx[~inside]))])
+        f = EXACT | np.where(nonneg(r, k), NONNEG, 0).astype(np.int8)
+        f[inside] = v.near.facts_at(local)
+        out.append(r)
+        errs.append(v.near.at_scale(_scale(r)))
+        facts.append(f)
+    return mask, idx, out, errs, facts
+
+
+EXACT, NONNEG = np.int8(1), np.int8(2)
+
+
+def nonneg(v: Vec, k: int):
+    """Rows whose value, or lower bound, is 0 or more (a column's own values: exact)."""
+    if v.kind != "num":
+        return np.zeros(k, bool)
+    out = wide(v.data, k) >= 0
+    if v.none is not None:
+        out = out & ~wide(v.none, k)
+    if v.ne is not None:
+        ne = wide(v.ne, k)
+        out = out & ~ne
+        if v.rng is not None:
+            iv = v.iv
+            low = wide(v.rng, k) & (wide(iv.lo, k) >= 0)
+            if iv.loinf is not None:
+                low &= ~wide(iv.loinf, k)
+            out = out | low
+    return out
+
+
+def _facts(exact, positive):
+    return np.where(exact, EXACT, 0).astype(np.int8) | np.where(positive, NONNEG, 0).astype(np.int8)
+
+
+def attach(result: Vec, n: int, idx, value: Vec, err: int, keep, facts=None) -> Vec:
+    """`result` with the near values `value` (of its deferred rows `idx`) where `keep` holds,
+    and their `facts`."""
+    if keep is None or not keep.any():
+        return result
+    rows = np.zeros(n, bool)
+    rows[idx[keep]] = True
+    if not keep.all():
+        local = np.flatnonzero(keep)
+        value, facts = value.take(local), (facts[local] if facts is not None else None)
+    near = Near(rows, value, err, facts)
+    out = result.replace(near=near)
+    return out
+
+
+def shape_ok(r: Vec, k: int, err: int, ranged=None, exact=None):
+    """The rows of an operation's near result whose shape the row engine's shares: a value (where
+    no operand was a range), or a closed bounded range more than 2·err wide — or anything on the
+    `exact` rows, which are the row engine's; never a deferred row, `none`, or a value not
+    established without bounds."""
+    if r.kind != "num" or err >= LIMIT // 4:
+        return np.zeros(k, bool)
+    keep = np.ones(k, bool)
+    for m in (r.defer, r.none):
+        if m is not None:
+            keep &= ~wide(m, k)
+    shaped = keep.copy()
+    if r.ne is not None:
+        ne = wide(r.ne, k)
+        rng = np.zeros(k, bool) if r.rng is None else wide(r.rng, k)
+        keep &= ~(ne & ~rng)  # nothing known: top
+        if r.rng is not None:
+            iv = r.iv
+            for f in (iv.loinf, iv.hiinf, iv.loopen, iv.hiopen):
+                if f is not None:
+                    keep &= ~(rng & wide(f, k))
+            keep &= ~(rng & (wide(iv.hi, k) - wide(iv.lo, k) <= 2 * err))
+        values = ~ne
+    else:
+        values = np.ones(k, bool)
+    if ranged is not None:
+        keep &= ~(values & ranged)
+    if exact is not None:
+        keep |= shaped & exact
+    return keep
+
+
+def ranged_rows(operands: list, k: int):
+    """Rows where some operand is a range."""
+    out = np.zeros(k, bool)
+    for v in operands:
+        if v.rng is not None:
+            out |= wide(v.rng, k)
+    return out
+
+
+def magnitude(v: Vec, k: int) -> int:
+    """The largest |value| and |bound| of the rows (units of v.scale), a Python int."""
+    if v.kind != "num":
+        return 0
+    parts = [np.abs(wide(v.data, k).astype(np.int64))]
+    if v.rng is not None:
+        parts += [np.abs(wide(v.iv.lo, k)), np.abs(wide(v.iv.hi, k))]
+    return max(int(p.max()) if len(p) else 0 for p in parts)
+
+
+def coarsen(v: Vec, err: int, places: int, k: int):
+    """`v` (near values of k rows) rounded half-even to `places` decimal places, and its err then."""
+    if v.kind != "num" or v.scale <= places:
+        return v, err
+    from .open import Interval
+    f = 10 ** (v.scale - places)
+
+    def r(x):
+        return _half_even(wide(x, k).astype(np.int64), np.int64(f))
+    iv = v.iv
+    if iv is not None:
+        iv = Interval(k, r(iv.lo), r(iv.hi), iv.loinf, iv.hiinf, iv.loopen, iv.hiopen)
+    out = Vec("num", r(v.data), places, v.isint, v.none, v.ne, v.defer, v.why, v.dby, v.rng, iv)
+    return out, -(-err // f) + 1
+
+
+def _half_even(x, d):
+    """x / d rounded half to even (d > 0), on int64 columns."""
+    a = np.abs(x)
+    q, r = a // d, a % d
+    up = (2 * r > d) | ((2 * r == d) & (q % 2 == 1))
+    q = q + up
+    return np.where(x < 0, -q, q)
+
+
+# ---------------------------------------------------------------- operations
+
+def divide(n: int, a: Vec, b: Vec, out: Vec, lost) -> Vec:
+    """`a / b` (quotients.divide's `out`): near values on the rows whose quotient does not
+    terminate (`lost`) and on the rows where `a` is near and `b` an established value other than 0."""
+    if b.kind != "num" or b.near is not None or a.kind not in ("num", "any"):
+        return out
+    b_ok = wide(b.data, n) != 0
+    bad = OR(b.defer, b.ne, b.none)
+    if bad is not None:
+        b_ok = b_ok & ~bad
+    pieces = []  # (rows, a on them, its err)
+    if lost is not None and (lost & b_ok).any():
+        i = np.flatnonzero(lost & b_ok)
+        pieces.append((i, a.take(i), 0))
+    if a.near is not None:
+        shown = reveal(n, [a], b_ok)
+        if shown is not None:
+            _, i, (ra,), (ea,), (fa,) = shown
+            pieces.append((i, ra, ea, (fa & NONNEG) != 0))
+    pieces = [(i, ra, ea, nonneg(ra, len(i)) if p is None else p) for i, ra, ea, p in
+              [(p[0], p[1], p[2], p[3] if len(p) > 3 else None) for p in pieces]]
+    found = [(i,) + _quotient(ra, b.take(i), ea, len(i)) + (p & (wide(b.data, n)[i] > 0),)
+             for i, ra, ea, p in pieces]
+    found = [f for f in found if f[1] is not None]
+    if not found:
+        return out
+    from .columns import scatter
+    idx = np.sort(np.concatenate([f[0] for f in found]))
+    k = len(idx)
+    value = scatter(k, [(np.searchsorted(idx, i), q) for i, q, _, _, _ in found])
+    err = max(e * 10 ** (value.scale - q.scale) for _, q, e, _, _ in found)
+    keep = np.zeros(k, bool)
+    sign = np.zeros(k, bool)
+    for i, _, _, ok, positive in found:
+        at = np.searchsorted(idx, i)
+        keep[at] = ok
+        sign[at] = positive
+    return attach(out, n, idx, value, err, keep, _facts(np.zeros(k, bool), sign))
+
+
+def _quotient(ra: Vec, rb: Vec, ea: int, k: int):
+    """(near quotient, its err, rows it holds) of `ra / rb` on k rows (`ra` within `ea` of the row
+    engine's, `rb` established): rounded half-even at KMAX places or `ra`'s; (None, 0, None) if none."""
+    if ra.kind != "num" or not k:
+        return None, 0, None
+    bad = OR(ra.defer, ra.ne, ra.none)
+    ok = np.ones(k, bool) if bad is None else ~wide(bad, k)
+    sa, sb = ra.scale, rb.scale
+    places = min(MAX_SCALE, max(KMAX, sa))
+    shift = places + sb - sa
+    if shift > MAX_SCALE:
+        return None, 0, None
+    x = wide(ra.data, k).astype(np.int64)
+    y = wide(rb.data, k).astype(np.int64)
+    f = np.int64(10 ** shift)
+    ok &= np.abs(x) < LIMIT // f
+    num = np.where(ok, x, 0) * f
+    den = np.where(ok, y, 1)
+    q = _half_even(num * np.sign(den), np.abs(den))
+    ok &= np.abs(q) < LIMIT
+    if not ok.any():
+        return None, 0, None
+    least = int(np.abs(den[ok]).min())
+    err = (-(-ea * 10 ** shift // least) if ea else 0) + 1
+    return Vec("num", q, places, False), err, ok
+
+
+def lift(n: int, operands: list, result: Vec, compute, kind: str, op_sign: str = "+") -> Vec:
+    """`result` of an operation (`compute(k, operands)`) with near values where an operand has
+    some: computed by `compute` itself on the near rows, with the error bound of `kind`
+    ("add", "mul", or the function: "min", "max", "abs")."""
+    shown = reveal(n, operands)
+    if shown is None:
+        return result
+    mask, idx, revealed, errs, facts = shown
+    k = len(idx)
+    if any(v.kind not in ("num", "any") for v in revealed):
+        return result
+    if kind == "mul":
+        revealed, errs = _fit_product(revealed, errs, k)
+        if revealed is None:
+            return result
+    r = compute(k, revealed)
+    if r.kind != "num":
+        return result
+    s = r.scale
+    if kind == "add":
+        err = sum(e * 10 ** (s - _scale(v)) for v, e in zip(revealed, errs)) + 1
+    elif kind == "mul":
+        (a, b), (ea, eb) = revealed, errs
+        total = _scale(a) + _scale(b)
+        bound = magnitude(a, k) * eb + magnitude(b, k) * ea + ea * eb + 1
+        err = -(-bound // 10 ** (total - s)) if total >= s else bound * 10 ** (s - total)
+    else:
+        err = max(e * 10 ** (s - _scale(v)) for v, e in zip(revealed, errs))
+    exact = [(f & EXACT) != 0 for f in facts]
+    positive = [(f & NONNEG) != 0 for f in facts]
+    every = np.logical_and.reduce(exact)
+    if kind in ("min", "max"):
+        every = every | _picked_exactly(kind, r, revealed, errs, exact, k)
+    if kind == "mul":  # an exact 0 times a value not negative: 0 (not -0), whatever the value
+        for i in (0, 1):
+            v = revealed[i]
+            zero = exact[i] & (wide(v.data, k) == 0)
+            if v.ne is not None:
+                zero &= ~wide(v.ne, k)
+            every = every | (zero & positive[1 - i])
+    if kind in ("add", "mul", "min") and op_sign != "-":
+        sign = np.logical_and.reduce(positive)
+    elif kind == "max":
+        sign = np.logical_or.reduce(positive)
+    elif kind == "abs":
+        sign = np.ones(k, bool)
+    else:
+        sign = np.zeros(k, bool)
+    keep = shape_ok(r, k, err, ranged_rows(revealed, k), every)
+    return attach(result, n, idx, r, err, keep, _facts(every, sign | (every & nonneg(r, k))))
+
+
+def _picked_exactly(kind, r: Vec, revealed, errs, exact, k):
+    """Rows where min/max gives an exact operand's value and every near operand lies beyond it by
+    more than its err: the row engine picks that very value."""
+    if r.ne is not None or any(v.kind != "num" or v.ne is not None or v.none is not None for v in revealed):
+        return np.zeros(k, bool)
+    s = r.scale
+    got = wide(r.data, k)
+    hit = np.zeros(k, bool)
+    clear = np.ones(k, bool)
+    for v, e, x in zip(revealed, errs, exact):
+        if _scale(v) > s:
+            return np.zeros(k, bool)
+        d = wide(v.data, k) * np.int64(10 ** (s - _scale(v)))
+        e = e * 10 ** (s - _scale(v))
+        if e >= LIMIT:
+            return np.zeros(k, bool)
+        hit |= x & (d == got)
+        beyond = (d - e > got) if kind == "min" else (d + e < got)
+        clear &= x | beyond
+    return hit & clear
+
+
+def _fit_product(revealed, errs, k):
+    """Near operands of a product rounded to fewer places (never under MIN_PLACES) where the scales
+    would add up past a column's, or the product leave the int64 range (an amount times a rate
+    at 18 places)."""
+    revealed, errs = list(revealed), list(errs)
+    for _ in range(2):
+        scales = [_scale(v) for v in revealed]
+        size = magnitude(revealed[0], k) * magnitude(revealed[1], k)
+        places = max(0, sum(scales) - MAX_SCALE)
+        while size // 10 ** places >= LIMIT:
+            places += 1
+        if not places:
+            return revealed, errs
+        near_ones = [i for i in (0, 1) if errs[i] and scales[i] > MIN_PLACES]
+        if not near_ones:
+            return None, None
+        i = max(near_ones, key=lambda j: scales[j])
+        revealed[i], errs[i] = coarsen(revealed[i], errs[i], max(MIN_PLACES, scales[i] - places), k)
+    scales = [_scale(v) for v in revealed]
+    size = magnitude(revealed[0], k) * magnitude(revealed[1], k)
+    if sum(scales) > MAX_SCALE or size >= LIMIT:
+        return None, None
+    return revealed, errs
+
+
+def join(n: int, rows, outcomes: list, deciding, result: Vec, compute) -> Vec:
+    """open.join's `result` with near values: the join of the outcomes as if their near values
+    were theirs, kept where each of them is a value and they lie more than 2·err apart."""
+    vecs = [v for _, v in outcomes]
+    shown = reveal(n, vecs, rows)
+    if shown is None:
+        return result
+    mask, idx, revealed, errs, facts = shown
+    k = len(idx)
+    masks = [wide(m, n)[idx] for m, _ in outcomes]
+    for m, v in zip(masks, revealed):
+        if v.kind not in ("num", "any"):
+            return result
+    d = deciding[idx] if isinstance(deciding, np.ndarray) and deciding.ndim == 1 else deciding
+    r = compute(k, np.ones(k, bool), list(zip(masks, revealed)), d)
+    if r.kind != "num":
+        return result
+    s = r.scale
+    err = max(e * 10 ** (s - _scale(v)) for v, e in zip(revealed, errs))
+    keep = shape_ok(r, k, err)
+    active = np.zeros(k, np.int64)
+    for m, v in zip(masks, revealed):
+        active += m
+        if v.ne is not None:
+            keep &= ~(m & wide(v.ne, k))  # an outcome not established: left to the second pass
+    values = ~wide(r.ne, k) if r.ne is not None else np.ones(k, bool)
+    every, sign = np.ones(k, bool), np.ones(k, bool)
+    for m, f in zip(masks, facts):
+        every &= ~m | ((f & EXACT) != 0)
+        sign &= ~m | ((f & NONNEG) != 0)
+    keep &= ~(values & (active > 1)) | every  # outcomes equal here may be different Decimals there
+    return attach(result, n, idx, r, err, keep, _facts(every, sign))
+
+
+def settle_round(n: int, v: Vec, result: Vec, compute, rounding) -> Vec:
+    """`round … to …` of `v` (`result`): the near rows where rounding decides the row engine's
+    value — the value (each bound) minus err and plus err round alike, and not to a zero that
+    might be negative — established with that rounding; the others stay deferred."""
+    from .columns import NOT, merge, scatter
+    shown = reveal(n, [v])
+    if shown is None:
+        return result
+    mask, idx, (rv,), (e,), (f,) = shown
+    exact, positive = (f & EXACT) != 0, (f & NONNEG) != 0
+    k = len(idx)
+    if rv.kind != "num":
+        return result
+    if rounding(np.zeros(1, np.int64), rv.scale) is None:  # nothing rounded off: the 28 digits matter
+        return result
+    r = compute(k, rv)
+    if r.kind != "num":
+        return result
+    keep = shape_ok(r, k, 0)
+    ne = wide(rv.ne, k) if rv.ne is not None else np.zeros(k, bool)
+    def decided(x):
+        return _decided(lambda y: rounding(y, rv.scale), wide(x, k).astype(np.int64), e, positive)
+    if e:
+        keep &= (~ne & decided(rv.data)) | ne | exact
+        if rv.rng is not None:
+            rng = wide(rv.rng, k)
+            keep &= ~rng | (decided(rv.iv.lo) & decided(rv.iv.hi)) | exact
+    if rv.rng is None:
+        keep &= ~ne  # not established without bounds: nothing decided
+    else:
+        keep &= ~(ne & ~wide(rv.rng, k))
+    if not keep.any():
+        return result
+    done = np.zeros(n, bool)
+    done[idx[keep]] = True
+    exact = scatter(n, [(idx[keep], r.take(np.flatnonzero(keep)))])
+    return merge(n, [(NOT(done, n), result), (done, exact)])
+
+
+def _decided(rounding, x, e, positive):
+    """Rows where every value within e of x rounds alike, and not to a zero a negative value gives
+    (none is, on the rows `positive`)."""
+    lo, hi = rounding(x - e), rounding(x + e)
+    return (lo == hi) & ~((hi == 0) & (x - e < 0) & ~positive)

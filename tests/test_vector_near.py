@@ -1,0 +1,142 @@
+"""Quotients that do not terminate, carried in columns until a rounding decides them
+(engine/vector/near.py): amounts worked out by hand computed in a run's first pass, the rows where
+a rounding boundary lies within the error bound (or a -0 may come out) left to the second pass,
+and every row equal to the row engine's on drawn patient counts."""
+import datetime as dt
+
+import pytest
+
+np = pytest.importorskip("numpy")
+pa = pytest.importorskip("pyarrow")
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from engine import vector  # noqa: E402
+from engine.batch import Batch, cell  # noqa: E402
+from engine.registry import Registry  # noqa: E402
+from engine.vector import near, outputs  # noqa: E402
+
+RULES = '''ruleset quotients_2025 "Essai : des quotients qui ne tombent pas juste"
+  effective from 2025-01-01
+  amends convention_2024
+
+reference ESSAI "Essai des quotients (hypothèse d'étude)" grade hypothesis
+
+rule share "Part d'un montant" : money =
+  round (21 000 € * (physician.patients_mt / physician.file_active)) to cent
+  source ESSAI quote "part"
+
+rule clamped "Part bornée entre 0 et 1" : money =
+  round (10 500 € * max(0, min(1, (physician.patients_mt - 1000) / (physician.file_active - 1000)))) to cent
+  source ESSAI quote "bornée"
+
+rule mixed "Somme de deux quotients, arrondie vers le bas" : money =
+  round down (1 000 € * (physician.patients_mt / physician.file_active + physician.file_active / 7)) to cent
+  source ESSAI quote "somme"
+
+rule product "Produit de deux quotients" : money =
+  round up (9 000 € * ((physician.patients_mt / physician.file_active) * (physician.file_active / (physician.patients_mt + physician.file_active)))) to cent
+  source ESSAI quote "produit"
+
+rule edge "Un demi-centime exact" : money =
+  round (0.03 € * (physician.patients_mt / physician.file_active)) to cent
+  source ESSAI quote "demi-centime"
+
+rule negative "Une part négative" : money =
+  round (1 € * ((physician.patients_mt - physician.file_active) / physician.file_active)) to cent
+  source ESSAI quote "négative"
+
+output share, clamped, mixed, product, edge, negative
+'''
+OUTPUTS = ["share", "clamped", "mixed", "product", "edge", "negative"]
+ON = dt.date(2025, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    path = tmp_path_factory.mktemp("near") / "quotients.mil"
+    path.write_text(RULES, encoding="utf-8")
+    return Registry.load(reform=path)
+
+
+def table(counts):
+    rows = [{"specialty": "medecine_generale", "sector": "1", "optam": "false", "patients_mt": str(p),
+             "file_active": str(f)} for p, f in counts]
+    return pa.table({name: pa.array([r[name] for r in rows], pa.string()) for name in rows[0]})
+
+
+def evaluate(registry, counts, monkeypatch):
+    """(cells per output, rows of the second pass per output) of the vector back-end."""
+    second: dict = {}
+    first_pass = outputs._pass
+
+    def spy(batch, columns, n, **kw):
+        if kw.get("objects"):
+            before = kw["before"][1]
+            for name, rows in kw["rows_for"].items():
+                second.setdefault(name, set()).update(before[rows].tolist())
+        return first_pass(batch, columns, n, **kw)
+    monkeypatch.setattr(outputs, "_pass", spy)
+    t = table(counts)
+    batch = Batch.prepare(ON, registry, OUTPUTS)
+    out, back = vector.run_columns(batch, {n: t.column(n) for n in t.column_names}, t.num_rows)
+    assert len(back) == 0  # the second pass computes what the first could not decide
+    cells = {name: [out[name][0][code] for code in out[name][1]] for name in OUTPUTS}
+    expected = [batch.row(row)[0] for row in t.to_pylist()]
+    for name in OUTPUTS:
+        assert cells[name] == [cell(e[name]) for e in expected], name
+    return cells, second
+
+
+def test_amounts_worked_out_by_hand_in_the_first_pass(registry, monkeypatch):
+    counts = [(1000, 3000), (2000, 3000), (1, 7), (900, 4000), (5000, 4000), (1234, 4321)]
+    cells, second = evaluate(registry, counts, monkeypatch)
+    # 21 000 × 1/3, × 2/3, × 1/7; × 9/40 (terminates); × 5/4; × 1234/4321 = 25 914 000/4 321 = 5 997.2228…
+    assert cells["share"] == ['7000.00', '14000.00', '3000.00', '4725.00', '26250.00', '5997.22']
+    # 10 500 × max(0, min(1, q)), q = (p - 1000)/(f - 1000): 0; 1/2; 999/993 (1); -1/30 (max picks the exact
+    # 0); 4/3 (1); 234/3321 → 739.837…
+    assert cells["clamped"] == ['0.00', '5250.00', '10500.00', '0.00', '10500.00', '739.84']
+    # 1 000 × (1/3 + 3000/7) = 428 904.7619… rounded down
+    assert cells["mixed"][0] == '428904.76'
+    # 9 000 × p/f × f/(p+f), each quotient and product to 28 digits in the row engine, rounded up: exactly
+    # 9 000·p/(p+f) = 2 250, 3 600, 1 125, 1 653.06…, 5 000, 1 999.27… — where it is a whole number of cents
+    # the row engine's value lies a hair above or below it, and rounding up tells them apart: those rows are
+    # the second pass's (checked equal to the row engine's above); the others are the first's
+    assert cells["product"] == ['2250.00', '3600.00', '1125.00', '1653.07', '5000.00', '1999.28']
+    assert second.get("product") == {0, 1, 2, 4}
+    # computed in the first pass: every row of `share`, `clamped` and `mixed`
+    for name in ("share", "clamped", "mixed"):
+        assert not second.get(name), (name, second.get(name))
+
+
+def test_a_rounding_boundary_within_the_bound_is_left_to_the_second_pass(registry, monkeypatch):
+    # 0.03 € × 1/6 is 0.005 exactly; the row engine's 1/6 has 28 digits (…667), so its product is a
+    # hair above half a cent: 0.01. A near value cannot tell: the row goes to the second pass. 0.03 × 1/3
+    # = 0.01 (far from any boundary) stays in the first.
+    cells, second = evaluate(registry, [(1, 6), (1, 3)], monkeypatch)
+    assert cells["edge"] == ['0.01', '0.01']
+    assert second.get("edge") == {0}
+
+
+def test_a_zero_that_may_be_negative_is_left_to_the_second_pass(registry, monkeypatch):
+    # (299 - 300) / 300 = -1/300: 1 € times it rounds to -0.00 in the row engine (a Decimal keeps the
+    # sign of a zero); (300 - 299) / 299 rounds to 0.00 — a near value close to 0 from above
+    cells, second = evaluate(registry, [(299, 300), (300, 299), (1, 3)], monkeypatch)
+    assert cells["negative"] == ['-0.00', '0.00', '-0.67']
+    assert 0 in second.get("negative", set())
+    assert 2 not in second.get("negative", set())
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 5000), st.integers(1, 5000).filter(lambda f: f != 1000)), min_size=1, max_size=30))
+def test_near_values_give_the_row_engine_s_amounts(registry, monkeypatch, counts):
+    evaluate(registry, counts, monkeypatch)
+
+
+@given(st.integers(-10 ** 15, 10 ** 15), st.integers(1, 10 ** 6))
+def test_half_even_is_decimal_s(x, d):
+    from decimal import ROUND_HALF_EVEN, Decimal
+    expected = int((Decimal(x) / Decimal(d)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    assert int(near._half_even(np.array([x], np.int64), np.int64(d))[0]) == expected
