@@ -163,30 +163,29 @@ def compare(table, on: dt.date, outputs=SCALAR_OUTPUTS + LIST_OUTPUTS, registry=
 
 
 @contextlib.contextmanager
+def _setting(module, name: str, value, on: bool):
+    """`module.name` set to `value` while in the block, when `on`."""
+    saved = getattr(module, name)
+    setattr(module, name, value if on else saved)
+    try:
+        yield
+    finally:
+        setattr(module, name, saved)
+
+
 def branches_on_their_rows(on: bool):
     """With `on`, every costly branch is evaluated in a context of the rows that take it
     (Ctx.on_rows), whatever the batch's size: the batches drawn here are far below
     BRANCH_MIN_ROWS, where a run evaluates each branch on all its rows."""
     from engine.vector import context
-    saved = context.BRANCH_MIN_ROWS
-    context.BRANCH_MIN_ROWS = 0 if on else saved
-    try:
-        yield
-    finally:
-        context.BRANCH_MIN_ROWS = saved
+    return _setting(context, "BRANCH_MIN_ROWS", 0, on)
 
 
-@contextlib.contextmanager
 def stacked_in_groups(on: bool):
     """A comprehension's positions stacked a few at a time (lists._stacked_groups' memory bound hit
     on every list), not all at once."""
     from engine.vector import lists
-    saved = lists.STACK_ROWS
-    lists.STACK_ROWS = 1 if on else saved
-    try:
-        yield
-    finally:
-        lists.STACK_ROWS = saved
+    return _setting(lists, "STACK_ROWS", 1, on)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -83,7 +83,7 @@ class Near:
         if mask is None:
             return None
         keep = self.rows & wide(mask, len(self.rows))
-        if keep.all() or (keep == self.rows).all():
+        if (keep == self.rows).all():
             return self
         if not keep.any():
             return None
@@ -278,17 +278,16 @@ def divide(n: int, a: Vec, b: Vec, out: Vec, lost) -> Vec:
     bad = OR(b.defer, b.ne, b.none)
     if bad is not None:
         b_ok = b_ok & ~bad
-    pieces = []  # (rows, a on them, its err)
+    pieces = []  # (rows, a on them, its err, its rows not negative)
     if lost is not None and (lost & b_ok).any():
         i = np.flatnonzero(lost & b_ok)
-        pieces.append((i, a.take(i), 0))
+        ra = a.take(i)
+        pieces.append((i, ra, 0, nonneg(ra, len(i))))
     if a.near is not None:
         shown = reveal(n, [a], b_ok)
         if shown is not None:
             _, i, (ra,), (ea,), (fa,) = shown
             pieces.append((i, ra, ea, (fa & NONNEG) != 0))
-    pieces = [(i, ra, ea, nonneg(ra, len(i)) if p is None else p) for i, ra, ea, p in
-              [(p[0], p[1], p[2], p[3] if len(p) > 3 else None) for p in pieces]]
     found = [(i,) + _quotient(ra, b.take(i), ea, len(i)) + (p & (wide(b.data, n)[i] > 0),)
              for i, ra, ea, p in pieces]
     found = [f for f in found if f[1] is not None]
