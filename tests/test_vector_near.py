@@ -3,6 +3,7 @@
 a rounding boundary lies within the error bound (or a -0 may come out) left to the second pass,
 and every row equal to the row engine's on drawn patient counts."""
 import datetime as dt
+import json
 
 import pytest
 
@@ -47,9 +48,25 @@ rule negative "Une part négative" : money =
   round (1 € * ((physician.patients_mt - physician.file_active) / physician.file_active)) to cent
   source ESSAI quote "négative"
 
-output share, clamped, mixed, product, edge, negative
+rule unsure "Condition d'essai" : bool =
+  not established "condition d'essai non publiée"
+  source ESSAI quote "inconnue"
+
+rule maybe "Un montant ou rien" : optional money =
+  if unsure then round (10 € * (physician.patients_mt / physician.file_active)) to cent else none
+  source ESSAI quote "ou rien"
+
+rule maybe_plus "Un montant ou rien, plus 1 €" : optional money =
+  if maybe is set then maybe + 1 € else none
+  source ESSAI quote "plus"
+
+rule maybe_set "Le montant est-il fixé ?" : bool =
+  maybe is set
+  source ESSAI quote "fixé"
+
+output share, clamped, mixed, product, edge, negative, maybe_plus, maybe_set
 '''
-OUTPUTS = ["share", "clamped", "mixed", "product", "edge", "negative"]
+OUTPUTS = ["share", "clamped", "mixed", "product", "edge", "negative", "maybe_plus", "maybe_set"]
 ON = dt.date(2025, 6, 1)
 
 
@@ -126,6 +143,21 @@ def test_a_zero_that_may_be_negative_is_left_to_the_second_pass(registry, monkey
     assert cells["negative"] == ['-0.00', '0.00', '-0.67']
     assert 0 in second.get("negative", set())
     assert 2 not in second.get("negative", set())
+
+
+def test_one_value_or_none_gives_nothing_known_in_the_first_pass(registry, monkeypatch):
+    # `maybe` is 10 € × 1/3 → 3.33 or none, as `unsure` decides: the row engine's set of the two.
+    # `maybe is set` is then not established, and so is `maybe + 1 €` (no interval holds none), both
+    # with the reason « dépend de : Condition d'essai » and `unsure` as what decides — computed in the
+    # first pass, not handed to the second
+    cells, second = evaluate(registry, [(1000, 3000), (2000, 3000)], monkeypatch)
+    for name in ("maybe_plus", "maybe_set"):
+        for text in cells[name]:
+            value = json.loads(text)
+            assert value["not_established"] == "dépend de : Condition d'essai", (name, value)
+            assert [u["name"] for u in value["decided_by"]] == ["unsure"]
+            assert "one_of" not in value and "between" not in value
+        assert not second.get(name), (name, second.get(name))
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,

@@ -448,10 +448,20 @@ class _Compiler(CollectionExprs):
                 data = np.bool_(not negated)
             else:
                 data = none if negated else ~none
-            defer = v.defer
-            if v.near is not None:  # a near value (near.py) is a value or bounds: never none
-                defer = ANDNOT(defer, v.near.rows)
-            return Vec("bool", data, defer=defer)
+            if v.near is None:
+                return Vec("bool", data, defer=v.defer)
+            # a near value (near.py) is a value or bounds, never none — but one value or none is
+            # either: not established, with its reason and deciders (uncertain.py: None among members)
+            out = Vec("bool", data, defer=ANDNOT(v.defer, v.near.rows))
+            maybe = near.maybe_none_rows(v)
+            if maybe is None:
+                return out
+            why, dby = np.zeros(ctx.n, np.int32), np.zeros(ctx.n, np.int32)
+            at = np.flatnonzero(v.near.rows)
+            k = len(at)
+            why[at] = wide(v.near.value.why if v.near.value.why is not None else 0, k)
+            dby[at] = wide(v.near.value.dby if v.near.value.dby is not None else 0, k)
+            return merge(ctx.n, [(~maybe, out), (maybe, Vec("bool", np.bool_(False), ne=maybe, why=why, dby=dby))])
         return is_set
 
     def _Arith(self, e, L):

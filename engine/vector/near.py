@@ -27,6 +27,13 @@ and only the operations below carry it on, each with its own bound:
   rounding is monotone): the row is established and leaves the deferred rows. Elsewhere it stays
   deferred — for the second pass.
 
+A near value may also be the row engine's own (`facts`: EXACT): `max(0, q)` where q is negative
+beyond its bound, an exact value divided without remainder, and *one value or none* — the join of
+a value and `none` (an `if` on an undecided condition), which the row engine holds as the set of
+the two. No interval holds none, so every strict operation on it gives nothing known (`top`, with
+its reason and deciders), and `x is set` is not established: those results are the row engine's
+and leave the deferred rows at once (`lift`, `settle_round`, compiler._IsSet).
+
 Each operation also keeps a row only where the *shape* of its result cannot differ from the row
 engine's: a range whose bounds lie more than 2·err apart (the row engine's cannot meet), closed
 and bounded; a value where no operand was a range; a join of values only where the outcomes are
@@ -150,7 +157,7 @@ def reveal(n: int, operands: list, rows=None):
     return mask, idx, out, errs, facts
 
 
-EXACT, NONNEG = np.int8(1), np.int8(2)
+EXACT, NONNEG, MAYBE_NONE = np.int8(1), np.int8(2), np.int8(4)
 
 
 def nonneg(v: Vec, k: int):
@@ -187,8 +194,10 @@ def attach(result: Vec, n: int, idx, value: Vec, err: int, keep, facts=None) -> 
         local = np.flatnonzero(keep)
         value, facts = value.take(local), (facts[local] if facts is not None else None)
     near = Near(rows, value, err, facts)
-    out = result.replace(near=near)
-    return out
+    if result.near is None:
+        return result.replace(near=near)
+    from .columns import _with_near  # near values of other rows already (a join's one value or none)
+    return _with_near(n, result, [(np.flatnonzero(result.near.rows), result.near), (idx[keep], near)], None)
 
 
 def shape_ok(r: Vec, k: int, err: int, ranged=None, exact=None):
@@ -278,47 +287,48 @@ def divide(n: int, a: Vec, b: Vec, out: Vec, lost) -> Vec:
     bad = OR(b.defer, b.ne, b.none)
     if bad is not None:
         b_ok = b_ok & ~bad
-    pieces = []  # (rows, a on them, its err, its rows not negative)
-    if lost is not None and (lost & b_ok).any():
+    pieces = []  # (rows, a on them, its err, its rows not negative, its rows exact)
+    if lost is not None and (lost & b_ok).any():  # a quotient that does not terminate: never exact
         i = np.flatnonzero(lost & b_ok)
         ra = a.take(i)
-        pieces.append((i, ra, 0, nonneg(ra, len(i))))
+        pieces.append((i, ra, 0, nonneg(ra, len(i)), np.zeros(len(i), bool)))
     if a.near is not None:
         shown = reveal(n, [a], b_ok)
         if shown is not None:
             _, i, (ra,), (ea,), (fa,) = shown
-            pieces.append((i, ra, ea, (fa & NONNEG) != 0))
-    found = [(i,) + _quotient(ra, b.take(i), ea, len(i)) + (p & (wide(b.data, n)[i] > 0),)
-             for i, ra, ea, p in pieces]
-    found = [f for f in found if f[1] is not None]
+            pieces.append((i, ra, ea, (fa & NONNEG) != 0, (fa & EXACT) != 0))
+    found = []
+    for i, ra, ea, positive, exact in pieces:
+        q, err, ok, whole = _quotient(ra, b.take(i), ea, len(i))
+        if q is not None:  # an exact value divided without remainder: the row engine's quotient
+            found.append((i, q, err, ok, positive & (wide(b.data, n)[i] > 0), exact & whole))
     if not found:
         return out
     from .columns import scatter
     idx = np.sort(np.concatenate([f[0] for f in found]))
     k = len(idx)
-    value = scatter(k, [(np.searchsorted(idx, i), q) for i, q, _, _, _ in found])
-    err = max(e * 10 ** (value.scale - q.scale) for _, q, e, _, _ in found)
-    keep = np.zeros(k, bool)
-    sign = np.zeros(k, bool)
-    for i, _, _, ok, positive in found:
+    value = scatter(k, [(np.searchsorted(idx, i), q) for i, q, _, _, _, _ in found])
+    err = max(e * 10 ** (value.scale - q.scale) for _, q, e, _, _, _ in found)
+    keep, sign, exact = np.zeros(k, bool), np.zeros(k, bool), np.zeros(k, bool)
+    for i, _, _, ok, positive, whole in found:
         at = np.searchsorted(idx, i)
-        keep[at] = ok
-        sign[at] = positive
-    return attach(out, n, idx, value, err, keep, _facts(np.zeros(k, bool), sign))
+        keep[at], sign[at], exact[at] = ok, positive, whole
+    return attach(out, n, idx, value, err, keep, _facts(exact, sign))
 
 
 def _quotient(ra: Vec, rb: Vec, ea: int, k: int):
-    """(near quotient, its err, rows it holds) of `ra / rb` on k rows (`ra` within `ea` of the row
-    engine's, `rb` established): rounded half-even at KMAX places or `ra`'s; (None, 0, None) if none."""
+    """(near quotient, its err, rows it holds, rows divided without remainder) of `ra / rb` on k rows
+    (`ra` within `ea` of the row engine's, `rb` established): rounded half-even at KMAX places or
+    `ra`'s; (None, 0, None, None) if none."""
     if ra.kind != "num" or not k:
-        return None, 0, None
+        return None, 0, None, None
     bad = OR(ra.defer, ra.ne, ra.none)
     ok = np.ones(k, bool) if bad is None else ~wide(bad, k)
     sa, sb = ra.scale, rb.scale
     places = min(MAX_SCALE, max(KMAX, sa))
     shift = places + sb - sa
     if shift > MAX_SCALE:
-        return None, 0, None
+        return None, 0, None, None
     x = wide(ra.data, k).astype(np.int64)
     y = wide(rb.data, k).astype(np.int64)
     f = np.int64(10 ** shift)
@@ -328,10 +338,10 @@ def _quotient(ra: Vec, rb: Vec, ea: int, k: int):
     q = _half_even(num * np.sign(den), np.abs(den))
     ok &= np.abs(q) < LIMIT
     if not ok.any():
-        return None, 0, None
+        return None, 0, None, None
     least = int(np.abs(den[ok]).min())
     err = (-(-ea * 10 ** shift // least) if ea else 0) + 1
-    return Vec("num", q, places, False), err, ok
+    return Vec("num", q, places, False), err, ok, num % np.abs(den) == 0
 
 
 def lift(n: int, operands: list, result: Vec, compute, kind: str, op_sign: str = "+") -> Vec:
@@ -382,8 +392,57 @@ def lift(n: int, operands: list, result: Vec, compute, kind: str, op_sign: str =
         sign = np.ones(k, bool)
     else:
         sign = np.zeros(k, bool)
-    keep = shape_ok(r, k, err, ranged_rows(revealed, k), every)
-    return attach(result, n, idx, r, err, keep, _facts(every, sign | (every & nonneg(r, k))))
+    done = every & _top(r, k)  # nothing known, as the row engine says: established here
+    keep = shape_ok(r, k, err, ranged_rows(revealed, k), every) & ~done
+    out = attach(result, n, idx, r, err, keep, _facts(every, sign | (every & nonneg(r, k))))
+    return establish(n, out, idx, r, done)
+
+
+def _top(r: Vec, k: int):
+    """Rows not established with nothing known of them (no bounds), not deferred."""
+    if r.ne is None:
+        return np.zeros(k, bool)
+    top = wide(r.ne, k).copy()
+    if r.rng is not None:
+        top &= ~wide(r.rng, k)
+    if r.defer is not None:
+        top &= ~wide(r.defer, k)
+    return top
+
+
+def maybe_none(n: int, result: Vec, rows, value: Vec) -> Vec:
+    """`result` (deferred on `rows`) with near values there that are the row engine's own: one
+    value or none (uncertain.join's set of the two: its reason and deciders in `value`'s `why` and
+    `dby`, the value in its data). Strict operations give nothing known of it (`top`), as the row
+    engine does (no interval holds none): `lift` and `settle_round` establish those rows; `x is
+    set` is not established (compiler._IsSet); every other operation leaves it deferred."""
+    idx = np.flatnonzero(rows)
+    facts = np.full(len(idx), EXACT | MAYBE_NONE, np.int8)
+    return result.replace(near=Near(rows, value.take(idx), 0, facts))
+
+
+def maybe_none_rows(v: Vec):
+    """The rows (a mask of v's) whose near value is one value or none, or None."""
+    near = v.near
+    if near is None or near.facts is None:
+        return None
+    m = (near.facts & MAYBE_NONE) != 0
+    if not m.any():
+        return None
+    rows = np.zeros(len(near.rows), bool)
+    rows[np.flatnonzero(near.rows)[m]] = True
+    return rows
+
+
+def establish(n: int, result: Vec, idx, r: Vec, done) -> Vec:
+    """`result` with the rows `idx[done]` taken from `r` (of the rows `idx`): no longer deferred."""
+    from .columns import NOT, merge, scatter
+    if not done.any():
+        return result
+    rows = np.zeros(n, bool)
+    rows[idx[done]] = True
+    exact = scatter(n, [(idx[done], r.take(np.flatnonzero(done)))])
+    return merge(n, [(NOT(rows, n), result), (rows, exact)])
 
 
 def _picked_exactly(kind, r: Vec, revealed, errs, exact, k):
@@ -470,40 +529,36 @@ def join(n: int, rows, outcomes: list, deciding, result: Vec, compute) -> Vec:
 def settle_round(n: int, v: Vec, result: Vec, compute, rounding) -> Vec:
     """`round … to …` of `v` (`result`): the near rows where rounding decides the row engine's
     value — the value (each bound) minus err and plus err round alike, and not to a zero that
-    might be negative — established with that rounding; the others stay deferred."""
-    from .columns import NOT, merge, scatter
+    might be negative — established with that rounding, and so are the rows exact already (a value
+    that may be absent rounds to nothing known); the others stay deferred."""
     shown = reveal(n, [v])
     if shown is None:
         return result
     mask, idx, (rv,), (e,), (f,) = shown
-    exact, positive = (f & EXACT) != 0, (f & NONNEG) != 0
     k = len(idx)
     if rv.kind != "num":
         return result
-    if rounding(np.zeros(1, np.int64), rv.scale) is None:  # nothing rounded off: the 28 digits matter
-        return result
+    exact, positive = (f & EXACT) != 0, (f & NONNEG) != 0
     r = compute(k, rv)
     if r.kind != "num":
         return result
-    keep = shape_ok(r, k, 0)
-    ne = wide(rv.ne, k) if rv.ne is not None else np.zeros(k, bool)
-    def decided(x):
-        return _decided(lambda y: rounding(y, rv.scale), wide(x, k).astype(np.int64), e, positive)
-    if e:
-        keep &= (~ne & decided(rv.data)) | ne | exact
-        if rv.rng is not None:
-            rng = wide(rv.rng, k)
-            keep &= ~rng | (decided(rv.iv.lo) & decided(rv.iv.hi)) | exact
-    if rv.rng is None:
-        keep &= ~ne  # not established without bounds: nothing decided
-    else:
-        keep &= ~(ne & ~wide(rv.rng, k))
-    if not keep.any():
-        return result
-    done = np.zeros(n, bool)
-    done[idx[keep]] = True
-    exact = scatter(n, [(idx[keep], r.take(np.flatnonzero(keep)))])
-    return merge(n, [(NOT(done, n), result), (done, exact)])
+    done = exact & _top(r, k)
+    if rounding(np.zeros(1, np.int64), rv.scale) is not None:  # else nothing rounded off: 28 digits matter
+        keep = shape_ok(r, k, 0)
+        ne = wide(rv.ne, k) if rv.ne is not None else np.zeros(k, bool)
+
+        def decided(x):
+            return _decided(lambda y: rounding(y, rv.scale), wide(x, k).astype(np.int64), e, positive)
+        if e:
+            keep &= (~ne & decided(rv.data)) | ne | exact
+            if rv.rng is not None:
+                keep &= ~wide(rv.rng, k) | (decided(rv.iv.lo) & decided(rv.iv.hi)) | exact
+        if rv.rng is None:
+            keep &= ~ne  # not established without bounds: nothing decided
+        else:
+            keep &= ~(ne & ~wide(rv.rng, k))
+        done |= keep
+    return establish(n, result, idx, r, done)
 
 
 def _decided(rounding, x, e, positive):

@@ -517,9 +517,18 @@ def _join(n, rows, outcomes, deciding, objects=None) -> Vec:
     top_why = np.zeros(n, np.int32)
     top_seen = np.zeros(n, bool)
     any_none = np.zeros(n, bool)
+    any_ne = np.zeros(n, bool)
+    value_seen = np.zeros(n, bool)  # the first outcome with a value, and whether the others equal it
+    value_data = np.zeros(n, np.bool_ if kind == "bool" else np.int64)
+    values_equal = np.ones(n, bool)
     dby = wide(np.asarray(deciding if deciding is not None else 0, np.int32), n).copy()
     for (m, v), d in zip(active, datas):
         ne, none = _full(v.ne, n), _full(v.none, n)
+        value = m & ~ne & ~none
+        values_equal &= ~(value & value_seen) | (d == value_data)
+        value_data = np.where(value & ~value_seen, d, value_data)
+        value_seen |= value
+        any_ne |= m & ne
         exact = ~ne
         all_exact &= ~m | exact
         same = np.where(none | first_none, none & first_none, d == first_data)
@@ -555,7 +564,12 @@ def _join(n, rows, outcomes, deciding, objects=None) -> Vec:
         from .columns import merge
         from .objects import join as join_objects
         joined = join_objects(n, sets, [(m & sets, v) for m, v in active], deciding)
-        out = merge(n, [(~sets, out.replace(defer=ANDNOT(out.defer, sets))), (sets, joined)])
+        return merge(n, [(~sets, out.replace(defer=ANDNOT(out.defer, sets))), (sets, joined)])
+    maybe = sets & ~any_ne & values_equal & value_seen
+    if kind in ("num", "bool", "date") and maybe.any():  # one value or none: a near value (near.py)
+        from .near import maybe_none
+        return maybe_none(n, out, maybe, Vec(kind, value_data, scale, isint, ne=np.ones(n, bool), why=why,
+                                             dby=dby))
     return out
 
 
