@@ -64,9 +64,16 @@ rule maybe_set "Le montant est-il fixé ?" : bool =
   maybe is set
   source ESSAI quote "fixé"
 
-output share, clamped, mixed, product, edge, negative, maybe_plus, maybe_set
+parameter extra "Patients en plus, inconnus" : int = ? between 10 and 20
+  source ESSAI quote "inconnu"
+
+rule ranged "Part d'un montant sur une patientèle inconnue" : money =
+  round (3 000 € * min(1, physician.patients_mt / (physician.file_active + extra))) to cent
+  source ESSAI quote "bornée"
+
+output share, clamped, mixed, product, edge, negative, maybe, maybe_plus, maybe_set, ranged
 '''
-OUTPUTS = ["share", "clamped", "mixed", "product", "edge", "negative", "maybe_plus", "maybe_set"]
+OUTPUTS = ["share", "clamped", "mixed", "product", "edge", "negative", "maybe", "maybe_plus", "maybe_set", "ranged"]
 ON = dt.date(2025, 6, 1)
 
 
@@ -151,6 +158,11 @@ def test_one_value_or_none_gives_nothing_known_in_the_first_pass(registry, monke
     # with the reason « dépend de : Condition d'essai » and `unsure` as what decides — computed in the
     # first pass, not handed to the second
     cells, second = evaluate(registry, [(1000, 3000), (2000, 3000)], monkeypatch)
+    # `maybe` itself is written as that set: 10 € × 1/3 and 10 € × 2/3 (3.33 and 6.67) or none
+    for text, amount in zip(cells["maybe"], ["3.33", "6.67"]):
+        assert json.loads(text)["one_of"] == [None, amount]
+        assert json.loads(text)["not_established"] == "dépend de : Condition d'essai"
+    assert not second.get("maybe")
     for name in ("maybe_plus", "maybe_set"):
         for text in cells[name]:
             value = json.loads(text)
@@ -158,6 +170,16 @@ def test_one_value_or_none_gives_nothing_known_in_the_first_pass(registry, monke
             assert [u["name"] for u in value["decided_by"]] == ["unsure"]
             assert "one_of" not in value and "between" not in value
         assert not second.get(name), (name, second.get(name))
+
+
+def test_bounds_that_are_quotients_in_the_first_pass(registry, monkeypatch):
+    # 3 000 € × 1000 / (3000 + extra), extra between 10 and 20: between 3 000 000 / 3 020 = 993.377… and
+    # 3 000 000 / 3 010 = 996.677…, rounded: 993.38 and 996.68 — bounds that are quotients not terminating
+    cells, second = evaluate(registry, [(1000, 3000)], monkeypatch)
+    value = json.loads(cells["ranged"][0])
+    assert value["between"] == ["993.38", "996.68"]
+    assert [u["name"] for u in value["decided_by"]] == ["extra"]
+    assert not second.get("ranged")
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,

@@ -17,7 +17,8 @@ and only the operations below carry it on, each with its own bound:
 
 - a quotient that does not terminate (`divide`): rounded half-even at KMAX or more places, err 1
   (half a unit for that rounding, far less for the row engine's 28th digit); a near value
-  divided by an established one too;
+  divided by an established one too; bounds of a quotient of ranges whose corners do not
+  terminate (quotients._near_bounds: each corner so rounded);
 - `+`, `-`: the errors add up; `*`: |a|·err(b) + |b|·err(a) + err(a)·err(b) (the largest |a|
   and |b| of the rows), the operands first rounded to fewer places where the scales would add up
   past a column's; `min`, `max`: the largest error (they move no value by more than that);
@@ -32,7 +33,9 @@ beyond its bound, an exact value divided without remainder, and *one value or no
 a value and `none` (an `if` on an undecided condition), which the row engine holds as the set of
 the two. No interval holds none, so every strict operation on it gives nothing known (`top`, with
 its reason and deciders), and `x is set` is not established: those results are the row engine's
-and leave the deferred rows at once (`lift`, `settle_round`, compiler._IsSet).
+and leave the deferred rows at once (`lift`, `settle_round`, compiler._IsSet). An output holding
+it (money, int, bool, date: types written alike whatever a Decimal's exponent) is written as the
+row engine writes that set, « l'un de : aucune, 384 » (`one_value_or_none`, outputs._pass).
 
 Each operation also keeps a row only where the *shape* of its result cannot differ from the row
 engine's: a range whose bounds lie more than 2·err apart (the row engine's cannot meet), closed
@@ -45,6 +48,9 @@ on the near rows alone: there is one meaning of each operator, and the property 
 (tests/test_vector.py, tests/test_vector_near.py) compare the outcome with the row engine's.
 """
 from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
 
 import numpy as np
 
@@ -434,6 +440,39 @@ def maybe_none_rows(v: Vec):
     return rows
 
 
+WRITTEN_KINDS = ("money", "int", "bool", "date")  # types whose values write alike whatever their exponent
+
+
+def one_value_or_none(v: Vec, t, deferred):
+    """The rows of an output deferred only for holding one value or none, written as the row
+    engine writes that set, and those values (uncertain.make_set of the value and None, its
+    reason and deciders): (row indices, Python values) — None when there are none. Only for
+    types whose values write alike whatever their Decimal exponent (money: two places)."""
+    from .. import uncertain as U
+    from .columns import EPOCH, _REASONS
+    from .open import deciders
+    rows = maybe_none_rows(v)
+    if rows is None or deferred is None or t is None or t.base.kind not in WRITTEN_KINDS:
+        return None
+    rows &= deferred
+    if not rows.any():
+        return None
+    value = v.near.value
+    m = int(np.count_nonzero(v.near.rows))
+    data, why, dby = (wide(x if x is not None else 0, m) for x in (value.data, value.why, value.dby))
+    out = []
+    for i in np.flatnonzero(rows[v.near.rows]).tolist():
+        x = data[i].item()
+        if value.kind == "bool":
+            x = bool(x)
+        elif value.kind == "date":
+            x = dt.date.fromordinal(x + EPOCH)
+        elif not (value.isint and value.scale == 0):
+            x = Decimal(x).scaleb(-value.scale)
+        out.append(U.make_set({x, None}, deciders(dby[i]), _REASONS.items[int(why[i])]))
+    return np.flatnonzero(rows), out
+
+
 def establish(n: int, result: Vec, idx, r: Vec, done) -> Vec:
     """`result` with the rows `idx[done]` taken from `r` (of the rows `idx`): no longer deferred."""
     from .columns import NOT, merge, scatter
@@ -448,12 +487,15 @@ def establish(n: int, result: Vec, idx, r: Vec, done) -> Vec:
 def _picked_exactly(kind, r: Vec, revealed, errs, exact, k):
     """Rows where min/max gives an exact operand's value and every near operand lies beyond it by
     more than its err: the row engine picks that very value."""
-    if r.ne is not None or any(v.kind != "num" or v.ne is not None or v.none is not None for v in revealed):
+    if any(v.kind != "num" for v in revealed):
         return np.zeros(k, bool)
     s = r.scale
     got = wide(r.data, k)
     hit = np.zeros(k, bool)
     clear = np.ones(k, bool)
+    for m in [r.ne] + [x for v in revealed for x in (v.ne, v.none)]:  # values only, row by row
+        if m is not None:
+            clear &= ~wide(m, k)
     for v, e, x in zip(revealed, errs, exact):
         if _scale(v) > s:
             return np.zeros(k, bool)

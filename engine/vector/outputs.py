@@ -11,7 +11,8 @@ from dsl import types as T
 
 from .. import values as V
 from . import open as open_
-from .columns import EPOCH, NESTED, Vec, _NAMES, select, wide
+from . import near
+from .columns import ANDNOT, EPOCH, NESTED, OR, Vec, _NAMES, select, wide
 from . import typed_columns
 from .run import Run, engine_for
 from .typed_columns import Built, place
@@ -154,20 +155,24 @@ def _two_passes(batch, columns: dict, n: int, typed: bool, first: list):
                                              rows_for=rows_for, before=(first[0], again))
         for name in redo:
             done = rows_for[name] if deferred2[name] is None else rows_for[name] & ~deferred2[name]
-            where = again[done]
-            if name in built:  # the second pass's rows in place, typed the JSON-form way where it wrote cells
-                second = out2[name]
-                patch = second.arrays if isinstance(second, Built) else _typed_cells(batch, name, *second)
-                picked = pa_indices(np.flatnonzero(done))
-                out[name].arrays = place(out[name].arrays, where, [a.take(picked) for a in patch])
-                continue
-            texts, codes = out[name]
-            texts2, codes2 = out2[name]
-            base = len(texts)
-            texts.extend(texts2)
-            codes[where] = codes2[done] + base
+            _patch(batch, out, name, again[done], out2[name], done)
         back = np.union1d(np.setdiff1d(back, again), again[back2])
     return out, back
+
+
+def _patch(batch, out: dict, name: str, where, second, done) -> None:
+    """Output `name`'s rows `where` (indices) written with what a later step computed for them:
+    `second` (cells — texts and each row's index — or typed arrays) on its rows `done` (a mask)."""
+    if isinstance(out[name], Built):  # in place, typed the JSON-form way where it wrote cells
+        patch = second.arrays if isinstance(second, Built) else _typed_cells(batch, name, *second)
+        picked = pa_indices(np.flatnonzero(done))
+        out[name].arrays = place(out[name].arrays, where, [a.take(picked) for a in patch])
+        return
+    texts, codes = out[name]
+    texts2, codes2 = second
+    base = len(texts)
+    texts.extend(texts2)
+    codes[where] = codes2[done] + base
 
 
 def _typed_cells(batch, name: str, texts: list, codes) -> list:
@@ -227,12 +232,39 @@ def _pass(batch, columns: dict, n: int, objects: bool, typed: set = frozenset(),
                 full[rows] = codes
                 codes = full
             out[name] = (list(texts), codes)
+        written = False
+        for name in outputs if rows_for is None else ():  # one value or none (near.py): written here
+            found = near.one_value_or_none(values[name], plan.value_type(name), ANDNOT(run.deferred[name], invalid))
+            if found is not None:
+                where, values_of = found
+                _patch(batch, out, name, where, _python_cells(values_of, plan.value_type(name)),
+                       np.ones(len(where), bool))
+                run.deferred[name] = run.deferred[name].copy()
+                run.deferred[name][where] = False
+                written = True
+        if written:  # a first pass: every output on every row
+            back = OR(invalid, *(run.deferred[name] for name in outputs))
     finally:
         if keep is None:
             _NAMES.release(run.texts)  # the cells are texts now: the codes of the input's texts are free
     return (out, np.flatnonzero(back) if back is not None else np.zeros(0, np.int64),
             np.flatnonzero(invalid) if invalid is not None else np.zeros(0, np.int64), run.objects.needed,
             run.deferred)
+
+
+def _python_cells(values: list, t) -> tuple:
+    """(distinct cells, each value's index among them) of Python values, as the row engine writes them."""
+    index: dict = {}
+    texts: list = []
+    codes = np.zeros(len(values), np.int64)
+    for i, x in enumerate(values):
+        text = V.text_cell(V.to_json(x, t))
+        code = index.get(text)
+        if code is None:
+            code = index[text] = len(texts)
+            texts.append(text)
+        codes[i] = code
+    return texts, codes
 
 
 def _distinct(d):

@@ -19,15 +19,22 @@ KMAX = 9   # decimal places a quotient may add to its operands' and stay in colu
 _POS, _NEG = 2, -2  # corner kinds besides 0 (finite): unbounded above, below
 
 
-def exact(x, sx: int, y, sy: int, n: int):
+def exact(x, sx: int, y, sy: int, n: int, places: int | None = None):
     """(q, S, ok): where `ok`, (x·10^-sx) / (y·10^-sy) = q·10^-S exactly, one scale S for all
-    rows; a quotient of -0 (0 divided by a negative, which Decimal writes -0) is not ok."""
+    rows; a quotient of -0 (0 divided by a negative, which Decimal writes -0) is not ok. With
+    `places`, every quotient rounded half-even to that many places (near.py's near values)."""
     x = wide(np.asarray(x, np.int64), n)
     y = wide(np.asarray(y, np.int64), n)
     num, o1 = rescale(x, 0, sy, n)
     den, o2 = rescale(y, 0, sx, n)
     num, den = wide(num, n), wide(den, n)
     ok = ~open_._full(OR(o1, o2), n) & (den != 0) & ~((num == 0) & (den < 0))
+    if places is not None:
+        from .near import _half_even
+        f = np.int64(10 ** places)
+        ok &= np.abs(num) < LIMIT // f
+        q = _half_even(np.where(ok, num, 0) * f * np.sign(den), np.abs(np.where(ok, den, 1)))
+        return q, places, ok & (np.abs(q) < LIMIT)
     an, ad = np.abs(np.where(ok, num, 0)), np.abs(np.where(ok, den, 1))
     g = np.gcd(an, ad)
     g[g == 0] = 1
@@ -60,7 +67,7 @@ def divide(n: int, a: Vec, b: Vec, objects) -> Vec:
         q_idx, scale, ok_idx = exact(wide(a.data, n)[idx], a.scale, wide(b.data, n)[idx],
                                      b.scale, len(idx))
         q[idx], ok[idx] = q_idx, ok_idx
-    iv = rows = None
+    iv = rows = near_bounds = None
     lost = live & ~ok & ~zero  # a quotient that does not terminate here
     opened = open_._full(scan.opened, n)
     if opened.any():  # on the opened rows only, then put back in place
@@ -85,6 +92,7 @@ def divide(n: int, a: Vec, b: Vec, objects) -> Vec:
         lost[idx] |= lost_k
         zero = zero.copy()
         zero[idx] |= zero_k
+        near_bounds = idx[lost_k] if lost_k.any() else None
     hand = zero | lost  # by zero: the row engine's error; not exact: its 28 digits
     if objects(lost):
         from .objects import divide as divide_objects
@@ -93,13 +101,31 @@ def divide(n: int, a: Vec, b: Vec, objects) -> Vec:
     out = out.replace(defer=OR(out.defer, hand if hand.any() else None))
     if lost.any() or a.near is not None:  # carried on close to the row engine's (near.py)
         from .near import divide as divide_near
-        return divide_near(n, a, b, out, lost if lost.any() else None)
+        out = divide_near(n, a, b, out, lost if lost.any() else None)
+    if near_bounds is not None:  # bounds that do not terminate: near bounds (near.py)
+        out = _near_bounds(n, a, b, out, near_bounds)
     return out
 
 
-def _ranges(n, a: Vec, b: Vec, opened, scale: int):
+def _near_bounds(n, a: Vec, b: Vec, out: Vec, idx) -> Vec:
+    """`out` with near values on the rows `idx`, whose bounds are quotients that do not terminate:
+    `_ranges` with each corner rounded to KMAX places (within 1 of the row engine's 28 digits)."""
+    from . import near
+    k = len(idx)
+    ak, bk = a.take(idx), b.take(idx)
+    iv, rows, places, lost, _ = _ranges(k, ak, bk, np.ones(k, bool), 0, places=KMAX)
+    if rows is None:
+        return out
+    value = open_.result(k, "num", np.zeros(k, np.int64), places, False, open_.Scan([ak, bk], k), iv, rows)
+    keep = rows & ~lost & near.shape_ok(value, k, 1)
+    positive = keep & (wide(iv.lo, k) - 1 >= 0) & ~open_._full(iv.loinf, k)
+    return near.attach(out, n, idx, value, 1, keep, near._facts(np.zeros(k, bool), positive))
+
+
+def _ranges(n, a: Vec, b: Vec, opened, scale: int, places: int | None = None):
     """uncertain.divide on the opened rows: (bounds at one scale, rows with bounds, that scale,
-    rows whose bounds are not exact here, rows where every world divides by zero)."""
+    rows whose bounds are not exact here, rows where every world divides by zero). With `places`,
+    each corner rounded half-even to that many places (near.py)."""
     x = _span(a, n)
     y = _span(b, n)
     b_value = opened & ~open_._full(b.ne, n)
@@ -115,7 +141,7 @@ def _ranges(n, a: Vec, b: Vec, opened, scale: int):
     ys = [(np.where(blo_inf, _NEG, 0), y.lo), (np.where(bhi_inf, _POS, 0), y.hi)]
     for xk, xv in xs:
         for yk, yv in ys:
-            corners.extend(_corner(n, xk, xv, a, yk, yv, b, side))
+            corners.extend(_corner(n, xk, xv, a, yk, yv, b, side, places))
     scale_out = max([scale] + [s for _, _, s, ok in corners if ok is not None and (ok & work).any()])
     lo_kind = np.full(n, 3)
     hi_kind = np.full(n, -3)
@@ -151,7 +177,7 @@ def _sign(kind, value):
     return np.where(kind == _POS, 1, np.where(kind == _NEG, -1, np.sign(value)))
 
 
-def _corner(n, xk, xv, a, yk, yv, b, side):
+def _corner(n, xk, xv, a, yk, yv, b, side, places=None):
     """uncertain._quotients at one corner: a list of (kind, value, scale, exact mask or None)."""
     x_inf, y_inf = xk != 0, yk != 0
     y_zero = ~y_inf & (yv == 0)
@@ -163,7 +189,7 @@ def _corner(n, xk, xv, a, yk, yv, b, side):
     # y unbounded: 0, and, when x is unbounded too, unbounded by the signs
     k_inf = np.where(sx * sy > 0, _POS, _NEG)
     q, scale, ok = exact(np.where(x_inf, 0, xv), a.scale if a.kind == "num" else 0, np.where(y_inf | y_zero, 1, yv),
-                         b.scale if b.kind == "num" else 0, n)
+                         b.scale if b.kind == "num" else 0, n, places)
     finite = ~x_inf & ~y_inf & ~y_zero
     kind = np.where(y_zero, k0, np.where(y_inf, 0, np.where(x_inf, k_inf, 0)))
     value = np.where(finite, q, 0)
