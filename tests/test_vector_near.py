@@ -71,9 +71,26 @@ rule ranged "Part d'un montant sur une patientèle inconnue" : money =
   round (3 000 € * min(1, physician.patients_mt / (physician.file_active + extra))) to cent
   source ESSAI quote "bornée"
 
-output share, clamped, mixed, product, edge, negative, maybe, maybe_plus, maybe_set, ranged
+rule floored "Une part bornée en bas, toujours négative" : money =
+  round (3 000 € * max(0, (physician.patients_mt - 5000) / (physician.file_active + extra))) to cent
+  source ESSAI quote "bornée"
+
+rule read_both(x : decimal, y : decimal) "Deux taux lus de deux façons" : decimal = readings
+  source ESSAI quote "deux lectures"
+  reading lowest "Le plus faible" : min(x, y)
+    source ESSAI quote "le plus faible"
+  reading mean "La moyenne" : (x + y) / 2
+    source ESSAI quote "la moyenne"
+
+rule read_ranged "Montant selon deux lectures de deux taux" : money =
+  round (3 000 € * read_both(physician.patients_mt / (physician.file_active + extra),
+                             physician.patients_mt / physician.file_active)) to cent
+  source ESSAI quote "deux lectures"
+
+output share, clamped, mixed, product, edge, negative, maybe, maybe_plus, maybe_set, ranged, floored, read_ranged
 '''
-OUTPUTS = ["share", "clamped", "mixed", "product", "edge", "negative", "maybe", "maybe_plus", "maybe_set", "ranged"]
+OUTPUTS = ["share", "clamped", "mixed", "product", "edge", "negative", "maybe", "maybe_plus", "maybe_set", "ranged",
+           "floored", "read_ranged"]
 ON = dt.date(2025, 6, 1)
 
 
@@ -180,6 +197,14 @@ def test_bounds_that_are_quotients_in_the_first_pass(registry, monkeypatch):
     assert value["between"] == ["993.38", "996.68"]
     assert [u["name"] for u in value["decided_by"]] == ["extra"]
     assert not second.get("ranged")
+    # max(0, (1000 - 5000) / (3000 + extra)): the range lies below 0 by far: max picks the exact 0
+    assert cells["floored"] == ["0.00"] and not second.get("floored")
+    # the readings of x = 1000/(3000 + extra) (a range) and y = 1/3: the lowest is x, the mean (x + y)/2;
+    # their hull times 3 000: from 3 000 × 1000/3020 = 993.377… to 1 500 × (1000/3010 + 1/3) = 998.338…
+    value = json.loads(cells["read_ranged"][0])
+    assert value["between"] == ["993.38", "998.34"]
+    assert sorted(u["name"] for u in value["decided_by"]) == ["extra", "read_both"]
+    assert not second.get("read_ranged")
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,

@@ -17,12 +17,14 @@ and only the operations below carry it on, each with its own bound:
 
 - a quotient that does not terminate (`divide`): rounded half-even at KMAX or more places, err 1
   (half a unit for that rounding, far less for the row engine's 28th digit); a near value
-  divided by an established one too; bounds of a quotient of ranges whose corners do not
-  terminate (quotients._near_bounds: each corner so rounded);
+  divided by an established one too (a range's bounds each divided); bounds of a quotient of
+  ranges whose corners do not terminate (quotients._near_bounds: each corner so rounded);
 - `+`, `-`: the errors add up; `*`: |a|·err(b) + |b|·err(a) + err(a)·err(b) (the largest |a|
   and |b| of the rows), the operands first rounded to fewer places where the scales would add up
   past a column's; `min`, `max`: the largest error (they move no value by more than that);
-- a join (the readings of an unknown, an undecided condition): the hull, the largest error;
+- a join (the readings of an unknown, an undecided condition): the hull, the largest error —
+  except where every outcome is not established alike within 2·err (the row engine may find
+  them the same value, and keep it rather than their hull);
 - the rounding (`round … to cent|euro|unit`, `settle_round`): where rounding the value (each
   bound) minus err and plus err gives one result, the row engine's value rounds to it too (the
   rounding is monotone): the row is established and leaves the deferred rows. Elsewhere it stays
@@ -324,30 +326,50 @@ def divide(n: int, a: Vec, b: Vec, out: Vec, lost) -> Vec:
 
 def _quotient(ra: Vec, rb: Vec, ea: int, k: int):
     """(near quotient, its err, rows it holds, rows divided without remainder) of `ra / rb` on k rows
-    (`ra` within `ea` of the row engine's, `rb` established): rounded half-even at KMAX places or
-    `ra`'s; (None, 0, None, None) if none."""
+    (`ra` within `ea` of the row engine's, a value or a closed bounded range; `rb` an established
+    value): rounded half-even at KMAX places or `ra`'s — a range's bounds each so divided, swapped
+    by a negative divisor (uncertain.divide's corners); (None, 0, None, None) if none."""
     if ra.kind != "num" or not k:
         return None, 0, None, None
-    bad = OR(ra.defer, ra.ne, ra.none)
+    from .open import Interval
+    rng = wide(ra.rng, k) if ra.rng is not None else np.zeros(k, bool)
+    if ra.rng is not None:
+        rng = rng & ~_any_flag(ra.iv, k)
+    bad = OR(ra.defer, ra.none)
     ok = np.ones(k, bool) if bad is None else ~wide(bad, k)
+    if ra.ne is not None:
+        ok &= ~wide(ra.ne, k) | rng
     sa, sb = ra.scale, rb.scale
     places = min(MAX_SCALE, max(KMAX, sa))
     shift = places + sb - sa
     if shift > MAX_SCALE:
         return None, 0, None, None
-    x = wide(ra.data, k).astype(np.int64)
     y = wide(rb.data, k).astype(np.int64)
     f = np.int64(10 ** shift)
-    ok &= np.abs(x) < LIMIT // f
-    num = np.where(ok, x, 0) * f
     den = np.where(ok, y, 1)
-    q = _half_even(num * np.sign(den), np.abs(den))
-    ok &= np.abs(q) < LIMIT
+
+    def divided(x):
+        x = wide(x, k).astype(np.int64)
+        fits = np.abs(x) < LIMIT // f
+        num = np.where(fits, x, 0) * f
+        q = _half_even(num * np.sign(den), np.abs(den))
+        return q, fits & (np.abs(q) < LIMIT), num % np.abs(den) == 0
+    q, fits, whole = divided(ra.data)
+    ok &= fits | rng
+    iv = None
+    if rng.any():
+        lo, lo_fits, _ = divided(ra.iv.lo)
+        hi, hi_fits, _ = divided(ra.iv.hi)
+        ok &= ~rng | (lo_fits & hi_fits)
+        negative = den < 0
+        iv = Interval(k, np.where(negative, hi, lo), np.where(negative, lo, hi))
+        whole = whole & ~rng
     if not ok.any():
         return None, 0, None, None
     least = int(np.abs(den[ok]).min())
     err = (-(-ea * 10 ** shift // least) if ea else 0) + 1
-    return Vec("num", q, places, False), err, ok, num % np.abs(den) == 0
+    value = Vec("num", q, places, False, ne=ra.ne, why=ra.why, dby=ra.dby, rng=rng if rng.any() else None, iv=iv)
+    return value, err, ok & shape_ok(value, k, err), whole
 
 
 def lift(n: int, operands: list, result: Vec, compute, kind: str, op_sign: str = "+") -> Vec:
@@ -493,20 +515,40 @@ def _picked_exactly(kind, r: Vec, revealed, errs, exact, k):
     got = wide(r.data, k)
     hit = np.zeros(k, bool)
     clear = np.ones(k, bool)
-    for m in [r.ne] + [x for v in revealed for x in (v.ne, v.none)]:  # values only, row by row
-        if m is not None:
-            clear &= ~wide(m, k)
+    if r.ne is not None:  # the pick a value, row by row; an operand a value or a closed range
+        clear &= ~wide(r.ne, k)
+    for v in revealed:
+        if v.none is not None:
+            clear &= ~wide(v.none, k)
+        if v.ne is not None:
+            clear &= ~wide(v.ne, k) | (wide(v.rng, k) if v.rng is not None else False)
     for v, e, x in zip(revealed, errs, exact):
         if _scale(v) > s:
             return np.zeros(k, bool)
-        d = wide(v.data, k) * np.int64(10 ** (s - _scale(v)))
+        f = np.int64(10 ** (s - _scale(v)))
+        d = wide(v.data, k) * f
         e = e * 10 ** (s - _scale(v))
         if e >= LIMIT:
             return np.zeros(k, bool)
         hit |= x & (d == got)
-        beyond = (d - e > got) if kind == "min" else (d + e < got)
+        # a near operand beyond the pick by more than its err; a range wholly beyond it (closed, bounded)
+        near_end = d
+        if v.rng is not None:
+            rng = wide(v.rng, k)
+            bounded = rng & ~_any_flag(v.iv, k)
+            near_end = np.where(rng, wide(v.iv.lo if kind == "min" else v.iv.hi, k) * f, d)
+            clear &= ~rng | bounded | x
+        beyond = (near_end - e > got) if kind == "min" else (near_end + e < got)
         clear &= x | beyond
     return hit & clear
+
+
+def _any_flag(iv, k):
+    out = np.zeros(k, bool)
+    for m in (iv.loinf, iv.hiinf, iv.loopen, iv.hiopen):
+        if m is not None:
+            out |= wide(m, k)
+    return out
 
 
 def _fit_product(revealed, errs, k):
@@ -555,10 +597,10 @@ def join(n: int, rows, outcomes: list, deciding, result: Vec, compute) -> Vec:
     err = max(e * 10 ** (s - _scale(v)) for v, e in zip(revealed, errs))
     keep = shape_ok(r, k, err)
     active = np.zeros(k, np.int64)
-    for m, v in zip(masks, revealed):
+    for m, v, f in zip(masks, revealed, facts):
         active += m
-        if v.ne is not None:
-            keep &= ~(m & wide(v.ne, k))  # an outcome not established: left to the second pass
+        keep &= ~(m & ((f & MAYBE_NONE) != 0))  # one value or none: a set, joined as such
+    keep &= ~_maybe_same_open(k, masks, revealed, s, err)
     values = ~wide(r.ne, k) if r.ne is not None else np.ones(k, bool)
     every, sign = np.ones(k, bool), np.ones(k, bool)
     for m, f in zip(masks, facts):
@@ -566,6 +608,28 @@ def join(n: int, rows, outcomes: list, deciding, result: Vec, compute) -> Vec:
         sign &= ~m | ((f & NONNEG) != 0)
     keep &= ~(values & (active > 1)) | every  # outcomes equal here may be different Decimals there
     return attach(result, n, idx, r, err, keep, _facts(every, sign))
+
+
+def _maybe_same_open(k, masks, revealed, scale, err):
+    """Rows where the row engine may find every outcome the same value not established (open._join's
+    `_same_open`: the first outcome itself, not their hull): every one not established, with the
+    same reason and deciders, and bounds within 2·err of the first's."""
+    from .open import span
+    out = np.ones(k, bool)
+    first = None
+    for m, v in zip(masks, revealed):
+        ne = wide(v.ne, k) if v.ne is not None else np.zeros(k, bool)
+        key = (wide(v.why if v.why is not None else 0, k), wide(v.dby if v.dby is not None else 0, k),
+               span(v, k, scale) if v.kind == "num" else None)
+        if first is None:
+            first = key
+            out &= ~m | ne
+            continue
+        same = ne & (key[0] == first[0]) & (key[1] == first[1])
+        if key[2] is not None and first[2] is not None:
+            same &= (np.abs(key[2].lo - first[2].lo) <= 2 * err) & (np.abs(key[2].hi - first[2].hi) <= 2 * err)
+        out &= ~m | same
+    return out
 
 
 def settle_round(n: int, v: Vec, result: Vec, compute, rounding) -> Vec:
