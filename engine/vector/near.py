@@ -57,9 +57,9 @@ from decimal import Decimal
 import numpy as np
 
 from .columns import LIMIT, MAX_SCALE, OR, Vec, wide
+from .quotients import KMAX  # places of a quotient's near value: as many as an exact one may add
 
-KMAX = 9          # places of a quotient's near value (quotients.KMAX: as many as an exact one may add)
-MIN_PLACES = 9    # a near value rounded to fewer places (for a product) keeps at least these
+MIN_PLACES = KMAX  # a near value rounded to fewer places (for a product) keeps at least these
 
 
 class Near:
