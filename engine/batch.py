@@ -42,7 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from . import french, parallel, typed as TY, values as V
+from . import french, memory, parallel, typed as TY, values as V
 from .case import CaseError
 from .flat import ROW, FlatSchema
 from .interpreter import evaluate
@@ -407,6 +407,7 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
         raise BatchError(f"{out.parent} : ce dossier n'existe pas")
     batch = Batch.prepare(on, registry, outputs)
     engine = engine if _use_vector(batch, engine) else "row"
+    memory.tune()  # before the first column is read (engine/memory.py)
     names, total, chunks = read_rows(path, CHUNK)
     inputs = [n for n in names if n != ROW]
     bar = columns = None

@@ -55,7 +55,8 @@ def _comparer(baseline, reform, period: Period, weight: str | None, engine: str,
 
 def _run(path: Path, baseline: Registry, reform: Registry, period: Period, weight: str | None, by: list[str],
          out: Path, engine: str, jobs: int | None = None) -> dict:
-    from . import parallel, report_html
+    from . import memory, parallel, report_html
+    memory.tune()  # before the first column is read (engine/memory.py)
     names, _, chunks = read_rows(path, CHUNK)
     chunks.close()
     summary = Summary(period, weight, by)

@@ -115,6 +115,8 @@ _STATE: dict = {}
 def _start(setup: Callable, args: tuple) -> None:
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    from . import memory
+    memory.tune()  # before the first chunk arrives (engine/memory.py)
     try:
         _STATE["fn"] = setup(*args)
     except MillesimeError as exc:  # said with the first chunk's answer (an initializer's error breaks the pool)

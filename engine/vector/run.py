@@ -80,7 +80,7 @@ class Run:
     def __init__(self, engine: Engine, schema, columns: dict, n: int, on: dt.date, objects: bool = False):
         self.engine, self.schema, self.n, self.on = engine, schema, n, on
         self.objects = PythonValues(objects)  # values int64 columns cannot hold, as Python values (objects.py)
-        memory.keep_freed_columns()
+        memory.tune()
         self.columns = columns  # flat column name → pyarrow Array / ChunkedArray / list
         self._inputs: dict = {}
         self._invalid: dict = {}
