@@ -1,5 +1,6 @@
 """Quotients that do not terminate, carried in columns until a rounding decides them
-(engine/vector/near.py): amounts worked out by hand computed in a run's first pass, the rows where
+(engine/vector/near.py): amounts worked out by hand computed in a run's first pass (bounds that
+are such quotients, unbounded on a side or not, included), the rows where
 a rounding boundary lies within the error bound (or a -0 may come out) left to the second pass,
 and every row equal to the row engine's on drawn patient counts."""
 import datetime as dt
@@ -87,10 +88,42 @@ rule read_ranged "Montant selon deux lectures de deux taux" : money =
                              physician.patients_mt / physician.file_active)) to cent
   source ESSAI quote "deux lectures"
 
-output share, clamped, mixed, product, edge, negative, maybe, maybe_plus, maybe_set, ranged, floored, read_ranged
+parameter gap "Patients supplémentaires demandés, inconnus (peut-être aucun)" : int = ? between 0 and 70
+  source ESSAI quote "inconnu"
+
+rule open_rate "Taux d'atteinte d'un objectif qui peut égaler le point de départ" : decimal =
+  max(0, min(1, (physician.patients_mt - 1000) / gap))
+  source ESSAI quote "taux"
+
+rule open_share "Montant selon ce taux" : money =
+  round (3 000 € * open_rate) to cent
+  source ESSAI quote "taux"
+
+rule nothing "Un taux dont rien n'est connu" : decimal =
+  not established "taux non publié"
+  source ESSAI quote "inconnu"
+
+rule read_three(x : decimal, y : decimal) "Deux taux lus de trois façons" : decimal = readings
+  source ESSAI quote "trois lectures"
+  reading lowest "Le plus faible" : min(x, y)
+    source ESSAI quote "le plus faible"
+  reading product "Le produit" : x * y
+    source ESSAI quote "le produit"
+  reading mean "La moyenne" : (x + y) / 2
+    source ESSAI quote "la moyenne"
+
+rule read_nothing "Montant selon trois lectures d'un taux et d'un taux inconnu" : money =
+  round (3 000 € * read_three(physician.patients_mt / physician.file_active, nothing)) to cent
+  source ESSAI quote "trois lectures"
+
+rule capped_nothing "Montant plafonné par un taux inconnu" : money =
+  round (3 000 € * min(physician.patients_mt / physician.file_active, nothing)) to cent
+  source ESSAI quote "plafonné"
+
+output share, clamped, mixed, product, edge, negative, maybe, maybe_plus, maybe_set, ranged, floored, read_ranged, open_share, read_nothing, capped_nothing
 '''
 OUTPUTS = ["share", "clamped", "mixed", "product", "edge", "negative", "maybe", "maybe_plus", "maybe_set", "ranged",
-           "floored", "read_ranged"]
+           "floored", "read_ranged", "open_share", "read_nothing", "capped_nothing"]
 ON = dt.date(2025, 6, 1)
 
 
@@ -208,6 +241,33 @@ def test_bounds_that_are_quotients_in_the_first_pass(registry, monkeypatch):
     assert value["between"] == ["993.38", "998.34"]
     assert sorted(u["name"] for u in value["decided_by"]) == ["extra", "read_both"]
     assert not second.get("read_ranged")
+
+
+def test_ranges_unbounded_on_a_side_in_the_first_pass(registry, monkeypatch):
+    counts = [(1001, 3000), (995, 3000), (1100, 3000), (1000, 3000), (0, 3000)]
+    cells, second = evaluate(registry, counts, monkeypatch)
+    # (p - 1000) / gap, gap between 0 and 70 (0 included): 1/gap is at least 1/70 and unbounded above;
+    # min(1, ·) bounds it again: [1/70, 1], times 3 000: from 42.857… to 3 000. -5/gap is at most -1/14
+    # and unbounded below: max(0, ·) is 0 exactly. 100/gap is at least 10/7: min(1, ·) is 1 exactly.
+    # 0/gap is 0 (every world that divides gives 0).
+    value = json.loads(cells["open_share"][0])
+    assert value["between"] == ["42.86", "3000.00"]
+    assert [u["name"] for u in value["decided_by"]] == ["gap"]
+    assert cells["open_share"][1:] == ["0.00", "3000.00", "0.00", "0.00"]
+    # min(p/f, a rate of which nothing is known) is unbounded below, at most p/f: times 3 000, at most
+    # 1 001.00 (3 000 × 1001/3000), 995.00, 1 100.00, 1 000.00 and 0.00
+    for text, high in zip(cells["capped_nothing"], ["1001.00", "995.00", "1100.00", "1000.00", "0.00"]):
+        value = json.loads(text)
+        assert value["not_established"] == "taux non publié" and value["between"] == [None, high]
+    # the readings of p/f and that rate: the lowest (-∞, p/f], the product and the mean nothing known
+    # (p/f is not 0 by far… or is 0 exactly: 0 × it is 0 but the mean still knows nothing); their hull:
+    # nothing known, with the reason of the rate, decided by the rate and by the choice of a reading
+    for text in cells["read_nothing"]:
+        value = json.loads(text)
+        assert value["not_established"] == "taux non publié" and "between" not in value
+        assert sorted(u["name"] for u in value["decided_by"]) == ["nothing", "read_three"]
+    for name in ("open_share", "capped_nothing", "read_nothing"):
+        assert not second.get(name), (name, second.get(name))
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,

@@ -120,17 +120,19 @@ def has(*vecs) -> bool:
 
 # ---------------------------------------------------------------- near rows of several operands
 
-def reveal(n: int, operands: list, rows=None):
+def reveal(n: int, operands: list, rows=None, unbounded: bool = False):
     """The rows where some operand is near and every other has a value or is near, and each
     operand on those rows as if its near values were its own: (mask, idx, revealed Vecs, each
-    one's err in units of its scale, each one's facts per row) — None when no row is left."""
+    one's err in units of its scale, each one's facts per row) — None when no row is left.
+    A near range unbounded on a side is left out (deferred) unless `unbounded` (min and max)."""
     from .columns import scatter
     near = None
     bad = None
     for v in operands:
         if v.near is not None:
-            near = OR(near, v.near.rows)
-            bad = OR(bad, v.defer & ~v.near.rows)
+            usable = v.near.rows if unbounded else v.near.rows & ~_unbounded_rows(v.near, n)
+            near = OR(near, usable)
+            bad = OR(bad, v.defer & ~usable)
         else:
             bad = OR(bad, v.defer)
     if near is None:
@@ -163,6 +165,18 @@ def reveal(n: int, operands: list, rows=None):
         errs.append(v.near.at_scale(_scale(r)))
         facts.append(f)
     return mask, idx, out, errs, facts
+
+
+def _unbounded_rows(near: "Near", n: int):
+    """The rows (of n) whose near value is a range unbounded on a side."""
+    v = near.value
+    out = np.zeros(n, bool)
+    sides = OR(v.iv.loinf, v.iv.hiinf) if v.rng is not None else None
+    if sides is None:
+        return out
+    m = int(np.count_nonzero(near.rows))
+    out[np.flatnonzero(near.rows)[wide(v.rng, m) & wide(sides, m)]] = True
+    return out
 
 
 EXACT, NONNEG, MAYBE_NONE = np.int8(1), np.int8(2), np.int8(4)
@@ -208,11 +222,12 @@ def attach(result: Vec, n: int, idx, value: Vec, err: int, keep, facts=None) -> 
     return _with_near(n, result, [(np.flatnonzero(result.near.rows), result.near), (idx[keep], near)], None)
 
 
-def shape_ok(r: Vec, k: int, err: int, ranged=None, exact=None):
+def shape_ok(r: Vec, k: int, err: int, ranged=None, exact=None, unbounded: bool = False):
     """The rows of an operation's near result whose shape the row engine's shares: a value (where
     no operand was a range), or a closed bounded range more than 2·err wide — or anything on the
     `exact` rows, which are the row engine's; never a deferred row, `none`, or a value not
-    established without bounds."""
+    established without bounds. `unbounded`: a range may also be unbounded on a side (then it
+    cannot collapse to a value), where that side comes from exact signs (quotients._near_bounds)."""
     if r.kind != "num" or err >= LIMIT // 4:
         return np.zeros(k, bool)
     keep = np.ones(k, bool)
@@ -226,10 +241,12 @@ def shape_ok(r: Vec, k: int, err: int, ranged=None, exact=None):
         keep &= ~(ne & ~rng)  # nothing known: top
         if r.rng is not None:
             iv = r.iv
-            for f in (iv.loinf, iv.hiinf, iv.loopen, iv.hiopen):
+            for f in ((iv.loopen, iv.hiopen) if unbounded else (iv.loinf, iv.hiinf, iv.loopen, iv.hiopen)):
                 if f is not None:
                     keep &= ~(rng & wide(f, k))
-            keep &= ~(rng & (wide(iv.hi, k) - wide(iv.lo, k) <= 2 * err))
+            sides = OR(iv.loinf, iv.hiinf)
+            finite = rng if sides is None else rng & ~wide(sides, k)
+            keep &= ~(finite & (wide(iv.hi, k) - wide(iv.lo, k) <= 2 * err))
         values = ~ne
     else:
         values = np.ones(k, bool)
@@ -376,7 +393,10 @@ def lift(n: int, operands: list, result: Vec, compute, kind: str, op_sign: str =
     """`result` of an operation (`compute(k, operands)`) with near values where an operand has
     some: computed by `compute` itself on the near rows, with the error bound of `kind`
     ("add", "mul", or the function: "min", "max", "abs")."""
-    shown = reveal(n, operands)
+    # a range unbounded on a side keeps that side exactly through min, max, + and - (1-Lipschitz
+    # on the finite ends), and through * by an exact value (its sign is known): see _sides_exact
+    unbounded = kind in ("min", "max", "add", "mul")
+    shown = reveal(n, operands, unbounded=unbounded)
     if shown is None:
         return result
     mask, idx, revealed, errs, facts = shown
@@ -420,10 +440,64 @@ def lift(n: int, operands: list, result: Vec, compute, kind: str, op_sign: str =
         sign = np.ones(k, bool)
     else:
         sign = np.zeros(k, bool)
-    done = every & _top(r, k)  # nothing known, as the row engine says: established here
-    keep = shape_ok(r, k, err, ranged_rows(revealed, k), every) & ~done
+    # nothing known, as the row engine says (uncertain.arith, uncertain.function: an operand of
+    # which nothing is known gives nothing known, whatever the others): established here
+    done = (every | _blind(kind, revealed, errs, exact, k)) & _top(r, k)
+    keep = shape_ok(r, k, err, ranged_rows(revealed, k), every, unbounded=unbounded) & ~done
+    if kind == "mul":
+        keep &= _sides_exact(revealed, exact, k)
     out = attach(result, n, idx, r, err, keep, _facts(every, sign | (every & nonneg(r, k))))
     return establish(n, out, idx, r, done)
+
+
+def _blind(kind: str, revealed: list, errs: list, exact: list, k: int):
+    """Rows where the row engine's result is `top` whatever the near operands hold: an exact
+    operand of which nothing is known (unbounded both ways, uncertain.interval) added to anything,
+    or multiplied by something that is not 0 by more than its err (0 times it would be 0).
+    Not min and max: min(q, top) is (-∞, q]."""
+    out = np.zeros(k, bool)
+    if kind not in ("add", "mul"):
+        return out
+    tops = [x & _top(v, k) for v, x in zip(revealed, exact)]
+    if kind == "add":
+        return np.logical_or.reduce(tops)
+    for i in (0, 1):
+        other, e = revealed[1 - i], errs[1 - i]
+        out |= tops[i] & (tops[1 - i] | _apart_from_zero(other, e, k))
+    return out
+
+
+def _apart_from_zero(v: Vec, e: int, k: int):
+    """Rows whose value, or whole range, lies more than e from 0 (e in units of v's scale)."""
+    if v.kind != "num":
+        return np.zeros(k, bool)
+    bad = OR(v.defer, v.none)
+    out = np.abs(wide(v.data, k).astype(np.int64)) > e
+    if v.ne is not None:
+        out &= ~wide(v.ne, k)
+        if v.rng is not None:
+            iv, rng = v.iv, wide(v.rng, k)
+            lo_ok = ~wide(iv.loinf, k) if iv.loinf is not None else np.ones(k, bool)
+            hi_ok = ~wide(iv.hiinf, k) if iv.hiinf is not None else np.ones(k, bool)
+            out |= rng & ((lo_ok & (wide(iv.lo, k) > e)) | (hi_ok & (wide(iv.hi, k) < -e)))
+    return out & ~wide(bad, k) if bad is not None else out
+
+
+def _sides_exact(revealed: list, exact: list, k: int):
+    """Rows of a product whose unbounded sides are the row engine's: no near operand unbounded on
+    a side, or the other operand an exact value (its sign, hence the sides, known)."""
+    out = np.ones(k, bool)
+    for i in (0, 1):
+        v, other = revealed[i], revealed[1 - i]
+        if v.kind != "num" or v.rng is None:
+            continue
+        sides = OR(v.iv.loinf, v.iv.hiinf)
+        if sides is None:
+            continue
+        unb = wide(v.rng, k) & wide(sides, k) & ~exact[i]
+        value = exact[1 - i] & (~wide(other.ne, k) if other.ne is not None else True)
+        out &= ~unb | value
+    return out
 
 
 def _top(r: Vec, k: int):
@@ -533,9 +607,10 @@ def _picked_exactly(kind, r: Vec, revealed, errs, exact, k):
         hit |= x & (d == got)
         # a near operand beyond the pick by more than its err; a range wholly beyond it (closed, bounded)
         near_end = d
-        if v.rng is not None:
+        if v.rng is not None:  # the end of the range nearer the pick must be finite
             rng = wide(v.rng, k)
-            bounded = rng & ~_any_flag(v.iv, k)
+            end_inf = v.iv.loinf if kind == "min" else v.iv.hiinf
+            bounded = rng if end_inf is None else rng & ~wide(end_inf, k)
             near_end = np.where(rng, wide(v.iv.lo if kind == "min" else v.iv.hi, k) * f, d)
             clear &= ~rng | bounded | x
         beyond = (near_end - e > got) if kind == "min" else (near_end + e < got)
@@ -580,7 +655,7 @@ def join(n: int, rows, outcomes: list, deciding, result: Vec, compute) -> Vec:
     """open.join's `result` with near values: the join of the outcomes as if their near values
     were theirs, kept where each of them is a value and they lie more than 2·err apart."""
     vecs = [v for _, v in outcomes]
-    shown = reveal(n, vecs, rows)
+    shown = reveal(n, vecs, rows, unbounded=True)  # a hull keeps the outcomes' infinite sides
     if shown is None:
         return result
     mask, idx, revealed, errs, facts = shown
@@ -595,26 +670,34 @@ def join(n: int, rows, outcomes: list, deciding, result: Vec, compute) -> Vec:
         return result
     s = r.scale
     err = max(e * 10 ** (s - _scale(v)) for v, e in zip(revealed, errs))
-    keep = shape_ok(r, k, err)
+    keep = shape_ok(r, k, err, unbounded=True)
     active = np.zeros(k, np.int64)
+    maybe_none = np.zeros(k, bool)
     for m, v, f in zip(masks, revealed, facts):
         active += m
-        keep &= ~(m & ((f & MAYBE_NONE) != 0))  # one value or none: a set, joined as such
-    keep &= ~_maybe_same_open(k, masks, revealed, s, err)
+        maybe_none |= m & ((f & MAYBE_NONE) != 0)  # one value or none: a set, joined as such
+    same = _maybe_same_open(k, masks, revealed, s, err)
+    keep &= ~maybe_none & ~same
     values = ~wide(r.ne, k) if r.ne is not None else np.ones(k, bool)
-    every, sign = np.ones(k, bool), np.ones(k, bool)
-    for m, f in zip(masks, facts):
-        every &= ~m | ((f & EXACT) != 0)
+    every, sign, blind = np.ones(k, bool), np.ones(k, bool), np.zeros(k, bool)
+    for m, v, f in zip(masks, revealed, facts):
+        exact = (f & EXACT) != 0
+        every &= ~m | exact
         sign &= ~m | ((f & NONNEG) != 0)
+        blind |= m & exact & _top(v, k)
     keep &= ~(values & (active > 1)) | every  # outcomes equal here may be different Decimals there
-    return attach(result, n, idx, r, err, keep, _facts(every, sign))
+    # nothing known, as the row engine says: every outcome exact, or one of which nothing is known
+    # (the hull of the outcomes is then unbounded whatever the others)
+    done = _top(r, k) & ~maybe_none & (every | (blind & ~same))
+    out = attach(result, n, idx, r, err, keep & ~done, _facts(every, sign))
+    return establish(n, out, idx, r, done)
 
 
 def _maybe_same_open(k, masks, revealed, scale, err):
     """Rows where the row engine may find every outcome the same value not established (open._join's
     `_same_open`: the first outcome itself, not their hull): every one not established, with the
     same reason and deciders, and bounds within 2·err of the first's."""
-    from .open import span
+    from .open import _full as open_full, span
     out = np.ones(k, bool)
     first = None
     for m, v in zip(masks, revealed):
@@ -627,7 +710,10 @@ def _maybe_same_open(k, masks, revealed, scale, err):
             continue
         same = ne & (key[0] == first[0]) & (key[1] == first[1])
         if key[2] is not None and first[2] is not None:
-            same &= (np.abs(key[2].lo - first[2].lo) <= 2 * err) & (np.abs(key[2].hi - first[2].hi) <= 2 * err)
+            for end, inf in (("lo", "loinf"), ("hi", "hiinf")):  # both unbounded there, or both close
+                a_inf, b_inf = open_full(getattr(key[2], inf), k), open_full(getattr(first[2], inf), k)
+                close = np.abs(getattr(key[2], end) - getattr(first[2], end)) <= 2 * err
+                same &= (a_inf & b_inf) | (~a_inf & ~b_inf & close)
         out &= ~m | same
     return out
 
@@ -637,7 +723,7 @@ def settle_round(n: int, v: Vec, result: Vec, compute, rounding) -> Vec:
     value — the value (each bound) minus err and plus err round alike, and not to a zero that
     might be negative — established with that rounding, and so are the rows exact already (a value
     that may be absent rounds to nothing known); the others stay deferred."""
-    shown = reveal(n, [v])
+    shown = reveal(n, [v], unbounded=True)  # an infinite side rounds to itself
     if shown is None:
         return result
     mask, idx, (rv,), (e,), (f,) = shown
@@ -650,15 +736,16 @@ def settle_round(n: int, v: Vec, result: Vec, compute, rounding) -> Vec:
         return result
     done = exact & _top(r, k)
     if rounding(np.zeros(1, np.int64), rv.scale) is not None:  # else nothing rounded off: 28 digits matter
-        keep = shape_ok(r, k, 0)
+        keep = shape_ok(r, k, 0, unbounded=True)
         ne = wide(rv.ne, k) if rv.ne is not None else np.zeros(k, bool)
 
-        def decided(x):
-            return _decided(lambda y: rounding(y, rv.scale), wide(x, k).astype(np.int64), e, positive)
+        def decided(x, inf=None):
+            out = _decided(lambda y: rounding(y, rv.scale), wide(x, k).astype(np.int64), e, positive)
+            return out if inf is None else out | wide(inf, k)
         if e:
             keep &= (~ne & decided(rv.data)) | ne | exact
             if rv.rng is not None:
-                keep &= ~wide(rv.rng, k) | (decided(rv.iv.lo) & decided(rv.iv.hi)) | exact
+                keep &= ~wide(rv.rng, k) | (decided(rv.iv.lo, rv.iv.loinf) & decided(rv.iv.hi, rv.iv.hiinf)) | exact
         if rv.rng is None:
             keep &= ~ne  # not established without bounds: nothing decided
         else:

@@ -117,7 +117,7 @@ def _near_bounds(n, a: Vec, b: Vec, out: Vec, idx) -> Vec:
     if rows is None:
         return out
     value = open_.result(k, "num", np.zeros(k, np.int64), places, False, open_.Scan([ak, bk], k), iv, rows)
-    keep = rows & ~lost & near.shape_ok(value, k, 1)
+    keep = rows & ~lost & near.shape_ok(value, k, 1, unbounded=True)  # infinite sides: from exact signs
     positive = keep & (wide(iv.lo, k) - 1 >= 0) & ~open_._full(iv.loinf, k)
     return near.attach(out, n, idx, value, 1, keep, near._facts(np.zeros(k, bool), positive))
 
