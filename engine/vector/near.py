@@ -30,6 +30,10 @@ and only the operations below carry it on, each with its own bound:
   rounding is monotone): the row is established and leaves the deferred rows. Elsewhere it stays
   deferred — for the second pass.
 
+An exact operand of which nothing is known (`top`, unbounded both ways) makes a sum, a product
+by a value apart from 0 by more than its err, and a join `top` whatever the near values hold:
+established at once (`_blind`). Not min and max: min(q, top) is (-∞, q].
+
 A near value may also be the row engine's own (`facts`: EXACT): `max(0, q)` where q is negative
 beyond its bound, an exact value divided without remainder, and *one value or none* — the join of
 a value and `none` (an `if` on an undecided condition), which the row engine holds as the set of
@@ -41,7 +45,11 @@ row engine writes that set, « l'un de : aucune, 384 » (`one_value_or_none`, ou
 
 Each operation also keeps a row only where the *shape* of its result cannot differ from the row
 engine's: a range whose bounds lie more than 2·err apart (the row engine's cannot meet), closed
-and bounded; a value where no operand was a range; a join of values only where the outcomes are
+and bounded — or unbounded on a side where that side is the row engine's own: a quotient by a
+range that reaches 0 (x / [0, h], the attainment of a target that may equal its starting point)
+has its infinite side from exact signs, and min, max, `+`, `-`, a product by an exact value, a
+join and a rounding keep such a side as it is (every other operation leaves the row deferred);
+a value where no operand was a range; a join of values only where the outcomes are
 more than 2·err apart (equal near values may be different Decimals). Anything else — an
 unbounded or excluded bound, a value not established without bounds, `none` — and the row is
 simply deferred, as it would be without this module. Every operation here computes its near
