@@ -12,8 +12,14 @@ row groups follow the chunks, as many of one size as the workers share evenly: `
 - Workers are started fresh (`spawn`), never forked from a process that already runs Arrow's
   thread pools; each builds its registries once, again from their files (`Rebuilt`: the
   registry's `Recipe`, the same files — checked by a digest of their bytes — and assumptions).
-- Chunks travel as Arrow record batches or tables (pickled through Arrow's IPC format), and at
-  most `2 × jobs` are in flight: memory stays bounded as in a single process, times the workers.
+- Chunks travel to the workers as Arrow record batches or tables (pickled), and at most
+  `2 × jobs` are in flight: memory stays bounded as in a single process, times the workers.
+- A worker's answer that is an Arrow table comes back as a file, not through the pool's pipe
+  (`_spool`): the worker writes it in Arrow's IPC file format to a folder of the parent's, and
+  the parent maps that file into memory (no copy) and removes it at once. Through the pipe, a
+  60 MB table of `compare` made the worker wait, unable to start its next chunk, until the busy
+  parent had read it all (a second per chunk, measured); the folder is removed at the end,
+  whatever happens, and a folder a killed run left behind is removed by the next.
 - The standard library's `concurrent.futures.ProcessPoolExecutor` runs them (a real pool: a worker
   that dies is reported, not waited for). A worker ignores Ctrl-C; on an interruption the parent
   cancels the chunks not started, lets each worker finish the one it computes, and removes its
@@ -112,11 +118,12 @@ def usable_jobs(registries, jobs: int) -> int:
 _STATE: dict = {}
 
 
-def _start(setup: Callable, args: tuple) -> None:
+def _start(setup: Callable, args: tuple, spool: str | None = None) -> None:
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     from . import memory
     memory.tune()  # before the first chunk arrives (engine/memory.py)
+    _STATE["spool"] = spool
     try:
         _STATE["fn"] = setup(*args)
     except MillesimeError as exc:  # said with the first chunk's answer (an initializer's error breaks the pool)
@@ -127,9 +134,46 @@ def _run(item):
     if "error" in _STATE:
         return False, _STATE["error"]
     try:
-        return True, _STATE["fn"](item)
+        return True, _spooled(_STATE["fn"](item))
     except MillesimeError as exc:
         return False, (type(exc), str(exc))
+
+
+class Spooled:
+    """An Arrow table a worker wrote to a file of the parent's spool folder."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+
+def _spooled(value):
+    """`value`, or a `Spooled` file holding it when it is an Arrow table and the parent gave a folder."""
+    folder = _STATE.get("spool")
+    if folder is None:
+        return value
+    import pyarrow as pa
+    if not isinstance(value, pa.Table):
+        return value
+    _STATE["count"] = _STATE.get("count", 0) + 1
+    path = os.path.join(folder, f"{os.getpid()}-{_STATE['count']}.arrow")
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, value.schema) as writer:
+        writer.write_table(value)
+    return Spooled(path)
+
+
+def _unspooled(value):
+    """The table of a `Spooled` answer, mapped into memory (no copy); its file removed at once (the
+    mapping keeps its pages until the table is released)."""
+    if not isinstance(value, Spooled):
+        return value
+    import pyarrow as pa
+    with pa.memory_map(value.path) as source:
+        table = pa.ipc.open_file(source).read_all()
+    try:
+        os.unlink(value.path)
+    except OSError:  # a system that keeps a mapped file: removed with the folder
+        pass
+    return table
 
 
 # ---------------------------------------------------------------- in the parent
@@ -146,8 +190,9 @@ def ordered_map(setup: Callable, args: tuple, items: Iterable, jobs: int) -> Ite
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
+    spool = _new_spool()
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start, initargs=(setup, args))
+                               initializer=_start, initargs=(setup, args, spool))
     pending: deque = deque()
     try:
         for item in items:
@@ -163,7 +208,40 @@ def ordered_map(setup: Callable, args: tuple, items: Iterable, jobs: int) -> Ite
     except BaseException:  # an error, Ctrl-C, or the caller stopped reading
         _stop(pool, pending)
         raise
-    pool.shutdown(wait=True)
+    finally:
+        import shutil
+        pool.shutdown(wait=True)
+        shutil.rmtree(spool, ignore_errors=True)
+
+
+SPOOL_PREFIX = "millesime-spool-"
+
+
+def _new_spool() -> str:
+    """A new folder for the workers' tables (named after this process), after removing those of
+    runs whose process is gone (killed before it could remove its own)."""
+    import shutil
+    import tempfile
+    base = tempfile.gettempdir()
+    try:
+        names = os.listdir(base)
+    except OSError:
+        names = []
+    for name in names:
+        pid = name[len(SPOOL_PREFIX):].split("-")[0]
+        if name.startswith(SPOOL_PREFIX) and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-", dir=base)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
 
 
 def _stop(pool, pending) -> None:
@@ -178,7 +256,7 @@ def _stop(pool, pending) -> None:
 def _answer(future):
     ok, value = future.result()
     if ok:
-        return value
+        return _unspooled(value)
     cls, message = value
     try:
         exc = cls(message)

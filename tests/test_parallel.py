@@ -125,6 +125,49 @@ def test_an_interruption_stops_the_workers():
     assert multiprocessing.active_children() == []
 
 
+def _tables(rows: int, failing_at: int = -1):
+    def fn(item):
+        if item == failing_at:
+            raise MillesimeError(f"la ligne {item} ne se calcule pas")
+        return pa.table({"item": [item] * rows, "text": [f"ligne {item}"] * rows})
+    return fn
+
+
+@pytest.fixture
+def spool_base(monkeypatch, tmp_path):
+    """The temporary folder the parent makes its spool in (tempfile's), and what it unspools."""
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    seen = []
+    real = parallel._unspooled
+    monkeypatch.setattr(parallel, "_unspooled", lambda value: seen.append(type(value).__name__) or real(value))
+    return tmp_path, seen
+
+
+def test_tables_come_back_through_files_of_a_spool_removed_at_the_end(spool_base):
+    base, seen = spool_base
+    got = list(parallel.ordered_map(_tables, (1000,), range(6), 2))
+    assert [(t.num_rows, t.column("item")[0].as_py(), t.column("text")[999].as_py()) for t in got] == [
+        (1000, i, f"ligne {i}") for i in range(6)]
+    assert seen == ["Spooled"] * 6  # written by the workers to files, not sent through the pipe
+    assert list(base.iterdir()) == []  # the spool and its files removed
+    # other answers still come through the pipe
+    assert list(parallel.ordered_map(_pid_of, (1,), range(3), 2))[0][0] == 1
+
+
+def test_a_failed_run_removes_its_spool_and_a_dead_run_s_spool_is_removed_by_the_next(spool_base):
+    base, _ = spool_base
+    dead = base / "millesime-spool-999999999-x1"  # above any process number: no such process
+    dead.mkdir()
+    (dead / "1-1.arrow").write_bytes(b"left by a killed run")
+    alive = base / f"millesime-spool-{os.getpid()}-x2"  # a run of a process still there
+    alive.mkdir()
+    with pytest.raises(MillesimeError, match="la ligne 3 ne se calcule pas"):
+        list(parallel.ordered_map(_tables, (100, 3), range(8), 2))
+    assert sorted(p.name for p in base.iterdir()) == [alive.name]
+    assert multiprocessing.active_children() == []
+
+
 def test_a_ruleset_changed_after_reading_is_refused_by_the_workers(tmp_path, population, small_chunks):
     folder = tmp_path / "rulesets"
     shutil.copytree(shipped_rulesets_dir(), folder, ignore=shutil.ignore_patterns("__*"))
