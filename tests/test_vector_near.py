@@ -120,10 +120,14 @@ rule capped_nothing "Montant plafonné par un taux inconnu" : money =
   round (3 000 € * min(physician.patients_mt / physician.file_active, nothing)) to cent
   source ESSAI quote "plafonné"
 
-output share, clamped, mixed, product, edge, negative, maybe, maybe_plus, maybe_set, ranged, floored, read_ranged, open_share, read_nothing, capped_nothing
+rule spread "Un septième, multiplié par une patientèle" : money =
+  round ((physician.patients_mt / 7) * physician.file_active * 1 €) to cent
+  source ESSAI quote "septième"
+
+output share, clamped, mixed, product, edge, negative, maybe, maybe_plus, maybe_set, ranged, floored, read_ranged, open_share, read_nothing, capped_nothing, spread
 '''
 OUTPUTS = ["share", "clamped", "mixed", "product", "edge", "negative", "maybe", "maybe_plus", "maybe_set", "ranged",
-           "floored", "read_ranged", "open_share", "read_nothing", "capped_nothing"]
+           "floored", "read_ranged", "open_share", "read_nothing", "capped_nothing", "spread"]
 ON = dt.date(2025, 6, 1)
 
 
@@ -268,6 +272,17 @@ def test_ranges_unbounded_on_a_side_in_the_first_pass(registry, monkeypatch):
         assert sorted(u["name"] for u in value["decided_by"]) == ["nothing", "read_three"]
     for name in ("open_share", "capped_nothing", "read_nothing"):
         assert not second.get(name), (name, second.get(name))
+
+
+def test_each_row_keeps_its_own_error_bound(registry, monkeypatch):
+    # p/7 is carried to 9 places, within 1e-9 of the row engine's; times the file active f, within
+    # f·1e-9. 5/7 × 1 = 0.714 285… lies 0.000 714… from the half cent 0.715: its own bound (2e-9)
+    # decides it, 0.71 — a bound shared by the column, the largest row's (1/7 × 1 000 000: 1e-3),
+    # would not, and would send the row to the second pass. 142 857.142 857… is 0.002 1… from the
+    # half cent: decided within its own bound of about 0.001, 142 857.14.
+    cells, second = evaluate(registry, [(5, 1), (1, 1_000_000)], monkeypatch)
+    assert cells["spread"] == ["0.71", "142857.14"]
+    assert not second.get("spread")
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,

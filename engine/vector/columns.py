@@ -358,7 +358,7 @@ def _with_near(n, out: Vec, pieces: list, stopped) -> Vec:
     k = len(idx)
     value = _scatter(k, [(np.searchsorted(idx, i), near.value) for i, near in pieces])
     scale = value.scale if value.kind == "num" else 0
-    err = max(near.at_scale(scale) for _, near in pieces)
+    err = np.concatenate([near.at_scale(scale) for _, near in pieces])[order]
     facts = np.concatenate([np.zeros(len(i), np.int8) if near.facts is None else near.facts
                             for i, near in pieces])[order]
     rows = np.zeros(n, bool)
@@ -366,7 +366,7 @@ def _with_near(n, out: Vec, pieces: list, stopped) -> Vec:
     if stopped is not None:
         keep = ~wide(stopped, n)[idx]
         rows[idx[~keep]] = False
-        value, facts = value.take(np.flatnonzero(keep)), facts[keep]
+        value, facts, err = value.take(np.flatnonzero(keep)), facts[keep], err[keep]
     return out.replace(near=Near.of(rows, value, err, facts)) if rows.any() else out
 
 

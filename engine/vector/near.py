@@ -11,7 +11,8 @@ rate's rounds the same way, unless a rounding boundary lies within that distance
 So a deferred row may carry a *near value* (`Vec.near`, a `Near`): the row computed as if the
 approximations were exact — its value, or its bounds when it is not established — at a fixed
 scale, and `err`, a bound on the distance between that and what the row engine holds (for a
-value and for each bound), in units of the last decimal place. The row stays deferred: every
+value and for each bound), in units of the last decimal place — each row its own (a row of
+large amounts does not loosen the bound of a row of small ones). The row stays deferred: every
 operation that does not know near values (compare, `as of`, outputs, …) hands it back as before,
 and only the operations below carry it on, each with its own bound:
 
@@ -19,10 +20,12 @@ and only the operations below carry it on, each with its own bound:
   (half a unit for that rounding, far less for the row engine's 28th digit); a near value
   divided by an established one too (a range's bounds each divided); bounds of a quotient of
   ranges whose corners do not terminate (quotients._near_bounds: each corner so rounded);
-- `+`, `-`: the errors add up; `*`: |a|·err(b) + |b|·err(a) + err(a)·err(b) (the largest |a|
-  and |b| of the rows), the operands first rounded to fewer places where the scales would add up
-  past a column's; `min`, `max`: the largest error (they move no value by more than that);
-- a join (the readings of an unknown, an undecided condition): the hull, the largest error —
+- `+`, `-`: the errors add up; `*`: |a|·err(b) + |b|·err(a) + err(a)·err(b) (|a| and |b| the
+  row's largest value or bound; worked out in float64 with a margin that covers its rounding, as
+  an upper bound: `upper`), the operands first rounded to fewer places where the scales would add
+  up past a column's; `min`, `max`: the larger error (they move no value by more than that);
+- a join (the readings of an unknown, an undecided condition): the hull, the largest error of
+  the outcomes the row may take —
   except where every outcome is not established alike within 2·err (the row engine may find
   them the same value, and keep it rather than their hull);
 - the rounding (`round … to cent|euro|unit`, `settle_round`): where rounding the value (each
@@ -68,22 +71,51 @@ from .columns import LIMIT, MAX_SCALE, OR, Vec, wide
 from .quotients import KMAX  # places of a quotient's near value: as many as an exact one may add
 
 MIN_PLACES = KMAX  # a near value rounded to fewer places (for a product) keeps at least these
+ERR_MAX = LIMIT      # an err this large stands for any larger one: such a row keeps no near value
+
+
+# ---------------------------------------------------------------- errors, one per row
+
+def errs_of(err, k: int):
+    """An err (a Python int, or one per row) as k int64 values."""
+    e = np.asarray(err, np.int64)
+    return np.full(k, e, np.int64) if e.ndim == 0 else e
+
+
+def times_ten(e, d: int):
+    """e · 10^d (d ≥ 0): an err in units of a scale d places finer, saturated at ERR_MAX."""
+    if d <= 0:
+        return e
+    if d >= 19:
+        return np.where(e > 0, ERR_MAX, 0).astype(np.int64)
+    f = np.int64(10 ** d)
+    return np.where(e >= ERR_MAX // f, ERR_MAX, e * f)
+
+
+def upper(x):
+    """An int64 upper bound of the nonnegative quantities x, worked out in float64 (products of
+    values and errs overflow int64): a few operations err by far less than 2^-40 of the result,
+    which the margin covers; saturated at ERR_MAX."""
+    y = np.ceil(np.asarray(x, np.float64) * (1 + 2.0 ** -40)) + 1
+    return np.where(y >= float(ERR_MAX), ERR_MAX, np.minimum(y, float(ERR_MAX)).astype(np.int64))
 
 
 class Near:
     """The near values of a column's deferred rows: `rows` (a mask of the column's rows), `value`
-    (a Vec of those rows only, in order), `err` (a Python int, in units of value.scale) and
+    (a Vec of those rows only, in order), `err` (one int64 per such row, in units of value.scale:
+    a row's bound is its own, not the column's largest) and
     `facts` (None, or int8 flags of those rows: EXACT where the value is the row engine's own —
     `max(0, q)` where q is negative by more than its err —, NONNEG where the row engine's value
     and bounds are known not to be negative, so that a zero they round to is not -0)."""
     __slots__ = ("rows", "value", "err", "facts")
 
-    def __init__(self, rows, value: Vec, err: int, facts=None):
-        self.rows, self.value, self.err = rows, value, int(err)
+    def __init__(self, rows, value: Vec, err, facts=None):
+        self.rows, self.value = rows, value
+        self.err = errs_of(err, int(np.count_nonzero(rows)))
         self.facts = facts if facts is not None and facts.any() else None
 
     @staticmethod
-    def of(rows, value: Vec, err: int, facts=None) -> "Near | None":
+    def of(rows, value: Vec, err, facts=None) -> "Near | None":
         if rows is None or not rows.any():
             return None
         return Near(rows, value, err, facts)
@@ -99,7 +131,7 @@ class Near:
         if not rows.any():
             return None
         local = (np.cumsum(self.rows) - 1)[idx[rows]]
-        return Near(rows, self.value.take(local), self.err, self.facts_at(local))
+        return Near(rows, self.value.take(local), self.err[local], self.facts_at(local))
 
     def within(self, mask) -> "Near | None":
         """Only the rows of `mask` (a Vec keeps near values on its deferred rows alone)."""
@@ -111,11 +143,11 @@ class Near:
         if not keep.any():
             return None
         local = np.flatnonzero(keep[self.rows])
-        return Near(keep, self.value.take(local), self.err, self.facts_at(local))
+        return Near(keep, self.value.take(local), self.err[local], self.facts_at(local))
 
-    def at_scale(self, scale: int) -> int:
-        """err in units of a larger scale."""
-        return self.err * 10 ** (scale - _scale(self.value))
+    def at_scale(self, scale: int):
+        """err (per row) in units of a larger scale."""
+        return times_ten(self.err, scale - _scale(self.value))
 
 
 def _scale(v: Vec) -> int:
@@ -157,7 +189,7 @@ def reveal(n: int, operands: list, rows=None, unbounded: bool = False):
         if v.near is None:
             r = v.take(idx)
             out.append(r)
-            errs.append(0)
+            errs.append(np.zeros(k, np.int64))
             facts.append(EXACT | np.where(nonneg(r, k), NONNEG, 0).astype(np.int8))
             continue
         inside = v.near.rows[idx]
@@ -170,7 +202,9 @@ def reveal(n: int, operands: list, rows=None, unbounded: bool = False):
         f = EXACT | np.where(nonneg(r, k), NONNEG, 0).astype(np.int8)
         f[inside] = v.near.facts_at(local)
         out.append(r)
-        errs.append(v.near.at_scale(_scale(r)))
+        e = np.zeros(k, np.int64)
+        e[inside] = v.near.at_scale(_scale(r))[local]
+        errs.append(e)
         facts.append(f)
     return mask, idx, out, errs, facts
 
@@ -213,16 +247,17 @@ def _facts(exact, positive):
     return np.where(exact, EXACT, 0).astype(np.int8) | np.where(positive, NONNEG, 0).astype(np.int8)
 
 
-def attach(result: Vec, n: int, idx, value: Vec, err: int, keep, facts=None) -> Vec:
+def attach(result: Vec, n: int, idx, value: Vec, err, keep, facts=None) -> Vec:
     """`result` with the near values `value` (of its deferred rows `idx`) where `keep` holds,
     and their `facts`."""
     if keep is None or not keep.any():
         return result
     rows = np.zeros(n, bool)
     rows[idx[keep]] = True
+    err = errs_of(err, len(idx))
     if not keep.all():
         local = np.flatnonzero(keep)
-        value, facts = value.take(local), (facts[local] if facts is not None else None)
+        value, facts, err = value.take(local), (facts[local] if facts is not None else None), err[local]
     near = Near(rows, value, err, facts)
     if result.near is None:
         return result.replace(near=near)
@@ -230,15 +265,16 @@ def attach(result: Vec, n: int, idx, value: Vec, err: int, keep, facts=None) -> 
     return _with_near(n, result, [(np.flatnonzero(result.near.rows), result.near), (idx[keep], near)], None)
 
 
-def shape_ok(r: Vec, k: int, err: int, ranged=None, exact=None, unbounded: bool = False):
+def shape_ok(r: Vec, k: int, err, ranged=None, exact=None, unbounded: bool = False):
     """The rows of an operation's near result whose shape the row engine's shares: a value (where
     no operand was a range), or a closed bounded range more than 2·err wide — or anything on the
     `exact` rows, which are the row engine's; never a deferred row, `none`, or a value not
     established without bounds. `unbounded`: a range may also be unbounded on a side (then it
     cannot collapse to a value), where that side comes from exact signs (quotients._near_bounds)."""
-    if r.kind != "num" or err >= LIMIT // 4:
+    if r.kind != "num":
         return np.zeros(k, bool)
-    keep = np.ones(k, bool)
+    err = errs_of(err, k)
+    keep = err < LIMIT // 4
     for m in (r.defer, r.none):
         if m is not None:
             keep &= ~wide(m, k)
@@ -284,8 +320,21 @@ def magnitude(v: Vec, k: int) -> int:
     return max(int(p.max()) if len(p) else 0 for p in parts)
 
 
-def coarsen(v: Vec, err: int, places: int, k: int):
-    """`v` (near values of k rows) rounded half-even to `places` decimal places, and its err then."""
+def magnitudes(v: Vec, k: int):
+    """Each row's largest |value| or |bound| (units of v.scale), as float64 (an upper bound's part)."""
+    if v.kind != "num":
+        return np.zeros(k)
+    out = np.abs(wide(v.data, k).astype(np.float64))
+    if v.rng is not None:
+        rng = wide(v.rng, k)
+        for end in (v.iv.lo, v.iv.hi):
+            out = np.where(rng, np.maximum(out, np.abs(wide(end, k).astype(np.float64))), out)
+    return out
+
+
+def coarsen(v: Vec, err, places: int, k: int):
+    """`v` (near values of k rows) rounded half-even to `places` decimal places, and its err (per
+    row) then."""
     if v.kind != "num" or v.scale <= places:
         return v, err
     from .open import Interval
@@ -297,7 +346,7 @@ def coarsen(v: Vec, err: int, places: int, k: int):
     if iv is not None:
         iv = Interval(k, r(iv.lo), r(iv.hi), iv.loinf, iv.hiinf, iv.loopen, iv.hiopen)
     out = Vec("num", r(v.data), places, v.isint, v.none, v.ne, v.defer, v.why, v.dby, v.rng, iv)
-    return out, -(-err // f) + 1
+    return out, -(-errs_of(err, k) // np.int64(f)) + 1
 
 
 def _half_even(x, d):
@@ -324,7 +373,7 @@ def divide(n: int, a: Vec, b: Vec, out: Vec, lost) -> Vec:
     if lost is not None and (lost & b_ok).any():  # a quotient that does not terminate: never exact
         i = np.flatnonzero(lost & b_ok)
         ra = a.take(i)
-        pieces.append((i, ra, 0, nonneg(ra, len(i)), np.zeros(len(i), bool)))
+        pieces.append((i, ra, np.zeros(len(i), np.int64), nonneg(ra, len(i)), np.zeros(len(i), bool)))
     if a.near is not None:
         shown = reveal(n, [a], b_ok)
         if shown is not None:
@@ -341,15 +390,16 @@ def divide(n: int, a: Vec, b: Vec, out: Vec, lost) -> Vec:
     idx = np.sort(np.concatenate([f[0] for f in found]))
     k = len(idx)
     value = scatter(k, [(np.searchsorted(idx, i), q) for i, q, _, _, _, _ in found])
-    err = max(e * 10 ** (value.scale - q.scale) for _, q, e, _, _, _ in found)
+    err = np.zeros(k, np.int64)
     keep, sign, exact = np.zeros(k, bool), np.zeros(k, bool), np.zeros(k, bool)
-    for i, _, _, ok, positive, whole in found:
+    for i, q, e, ok, positive, whole in found:
         at = np.searchsorted(idx, i)
         keep[at], sign[at], exact[at] = ok, positive, whole
+        err[at] = times_ten(e, value.scale - q.scale)
     return attach(out, n, idx, value, err, keep, _facts(exact, sign))
 
 
-def _quotient(ra: Vec, rb: Vec, ea: int, k: int):
+def _quotient(ra: Vec, rb: Vec, ea, k: int):
     """(near quotient, its err, rows it holds, rows divided without remainder) of `ra / rb` on k rows
     (`ra` within `ea` of the row engine's, a value or a closed bounded range; `rb` an established
     value): rounded half-even at KMAX places or `ra`'s — a range's bounds each so divided, swapped
@@ -391,8 +441,9 @@ def _quotient(ra: Vec, rb: Vec, ea: int, k: int):
         whole = whole & ~rng
     if not ok.any():
         return None, 0, None, None
-    least = int(np.abs(den[ok]).min())
-    err = (-(-ea * 10 ** shift // least) if ea else 0) + 1
+    ea = errs_of(ea, k)
+    # ea (units of ra's scale) divided by |b|, at the quotient's places, plus the half-even rounding
+    err = np.where(ea > 0, upper(ea * 10.0 ** shift / np.abs(den).astype(np.float64)), 0) + 1
     value = Vec("num", q, places, False, ne=ra.ne, why=ra.why, dby=ra.dby, rng=rng if rng.any() else None, iv=iv)
     return value, err, ok & shape_ok(value, k, err), whole
 
@@ -420,14 +471,15 @@ def lift(n: int, operands: list, result: Vec, compute, kind: str, op_sign: str =
         return result
     s = r.scale
     if kind == "add":
-        err = sum(e * 10 ** (s - _scale(v)) for v, e in zip(revealed, errs)) + 1
-    elif kind == "mul":
+        err = np.minimum(sum(times_ten(e, s - _scale(v)) for v, e in zip(revealed, errs)) + 1, ERR_MAX)
+    elif kind == "mul":  # |a|·err(b) + |b|·err(a) + err(a)·err(b), row by row, at the product's scale
         (a, b), (ea, eb) = revealed, errs
         total = _scale(a) + _scale(b)
-        bound = magnitude(a, k) * eb + magnitude(b, k) * ea + ea * eb + 1
-        err = -(-bound // 10 ** (total - s)) if total >= s else bound * 10 ** (s - total)
+        fa, fb = ea.astype(np.float64), eb.astype(np.float64)
+        bound = magnitudes(a, k) * fb + magnitudes(b, k) * fa + fa * fb + 1
+        err = upper(bound / 10.0 ** (total - s) if total >= s else bound * 10.0 ** (s - total))
     else:
-        err = max(e * 10 ** (s - _scale(v)) for v, e in zip(revealed, errs))
+        err = np.maximum.reduce([times_ten(e, s - _scale(v)) for v, e in zip(revealed, errs)])
     exact = [(f & EXACT) != 0 for f in facts]
     positive = [(f & NONNEG) != 0 for f in facts]
     every = np.logical_and.reduce(exact)
@@ -609,9 +661,8 @@ def _picked_exactly(kind, r: Vec, revealed, errs, exact, k):
             return np.zeros(k, bool)
         f = np.int64(10 ** (s - _scale(v)))
         d = wide(v.data, k) * f
-        e = e * 10 ** (s - _scale(v))
-        if e >= LIMIT:
-            return np.zeros(k, bool)
+        e = times_ten(e, s - _scale(v))
+        clear &= e < LIMIT
         hit |= x & (d == got)
         # a near operand beyond the pick by more than its err; a range wholly beyond it (closed, bounded)
         near_end = d
@@ -647,7 +698,7 @@ def _fit_product(revealed, errs, k):
             places += 1
         if not places:
             return revealed, errs
-        near_ones = [i for i in (0, 1) if errs[i] and scales[i] > MIN_PLACES]
+        near_ones = [i for i in (0, 1) if errs[i].any() and scales[i] > MIN_PLACES]
         if not near_ones:
             return None, None
         i = max(near_ones, key=lambda j: scales[j])
@@ -677,7 +728,8 @@ def join(n: int, rows, outcomes: list, deciding, result: Vec, compute) -> Vec:
     if r.kind != "num":
         return result
     s = r.scale
-    err = max(e * 10 ** (s - _scale(v)) for v, e in zip(revealed, errs))
+    # each row's largest err among the outcomes it may take
+    err = np.maximum.reduce([np.where(m, times_ten(e, s - _scale(v)), 0) for m, v, e in zip(masks, revealed, errs)])
     keep = shape_ok(r, k, err, unbounded=True)
     active = np.zeros(k, np.int64)
     maybe_none = np.zeros(k, bool)
@@ -750,10 +802,10 @@ def settle_round(n: int, v: Vec, result: Vec, compute, rounding) -> Vec:
         def decided(x, inf=None):
             out = _decided(lambda y: rounding(y, rv.scale), wide(x, k).astype(np.int64), e, positive)
             return out if inf is None else out | wide(inf, k)
-        if e:
-            keep &= (~ne & decided(rv.data)) | ne | exact
-            if rv.rng is not None:
-                keep &= ~wide(rv.rng, k) | (decided(rv.iv.lo, rv.iv.loinf) & decided(rv.iv.hi, rv.iv.hiinf)) | exact
+        loose = e > 0  # rows exact here need no check
+        keep &= ~loose | (~ne & decided(rv.data)) | ne | exact
+        if rv.rng is not None:
+            keep &= ~loose | ~wide(rv.rng, k) | (decided(rv.iv.lo, rv.iv.loinf) & decided(rv.iv.hi, rv.iv.hiinf)) | exact
         if rv.rng is None:
             keep &= ~ne  # not established without bounds: nothing decided
         else:
