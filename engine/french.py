@@ -145,7 +145,9 @@ def date_problem(exc: Exception) -> str:
 
 _OS_ERRORS = {errno.EISDIR: "c'est un dossier", errno.EACCES: "permission refusée", errno.EPERM: "permission refusée",
               errno.ENOTDIR: "un élément du chemin n'est pas un dossier", errno.ELOOP: "trop de liens symboliques",
-              errno.ENAMETOOLONG: "nom trop long"}
+              errno.ENAMETOOLONG: "nom trop long", errno.ENOSPC: "plus de place sur le disque",
+              errno.ENOENT: "il n'existe pas", errno.EROFS: "système de fichiers en lecture seule",
+              errno.EDQUOT: "quota de disque dépassé"}
 
 
 def os_problem(exc: BaseException) -> str:

@@ -44,6 +44,17 @@ class WorkerError(MillesimeError):
     """A worker process stopped without an answer (killed, out of memory)."""
 
 
+class SpoolError(MillesimeError):
+    """The temporary folder of the workers' answers cannot be made or written (full, read-only)."""
+
+
+def _spool_problem(folder: str, exc: OSError) -> str:
+    from .french import os_problem
+    return (f"{folder} : le dossier temporaire des résultats des processus de calcul ne peut être écrit "
+            f"({os_problem(exc)}) ; libérez de la place, donnez un autre dossier par la variable TMPDIR, "
+            "ou relancez avec --jobs 1")
+
+
 def auto_jobs(size: int) -> int:
     """Worker processes for an input of `size` bytes when the user did not say: one per core (at
     most AUTO_MAX_JOBS, and as many as the available memory holds at WORKER_BYTES each) for a
@@ -134,9 +145,13 @@ def _run(item):
     if "error" in _STATE:
         return False, _STATE["error"]
     try:
-        return True, _spooled(_STATE["fn"](item))
+        value = _STATE["fn"](item)
     except MillesimeError as exc:
         return False, (type(exc), str(exc))
+    try:
+        return True, _spooled(value)
+    except OSError as exc:  # the spool folder full, or gone
+        return False, (SpoolError, _spool_problem(_STATE["spool"], exc))
 
 
 class Spooled:
@@ -156,8 +171,15 @@ def _spooled(value):
         return value
     _STATE["count"] = _STATE.get("count", 0) + 1
     path = os.path.join(folder, f"{os.getpid()}-{_STATE['count']}.arrow")
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, value.schema) as writer:
-        writer.write_table(value)
+    try:
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, value.schema) as writer:
+            writer.write_table(value)
+    except OSError:
+        try:
+            os.unlink(path)  # what was written of it
+        except OSError:
+            pass
+        raise
     return Spooled(path)
 
 
@@ -167,8 +189,11 @@ def _unspooled(value):
     if not isinstance(value, Spooled):
         return value
     import pyarrow as pa
-    with pa.memory_map(value.path) as source:
-        table = pa.ipc.open_file(source).read_all()
+    try:
+        with pa.memory_map(value.path) as source:
+            table = pa.ipc.open_file(source).read_all()
+    except OSError as exc:  # the folder removed under the run
+        raise SpoolError(_spool_problem(os.path.dirname(value.path), exc)) from None
     try:
         os.unlink(value.path)
     except OSError:  # a system that keeps a mapped file: removed with the folder
@@ -231,7 +256,10 @@ def _new_spool() -> str:
         pid = name[len(SPOOL_PREFIX):].split("-")[0]
         if name.startswith(SPOOL_PREFIX) and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(os.path.join(base, name), ignore_errors=True)
-    return tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-", dir=base)
+    try:
+        return tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-", dir=base)
+    except OSError as exc:
+        raise SpoolError(_spool_problem(base, exc)) from None
 
 
 def _alive(pid: int) -> bool:

@@ -168,6 +168,38 @@ def test_a_failed_run_removes_its_spool_and_a_dead_run_s_spool_is_removed_by_the
     assert multiprocessing.active_children() == []
 
 
+def _tables_losing_their_spool(rows: int):
+    def fn(item):
+        if item == 2:  # the folder removed under the run (a cleaner, a full disk): the answer cannot be written
+            spool = parallel._STATE["spool"]
+            while os.path.exists(spool):  # the parent may remove an answer meanwhile, the other worker add one
+                shutil.rmtree(spool, ignore_errors=True)
+        return pa.table({"item": [item] * rows})
+    return fn
+
+
+def test_a_spool_that_cannot_be_written_is_said_in_french_and_nothing_is_left(spool_base):
+    base, _ = spool_base
+    with pytest.raises(parallel.SpoolError) as raised:
+        list(parallel.ordered_map(_tables_losing_their_spool, (10,), range(6), 2))
+    message = str(raised.value)
+    assert message.startswith(str(base / "millesime-spool-"))
+    assert "le dossier temporaire des résultats des processus de calcul ne peut être écrit (il n'existe pas)" in message
+    assert message.endswith("donnez un autre dossier par la variable TMPDIR, ou relancez avec --jobs 1")
+    assert list(base.iterdir()) == [] and multiprocessing.active_children() == []
+
+
+def test_a_temporary_folder_that_is_no_folder_is_said_before_any_worker_starts(monkeypatch, tmp_path):
+    import tempfile
+    not_a_folder = tmp_path / "fichier"
+    not_a_folder.write_text("", encoding="utf-8")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    with pytest.raises(parallel.SpoolError, match=r"fichier : le dossier temporaire des résultats des processus "
+                                                  r"de calcul ne peut être écrit \(un élément du chemin n'est pas un dossier\)"):
+        list(parallel.ordered_map(_tables, (10,), range(3), 2))
+    assert multiprocessing.active_children() == []
+
+
 def test_a_ruleset_changed_after_reading_is_refused_by_the_workers(tmp_path, population, small_chunks):
     folder = tmp_path / "rulesets"
     shutil.copytree(shipped_rulesets_dir(), folder, ignore=shutil.ignore_patterns("__*"))
