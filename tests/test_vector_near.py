@@ -124,10 +124,27 @@ rule spread "Un septième, multiplié par une patientèle" : money =
   round ((physician.patients_mt / 7) * physician.file_active * 1 €) to cent
   source ESSAI quote "septième"
 
-output share, clamped, mixed, product, edge, negative, maybe, maybe_plus, maybe_set, ranged, floored, read_ranged, open_share, read_nothing, capped_nothing, spread
+rule tiny "Un quotient plus petit que le dernier chiffre gardé" : decimal =
+  physician.patients_mt / (physician.file_active * 1000000000)
+  source ESSAI quote "minuscule"
+
+rule nothing_times_tiny "Un taux inconnu fois un quotient minuscule" : money =
+  round (5 € + 1 € * (nothing * tiny)) to cent
+  source ESSAI quote "minuscule"
+
+rule near_zero "Un quotient presque nul, de signe incertain à 9 décimales" : decimal =
+  3 * (physician.patients_mt / physician.file_active) - 0.166666667
+  source ESSAI quote "presque nul"
+
+rule flipped "Un intervalle infini d'un côté fois un nombre presque nul" : money =
+  round (1 € + 1 € * (min(5, nothing) * near_zero)) to cent
+  source ESSAI quote "presque nul"
+
+output share, clamped, mixed, product, edge, negative, maybe, maybe_plus, maybe_set, ranged, floored, read_ranged, open_share, read_nothing, capped_nothing, spread, nothing_times_tiny, flipped
 '''
 OUTPUTS = ["share", "clamped", "mixed", "product", "edge", "negative", "maybe", "maybe_plus", "maybe_set", "ranged",
-           "floored", "read_ranged", "open_share", "read_nothing", "capped_nothing", "spread"]
+           "floored", "read_ranged", "open_share", "read_nothing", "capped_nothing", "spread", "nothing_times_tiny",
+           "flipped"]
 ON = dt.date(2025, 6, 1)
 
 
@@ -161,10 +178,14 @@ def evaluate(registry, counts, monkeypatch):
     out, back = vector.run_columns(batch, {n: t.column(n) for n in t.column_names}, t.num_rows)
     expected = [batch.row(row)[0] for row in t.to_pylist()]
     cells = {name: [out[name][0][code] if code >= 0 else None for code in out[name][1]] for name in OUTPUTS}
-    for i in back.tolist():  # handed to the row engine: only a -0 (an exact quotient of -1/5000 € rounded)
-        assert [name for name in OUTPUTS if cells[name][i] is None] == ["negative"], (counts[i], back)
-        assert expected[i]["negative"] == "-0.00"
-        cells["negative"][i] = "-0.00"
+    for i in back.tolist():  # handed to the row engine: only a -0 (an exact quotient of -1/5000 € rounded),
+        # or `flipped` on rows where its operands are exact (the column code's own hand-back, no near value)
+        missing = [name for name in OUTPUTS if cells[name][i] is None]
+        assert missing and set(missing) <= {"negative", "flipped"}, (counts[i], back, missing)
+        if "negative" in missing:
+            assert expected[i]["negative"] == "-0.00"
+        for name in missing:
+            cells[name][i] = cell(expected[i][name])
     for name in OUTPUTS:
         assert cells[name] == [cell(e[name]) for e in expected], name
     return cells, second
@@ -283,6 +304,19 @@ def test_each_row_keeps_its_own_error_bound(registry, monkeypatch):
     cells, second = evaluate(registry, [(5, 1), (1, 1_000_000)], monkeypatch)
     assert cells["spread"] == ["0.71", "142857.14"]
     assert not second.get("spread")
+
+
+def test_a_product_reaching_infinity_keeps_the_row_engine_s_sides(registry, monkeypatch):
+    # 1/18 000 000 000 is 0 at 9 places: but it is not 0, and a rate of which nothing is known times
+    # it is nothing known (0 times it would be 0). 3 × 1/18 - 0.166666667 is +1e-9 at 9 places, but
+    # -3.3e-10 to 28 digits: (-∞, 5] times it is [-1.7e-9, +∞) — bounded below, not above —, plus
+    # 1 €: at least 1.00. Both left to the second pass, which gives the row engine's values.
+    cells, second = evaluate(registry, [(1, 18)], monkeypatch)
+    value = json.loads(cells["nothing_times_tiny"][0])
+    assert value["not_established"] == "taux non publié" and "between" not in value
+    value = json.loads(cells["flipped"][0])
+    assert value["not_established"] == "taux non publié" and value["between"] == ["1.00", None]
+    assert second.get("nothing_times_tiny") == {0} and second.get("flipped") == {0}
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,

@@ -505,7 +505,7 @@ def lift(n: int, operands: list, result: Vec, compute, kind: str, op_sign: str =
     done = (every | _blind(kind, revealed, errs, exact, k)) & _top(r, k)
     keep = shape_ok(r, k, err, ranged_rows(revealed, k), every, unbounded=unbounded) & ~done
     if kind == "mul":
-        keep &= _sides_exact(revealed, exact, k)
+        keep &= _sides_exact(revealed, errs, exact, k)
     out = attach(result, n, idx, r, err, keep, _facts(every, sign | (every & nonneg(r, k))))
     return establish(n, out, idx, r, done)
 
@@ -543,21 +543,34 @@ def _apart_from_zero(v: Vec, e: int, k: int):
     return out & ~wide(bad, k) if bad is not None else out
 
 
-def _sides_exact(revealed: list, exact: list, k: int):
-    """Rows of a product whose unbounded sides are the row engine's: no near operand unbounded on
-    a side, or the other operand an exact value (its sign, hence the sides, known)."""
+def _sides_exact(revealed: list, errs: list, exact: list, k: int):
+    """Rows of a product whose infinite sides — and whether it is 0 at all — are the row engine's:
+    wherever an operand reaches infinity (a side unbounded, or nothing known of it: unbounded both
+    ways), the other is an exact value or lies apart from 0 by more than its err, so that its sign
+    is known. A near value that shows 0, or lies within its err of 0, may be a number of the other
+    sign, or not 0, in the row engine: the sides would flip, or top × it would not be 0."""
     out = np.ones(k, bool)
     for i in (0, 1):
-        v, other = revealed[i], revealed[1 - i]
-        if v.kind != "num" or v.rng is None:
+        infinite = _reaches_infinity(revealed[i], k)
+        if not infinite.any():
             continue
-        sides = OR(v.iv.loinf, v.iv.hiinf)
-        if sides is None:
-            continue
-        unb = wide(v.rng, k) & wide(sides, k) & ~exact[i]
+        other = revealed[1 - i]
         value = exact[1 - i] & (~wide(other.ne, k) if other.ne is not None else True)
-        out &= ~unb | value
-    return out
+        out &= ~infinite | value | _apart_from_zero(other, errs[1 - i], k)
+    return out | np.logical_and.reduce(exact)
+
+
+def _reaches_infinity(v: Vec, k: int):
+    """Rows not established whose bounds reach infinity on a side (nothing known — `top`, of any
+    kind — both)."""
+    if v.ne is None:
+        return np.zeros(k, bool)
+    ne = wide(v.ne, k)
+    if v.kind != "num" or v.rng is None:
+        return ne
+    rng = wide(v.rng, k)
+    sides = OR(v.iv.loinf, v.iv.hiinf)
+    return ne & (~rng | (rng & wide(sides, k) if sides is not None else False))
 
 
 def _top(r: Vec, k: int):
