@@ -19,7 +19,8 @@ row groups follow the chunks, as many of one size as the workers share evenly: `
   the parent maps that file into memory (no copy) and removes it at once. Through the pipe, a
   60 MB table of `compare` made the worker wait, unable to start its next chunk, until the busy
   parent had read it all (a second per chunk, measured); the folder is removed at the end,
-  whatever happens, and a folder a killed run left behind is removed by the next.
+  whatever happens, and a folder a killed run left behind is removed by the next (a run holds
+  the lock of a file in its folder while it lasts; a process number alone could be another's).
 - The standard library's `concurrent.futures.ProcessPoolExecutor` runs them (a real pool: a worker
   that dies is reported, not waited for). A worker ignores Ctrl-C; on an interruption the parent
   cancels the chunks not started, lets each worker finish the one it computes, and removes its
@@ -34,6 +35,11 @@ from collections import deque
 from typing import Callable, Iterable, Iterator
 
 from dsl.errors import MillesimeError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover — not on Windows: a run's spool folder is known by its process number
+    fcntl = None
 
 AUTO_MIN_BYTES = 8 << 20  # `--jobs` left out: worker processes for input files of at least this size
 AUTO_MAX_JOBS = 8
@@ -215,11 +221,12 @@ def ordered_map(setup: Callable, args: tuple, items: Iterable, jobs: int) -> Ite
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
-    spool = _new_spool()
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start, initargs=(setup, args, spool))
+    spool, held = _new_spool()
+    pool = None
     pending: deque = deque()
     try:
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start, initargs=(setup, args, spool))
         for item in items:
             pending.append(pool.submit(_run, item))
             if len(pending) >= 2 * jobs:
@@ -231,35 +238,76 @@ def ordered_map(setup: Callable, args: tuple, items: Iterable, jobs: int) -> Ite
         raise WorkerError("un processus de calcul s'est arrêté sans répondre (mémoire épuisée ?) ; "
                           "relancez avec --jobs 1 ou moins de processus") from None
     except BaseException:  # an error, Ctrl-C, or the caller stopped reading
-        _stop(pool, pending)
+        if pool is not None:
+            _stop(pool, pending)
         raise
     finally:
         import shutil
-        pool.shutdown(wait=True)
+        if pool is not None:
+            pool.shutdown(wait=True)
         shutil.rmtree(spool, ignore_errors=True)
+        if held is not None:
+            os.close(held)
 
 
 SPOOL_PREFIX = "millesime-spool-"
+SPOOL_LOCK = ".lock"       # a file of the folder its run holds locked while it lasts
+SPOOL_UNLOCKED_AGE = 86400  # seconds after which a folder without its lock file is a leftover
 
 
-def _new_spool() -> str:
-    """A new folder for the workers' tables (named after this process), after removing those of
-    runs whose process is gone (killed before it could remove its own)."""
-    import shutil
+def _new_spool() -> tuple[str, int | None]:
+    """A new folder for the workers' tables and the descriptor of its lock file (held until the end
+    of the run), after removing the folders of runs that are over — killed before they could remove
+    their own: nobody holds their lock (a process number could be another's, in another container
+    sharing the folder, or the same on every start)."""
     import tempfile
     base = tempfile.gettempdir()
+    _sweep_spools(base)
     try:
-        names = os.listdir(base)
-    except OSError:
-        names = []
-    for name in names:
-        pid = name[len(SPOOL_PREFIX):].split("-")[0]
-        if name.startswith(SPOOL_PREFIX) and pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
-    try:
-        return tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-", dir=base)
+        folder = tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-", dir=base)
+        if fcntl is None:
+            return folder, None
+        held = os.open(os.path.join(folder, SPOOL_LOCK), os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     except OSError as exc:
         raise SpoolError(_spool_problem(base, exc)) from None
+    fcntl.flock(held, fcntl.LOCK_EX)
+    return folder, held
+
+
+def _sweep_spools(base: str) -> None:
+    import shutil
+    import time
+    try:
+        entries = [e for e in os.scandir(base) if e.name.startswith(SPOOL_PREFIX) and e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    for entry in entries:
+        if fcntl is None:  # no locks here: the process number says whether the run lasts
+            pid = entry.name[len(SPOOL_PREFIX):].split("-")[0]
+            over = pid.isdigit() and not _alive(int(pid))
+        else:
+            over = _unheld(entry.path, time.time())
+        if over:
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _unheld(folder: str, now: float) -> bool:
+    """Whether no run holds `folder`: its lock file free, or missing for a day (a run killed between
+    making the folder and its lock file, or a folder of an older version)."""
+    try:
+        fd = os.open(os.path.join(folder, SPOOL_LOCK), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        try:
+            return now - os.stat(folder).st_mtime > SPOOL_UNLOCKED_AGE
+        except OSError:
+            return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 def _alive(pid: int) -> bool:

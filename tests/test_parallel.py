@@ -156,15 +156,28 @@ def test_tables_come_back_through_files_of_a_spool_removed_at_the_end(spool_base
 
 
 def test_a_failed_run_removes_its_spool_and_a_dead_run_s_spool_is_removed_by_the_next(spool_base):
+    import fcntl
+    import time
     base, _ = spool_base
-    dead = base / "millesime-spool-999999999-x1"  # above any process number: no such process
+    dead = base / "millesime-spool-4242-x1"  # a run killed outright: its lock file held by nobody
     dead.mkdir()
+    (dead / ".lock").write_bytes(b"")
     (dead / "1-1.arrow").write_bytes(b"left by a killed run")
-    alive = base / f"millesime-spool-{os.getpid()}-x2"  # a run of a process still there
+    alive = base / "millesime-spool-4242-x2"  # a run still going (in another container, say: same number)
     alive.mkdir()
-    with pytest.raises(MillesimeError, match="la ligne 3 ne se calcule pas"):
-        list(parallel.ordered_map(_tables, (100, 3), range(8), 2))
-    assert sorted(p.name for p in base.iterdir()) == [alive.name]
+    held = os.open(alive / ".lock", os.O_WRONLY | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    starting = base / "millesime-spool-4242-x3"  # a run between making its folder and its lock file
+    starting.mkdir()
+    old = base / "millesime-spool-4242-x4"  # no lock file for two days: a leftover
+    old.mkdir()
+    os.utime(old, (time.time() - 2 * 86400,) * 2)
+    try:
+        with pytest.raises(MillesimeError, match="la ligne 3 ne se calcule pas"):
+            list(parallel.ordered_map(_tables, (100, 3), range(8), 2))
+        assert sorted(p.name for p in base.iterdir()) == [alive.name, starting.name]
+    finally:
+        os.close(held)
     assert multiprocessing.active_children() == []
 
 
