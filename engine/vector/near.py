@@ -50,8 +50,10 @@ Each operation also keeps a row only where the *shape* of its result cannot diff
 engine's: a range whose bounds lie more than 2·err apart (the row engine's cannot meet), closed
 and bounded — or unbounded on a side where that side is the row engine's own: a quotient by a
 range that reaches 0 (x / [0, h], the attainment of a target that may equal its starting point)
-has its infinite side from exact signs, and min, max, `+`, `-`, a product by an exact value, a
-join and a rounding keep such a side as it is (every other operation leaves the row deferred);
+has its infinite side from exact signs, and min, max, `+`, `-`, a join, a rounding and a product
+by a factor whose sign is known (an exact value, or one apart from 0 by more than its err:
+`_sides_exact`, which also keeps `top` times a near value that shows 0 deferred) keep such a side
+as it is (every other operation leaves the row deferred);
 a value where no operand was a range; a join of values only where the outcomes are
 more than 2·err apart (equal near values may be different Decimals). Anything else — an
 unbounded or excluded bound, a value not established without bounds, `none` — and the row is
