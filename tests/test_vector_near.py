@@ -125,7 +125,7 @@ rule spread "Un septième, multiplié par une patientèle" : money =
   source ESSAI quote "septième"
 
 rule tiny "Un quotient plus petit que le dernier chiffre gardé" : decimal =
-  physician.patients_mt / (physician.file_active * 1000000000)
+  physician.patients_mt / (physician.file_active * 100000000000000)
   source ESSAI quote "minuscule"
 
 rule nothing_times_tiny "Un taux inconnu fois un quotient minuscule" : money =
@@ -140,11 +140,15 @@ rule flipped "Un intervalle infini d'un côté fois un nombre presque nul" : mon
   round (1 € + 1 € * (min(5, nothing) * near_zero)) to cent
   source ESSAI quote "presque nul"
 
-output share, clamped, mixed, product, edge, negative, maybe, maybe_plus, maybe_set, ranged, floored, read_ranged, open_share, read_nothing, capped_nothing, spread, nothing_times_tiny, flipped
+rule two_rates "Un montant fois le produit de deux taux" : money =
+  round (30 000 € * ((physician.patients_mt / physician.file_active) * (physician.patients_mt / (physician.file_active + 1)))) to cent
+  source ESSAI quote "deux taux"
+
+output share, clamped, mixed, product, edge, negative, maybe, maybe_plus, maybe_set, ranged, floored, read_ranged, open_share, read_nothing, capped_nothing, spread, nothing_times_tiny, flipped, two_rates
 '''
 OUTPUTS = ["share", "clamped", "mixed", "product", "edge", "negative", "maybe", "maybe_plus", "maybe_set", "ranged",
            "floored", "read_ranged", "open_share", "read_nothing", "capped_nothing", "spread", "nothing_times_tiny",
-           "flipped"]
+           "flipped", "two_rates"]
 ON = dt.date(2025, 6, 1)
 
 
@@ -179,9 +183,10 @@ def evaluate(registry, counts, monkeypatch):
     expected = [batch.row(row)[0] for row in t.to_pylist()]
     cells = {name: [out[name][0][code] if code >= 0 else None for code in out[name][1]] for name in OUTPUTS}
     for i in back.tolist():  # handed to the row engine: only a -0 (an exact quotient of -1/5000 € rounded),
-        # or `flipped` on rows where its operands are exact (the column code's own hand-back, no near value)
+        # `flipped` on rows where its operands are exact (the column code's own hand-back, no near value),
+        # or `nothing_times_tiny` where the file active times 10^14 leaves the int64 range
         missing = [name for name in OUTPUTS if cells[name][i] is None]
-        assert missing and set(missing) <= {"negative", "flipped"}, (counts[i], back, missing)
+        assert missing and set(missing) <= {"negative", "flipped", "nothing_times_tiny"}, (counts[i], back, missing)
         if "negative" in missing:
             assert expected[i]["negative"] == "-0.00"
         for name in missing:
@@ -306,9 +311,20 @@ def test_each_row_keeps_its_own_error_bound(registry, monkeypatch):
     assert not second.get("spread")
 
 
+def test_a_product_of_two_rates_is_exact_enough_to_round(registry, monkeypatch):
+    # 30 000 × 178/241 × 178/242 = 30 000 × 31 684/58 322 = 16 297.795 000 171… — 1.7e-7 € above the half
+    # cent, 16 297.80. Each rate carried to 9 places, their product would be within 2e-9 of the row
+    # engine's, 6e-5 € once times 30 000: undecided. Carried to 14 places (as many as the int64 columns
+    # hold with room to spare), and multiplied exactly in Python integers, it is within 1e-8 €: decided.
+    cells, second = evaluate(registry, [(178, 241)], monkeypatch)
+    assert cells["two_rates"] == ["16297.80"]
+    assert not second.get("two_rates")
+
+
 def test_a_product_reaching_infinity_keeps_the_row_engine_s_sides(registry, monkeypatch):
-    # 1/18 000 000 000 is 0 at 9 places: but it is not 0, and a rate of which nothing is known times
-    # it is nothing known (0 times it would be 0). 3 × 1/18 - 0.166666667 is +1e-9 at 9 places, but
+    # 1/1 800 000 000 000 000 is 0.000 000 000 000 001 at the 15 places a near quotient keeps at most,
+    # within its err of 0: the row engine's is not 0, and a rate of which nothing is known times it is
+    # nothing known (0 times it would be 0). 3 × 1/18 - 0.166666667 is +1e-9 at 9 places, but
     # -3.3e-10 to 28 digits: (-∞, 5] times it is [-1.7e-9, +∞) — bounded below, not above —, plus
     # 1 €: at least 1.00. Both left to the second pass, which gives the row engine's values.
     cells, second = evaluate(registry, [(1, 18)], monkeypatch)

@@ -16,14 +16,17 @@ large amounts does not loosen the bound of a row of small ones). The row stays d
 operation that does not know near values (compare, `as of`, outputs, …) hands it back as before,
 and only the operations below carry it on, each with its own bound:
 
-- a quotient that does not terminate (`divide`): rounded half-even at KMAX or more places, err 1
-  (half a unit for that rounding, far less for the row engine's 28th digit); a near value
+- a quotient that does not terminate (`divide`): rounded half-even at KMAX places or more — as
+  many as the column's int64 holds with room to spare, up to 15 (near_arith.quotient_places) —,
+  err 1 (half a unit for that rounding, far less for the row engine's 28th digit); a near value
   divided by an established one too (a range's bounds each divided); bounds of a quotient of
   ranges whose corners do not terminate (quotients._near_bounds: each corner so rounded);
 - `+`, `-`: the errors add up; `*`: |a|·err(b) + |b|·err(a) + err(a)·err(b) (|a| and |b| the
   row's largest value or bound; worked out in float64 with a margin that covers its rounding, as
   an upper bound: `upper`), the operands first rounded to fewer places where the scales would add
-  up past a column's; `min`, `max`: the larger error (they move no value by more than that);
+  up past a column's, then, where each is a value or a closed bounded range, the product worked
+  out again exactly in Python integers from the operands as they were (near_arith); `min`, `max`:
+  the larger error (they move no value by more than that);
 - a join (the readings of an unknown, an undecided condition): the hull, the largest error of
   the outcomes the row may take —
   except where every outcome is not established alike within 2·err (the row engine may find
@@ -70,38 +73,9 @@ from decimal import Decimal
 import numpy as np
 
 from .columns import LIMIT, MAX_SCALE, OR, Vec, wide
-from .quotients import KMAX  # places of a quotient's near value: as many as an exact one may add
-
-MIN_PLACES = KMAX  # a near value rounded to fewer places (for a product) keeps at least these
-ERR_MAX = LIMIT      # an err this large stands for any larger one: such a row keeps no near value
-
-
-# ---------------------------------------------------------------- errors, one per row
-
-def errs_of(err, k: int):
-    """An err (a Python int, or one per row) as k int64 values."""
-    e = np.asarray(err, np.int64)
-    return np.full(k, e, np.int64) if e.ndim == 0 else e
-
-
-def times_ten(e, d: int):
-    """e · 10^d (d ≥ 0): an err in units of a scale d places finer, saturated at ERR_MAX."""
-    if d <= 0:
-        return e
-    if d >= 19:
-        return np.where(e > 0, ERR_MAX, 0).astype(np.int64)
-    f = np.int64(10 ** d)
-    return np.where(e >= ERR_MAX // f, ERR_MAX, e * f)
-
-
-def upper(x):
-    """An int64 upper bound of the nonnegative quantities x, worked out in float64 (products of
-    values and errs overflow int64): a few operations err by far less than 2^-40 of the result,
-    which the margin covers; saturated at ERR_MAX."""
-    y = np.ceil(np.asarray(x, np.float64) * (1 + 2.0 ** -40)) + 1
-    return np.where(y >= float(ERR_MAX), ERR_MAX, np.minimum(y, float(ERR_MAX)).astype(np.int64))
-
-
+from .near_arith import (ERR_MAX, _any_flag, _exact_products, _fit_product, _half_even, _room, _scale, errs_of,
+                         magnitudes, times_ten, upper)
+from .quotients import KMAX  # places of a quotient's near value: at least as many as an exact one may add
 class Near:
     """The near values of a column's deferred rows: `rows` (a mask of the column's rows), `value`
     (a Vec of those rows only, in order), `err` (one int64 per such row, in units of value.scale:
@@ -150,10 +124,6 @@ class Near:
     def at_scale(self, scale: int):
         """err (per row) in units of a larger scale."""
         return times_ten(self.err, scale - _scale(self.value))
-
-
-def _scale(v: Vec) -> int:
-    return v.scale if v.kind == "num" else 0
 
 
 def has(*vecs) -> bool:
@@ -312,54 +282,6 @@ def ranged_rows(operands: list, k: int):
     return out
 
 
-def magnitude(v: Vec, k: int) -> int:
-    """The largest |value| and |bound| of the rows (units of v.scale), a Python int."""
-    if v.kind != "num":
-        return 0
-    parts = [np.abs(wide(v.data, k).astype(np.int64))]
-    if v.rng is not None:
-        parts += [np.abs(wide(v.iv.lo, k)), np.abs(wide(v.iv.hi, k))]
-    return max(int(p.max()) if len(p) else 0 for p in parts)
-
-
-def magnitudes(v: Vec, k: int):
-    """Each row's largest |value| or |bound| (units of v.scale), as float64 (an upper bound's part)."""
-    if v.kind != "num":
-        return np.zeros(k)
-    out = np.abs(wide(v.data, k).astype(np.float64))
-    if v.rng is not None:
-        rng = wide(v.rng, k)
-        for end in (v.iv.lo, v.iv.hi):
-            out = np.where(rng, np.maximum(out, np.abs(wide(end, k).astype(np.float64))), out)
-    return out
-
-
-def coarsen(v: Vec, err, places: int, k: int):
-    """`v` (near values of k rows) rounded half-even to `places` decimal places, and its err (per
-    row) then."""
-    if v.kind != "num" or v.scale <= places:
-        return v, err
-    from .open import Interval
-    f = 10 ** (v.scale - places)
-
-    def r(x):
-        return _half_even(wide(x, k).astype(np.int64), np.int64(f))
-    iv = v.iv
-    if iv is not None:
-        iv = Interval(k, r(iv.lo), r(iv.hi), iv.loinf, iv.hiinf, iv.loopen, iv.hiopen)
-    out = Vec("num", r(v.data), places, v.isint, v.none, v.ne, v.defer, v.why, v.dby, v.rng, iv)
-    return out, -(-errs_of(err, k) // np.int64(f)) + 1
-
-
-def _half_even(x, d):
-    """x / d rounded half to even (d > 0), on int64 columns."""
-    a = np.abs(x)
-    q, r = a // d, a % d
-    up = (2 * r > d) | ((2 * r == d) & (q % 2 == 1))
-    q = q + up
-    return np.where(x < 0, -q, q)
-
-
 # ---------------------------------------------------------------- operations
 
 def divide(n: int, a: Vec, b: Vec, out: Vec, lost) -> Vec:
@@ -417,7 +339,7 @@ def _quotient(ra: Vec, rb: Vec, ea, k: int):
     if ra.ne is not None:
         ok &= ~wide(ra.ne, k) | rng
     sa, sb = ra.scale, rb.scale
-    places = min(MAX_SCALE, max(KMAX, sa))
+    places = min(MAX_SCALE, max(KMAX, sa, _room(ra, rb, ok, rng, k)))
     shift = places + sb - sa
     if shift > MAX_SCALE:
         return None, 0, None, None
@@ -464,6 +386,7 @@ def lift(n: int, operands: list, result: Vec, compute, kind: str, op_sign: str =
     k = len(idx)
     if any(v.kind not in ("num", "any") for v in revealed):
         return result
+    before = revealed, errs
     if kind == "mul":
         revealed, errs = _fit_product(revealed, errs, k)
         if revealed is None:
@@ -480,6 +403,8 @@ def lift(n: int, operands: list, result: Vec, compute, kind: str, op_sign: str =
         fa, fb = ea.astype(np.float64), eb.astype(np.float64)
         bound = magnitudes(a, k) * fb + magnitudes(b, k) * fa + fa * fb + 1
         err = upper(bound / 10.0 ** (total - s) if total >= s else bound * 10.0 ** (s - total))
+        if any(v is not w for v, w in zip(revealed, before[0])):  # factors rounded to fit: exactly again
+            r, err = _exact_products(r, err, *before, k)
     else:
         err = np.maximum.reduce([times_ten(e, s - _scale(v)) for v, e in zip(revealed, errs)])
     exact = [(f & EXACT) != 0 for f in facts]
@@ -692,39 +617,6 @@ def _picked_exactly(kind, r: Vec, revealed, errs, exact, k):
     return hit & clear
 
 
-def _any_flag(iv, k):
-    out = np.zeros(k, bool)
-    for m in (iv.loinf, iv.hiinf, iv.loopen, iv.hiopen):
-        if m is not None:
-            out |= wide(m, k)
-    return out
-
-
-def _fit_product(revealed, errs, k):
-    """Near operands of a product rounded to fewer places (never under MIN_PLACES) where the scales
-    would add up past a column's, or the product leave the int64 range (an amount times a rate
-    at 18 places)."""
-    revealed, errs = list(revealed), list(errs)
-    for _ in range(2):
-        scales = [_scale(v) for v in revealed]
-        size = magnitude(revealed[0], k) * magnitude(revealed[1], k)
-        places = max(0, sum(scales) - MAX_SCALE)
-        while size // 10 ** places >= LIMIT:
-            places += 1
-        if not places:
-            return revealed, errs
-        near_ones = [i for i in (0, 1) if errs[i].any() and scales[i] > MIN_PLACES]
-        if not near_ones:
-            return None, None
-        i = max(near_ones, key=lambda j: scales[j])
-        revealed[i], errs[i] = coarsen(revealed[i], errs[i], max(MIN_PLACES, scales[i] - places), k)
-    scales = [_scale(v) for v in revealed]
-    size = magnitude(revealed[0], k) * magnitude(revealed[1], k)
-    if sum(scales) > MAX_SCALE or size >= LIMIT:
-        return None, None
-    return revealed, errs
-
-
 def join(n: int, rows, outcomes: list, deciding, result: Vec, compute) -> Vec:
     """open.join's `result` with near values: the join of the outcomes as if their near values
     were theirs, kept where each of them is a value and they lie more than 2·err apart."""
@@ -826,6 +718,8 @@ def settle_round(n: int, v: Vec, result: Vec, compute, rounding) -> Vec:
         else:
             keep &= ~(ne & ~wide(rv.rng, k))
         done |= keep
+    else:  # nothing to round off: only the row engine's own values (exact here) are decided
+        done |= exact & shape_ok(r, k, 0, unbounded=True)
     return establish(n, result, idx, r, done)
 
 

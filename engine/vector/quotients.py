@@ -30,7 +30,7 @@ def exact(x, sx: int, y, sy: int, n: int, places: int | None = None):
     num, den = wide(num, n), wide(den, n)
     ok = ~open_._full(OR(o1, o2), n) & (den != 0) & ~((num == 0) & (den < 0))
     if places is not None:
-        from .near import _half_even
+        from .near_arith import _half_even
         f = np.int64(10 ** places)
         ok &= np.abs(num) < LIMIT // f
         q = _half_even(np.where(ok, num, 0) * f * np.sign(den), np.abs(np.where(ok, den, 1)))
@@ -113,13 +113,28 @@ def _near_bounds(n, a: Vec, b: Vec, out: Vec, idx) -> Vec:
     from . import near
     k = len(idx)
     ak, bk = a.take(idx), b.take(idx)
-    iv, rows, places, lost, _ = _ranges(k, ak, bk, np.ones(k, bool), 0, places=KMAX)
+    iv, rows, places, lost, _ = _ranges(k, ak, bk, np.ones(k, bool), 0, places=_corner_places(ak, bk, k))
     if rows is None:
         return out
     value = open_.result(k, "num", np.zeros(k, np.int64), places, False, open_.Scan([ak, bk], k), iv, rows)
     keep = rows & ~lost & near.shape_ok(value, k, 1, unbounded=True)  # infinite sides: from exact signs
     positive = keep & (wide(iv.lo, k) - 1 >= 0) & ~open_._full(iv.loinf, k)
     return near.attach(out, n, idx, value, 1, keep, near._facts(np.zeros(k, bool), positive))
+
+
+def _corner_places(a: Vec, b: Vec, k: int) -> int:
+    """near.quotient_places for the corners of `a / b` (their finite ends; a divisor's end of 0
+    left out, it gives no finite corner)."""
+    from .near_arith import quotient_places
+    x, y = open_.span(a, k), open_.span(b, k)
+    xs = [np.abs(e.astype(np.float64))[~open_._full(inf, k)] for e, inf in ((x.lo, x.loinf), (x.hi, x.hiinf))]
+    ys = [np.abs(e.astype(np.float64))[~open_._full(inf, k) & (e != 0)] for e, inf in ((y.lo, y.loinf), (y.hi, y.hiinf))]
+    xs, ys = np.concatenate(xs), np.concatenate(ys)
+    top_x = float(xs.max()) if len(xs) else 1.0
+    least_y = float(ys.min()) if len(ys) else 1.0
+    sa = a.scale if a.kind == "num" else 0
+    sb = b.scale if b.kind == "num" else 0
+    return quotient_places(top_x, top_x / least_y * 10.0 ** (sb - sa), sb)
 
 
 def _ranges(n, a: Vec, b: Vec, opened, scale: int, places: int | None = None):
