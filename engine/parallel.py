@@ -36,10 +36,7 @@ from typing import Callable, Iterable, Iterator
 
 from dsl.errors import MillesimeError
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover — not on Windows: a run's spool folder is known by its process number
-    fcntl = None
+from .io.writers import LOCKS, lock_at_once  # where there are no locks (Windows), a spool is known by its process number
 
 AUTO_MIN_BYTES = 8 << 20  # `--jobs` left out: worker processes for input files of at least this size
 AUTO_MAX_JOBS = 8
@@ -265,12 +262,12 @@ def _new_spool() -> tuple[str, int | None]:
     _sweep_spools(base)
     try:
         folder = tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-", dir=base)
-        if fcntl is None:
+        if not LOCKS:
             return folder, None
         held = os.open(os.path.join(folder, SPOOL_LOCK), os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     except OSError as exc:
         raise SpoolError(_spool_problem(base, exc)) from None
-    fcntl.flock(held, fcntl.LOCK_EX)
+    lock_at_once(held)  # a new file of a new folder: nobody else holds it
     return folder, held
 
 
@@ -282,7 +279,7 @@ def _sweep_spools(base: str) -> None:
     except OSError:
         return
     for entry in entries:
-        if fcntl is None:  # no locks here: the process number says whether the run lasts
+        if not LOCKS:  # the process number says whether the run lasts
             pid = entry.name[len(SPOOL_PREFIX):].split("-")[0]
             over = pid.isdigit() and not _alive(int(pid))
         else:
@@ -302,12 +299,9 @@ def _unheld(folder: str, now: float) -> bool:
         except OSError:
             return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
+        return lock_at_once(fd)
     finally:
         os.close(fd)
-    return True
 
 
 def _alive(pid: int) -> bool:

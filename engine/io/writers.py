@@ -50,8 +50,12 @@ def _temp_pattern(target: Path) -> re.Pattern:
     return re.compile(re.escape(f".{target.name}.") + r"[A-Za-z0-9_]{6,16}\.tmp")
 
 
-def _lock(fd: int) -> bool:
-    """An exclusive lock on an open file, without waiting; False when another process holds it."""
+LOCKS = fcntl is not None  # whether `lock_at_once` can tell a held file (not on Windows)
+
+
+def lock_at_once(fd: int) -> bool:
+    """An exclusive lock on an open file, without waiting; False when another process holds it
+    (True where there are no locks: see LOCKS)."""
     if fcntl is None:
         return True
     try:
@@ -79,7 +83,7 @@ def sweep(target: Path) -> list[Path]:
         except OSError:
             continue
         try:
-            if _lock(fd) and os.path.samestat(os.fstat(fd), os.stat(entry.path, follow_symlinks=False)):
+            if lock_at_once(fd) and os.path.samestat(os.fstat(fd), os.stat(entry.path, follow_symlinks=False)):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
         except OSError:
@@ -98,7 +102,7 @@ def _create_temp(target: Path) -> tuple[int, Path]:
             fd = os.open(path, flags, 0o666)
         except FileExistsError:
             continue
-        _lock(fd)
+        lock_at_once(fd)
         return fd, path
     raise FileExistsError(f"{target.parent} : aucun nom libre pour un fichier temporaire")
 
