@@ -347,3 +347,15 @@ def test_half_even_is_decimal_s(x, d):
     from decimal import ROUND_HALF_EVEN, Decimal
     expected = int((Decimal(x) / Decimal(d)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
     assert int(near._half_even(np.array([x], np.int64), np.int64(d))[0]) == expected
+
+
+@given(st.one_of(st.integers(-10 ** 36, 10 ** 36), st.integers(-99, 99).map(lambda h: h * 5 * 10 ** 17)),
+       st.integers(1, 36))
+def test_half_even_of_python_integers_is_decimal_s(p, places):
+    # the exact products of near_arith: Python integers far beyond int64, ties included
+    from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+    from engine.vector.near_arith import _half_even_objects
+    with localcontext() as context:
+        context.prec = 100
+        expected = int((Decimal(p) / Decimal(10) ** places).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    assert _half_even_objects(np.array([p], object), 10 ** places)[0] == expected

@@ -126,12 +126,12 @@ def quotient_places(top_x: float, top_q: float, extra: int) -> int:
     return int(max(p, KMAX))
 
 
-def _half_even_int(p: int, d: int) -> int:
-    """p / d rounded half to even, in Python integers (d > 0)."""
-    q, r = divmod(abs(p), d)
-    if 2 * r > d or (2 * r == d and q % 2):
-        q += 1
-    return -q if p < 0 else q
+def _half_even_objects(p, d: int):
+    """Python integers p (an object array) / d rounded half to even, as an object array (d > 0)."""
+    a = np.abs(p)
+    q, r = a // d, a % d
+    q = q + ((2 * r > d) | ((2 * r == d) & (q % 2 == 1))).astype(np.int64)
+    return np.where(p < 0, -q, q)
 
 
 def _exact_products(r: Vec, err, operands: list, errs: list, k: int):
@@ -170,16 +170,16 @@ def _exact_products(r: Vec, err, operands: list, errs: list, k: int):
     if not len(idx):
         return r, err
     f = 10 ** d
-    (alo, ahi), (blo, bhi) = ([e[idx].tolist() for e in pair] for pair in ends)
-    lows, highs = [], []
-    for i in range(len(idx)):
-        corners = [_half_even_int(int(x) * int(y), f) for x in (alo[i], ahi[i]) for y in (blo[i], bhi[i])]
-        lows.append(min(corners))
-        highs.append(max(corners))
-    fits = np.array([abs(lo) < LIMIT and abs(hi) < LIMIT for lo, hi in zip(lows, highs)], bool)
+    (alo, ahi), (blo, bhi) = ([e[idx].astype(object) for e in pair] for pair in ends)  # Python integers
+    if ranged[idx].any():  # the four corners (a value's two ends are the same)
+        corners = [_half_even_objects(x * y, f) for x in (alo, ahi) for y in (blo, bhi)]
+        lows, highs = np.minimum.reduce(corners), np.maximum.reduce(corners)
+    else:
+        lows = highs = _half_even_objects(alo * blo, f)
+    fits = ((np.abs(lows) < LIMIT) & (np.abs(highs) < LIMIT)).astype(bool)
     if not fits.any():
         return r, err
-    at, lows, highs = idx[fits], np.array(lows, object)[fits].astype(np.int64), np.array(highs, object)[fits].astype(np.int64)
+    at, lows, highs = idx[fits], lows[fits].astype(np.int64), highs[fits].astype(np.int64)
     values = ~ranged[at]
     data = np.array(wide(r.data, k), np.int64, copy=True)
     data[at[values]] = lows[values]
