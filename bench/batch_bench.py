@@ -5,7 +5,9 @@ CSV → Parquet (the ceiling of any tool reading that file), in one run on the s
 
 Prints, for the default outputs of `millesime batch` (CSV in, typed Parquet out): rows/s and peak
 RSS of the process at `--small` rows and at `--rows` rows (the first rows of the same file);
-pyarrow's read-CSV-write-Parquet time on the big file (the best of three) and the ratio; then
+pyarrow's read-CSV-write-Parquet time on the big file (the best of three) and the ratio; the floor
+of the default outputs (pyarrow reading the same CSV and writing `batch`'s own result table,
+already computed — no evaluation at all) and its share of the ceiling; then
 `millesime compare` of a reform (bench/reform_2027.mil) on `--compare` physicians over the five
 calendar years 2026..2030.
 Each command runs in its own process (`os.wait4` gives its peak RSS: the largest of the process
@@ -64,6 +66,25 @@ def pyarrow_ceiling(path: Path, out: Path) -> float:
     return time.perf_counter() - start
 
 
+def outputs_floor(path: Path, results: Path, out: Path) -> float:
+    """pyarrow alone again, with no evaluation: the CSV read as in `pyarrow_ceiling`, then
+    `batch`'s own result table (read back from `results`, untimed) written to Parquet as
+    engine/io/writers.py writes it (one ParquetWriter, default options, row groups as `batch`
+    wrote them). No tool that writes the default outputs can run faster than this."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    source = pq.ParquetFile(results)
+    groups = [source.read_row_group(i) for i in range(source.num_row_groups)]
+    start = time.perf_counter()
+    names = path.open(encoding="utf-8").readline().strip().split(",")
+    pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}))
+    with pq.ParquetWriter(out, source.schema_arrow) as writer:
+        for group in groups:
+            writer.write_table(group)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -107,6 +128,12 @@ def main() -> None:
     print(f"pyarrow CSV → Parquet, {args.rows} rows: {ceiling:.2f} s, {args.rows / ceiling:,.0f} rows/s "
           f"(the ceiling, best of 3); millesime batch at {batch_rate / (args.rows / ceiling):.2%} of it "
           f"({one_rate / (args.rows / ceiling):.2%} with --jobs 1)")
+    floor = min(outputs_floor(big, folder / f"results-{args.rows}.parquet", folder / "floor.parquet")
+                for _ in range(3))
+    print(f"pyarrow CSV read + writing batch's default outputs (already computed, no evaluation), {args.rows} "
+          f"rows: {floor:.2f} s, {args.rows / floor:,.0f} rows/s (the floor of the default outputs, best of 3) "
+          f"= {ceiling / floor:.1%} of the ceiling; millesime batch at {batch_rate / (args.rows / floor):.1%} "
+          f"of this floor")
     print(f"peak RSS {args.rows} rows / {args.small} rows: {results[args.rows][1] / results[args.small][1]:.2f}")
     population = folder / f"physicians-{args.compare}.csv"
     head(big, population, args.compare)
