@@ -14,11 +14,13 @@ row groups follow the chunks, as many of one size as the workers share evenly: `
   registry's `Recipe`, the same files — checked by a digest of their bytes — and assumptions).
 - Chunks travel to the workers as Arrow record batches or tables (pickled), and at most
   `2 × jobs` are in flight: memory stays bounded as in a single process, times the workers.
-- A worker's answer that is an Arrow table comes back as a file, not through the pool's pipe
-  (`_spool`): the worker writes it in Arrow's IPC file format to a folder of the parent's, and
-  the parent maps that file into memory (no copy) and removes it at once. Through the pipe, a
-  60 MB table of `compare` made the worker wait, unable to start its next chunk, until the busy
-  parent had read it all (a second per chunk, measured); the folder is removed at the end,
+- A worker's answer that is an Arrow table or record batch comes back as a file, not through the
+  pool's pipe (`_spool`): the worker writes it in Arrow's IPC file format to a folder of the
+  parent's, and the parent maps that file into memory (no copy) and removes it at once. Through
+  the pipe, a 60 MB table of `compare` made the worker wait, unable to start its next chunk, until
+  the busy parent had read it all (a second per chunk, measured), and the answers waiting their
+  turn were held unpickled in the parent (≈ 120 MiB for `batch`'s record batches: its peak memory
+  then grew with the chunks' length, bench/RESULTS.md); the folder is removed at the end,
   whatever happens, and a folder a killed run left behind is removed by the next (a run holds
   the lock of a file in its folder while it lasts; a process number alone could be another's).
 - The standard library's `concurrent.futures.ProcessPoolExecutor` runs them (a real pool: a worker
@@ -158,43 +160,45 @@ def _run(item):
 
 
 class Spooled:
-    """An Arrow table a worker wrote to a file of the parent's spool folder."""
+    """An Arrow table (or record batch: `batch`) a worker wrote to a file of the parent's spool folder."""
 
-    def __init__(self, path: str):
-        self.path = path
+    def __init__(self, path: str, batch: bool = False):
+        self.path, self.batch = path, batch
 
 
 def _spooled(value):
-    """`value`, or a `Spooled` file holding it when it is an Arrow table and the parent gave a folder."""
+    """`value`, or a `Spooled` file holding it when it is an Arrow table or record batch and the
+    parent gave a folder."""
     folder = _STATE.get("spool")
     if folder is None:
         return value
     import pyarrow as pa
-    if not isinstance(value, pa.Table):
+    if not isinstance(value, (pa.Table, pa.RecordBatch)):
         return value
     _STATE["count"] = _STATE.get("count", 0) + 1
     path = os.path.join(folder, f"{os.getpid()}-{_STATE['count']}.arrow")
     try:
         with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, value.schema) as writer:
-            writer.write_table(value)
+            writer.write(value)
     except OSError:
         try:
             os.unlink(path)  # what was written of it
         except OSError:
             pass
         raise
-    return Spooled(path)
+    return Spooled(path, isinstance(value, pa.RecordBatch))
 
 
 def _unspooled(value):
-    """The table of a `Spooled` answer, mapped into memory (no copy); its file removed at once (the
-    mapping keeps its pages until the table is released)."""
+    """The table (or record batch) of a `Spooled` answer, mapped into memory (no copy); its file
+    removed at once (the mapping keeps its pages until the table is released)."""
     if not isinstance(value, Spooled):
         return value
     import pyarrow as pa
     try:
         with pa.memory_map(value.path) as source:
-            table = pa.ipc.open_file(source).read_all()
+            reader = pa.ipc.open_file(source)
+            table = reader.get_batch(0) if value.batch else reader.read_all()
     except OSError as exc:  # the folder removed under the run
         raise SpoolError(_spool_problem(os.path.dirname(value.path), exc)) from None
     try:

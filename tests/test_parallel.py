@@ -133,6 +133,12 @@ def _tables(rows: int, failing_at: int = -1):
     return fn
 
 
+def _record_batches(rows: int):
+    def fn(item):
+        return pa.record_batch({"item": [item] * rows, "amount": [f"{item}.50"] * rows})
+    return fn
+
+
 @pytest.fixture
 def spool_base(monkeypatch, tmp_path):
     """The temporary folder the parent makes its spool in (tempfile's), and what it unspools."""
@@ -153,6 +159,18 @@ def test_tables_come_back_through_files_of_a_spool_removed_at_the_end(spool_base
     assert list(base.iterdir()) == []  # the spool and its files removed
     # other answers still come through the pipe
     assert list(parallel.ordered_map(_pid_of, (1,), range(3), 2))[0][0] == 1
+
+
+def test_record_batches_come_back_through_files_too(spool_base):
+    # `batch`'s workers answer record batches: through the pipe, those waiting their turn were
+    # held unpickled in the parent, whose memory then grew with the chunks' length
+    base, seen = spool_base
+    got = list(parallel.ordered_map(_record_batches, (500,), range(4), 2))
+    assert [type(b).__name__ for b in got] == ["RecordBatch"] * 4
+    assert [(b.num_rows, b.column("item")[0].as_py(), b.column("amount")[499].as_py()) for b in got] == [
+        (500, i, f"{i}.50") for i in range(4)]
+    assert seen == ["Spooled"] * 4
+    assert list(base.iterdir()) == []
 
 
 def test_a_failed_run_removes_its_spool_and_a_dead_run_s_spool_is_removed_by_the_next(spool_base):
