@@ -54,7 +54,10 @@ from .registry import Registry
 from .values import EvaluationError
 
 ERROR = "error"              # evaluate_table: the reasons a row could not be computed, else null
-CHUNK = 1 << 15              # rows read, evaluated and written at a time (memory stays flat)
+CHUNK = 25_600               # rows read, evaluated and written at a time (memory stays flat): a
+# process's peak is that of one chunk, and `parallel.chunk_rows` cuts any file of 51 200 rows or
+# more into chunks of 25 000 to 25 600 rows (25 500 for 100 000 rows), so that peak is the same
+# for 100 000 rows as for 1 000 000 (bench/RESULTS.md; with 32 768 it was 25 % higher)
 ENGINES = ("auto", "vector", "row")  # engine/vector/ (columns at once) or the row engine
 VECTOR_MIN_ROWS = 64         # `auto`: a smaller chunk costs less row by row than set up as columns
 VECTOR_CHUNK = 1 << 18       # evaluate_table: rows evaluated as columns at a time
@@ -501,6 +504,8 @@ def _write(out: Path, out_fmt: str, evaluated: Iterator, batch: Batch, inputs: l
         for results, problems, failed, rows in evaluated:
             writer.write(results)
             errors.write_rows(problems)
+            del results
+            memory.give_back()  # what writing the chunk freed (engine/memory.py), before the next one
             summary.rows += rows
             summary.failed += failed
             summary.computed += rows - failed
@@ -572,8 +577,22 @@ def _chunk_evaluator(registry, on: dt.date, outputs: list[str], engine: str, typ
     batch = Batch.prepare(on, resolve(registry), outputs)
 
     def evaluate(record_batch):
+        next_chunk()
         return next(_evaluate_record_batches([record_batch], batch, engine, typed))
     return evaluate
+
+
+def next_chunk() -> None:
+    """Before each chunk of a file (batch, compare): what the last one left is let go — the
+    vector back-end's memo of uncertain operations, and the heap's free pages — so that a
+    process's peak memory is that of one chunk, whatever the file's length."""
+    try:
+        from .vector import objects
+    except ImportError:  # numpy absent: the row engine only
+        pass
+    else:
+        objects.forget()
+    memory.give_back()
 
 
 def _column_chunks(record_batches: Iterator, batch: Batch, engine: str, inputs: list[str], out_fmt: str,

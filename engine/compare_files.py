@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from .batch import next_chunk
 from .compare import CompareError, Period, Summary, compare_rows
 from .flat import ROW
 from .io.readers import BAD, ReadAgain, estimate_rows, file_format, read_columns, read_rows
@@ -49,6 +50,7 @@ def _comparer(baseline, reform, period: Period, weight: str | None, engine: str,
     baseline, reform = resolve(baseline), resolve(reform)
 
     def compare(table):
+        next_chunk()
         return compare_rows(table, baseline, reform, period, weight, engine, by)
     return compare
 
@@ -79,6 +81,8 @@ def _run(path: Path, baseline: Registry, reform: Registry, period: Period, weigh
                 writers.append(rows_writer)
             rows_writer.write({c: rows.column(c) for c in rows.column_names})
             summary.add(rows)
+            del rows
+            memory.give_back()  # what writing the chunk freed (engine/memory.py), before the next one
         if rows_writer is None:
             raise CompareError(f"{path} : la population ne compte aucune ligne")
         result = summary.as_json()

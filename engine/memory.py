@@ -32,6 +32,7 @@ TRIM_THRESHOLD = 512 << 20  # free memory kept at the top of the heap before it 
 
 _active: bool | None = None  # None: not tried yet
 _arrow: bool | None = None
+_trim = None  # glibc's malloc_trim, once found; False where there is none
 
 
 def keep_freed_columns() -> bool:
@@ -64,6 +65,27 @@ def arrow_on_system_allocator() -> bool:
         pa.set_memory_pool(pa.system_memory_pool())
         _arrow = True
     return _arrow
+
+
+def give_back() -> bool:
+    """Free pages of the heap given back to the system (glibc's `malloc_trim`), between two chunks
+    of a batch: with the thresholds above, what one chunk freed is kept for the next, and as the
+    chunks go by, fragmentation makes that kept part grow (a 1 000 000-row `batch` peaked ≈ 45 MiB
+    higher without it, bench/RESULTS.md). Once per chunk, not per operation: the pages faulted in
+    again cost ≈ 0.1 s of system time per chunk of 25 600 rows. True when done."""
+    global _trim
+    if _trim is None:
+        _trim = False
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _trim = libc.malloc_trim
+        except (OSError, AttributeError):  # not glibc
+            return False
+        _trim.argtypes, _trim.restype = [ctypes.c_size_t], ctypes.c_int
+    if _trim is False:
+        return False
+    _trim(0)
+    return True
 
 
 def tune() -> None:

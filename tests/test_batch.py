@@ -277,6 +277,21 @@ def test_a_csv_arrow_refuses_is_read_again_row_by_row(tmp_path, monkeypatch):
         {"row": "2", "field": "", "reason": "ligne 3 : 10 cellules, alors que l'en-tête nomme 11 colonnes"}]
 
 
+def test_each_chunk_starts_afresh(tmp_path, monkeypatch):
+    # the vector back-end's memo of uncertain operations is emptied before each chunk (not only
+    # when full, at 65 536 entries): a process's memory is that of one chunk, whatever the length
+    from engine.vector import objects
+    monkeypatch.setattr(batch, "CHUNK", 3)
+    sizes = []
+    real = batch.next_chunk
+    monkeypatch.setattr(batch, "next_chunk", lambda: (sizes.append(len(objects._KNOWN)), real())[1])
+    objects._KNOWN[("left", "by another run")] = None
+    run_file(write_csv(tmp_path / "cases.csv", [ROWS[0], ROWS[2], ROWS[3]] * 3), ON, tmp_path / "out.csv",
+             progress=False, engine="vector")
+    assert sizes == [1, 0, 0]  # one call per chunk of 3 rows, the first finding what was left
+    assert objects._KNOWN == {}
+
+
 @pytest.mark.parametrize("engine", ["vector", "row"])
 def test_csv_read_as_columns_chunk_by_chunk(tmp_path, monkeypatch, engine):
     # 7 chunks of 3 rows read by Arrow's reader (no row read again), a bad row in the middle

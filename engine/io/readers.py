@@ -484,7 +484,7 @@ def read_columns(path: Path, names: list[str], chunk: int) -> Reader | None:
         convert_options = pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
                                                strings_can_be_null=False, quoted_strings_can_be_null=False)
         # The blocks' rows are then grouped into chunks of `chunk` rows exactly (the last one
-        # shorter): an evaluation's cost per chunk is paid once for 32 768 rows rather than for the
+        # shorter): an evaluation's cost per chunk is paid once for 25 600 rows rather than for the
         # 8 000 of a block, and chunks of one size keep worker processes busy alike to the end.
         pending, rows = [], 0
         try:

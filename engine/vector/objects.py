@@ -269,6 +269,13 @@ _KNOWN: dict = {}  # (operation, operands) → what uncertain.py gives: pure fun
 _KNOWN_MAX = 1 << 16
 
 
+def forget() -> None:
+    """Empty `_KNOWN`. `millesime batch` and `compare` call it before each chunk: what it holds is
+    then bounded by the operands of one chunk, and a process's memory stays flat however long the
+    file (filled up to _KNOWN_MAX, it held ≈ 75 MiB more at 1 000 000 rows than at 100 000)."""
+    _KNOWN.clear()
+
+
 def _open(values) -> NotEstablished:
     first = next(x for x in values if isinstance(x, NotEstablished))
     return U.top(first.reason, U.decided_by(*values), first.loc)
