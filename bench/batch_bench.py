@@ -121,6 +121,16 @@ def main() -> None:
     print(f"millesime batch --jobs 1, default outputs, {args.rows} rows: {seconds:.1f} s, "
           f"{args.rows / seconds:,.0f} rows/s, peak RSS {rss} MiB (exit {status})")
     one_rate = args.rows / seconds
+    population = folder / f"physicians-{args.compare}.csv"
+    head(big, population, args.compare)
+    for extra in ([], ["--jobs", "1"]):
+        seconds, rss, status = run(MILLESIME + ["compare", str(population), "--reform", str(HERE / "reform_2027.mil"),
+                                                "--years", "2026..2030", "--by", "specialty",
+                                                "--out", str(folder / "compare")] + extra)
+        print(f"millesime compare{' ' + ' '.join(extra) if extra else ''}, {args.compare} physicians × 5 calendar "
+              f"years (2026..2030): {seconds:.1f} s, peak RSS {rss} MiB (exit {status})")
+    # pyarrow's reads last: they load whole tables into this process, whose peak memory its
+    # children's figures (os.wait4) would otherwise start from
     # the best of three: the first read in a process also starts Arrow's CSV reader and thread pool
     # (0.2 s against 0.6 s seen), and a ceiling is the fastest the file can be read and written
     ceiling = min(pyarrow_ceiling(big, folder / "pyarrow.parquet") for _ in range(3))
@@ -135,15 +145,6 @@ def main() -> None:
           f"= {ceiling / floor:.1%} of the ceiling; millesime batch at {batch_rate / (args.rows / floor):.1%} "
           f"of this floor")
     print(f"peak RSS {args.rows} rows / {args.small} rows: {results[args.rows][1] / results[args.small][1]:.2f}")
-    population = folder / f"physicians-{args.compare}.csv"
-    head(big, population, args.compare)
-    for extra in ([], ["--jobs", "1"]):
-        seconds, rss, status = run(MILLESIME + ["compare", str(population), "--reform", str(HERE / "reform_2027.mil"),
-                                                "--years", "2026..2030", "--by", "specialty",
-                                                "--out", str(folder / "compare")] + extra)
-        print(f"millesime compare{' ' + ' '.join(extra) if extra else ''}, {args.compare} physicians × 5 calendar "
-              f"years (2026..2030): {seconds:.1f} s, peak RSS {rss} MiB (exit {status})")
-
 
 if __name__ == "__main__":
     main()
