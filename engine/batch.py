@@ -427,7 +427,7 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
                 chunks.close()
                 try:
                     summary = _write(out, out_fmt, _column_chunks(columns, batch, engine, inputs, out_fmt,
-                                                                  jobs), batch, inputs, bar)
+                                                                  jobs), batch, inputs, bar, give_back=jobs > 1)
                 except ReadAgain:
                     names, total, chunks = read_rows(path, CHUNK)
                     columns = None
@@ -488,9 +488,11 @@ def _signals_as_interrupt():
             signal.signal(signum, old)
 
 
-def _write(out: Path, out_fmt: str, evaluated: Iterator, batch: Batch, inputs: list[str], bar) -> Summary:
+def _write(out: Path, out_fmt: str, evaluated: Iterator, batch: Batch, inputs: list[str], bar,
+           give_back: bool = False) -> Summary:
     """Chunks of (result columns, problems, rows read) into `out` and its errors file, both
-    committed at the end or discarded."""
+    committed at the end or discarded; the heap's free pages given back after each chunk when
+    `give_back` (worker processes evaluate: this one only reads and writes)."""
     summary = Summary(out=out, errors_file=errors_path(out), outputs=batch.outputs)
     if out_fmt == "parquet":  # typed results (engine/typed.py); the inputs as read
         import pyarrow as pa
@@ -505,7 +507,8 @@ def _write(out: Path, out_fmt: str, evaluated: Iterator, batch: Batch, inputs: l
             writer.write(results)
             errors.write_rows(problems)
             del results
-            memory.give_back()  # what writing the chunk freed (engine/memory.py), before the next one
+            if give_back:  # what writing the chunk freed (engine/memory.py), before the next one
+                memory.give_back()
             summary.rows += rows
             summary.failed += failed
             summary.computed += rows - failed
@@ -583,9 +586,10 @@ def _chunk_evaluator(registry, on: dt.date, outputs: list[str], engine: str, typ
 
 
 def next_chunk() -> None:
-    """Before each chunk of a file (batch, compare): what the last one left is let go — the
-    vector back-end's memo of uncertain operations, and the heap's free pages — so that a
-    process's peak memory is that of one chunk, whatever the file's length."""
+    """Before each chunk of a batch, in the process that evaluates it: what the last one left is
+    let go — the vector back-end's memo of uncertain operations, and the heap's free pages — so
+    that a process's peak memory is that of one chunk, whatever the file's length. (`compare`
+    does not: its chunks are few and long, and its memo serves all of them.)"""
     try:
         from .vector import objects
     except ImportError:  # numpy absent: the row engine only

@@ -12,7 +12,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from .batch import next_chunk
 from .compare import CompareError, Period, Summary, compare_rows
 from .flat import ROW
 from .io.readers import BAD, ReadAgain, estimate_rows, file_format, read_columns, read_rows
@@ -50,7 +49,6 @@ def _comparer(baseline, reform, period: Period, weight: str | None, engine: str,
     baseline, reform = resolve(baseline), resolve(reform)
 
     def compare(table):
-        next_chunk()
         return compare_rows(table, baseline, reform, period, weight, engine, by)
     return compare
 

@@ -38,6 +38,7 @@ from typing import Callable, Iterable, Iterator
 
 from dsl.errors import MillesimeError
 
+from . import memory
 from .io.writers import LOCKS, lock_at_once  # where there are no locks (Windows), a spool is known by its process number
 
 AUTO_MIN_BYTES = 8 << 20  # `--jobs` left out: worker processes for input files of at least this size
@@ -137,7 +138,6 @@ _STATE: dict = {}
 def _start(setup: Callable, args: tuple, spool: str | None = None) -> None:
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    from . import memory
     memory.tune()  # before the first chunk arrives (engine/memory.py)
     _STATE["spool"] = spool
     try:
