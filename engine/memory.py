@@ -72,7 +72,7 @@ def give_back() -> bool:
     of a batch: with the thresholds above, what one chunk freed is kept for the next, and as the
     chunks go by, fragmentation makes that kept part grow (a 1 000 000-row `batch` peaked ≈ 45 MiB
     higher without it, bench/RESULTS.md). Once per chunk, not per operation: the pages faulted in
-    again cost ≈ 0.1 s of system time per chunk of 25 600 rows. True when done."""
+    again cost ≈ 0.06 s of system time per chunk of 25 600 rows. True when done."""
     global _trim
     if _trim is None:
         _trim = False

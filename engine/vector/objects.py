@@ -270,9 +270,10 @@ _KNOWN_MAX = 1 << 16
 
 
 def forget() -> None:
-    """Empty `_KNOWN`. `millesime batch` and `compare` call it before each chunk: what it holds is
-    then bounded by the operands of one chunk, and a process's memory stays flat however long the
-    file (filled up to _KNOWN_MAX, it held ≈ 75 MiB more at 1 000 000 rows than at 100 000)."""
+    """Empty `_KNOWN`. `millesime batch` calls it before each chunk (engine/batch.py, `next_chunk`):
+    what it holds is then bounded by the operands of one chunk, and a process's memory stays flat
+    however long the file (filled up to _KNOWN_MAX, it held ≈ 75 MiB more at 1 000 000 rows than
+    at 100 000)."""
     _KNOWN.clear()
 
 
