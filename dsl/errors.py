@@ -11,15 +11,16 @@ from pathlib import Path
 from .ast import Loc
 
 
-# The severity as a reader sees it; `as_json()` keeps "error" / "warning" for tools.
-SEVERITY_WORDS = {"error": "erreur", "warning": "avertissement"}
+# The severity as a reader sees it; `as_json()` keeps "error" / "warning" / "info" for tools. An
+# "info" is neither a defect nor a risk: what a reader should know (a ruleset the registry added).
+SEVERITY_WORDS = {"error": "erreur", "warning": "avertissement", "info": "note"}
 
 
 @dataclass
 class Diagnostic:
     loc: Loc
     message: str
-    severity: str = "error"  # error | warning
+    severity: str = "error"  # error | warning | info
     hint: str | None = None
     code: str = "ruleset"
     source_text: str | None = field(default=None, repr=False, compare=False)  # when not on disk

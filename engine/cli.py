@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from dsl.errors import MillesimeError, RulesetError
+from dsl.errors import Diagnostic, MillesimeError, RulesetError
 
 from . import cli_click, french, report, testing
 from .files import load_data
@@ -313,27 +313,29 @@ def check_command(paths, as_json, strict_sources, reform):
     files = _ruleset_files(paths)  # a file named twice (alone and in its folder) is one ruleset
     _check_reform_path(reform)
     reforms = reform_files(reform) if reform is not None else []
-    resumed = []
     try:
         registry = Registry.from_paths(files, require_sources=strict_sources, reform_paths=reforms)
-        diagnostics = registry.diagnostics
-        resumed = [registry.get(r).model for r in registry.resumptions]
+        # a ruleset the registry added after a temporary reform: said, not hidden — at the reform's header
+        diagnostics = registry.diagnostics + [_resumption(registry.get(r).model) for r in registry.resumptions]
     except RulesetError as exc:
         diagnostics = exc.diagnostics
     # Stable order for editors and CI logs: by place, then message (schema: docs/check.md).
     diagnostics = sorted(diagnostics, key=lambda d: (d.loc.file, d.loc.line, d.loc.column, d.message))
     errors = [d for d in diagnostics if d.severity == "error"]
+    warnings = [d for d in diagnostics if d.severity == "warning"]
     if as_json:
         click.echo(json.dumps([d.as_json() for d in diagnostics], ensure_ascii=False, indent=2))
     else:
         for d in diagnostics:
             click.echo(d.render(), err=True)
-        for model in resumed:  # added by the registry after a temporary reform: said, not hidden
-            click.echo(f"« {model.resumes} » s'applique de nouveau à partir du {french.date(model.effective_from)} "
-                       f"(texte ajouté : « {model.id} »)", err=True)
         click.echo(f"{len(files) + len(reforms)} fichier(s) de règles vérifié(s) : {len(errors)} erreur(s), "
-                   f"{len(diagnostics) - len(errors)} avertissement(s)", err=True)
+                   f"{len(warnings)} avertissement(s)", err=True)
     sys.exit(1 if errors else 0)
+
+
+def _resumption(model) -> Diagnostic:
+    return Diagnostic(model.header.loc, f"« {model.resumes} » s'applique de nouveau à partir du "
+                      f"{french.date(model.effective_from)} (texte ajouté : « {model.id} »)", severity="info", code="time")
 
 
 def _ruleset_files(paths) -> list[Path]:

@@ -1,4 +1,5 @@
 """A reform is a file: `replace cell`, the timeline closed by the reform, `--reform` on the CLI."""
+import json
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
@@ -269,10 +270,18 @@ def test_check_reform_checks_the_combination(reform, tmp_path):
                       "t.mil")
     result = CliRunner().invoke(main, ["check", "--reform", str(temporary)])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-2:] == [  # the ruleset the registry adds is said, not hidden
-        "« convention_2024 » s'applique de nouveau à partir du 01/01/2028 (texte ajouté : "
+    assert result.output.splitlines()[-4:] == [  # the ruleset the registry adds is said, not hidden
+        f"{temporary}:2:9: note : « convention_2024 » s'applique de nouveau à partir du 01/01/2028 (texte ajouté : "
         "« convention_2024_reprise_2028_01_01 »)",
+        '    ruleset reforme_2027 "Réforme étudiée : 24 000 € à 1 ETP dès la 3e année"',
+        "            ^",
         "4 fichier(s) de règles vérifié(s) : 0 erreur(s), 0 avertissement(s)"]
+    result = CliRunner().invoke(main, ["check", "--reform", str(temporary), "--json"])  # and to editors and CI
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [{
+        "file": str(temporary), "line": 2, "column": 9, "severity": "info", "code": "time",
+        "message": "« convention_2024 » s'applique de nouveau à partir du 01/01/2028 (texte ajouté : "
+                   "« convention_2024_reprise_2028_01_01 »)", "hint": None}]
     broken = write(tmp_path, REFORM.replace("effective from 2027-01-01", "effective from 2027-13-01"), "b.mil")
     result = CliRunner().invoke(main, ["check", "--reform", str(broken)])
     assert result.exit_code == 1
