@@ -35,18 +35,23 @@ _arrow: bool | None = None
 _trim = None  # glibc's malloc_trim, once found; False where there is none
 
 
+def _glibc(name: str, argtypes: list):
+    """glibc's function `name` (returning an int), or None on another C library."""
+    try:
+        function = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
+    except (OSError, AttributeError):  # not glibc
+        return None
+    function.argtypes, function.restype = argtypes, ctypes.c_int
+    return function
+
+
 def keep_freed_columns() -> bool:
     """Ask glibc to reuse freed columns (once); True when the setting is in place."""
     global _active
     if _active is None:
-        _active = False
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            mallopt = libc.mallopt
-        except (OSError, AttributeError):  # not glibc
-            return False
-        mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-        _active = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+        mallopt = _glibc("mallopt", [ctypes.c_int, ctypes.c_int])
+        _active = mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+            mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
     return _active
 
 
@@ -75,13 +80,7 @@ def give_back() -> bool:
     again cost ≈ 0.06 s of system time per chunk of 25 600 rows. True when done."""
     global _trim
     if _trim is None:
-        _trim = False
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            _trim = libc.malloc_trim
-        except (OSError, AttributeError):  # not glibc
-            return False
-        _trim.argtypes, _trim.restype = [ctypes.c_size_t], ctypes.c_int
+        _trim = _glibc("malloc_trim", [ctypes.c_size_t]) or False
     if _trim is False:
         return False
     _trim(0)
