@@ -31,11 +31,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Optional
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path as PathParam, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dsl.errors import RulesetError
@@ -76,58 +76,72 @@ _PARTIAL = ("Accepter un cas auquel manquent des données obligatoires, pourvu q
             "422 qui la nomme.")
 
 
+# Titles are what the API's documentation shows above each schema and field: in French, given here
+# (pydantic and FastAPI would make English ones from the identifiers, « Official Only »).
 class _Assumed(BaseModel):
-    official_only: bool = Field(False, description=_OFFICIAL)
-    assume: list[str] = Field([], description=_ASSUME)
+    official_only: bool = Field(False, title="Sources officielles seules", description=_OFFICIAL)
+    assume: list[str] = Field([], title="Hypothèses", description=_ASSUME)
 
 
 class EvaluateRequest(_Assumed):
-    case: dict = Field(description="Le cas, comme dans un fichier de cas : physician, contract, …")
-    on: Optional[dt.date] = Field(None, description="Date d'effet (AAAA-MM-JJ) ; aujourd'hui si elle est omise.")
-    outputs: Optional[list[str]] = Field(None, description="Ne calculer que ces résultats (tous si la liste est "
-                                                           "omise).")
-    explain: bool = Field(True, description="Inclure l'arbre d'explication (`explanation`, ≈ 80 Ko) ; `reliance` "
-                                            "est donné dans tous les cas.")
-    partial: bool = Field(False, description=_PARTIAL)
+    model_config = ConfigDict(title="Requête : évaluer un cas")
+    case: dict = Field(title="Cas", description="Le cas, comme dans un fichier de cas : physician, contract, …")
+    on: Optional[dt.date] = Field(None, title="Date",
+                                  description="Date d'effet (AAAA-MM-JJ) ; aujourd'hui si elle est omise.")
+    outputs: Optional[list[str]] = Field(None, title="Résultats",
+                                         description="Ne calculer que ces résultats (tous si la liste est omise).")
+    explain: bool = Field(True, title="Explication",
+                          description="Inclure l'arbre d'explication (`explanation`, ≈ 80 Ko) ; `reliance` est "
+                                      "donné dans tous les cas.")
+    partial: bool = Field(False, title="Cas partiel", description=_PARTIAL)
 
 
 class OptionsRequest(_Assumed):
-    physician: dict = Field(description="Les champs du médecin (specialty, sector, optam, "
-                                        "patients_mt, file_active, percentile, …).")
-    on: Optional[dt.date] = Field(None, description="Date de signature envisagée (AAAA-MM-JJ) ; aujourd'hui si "
-                                                    "elle est omise.")
-    explain: bool = Field(True, description="Inclure l'arbre d'explication de chaque chiffre (`why`).")
-    partial: bool = Field(False, description=_PARTIAL)
+    model_config = ConfigDict(title="Requête : les options d'un médecin sans contrat")
+    physician: dict = Field(title="Médecin", description="Les champs du médecin (specialty, sector, optam, "
+                                                         "patients_mt, file_active, percentile, …).")
+    on: Optional[dt.date] = Field(None, title="Date", description="Date de signature envisagée (AAAA-MM-JJ) ; "
+                                                                   "aujourd'hui si elle est omise.")
+    explain: bool = Field(True, title="Explication", description="Inclure l'arbre d'explication de chaque chiffre "
+                                                                  "(`why`).")
+    partial: bool = Field(False, title="Cas partiel", description=_PARTIAL)
 
 
 class ContractRequest(_Assumed):
-    case: dict = Field(description="Un cas avec son contrat (signed_on, option, patientèles de départ, objectifs "
+    model_config = ConfigDict(title="Requête : un contrat en cours")
+    case: dict = Field(title="Cas",
+                       description="Un cas avec son contrat (signed_on, option, patientèles de départ, objectifs "
                                    "écrits dans le contrat, patientèles constatées par année de contrat, date de "
                                    "bascule).")
-    on: Optional[dt.date] = Field(None, description="Date d'évaluation (AAAA-MM-JJ) : ce qui est dû à cette date "
-                                                    "est `paid`, le reste `to_come` ; aujourd'hui si elle est "
-                                                    "omise.")
-    partial: bool = Field(False, description=_PARTIAL)
+    on: Optional[dt.date] = Field(None, title="Date", description="Date d'évaluation (AAAA-MM-JJ) : ce qui est dû "
+                                                                   "à cette date est `paid`, le reste `to_come` ; "
+                                                                   "aujourd'hui si elle est omise.")
+    partial: bool = Field(False, title="Cas partiel", description=_PARTIAL)
 
 
 class QuestionsRequest(_Assumed):
-    case: dict = Field(description="Un cas partiel : tout champ peut être omis.")
-    on: Optional[dt.date] = Field(None, description="Date d'évaluation (AAAA-MM-JJ) ; aujourd'hui si elle est "
-                                                    "omise.")
-    outputs: Optional[list[str]] = Field(None, description="Les résultats à calculer (tous si la liste est omise).")
+    model_config = ConfigDict(title="Requête : les données qui manquent")
+    case: dict = Field(title="Cas", description="Un cas partiel : tout champ peut être omis.")
+    on: Optional[dt.date] = Field(None, title="Date", description="Date d'évaluation (AAAA-MM-JJ) ; aujourd'hui si "
+                                                                   "elle est omise.")
+    outputs: Optional[list[str]] = Field(None, title="Résultats", description="Les résultats à calculer (tous si la "
+                                                                              "liste est omise).")
 
 
 class WhyRequest(_Assumed):
-    case: dict = Field(description="Le cas, comme pour POST /evaluate.")
-    on: Optional[dt.date] = Field(None, description="Date d'évaluation (AAAA-MM-JJ) ; aujourd'hui si elle est "
-                                                    "omise.")
-    output: str = Field(description="Le résultat à expliquer (`annual_aid`, `options`, …).")
-    partial: bool = Field(False, description=_PARTIAL)
+    model_config = ConfigDict(title="Requête : l'explication d'un résultat")
+    case: dict = Field(title="Cas", description="Le cas, comme pour POST /evaluate.")
+    on: Optional[dt.date] = Field(None, title="Date", description="Date d'évaluation (AAAA-MM-JJ) ; aujourd'hui si "
+                                                                   "elle est omise.")
+    output: str = Field(title="Résultat", description="Le résultat à expliquer (`annual_aid`, `options`, …).")
+    partial: bool = Field(False, title="Cas partiel", description=_PARTIAL)
 
 
 class ErrorBody(BaseModel):
-    error: str
-    problems: Optional[list[str]] = None
+    model_config = ConfigDict(title="Erreur")
+    error: str = Field(title="Message", description="Ce qui ne va pas, en français.")
+    problems: Optional[list[str]] = Field(None, title="Problèmes", description="Chaque champ erroné : son chemin et "
+                                                                               "ce qui ne va pas.")
 
 
 def _body_doc(model: type[BaseModel], example: dict) -> dict:
@@ -210,7 +224,8 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
     async def body_of(request: Request, fields: dict[str, bool]) -> dict:
         return envelope(await read_json(request, max_body), {**fields, **_ASSUMED_FIELDS})
 
-    @app.post("/evaluate", responses=_ERRORS, summary="Évaluer un cas à une date", response_description=_OK,
+    @app.post("/evaluate", response_model=None, responses=_ERRORS,
+              summary="Évaluer un cas à une date", response_description=_OK,
               openapi_extra=_body_doc(EvaluateRequest, {"case": {"physician": {
                   **_EXAMPLE_PHYSICIAN, "priority_zone": False}, "contract": None}, "on": "2024-07-01",
                   "explain": False}))
@@ -228,7 +243,8 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         result = await run_in_threadpool(_evaluate, reg, case, on, outputs, "case", partial)
         return await run_in_threadpool(result.to_json, explain)
 
-    @app.post("/options", responses=_ERRORS, summary="Ce que chaque option apporterait à un médecin sans contrat",
+    @app.post("/options", response_model=None, responses=_ERRORS,
+              summary="Ce que chaque option apporterait à un médecin sans contrat",
               response_description=_OK,
               openapi_extra=_body_doc(OptionsRequest, {"physician": _EXAMPLE_PHYSICIAN, "on": "2024-07-01",
                                                        "explain": False}))
@@ -249,7 +265,8 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         result = await run_in_threadpool(_evaluate, reg, {"physician": physician}, on, OPTIONS_OUTPUTS, "", partial)
         return await run_in_threadpool(options_json, result, explain)
 
-    @app.post("/contract", responses=_ERRORS, summary="Où en est un contrat en cours, année par année",
+    @app.post("/contract", response_model=None, responses=_ERRORS,
+              summary="Où en est un contrat en cours, année par année",
               response_description=_OK,
               openapi_extra=_body_doc(ContractRequest, {"case": {"physician": _EXAMPLE_PHYSICIAN,
                                                                  "contract": _EXAMPLE_CONTRACT},
@@ -267,7 +284,7 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         reg = await _registry(registry, body)
         return await run_in_threadpool(_contract, reg, case, on, partial)
 
-    @app.post("/questions", responses=_ERRORS,
+    @app.post("/questions", response_model=None, responses=_ERRORS,
               summary="Les données qui manquent encore aux règles pour un cas partiel",
               response_description=_OK,
               openapi_extra=_body_doc(QuestionsRequest, {"case": {"physician": {"specialty": "chirurgie_generale"}},
@@ -285,7 +302,8 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         reg = await _registry(registry, body)
         return await run_in_threadpool(_questions, reg, case, on, outputs)
 
-    @app.post("/why", responses=_ERRORS, summary="L'explication d'un résultat, telle que la page la montre",
+    @app.post("/why", response_model=None, responses=_ERRORS,
+              summary="L'explication d'un résultat, telle que la page la montre",
               response_description=_OK,
               openapi_extra=_body_doc(WhyRequest, {"case": {"physician": _EXAMPLE_PHYSICIAN,
                                                             "contract": _EXAMPLE_CONTRACT},
@@ -303,15 +321,16 @@ def create_app(registry: Registry | None = None, max_body: int = MAX_BODY,
         return {"date": on.isoformat(), "output": output, "fingerprint": result.fingerprint,
                 "why": why(result.explanation[output], result.references(), result.labels())}
 
-    @app.get("/rulesets", summary="La chronologie des textes de règles", response_description=_OK)
+    @app.get("/rulesets", response_model=None, summary="La chronologie des textes de règles", response_description=_OK)
     async def rulesets_endpoint() -> list[dict]:
         return [_ruleset_row(m) for m in registry.timeline()]
 
-    @app.get("/rulesets/{ruleset_id}", summary="Un texte de règles", response_description=_OK,
-             responses={404: {"model": ErrorBody, "description": "Aucun texte de ce nom"}},
-             # FastAPI adds a 422 for the path parameter, described in English: its description only
-             openapi_extra={"responses": {"422": {"description": "Erreur de validation"}}})
-    async def ruleset_endpoint(ruleset_id: str) -> dict:
+    @app.get("/rulesets/{ruleset_id}", response_model=None, summary="Un texte de règles", response_description=_OK,
+             # a 422 of its own: FastAPI would add one for the path parameter, with English schemas
+             responses={404: {"model": ErrorBody, "description": "Aucun texte de ce nom"},
+                        422: {"model": ErrorBody, "description": "Erreur de validation"}})
+    async def ruleset_endpoint(ruleset_id: str = PathParam(title="Identifiant du texte",
+                                                           description="Par exemple `convention_2024`.")) -> dict:
         """Ses dates et sa description, les données qu'un cas fournit (types, bornes, libellés français), ses
         énumérations avec leurs libellés français, ses résultats et ses références juridiques."""
         if ruleset_id not in registry.entries:

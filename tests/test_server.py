@@ -4,6 +4,7 @@ Needs the `serve` extra (fastapi, httpx); skipped without it.
 """
 import datetime as dt
 import json
+import re
 import os
 
 import pytest
@@ -299,6 +300,18 @@ def test_openapi_describes_the_endpoints(client):
     options_body = json.dumps(spec["paths"]["/options"]["post"]["requestBody"], ensure_ascii=False)
     assert "Fichiers d'hypothèses, sous forme de textes" in options_body
     assert {"413", "415"} <= set(spec["paths"]["/options"]["post"]["responses"])
+
+
+def test_the_api_documentation_s_titles_are_french(client):
+    # pydantic and FastAPI title every schema and field from its identifier (« Official Only »,
+    # « Response Evaluate Endpoint Evaluate Post », « HTTPValidationError »): the titles are given
+    spec = json.dumps(client.get("/openapi.json").json(), ensure_ascii=False)
+    assert set(re.findall(r'"title": "([^"]*)"', spec)) == {
+        "Millésime", "Requête : évaluer un cas", "Requête : les options d'un médecin sans contrat",
+        "Requête : un contrat en cours", "Requête : les données qui manquent", "Requête : l'explication d'un résultat",
+        "Erreur", "Message", "Problèmes", "Cas", "Cas partiel", "Date", "Explication", "Hypothèses", "Médecin",
+        "Résultat", "Résultats", "Sources officielles seules", "Identifiant du texte"}
+    assert "ValidationError" not in spec
 
 
 def test_the_page_and_its_files_are_served(client):
