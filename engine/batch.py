@@ -55,9 +55,9 @@ from .values import EvaluationError
 
 ERROR = "error"              # evaluate_table: the reasons a row could not be computed, else null
 CHUNK = 25_600               # rows read, evaluated and written at a time (memory stays flat): a
-# process's peak is that of one chunk, and `parallel.chunk_rows` cuts any file of 51 200 rows or
-# more into chunks of 25 000 to 25 600 rows (25 500 for 100 000 rows), so that peak is the same
-# for 100 000 rows as for 1 000 000 (bench/RESULTS.md; with 32 768 it was 25 % higher)
+# process's peak is that of one chunk, never longer than this; `parallel.chunk_rows` shares a file
+# evenly between the workers, so that 100 000 rows and 1 000 000 both get chunks of ≈ 25 500 rows
+# and one peak (bench/RESULTS.md; with 32 768, a million rows got chunks 25 % longer)
 ENGINES = ("auto", "vector", "row")  # engine/vector/ (columns at once) or the row engine
 VECTOR_MIN_ROWS = 64         # `auto`: a smaller chunk costs less row by row than set up as columns
 VECTOR_CHUNK = 1 << 18       # evaluate_table: rows evaluated as columns at a time
@@ -427,7 +427,7 @@ def run_file(path: Path, on: dt.date, out: Path | None = None, registry: Registr
                 chunks.close()
                 try:
                     summary = _write(out, out_fmt, _column_chunks(columns, batch, engine, inputs, out_fmt,
-                                                                  jobs), batch, inputs, bar, give_back=jobs > 1)
+                                                                  jobs), batch, inputs, bar)
                 except ReadAgain:
                     names, total, chunks = read_rows(path, CHUNK)
                     columns = None
@@ -488,11 +488,9 @@ def _signals_as_interrupt():
             signal.signal(signum, old)
 
 
-def _write(out: Path, out_fmt: str, evaluated: Iterator, batch: Batch, inputs: list[str], bar,
-           give_back: bool = False) -> Summary:
+def _write(out: Path, out_fmt: str, evaluated: Iterator, batch: Batch, inputs: list[str], bar) -> Summary:
     """Chunks of (result columns, problems, rows read) into `out` and its errors file, both
-    committed at the end or discarded; the heap's free pages given back after each chunk when
-    `give_back` (worker processes evaluate: this one only reads and writes)."""
+    committed at the end or discarded."""
     summary = Summary(out=out, errors_file=errors_path(out), outputs=batch.outputs)
     if out_fmt == "parquet":  # typed results (engine/typed.py); the inputs as read
         import pyarrow as pa
@@ -506,9 +504,7 @@ def _write(out: Path, out_fmt: str, evaluated: Iterator, batch: Batch, inputs: l
         for results, problems, failed, rows in evaluated:
             writer.write(results)
             errors.write_rows(problems)
-            del results
-            if give_back:  # what writing the chunk freed (engine/memory.py), before the next one
-                memory.give_back()
+            del results  # the chunk's last reference here (_column_chunks frees it and gives its pages back)
             summary.rows += rows
             summary.failed += failed
             summary.computed += rows - failed
@@ -533,6 +529,7 @@ def _row_chunks(chunks: Iterator[list[dict]], batch: Batch, engine: str, inputs:
     typed = out_fmt == "parquet"
     number = 0
     for chunk in chunks:
+        next_chunk()  # JSON Lines, a CSV read again row by row: chunks of 64 rows or more go to the vector engine
         results = {name: [] for name in [ROW] + inputs + batch.outputs}
         problems, failed = [], 0
         vectorised = _vector_rows(batch, chunk) if _vector_chunk(batch, engine, len(chunk)) else None
@@ -639,6 +636,9 @@ def _column_chunks(record_batches: Iterator, batch: Batch, engine: str, inputs: 
             results[name] = evaluated.column(name) if typed else evaluated.column(name).to_pylist()
         number += n
         yield results, problems, len(bad), n
+        del results, evaluated, reasons  # written: the chunk is freed here, then its pages given back
+        if jobs > 1:  # (with one process, next_chunk does it before the next chunk)
+            memory.give_back()
 
 
 def _text(value) -> str | None:

@@ -43,7 +43,7 @@ from .io.writers import LOCKS, lock_at_once  # where there are no locks (Windows
 
 AUTO_MIN_BYTES = 8 << 20  # `--jobs` left out: worker processes for input files of at least this size
 AUTO_MAX_JOBS = 8
-WORKER_BYTES = 768 << 20  # what a worker may hold at its peak (a 32 768-row chunk, every default output)
+WORKER_BYTES = 768 << 20  # what a worker may hold at its peak (a 32 768-row chunk of compare, every output)
 
 
 class WorkerError(MillesimeError):

@@ -277,7 +277,8 @@ def test_a_csv_arrow_refuses_is_read_again_row_by_row(tmp_path, monkeypatch):
         {"row": "2", "field": "", "reason": "ligne 3 : 10 cellules, alors que l'en-tête nomme 11 colonnes"}]
 
 
-def test_each_chunk_starts_afresh(tmp_path, monkeypatch):
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])  # read as columns; read as rows (JSON Lines)
+def test_each_chunk_starts_afresh(tmp_path, monkeypatch, suffix):
     # the vector back-end's memo of uncertain operations is emptied before each chunk (not only
     # when full, at 65 536 entries): a process's memory is that of one chunk, whatever the length
     from engine.vector import objects
@@ -286,10 +287,38 @@ def test_each_chunk_starts_afresh(tmp_path, monkeypatch):
     real = batch.next_chunk
     monkeypatch.setattr(batch, "next_chunk", lambda: (sizes.append(len(objects._KNOWN)), real())[1])
     objects._KNOWN[("left", "by another run")] = None
-    run_file(write_csv(tmp_path / "cases.csv", [ROWS[0], ROWS[2], ROWS[3]] * 3), ON, tmp_path / "out.csv",
-             progress=False, engine="vector")
+    rows = [ROWS[0], ROWS[2], ROWS[3]] * 3
+    if suffix == ".csv":
+        source = write_csv(tmp_path / "cases.csv", rows)
+    else:
+        names = HEADER.strip().split(",")
+        source = tmp_path / "cases.jsonl"
+        source.write_text("".join(json.dumps({n: v for n, v in zip(names, row) if v != ""}) + "\n"
+                                  for row in csv.reader(rows)), encoding="utf-8")
+    summary = run_file(source, ON, tmp_path / f"out{suffix}", progress=False, engine="vector")
+    assert (summary.rows, summary.computed) == (9, 9)
     assert sizes == [1, 0, 0]  # one call per chunk of 3 rows, the first finding what was left
     assert objects._KNOWN == {}
+
+
+def test_a_written_chunk_is_freed_before_its_pages_are_given_back(tmp_path, monkeypatch):
+    # with worker processes the main process only reads and writes: after writing a chunk it gives
+    # the heap's free pages back (engine/memory.py) — once the chunk is freed, or they are not free
+    import weakref
+    monkeypatch.setattr(batch, "CHUNK", 3)
+    written, freed = [], []
+    real_write = batch._Writer.write
+
+    def write(self, columns):
+        if "annual_aid" in columns:
+            written.append(weakref.ref(columns["annual_aid"]))
+        return real_write(self, columns)
+    monkeypatch.setattr(batch._Writer, "write", write)
+    monkeypatch.setattr(batch.memory, "give_back", lambda: freed.append(written[-1]() is None) or True)
+    summary = run_file(write_csv(tmp_path / "cases.csv", [ROWS[0], ROWS[2], ROWS[3]] * 3), ON,
+                       tmp_path / "out.parquet", progress=False, engine="vector", jobs=2)
+    assert summary.computed == 9
+    assert freed == [True, True, True]
 
 
 @pytest.mark.parametrize("engine", ["vector", "row"])

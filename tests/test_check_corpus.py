@@ -137,7 +137,7 @@ def check(*args):
 
 
 # The JSON severities (kept in English for tools), as the text output words them.
-SEVERITY_WORDS = {"error": "erreur", "warning": "avertissement"}
+SEVERITY_WORDS = {"error": "erreur", "warning": "avertissement", "info": "note"}
 
 
 def lines(result) -> list[str]:
