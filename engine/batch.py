@@ -559,6 +559,7 @@ def _row_chunks(chunks: Iterator[list[dict]], batch: Batch, engine: str, inputs:
                 arrays = batch.arrays_of(name, results.pop(name), True)
                 results.update(zip((f.name for f in batch.typed(name).fields), arrays))
         yield results, problems, failed, len(chunk)
+        results = vectorised = cells = None  # written: freed before next_chunk gives the pages back
 
 
 def _jobs(jobs: int | None, path: Path, registry: Registry) -> int:

@@ -301,9 +301,14 @@ def test_each_chunk_starts_afresh(tmp_path, monkeypatch, suffix):
     assert objects._KNOWN == {}
 
 
-def test_a_written_chunk_is_freed_before_its_pages_are_given_back(tmp_path, monkeypatch):
-    # with worker processes the main process only reads and writes: after writing a chunk it gives
-    # the heap's free pages back (engine/memory.py) — once the chunk is freed, or they are not free
+@pytest.mark.parametrize("suffix, jobs, calls", [
+    (".csv", 2, 3),    # worker processes evaluate: the main process gives pages back after writing each chunk
+    (".csv", 1, 2),    # one process: before evaluating each chunk but the first (next_chunk)
+    (".jsonl", 1, 2),  # read as rows: the same
+])
+def test_a_written_chunk_is_freed_before_its_pages_are_given_back(tmp_path, monkeypatch, suffix, jobs, calls):
+    # the heap's free pages are given back (engine/memory.py) once the chunk written is freed, or
+    # its pages are not free yet
     import weakref
     monkeypatch.setattr(batch, "CHUNK", 3)
     written, freed = [], []
@@ -314,11 +319,18 @@ def test_a_written_chunk_is_freed_before_its_pages_are_given_back(tmp_path, monk
             written.append(weakref.ref(columns["annual_aid"]))
         return real_write(self, columns)
     monkeypatch.setattr(batch._Writer, "write", write)
-    monkeypatch.setattr(batch.memory, "give_back", lambda: freed.append(written[-1]() is None) or True)
-    summary = run_file(write_csv(tmp_path / "cases.csv", [ROWS[0], ROWS[2], ROWS[3]] * 3), ON,
-                       tmp_path / "out.parquet", progress=False, engine="vector", jobs=2)
+    monkeypatch.setattr(batch.memory, "give_back", lambda: written and freed.append(written[-1]() is None))
+    rows = [ROWS[0], ROWS[2], ROWS[3]] * 3
+    if suffix == ".csv":
+        source = write_csv(tmp_path / "cases.csv", rows)
+    else:
+        names = HEADER.strip().split(",")
+        source = tmp_path / "cases.jsonl"
+        source.write_text("".join(json.dumps({n: v for n, v in zip(names, row) if v != ""}) + "\n"
+                                  for row in csv.reader(rows)), encoding="utf-8")
+    summary = run_file(source, ON, tmp_path / "out.parquet", progress=False, engine="vector", jobs=jobs)
     assert summary.computed == 9
-    assert freed == [True, True, True]
+    assert freed == [True] * calls
 
 
 @pytest.mark.parametrize("engine", ["vector", "row"])
