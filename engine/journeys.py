@@ -12,6 +12,11 @@ running contract stands. Independent of the web framework (engine/server.py serv
   on the anniversary that opens it (rule `contract_year_amount`): each year is evaluated on
   that anniversary — nothing is computed here by hand but sums.
 
+Where a figure is a range because the texts read admit several readings of a rule or a parameter
+(`combined_rate`: how a GP's two achievement rates combine), `readings_to_choose` lists them for
+the page, which lets the physician pick one: the page then sends it back as a hypothesis
+(`assume`), and the figures that rest on it say so (`reliance`, grade `hypothesis`).
+
 Figures are given as the page shows them (`shown`): the JSON value, its French display and,
 for a value not established, what is known of it (« entre 13 200,00 € et 17 050,00 € ») and
 what decides it. Sums over years are exact (Decimal); a sum of ranges is the range of the
@@ -408,6 +413,36 @@ def _next_anniversary(years, calendar, year_now, duration, start, labels) -> dic
             for p in these) + ".")
     return {"date": nxt["starts_on"], "year": nxt["year"], "amount": nxt["amount"], "ruleset": nxt["ruleset"],
             "changes": changes}
+
+
+def readings_to_choose(registry: Registry, data: dict) -> list[dict]:
+    """The rules and parameters with readings that decide a figure of `data` (named in a
+    `decided_by`) or that the run's hypotheses pick a reading of: per name its label, its readings
+    (name, label) and the reading picked (None: every reading at once, a range)."""
+    names: set[str] = set()
+
+    def walk(o) -> None:
+        if isinstance(o, dict):
+            deciders = o.get("decided_by")
+            if isinstance(deciders, list):
+                names.update(d["name"] for d in deciders if isinstance(d, dict) and isinstance(d.get("name"), str))
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+    walk(data)
+    picked = {a.name: a.reading for h in registry.assumptions.hypotheses for a in h.assumptions
+              if a.reading is not None and not a.keys}
+    out = []
+    for name in sorted(names | set(picked)):
+        decl = next((d for e in registry.entries.values()
+                     for d in (e.model.rules.get(name), e.model.parameters.get(name))
+                     if d is not None and d.readings), None)
+        if decl is not None:
+            out.append({"name": name, "label": decl.label, "chosen": picked.get(name),
+                        "readings": [{"name": r.name, "label": r.label} for r in decl.readings]})
+    return out
 
 
 def _ruleset_ref(registry: Registry, ruleset_id) -> dict | None:

@@ -45,7 +45,8 @@ from .api_io import (INVALID, MAX_BODY, MAX_EXPONENT, ApiError, Gate, date_field
                      http_error_text, json_kind, output_name, outputs_field, read_json, suggest, texts)
 from .case import CaseError, validate
 from .interpreter import Result, evaluate
-from .journeys import CONTRACT_EXTRAS, OPTIONS_OUTPUTS, NoContract, contract_view, options_json, why
+from .journeys import (CONTRACT_EXTRAS, OPTIONS_OUTPUTS, NoContract, contract_view, options_json,
+                       readings_to_choose, why)
 from .questions import evaluate_partial, questions_json
 from .registry import NoRulesetError, Registry
 from .unknowns import load_assumptions
@@ -416,10 +417,12 @@ def _contract(registry: Registry, case: dict, on: dt.date, partial: bool) -> dic
         found = evaluate_partial(registry, case, on, stop_on_error=True, extras=CONTRACT_EXTRAS)
         _refuse_missing(found, "case", registry)
         try:
-            return contract_view(registry, case, on, main=found)
+            view = contract_view(registry, case, on, main=found)
         except NoContract:
             raise ApiError(422, INVALID, ["case.contract: un contrat est attendu (signed_on, option, …) ; sans "
                                           "contrat, POST /options dit ce que chaque option apporterait"]) from None
+        view["readings"] = readings_to_choose(registry, view)
+        return view
 
 
 def _questions(registry: Registry, case: dict, on: dt.date, outputs: list[str] | None) -> dict:

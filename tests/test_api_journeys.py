@@ -188,6 +188,24 @@ def test_a_hypothesis_decides_the_aid_due_and_is_listed_in_reliance(client):
     assert assumed["assumptions"]["hypotheses"][0]["title"] == "Chiffrage"
 
 
+def test_the_contract_lists_the_readings_a_physician_may_retain(client):
+    # the page's « Lectures des textes »: the rules with readings that decide a figure, and the
+    # reading a hypothesis retained (then no figure names it in decided_by any more)
+    body = {"case": {"physician": GP, "contract": CONTRACT}, "on": "2025-09-01", "partial": True}
+    combined = {"name": "combined_rate",
+                "label": "Taux d'atteinte des deux objectifs (médecin traitant et file active)",
+                "readings": [{"name": "lowest", "label": "Le plus faible des deux taux"},
+                             {"name": "product", "label": "Le produit des deux taux"},
+                             {"name": "mean", "label": "La moyenne des deux taux"}]}
+    assert post(client, "/contract", body)["readings"] == [{**combined, "chosen": None}]
+    assumed = post(client, "/contract", {**body, "assume": [MEAN]})
+    assert assumed["readings"] == [{**combined, "chosen": "mean"}]
+    assert assumed["current"]["aid_due"]["value"] == "17050.00"
+    # no patients observed yet: no rate to combine, nothing to choose
+    unobserved = {k: v for k, v in CONTRACT.items() if k != "observed"}
+    assert post(client, "/contract", {**body, "case": {"physician": GP, "contract": unobserved}})["readings"] == []
+
+
 @pytest.mark.parametrize("text, problem", [
     # `assume gp_threshold[70] = ` is 26 characters: the value starts at column 27. In P70's bounds in
     # 2023 and 2024 (P50 = 1 045, P90 = 1 503); the first file fixes P70 too: each is named by its place.
