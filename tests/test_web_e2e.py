@@ -401,6 +401,39 @@ def test_contract_journey_year_by_year(browser, base_url):
     shot(browser, "contrat-bureau")
 
 
+def test_a_reading_retained_turns_a_range_into_its_figure(browser, base_url):
+    # Year 3 of the 2023 contract: MT 150 of 200 patients (0.75), file active 200 of 250 (0.8). The
+    # texts do not say how the two rates combine: three readings, so the aid due is a range until
+    # the physician retains one — « the lower rate »: 22 000 × 0.75 = 16 500, balance 16 500 − 11 000.
+    open_page(browser, base_url, "2025-09-01", "contrat")
+    fill_contract(browser)
+    compute(browser)
+    due = '#annee-en-cours [data-figure="aid_due"] td'
+    assert text(browser.find_element(By.CSS_SELECTOR, due)).startswith("entre 13 200,00 € et 17 050,00 €")
+    choice = Select(browser.find_element(By.ID, "lecture-combined_rate"))
+    assert [o.text for o in choice.options] == ["Toutes les lectures (fourchette)", "Le plus faible des deux taux",
+                                                "Le produit des deux taux", "La moyenne des deux taux"]
+
+    def retain(value):
+        done = state(browser, "document.getElementById('resultats').dataset.calcul")
+        Select(browser.find_element(By.ID, "lecture-combined_rate")).select_by_value(value)
+        wait(browser, lambda d: state(d, "document.getElementById('resultats').dataset.calcul") != done and
+             d.find_element(By.ID, "resultats").get_attribute("data-etat") == "pret")
+
+    retain("lowest")
+    assert text(browser.find_element(By.CSS_SELECTOR, due)).startswith("16 500,00 €")
+    balance = browser.find_elements(By.CSS_SELECTOR, "#versements tbody tr")[3]
+    assert text(balance.find_elements(By.TAG_NAME, "td")[3]).startswith("5 500,00 €")
+    assert Select(browser.find_element(By.ID, "lecture-combined_rate")).first_selected_option.text == \
+        "Le plus faible des deux taux"
+    assert browser.switch_to.active_element.get_attribute("id") == "lecture-combined_rate"  # focus kept
+    assert "combined_rate (hypothèse)" in browser.find_element(By.ID, "impression").get_attribute("textContent")
+    retain("product")  # 0.75 × 0.8 = 0.6: 13 200
+    assert text(browser.find_element(By.CSS_SELECTOR, due)).startswith("13 200,00 €")
+    retain("")
+    assert text(browser.find_element(By.CSS_SELECTOR, due)).startswith("entre 13 200,00 € et 17 050,00 €")
+
+
 def test_the_printed_summary_gives_the_ruleset_its_fingerprint_and_sources(browser, base_url):
     open_page(browser, base_url, "2025-09-01", "contrat")
     fill_contract(browser)

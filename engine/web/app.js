@@ -8,7 +8,8 @@ import { $, el, frenchDate, getJson, postJson, why } from "./figures.js";
 import { caseFromForm, fieldId, form, labelOf, refreshQuestions } from "./form.js";
 import { contract, eligibility, plan } from "./results.js";
 
-const state = { journey: "signer", shown: false, computed: 0, whyOptions: null, request: null, references: {} };
+const state = { journey: "signer", shown: false, computed: 0, whyOptions: null, request: null, references: {},
+  readings: {} };
 
 const JOURNEYS = {
   signer: { date: "Date de signature envisagée",
@@ -25,6 +26,14 @@ function todayIso() {
 
 const officialOnly = () => $("#officiel").checked;
 
+// The readings the physician retained (« Lectures des textes »), as one hypothesis file for the server.
+function assumed() {
+  const picked = Object.entries(state.readings).filter(([, reading]) => reading);
+  if (!picked.length) return [];
+  return ['hypotheses "Lectures retenues sur la page du simulateur"\n' + picked.map(([name, reading]) =>
+    `assume ${name} reading ${reading} because "lecture retenue par l'utilisateur de la page"\n`).join("")];
+}
+
 async function ask() {
   await refreshQuestions(state.journey, $("#on").value || undefined, officialOnly());
 }
@@ -34,6 +43,7 @@ function setJourney(journey) {
   document.body.dataset.parcours = journey;
   $("#on-label").textContent = JOURNEYS[journey].date;
   $("#on-aide").textContent = JOURNEYS[journey].help;
+  state.readings = {};
   clearResults();
 }
 
@@ -90,7 +100,7 @@ async function compute(event) {
   statut.textContent = "Calcul en cours…";
   const on = $("#on").value || undefined;
   const c = caseFromForm(state.journey);
-  const common = { on, partial: true, official_only: officialOnly() };
+  const common = { on, partial: true, official_only: officialOnly(), assume: assumed() };
   let r;
   if (state.journey === "signer") {
     state.request = { physician: c.physician, ...common };
@@ -144,7 +154,7 @@ async function loadOptionWhy(option, key, year) {
 // « pourquoi ? » of one output on one date (POST /why)
 async function loadWhy(day, output, caseOverride) {
   const body = { case: caseOverride || state.request.case, on: day, output, partial: true,
-    official_only: state.request.official_only };
+    official_only: state.request.official_only, assume: state.request.assume };
   const r = await postJson("/why", body);
   return r.ok ? r.body.why : { error: r.body.error };
 }
@@ -206,6 +216,12 @@ async function start() {
   $("#officiel").addEventListener("change", again);
   document.addEventListener("champ-modifie", () => { clearErrors(); ask(); });
   document.addEventListener("questions-erreur", (event) => showErrors(event.detail, true));
+  document.addEventListener("lecture-choisie", async (event) => {
+    state.readings[event.detail.name] = event.detail.reading;
+    await compute();
+    const again = document.getElementById(`lecture-${event.detail.name}`);  // the results are drawn anew
+    if (again) again.focus();
+  });
   $("#simulateur").addEventListener("submit", compute);
   $("#imprimer").addEventListener("click", () => window.print());
   await ask();

@@ -103,6 +103,7 @@ export function contract(data, loadWhy) {
       el("tr", { "data-figure": key }, el("th", { scope: "row", text: title }),
         el("td", {}, figure(data.targets[key], { plain: true }), why(() => loadWhy(data.date, key), title)))))));
 
+  if (data.readings && data.readings.length) out.push(readingsChoice(data.readings));
   out.push(el("h3", { text: "Année par année" }), yearsTable(data, loadWhy), chartOfYears(data));
   out.push(el("h3", { text: "Calendrier des versements" }), paymentsTable(data));
   out.push(el("p", { class: "totaux", id: "totaux" },
@@ -116,6 +117,25 @@ export function contract(data, loadWhy) {
       el("ul", {}, n.changes.map((c) => el("li", { text: c })))));
   }
   return out;
+}
+
+// Where the texts read admit several readings of a rule, each figure that depends on it is a range
+// (every reading at once); the physician may retain one: the page sends it back as a hypothesis
+// (« lecture-choisie » → app.js), and the figures that rest on it say so in the printable summary.
+function readingsChoice(readings) {
+  return el("section", { class: "lectures", id: "lectures", "aria-labelledby": "lectures-titre" },
+    el("h3", { id: "lectures-titre", text: "Lectures des textes" }),
+    el("p", { text: "Les textes consultés admettent plusieurs lectures de ce qui suit : les chiffres qui en " +
+      "dépendent sont donnés pour toutes à la fois (une fourchette). Vous pouvez en retenir une, comme hypothèse." }),
+    readings.map((r) => {
+      const id = `lecture-${r.name}`;
+      const select = el("select", { id, "data-name": r.name },
+        el("option", { value: "", text: "Toutes les lectures (fourchette)", selected: !r.chosen }),
+        r.readings.map((x) => el("option", { value: x.name, text: x.label, selected: r.chosen === x.name })));
+      select.addEventListener("change", () => document.dispatchEvent(
+        new CustomEvent("lecture-choisie", { detail: { name: r.name, reading: select.value } })));
+      return el("p", { class: "lecture" }, el("label", { for: id, text: r.label + " : " }), select);
+    }));
 }
 
 function pendingNote(sum) {
