@@ -41,6 +41,16 @@ def write_csv(path: Path, rows=ROWS) -> Path:
     return path
 
 
+def write_cases(path: Path, rows) -> Path:
+    """The rows as a CSV file, or as JSON Lines (one object per row, empty cells left out)."""
+    if path.suffix == ".csv":
+        return write_csv(path, rows)
+    names = HEADER.strip().split(",")
+    path.write_text("".join(json.dumps({n: v for n, v in zip(names, row) if v != ""}) + "\n"
+                            for row in csv.reader(rows)), encoding="utf-8")
+    return path
+
+
 def read_csv(path: Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -288,13 +298,7 @@ def test_each_chunk_starts_afresh(tmp_path, monkeypatch, suffix):
     monkeypatch.setattr(batch, "next_chunk", lambda: (sizes.append(len(objects._KNOWN)), real())[1])
     objects._KNOWN[("left", "by another run")] = None
     rows = [ROWS[0], ROWS[2], ROWS[3]] * 3
-    if suffix == ".csv":
-        source = write_csv(tmp_path / "cases.csv", rows)
-    else:
-        names = HEADER.strip().split(",")
-        source = tmp_path / "cases.jsonl"
-        source.write_text("".join(json.dumps({n: v for n, v in zip(names, row) if v != ""}) + "\n"
-                                  for row in csv.reader(rows)), encoding="utf-8")
+    source = write_cases(tmp_path / f"cases{suffix}", rows)
     summary = run_file(source, ON, tmp_path / f"out{suffix}", progress=False, engine="vector")
     assert (summary.rows, summary.computed) == (9, 9)
     assert sizes == [1, 0, 0]  # one call per chunk of 3 rows, the first finding what was left
@@ -321,13 +325,7 @@ def test_a_written_chunk_is_freed_before_its_pages_are_given_back(tmp_path, monk
     monkeypatch.setattr(batch._Writer, "write", write)
     monkeypatch.setattr(batch.memory, "give_back", lambda: written and freed.append(written[-1]() is None))
     rows = [ROWS[0], ROWS[2], ROWS[3]] * 3
-    if suffix == ".csv":
-        source = write_csv(tmp_path / "cases.csv", rows)
-    else:
-        names = HEADER.strip().split(",")
-        source = tmp_path / "cases.jsonl"
-        source.write_text("".join(json.dumps({n: v for n, v in zip(names, row) if v != ""}) + "\n"
-                                  for row in csv.reader(rows)), encoding="utf-8")
+    source = write_cases(tmp_path / f"cases{suffix}", rows)
     summary = run_file(source, ON, tmp_path / "out.parquet", progress=False, engine="vector", jobs=jobs)
     assert summary.computed == 9
     assert freed == [True] * calls
