@@ -416,16 +416,19 @@ def _next_anniversary(years, calendar, year_now, duration, start, labels) -> dic
 
 
 def readings_to_choose(registry: Registry, data: dict) -> list[dict]:
-    """The rules and parameters with readings that decide a figure of `data` (named in a
-    `decided_by`) or that the run's hypotheses pick a reading of: per name its label, its readings
-    (name, label) and the reading picked (None: every reading at once, a range)."""
+    """The rules and parameters with readings that a figure of `data` depends on — named in its
+    `decided_by` (every reading at once: a range), or in its `reliance` as a hypothesis (the run's
+    hypotheses picked one) — : per name its label, its readings (name, label) and the reading
+    picked (None: none). A reading picked that no figure rests on is not listed."""
     names: set[str] = set()
 
     def walk(o) -> None:
         if isinstance(o, dict):
-            deciders = o.get("decided_by")
-            if isinstance(deciders, list):
-                names.update(d["name"] for d in deciders if isinstance(d, dict) and isinstance(d.get("name"), str))
+            for key in ("decided_by", "reliance"):
+                entries = o.get(key)
+                if isinstance(entries, list):
+                    names.update(d["name"] for d in entries if isinstance(d, dict) and isinstance(d.get("name"), str)
+                                 and (key == "decided_by" or d.get("grade") == "hypothesis"))
             for v in o.values():
                 walk(v)
         elif isinstance(o, list):
@@ -435,7 +438,7 @@ def readings_to_choose(registry: Registry, data: dict) -> list[dict]:
     picked = {a.name: a.reading for h in registry.assumptions.hypotheses for a in h.assumptions
               if a.reading is not None and not a.keys}
     out = []
-    for name in sorted(names | set(picked)):
+    for name in sorted(names):
         decl = next((d for e in registry.entries.values()
                      for d in (e.model.rules.get(name), e.model.parameters.get(name))
                      if d is not None and d.readings), None)

@@ -201,9 +201,10 @@ def test_the_contract_lists_the_readings_a_physician_may_retain(client):
     assumed = post(client, "/contract", {**body, "assume": [MEAN]})
     assert assumed["readings"] == [{**combined, "chosen": "mean"}]
     assert assumed["current"]["aid_due"]["value"] == "17050.00"
-    # no patients observed yet: no rate to combine, nothing to choose
-    unobserved = {k: v for k, v in CONTRACT.items() if k != "observed"}
-    assert post(client, "/contract", {**body, "case": {"physician": GP, "contract": unobserved}})["readings"] == []
+    # no patients observed yet: no rate to combine, nothing to choose — even with a reading retained
+    unobserved = {**body, "case": {"physician": GP, "contract": {k: v for k, v in CONTRACT.items() if k != "observed"}}}
+    assert post(client, "/contract", unobserved)["readings"] == []
+    assert post(client, "/contract", {**unobserved, "assume": [MEAN]})["readings"] == []
 
 
 @pytest.mark.parametrize("text, problem", [
