@@ -112,12 +112,10 @@ def test_unknown_column_is_refused_before_anything_is_written(tmp_path):
 
 
 def test_jsonl_gives_the_same_results(tmp_path):
-    names = HEADER.strip().split(",")
-    lines = []
-    for row in csv.reader(ROWS):
-        lines.append(json.dumps({n: v for n, v in zip(names, row) if v != ""}))
-    (tmp_path / "cases.jsonl").write_text("\n".join(lines) + "\n{broken\n", encoding="utf-8")
-    summary = run_file(tmp_path / "cases.jsonl", ON, tmp_path / "out.jsonl", progress=False)
+    cases = write_cases(tmp_path / "cases.jsonl", ROWS)
+    with open(cases, "a", encoding="utf-8") as f:
+        f.write("{broken\n")
+    summary = run_file(cases, ON, tmp_path / "out.jsonl", progress=False)
     assert (summary.rows, summary.computed, summary.failed) == (5, 3, 2)
     results = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [(r["row"], r["annual_aid"]) for r in results] == [("1", "38000.00"), ("3", "13500.00"), ("4", None)]
